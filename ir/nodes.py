@@ -1,0 +1,342 @@
+"""The ruleglot IR: one definition of what a detection rule means, for every language.
+
+This docstring is the specification. Readers (``backends/*/reader.py``) build these nodes, the
+evaluator (:mod:`ir.evaluator`) gives them meaning on events, emitters write them out. No other
+module may define predicate semantics.
+
+Rule
+    Metadata (id, title, description, status, level, author, references, falsepositives, tags,
+    date, modified), the :class:`LogSource` it reads (never dropped), and a tuple of
+    :class:`Stage`. A Sigma rule is one :class:`Filter` stage.
+
+Filter stage
+    A boolean tree of :class:`And`, :class:`Or`, :class:`Not` over :class:`Predicate` leaves.
+    ``Filter.exclusions`` are its top-level ``Not(...)`` conjuncts; ``Rule.indicators`` is the flat
+    list of predicates outside exclusions.
+
+Predicate = (field, kind, value, cased)
+    ``field`` is an event field name (dotted names address nested objects), or ``None`` for a
+    field-less predicate (a Sigma keyword), which holds when it holds for *any* value of the event.
+    Multi-valued fields (JSON lists) hold when *any* element does. Unless a kind says otherwise,
+    a predicate on a missing field or a JSON ``null`` value is false. Strings are compared as they
+    are: never trimmed, whitespace never collapsed. Numbers and booleans in events are compared
+    through their JSON text (``4688``, ``true``) for string kinds. ``cased=False`` (the default,
+    Sigma's rule) compares case-insensitively; ``cased=True`` exactly.
+
+    ====================  ==========================================================================
+    kind                  value and exact meaning
+    ====================  ==========================================================================
+    eq                    str | int | float | bool. Equal. Numbers also equal an event string
+                          holding the same number text (``"4688"`` = 4688).
+    contains              str. The value occurs in the event string.
+    startswith            str. The event string starts with the value.
+    endswith              str. The event string ends with the value.
+    wildcard              :class:`Pattern`. The whole event string matches; ``*`` is any run of
+                          characters (also none), ``?`` exactly one. Literal text never holds a
+                          wildcard: escapes are structural, as in pySigma's ``SigmaString``.
+    regex                 :class:`Regex`. Unanchored search (Sigma issue #1562: partial match, as
+                          SigmaHQ tooling does), Python ``re`` syntax; case-sensitive unless flag
+                          ``i``; ``m``/``s`` as in ``re``. ``cased`` is ignored.
+    cidr                  str network (IPv4 or IPv6). The event value is an address inside it.
+    exists                bool. ``True``: the field is present (even if null or empty);
+                          ``False``: it is absent.
+    null                  ``None``. The field is absent or JSON ``null`` (the reading of
+                          pySigma-backend-splunk's ``NOT f=*``); an empty string is not null.
+    lt, lte, gt, gte      int | float. Numeric comparison; an event value that is not a number
+                          (nor a string holding one) never matches.
+    fieldref              :class:`FieldRef`. The event value equals (or contains, starts or ends
+                          with) the value of another field of the same event, with the case rule.
+    timepart              :class:`TimePart`. The field, read as an ISO-8601 timestamp, has that
+                          minute/hour/day/week/month/year; unparsable values never match.
+    term                  str. SPL bare term: the text, lower-cased, occurs in ``_raw`` with a
+                          breaker or an edge on both sides (``*`` in it is a wildcard). Not a
+                          Sigma keyword: see ``docs/semantics.md``.
+    ====================  ==========================================================================
+
+Immutability and equality
+    Every node is a frozen dataclass, hashable, compared by structure. ``span`` (where the node was
+    read) is excluded from equality, hashing and ``repr``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from ir.errors import Span
+
+
+class Kind(str, enum.Enum):
+    """Predicate kinds; their meaning is in the module docstring."""
+
+    EQ = "eq"
+    CONTAINS = "contains"
+    STARTSWITH = "startswith"
+    ENDSWITH = "endswith"
+    WILDCARD = "wildcard"
+    REGEX = "regex"
+    CIDR = "cidr"
+    EXISTS = "exists"
+    NULL = "null"
+    LT = "lt"
+    LTE = "lte"
+    GT = "gt"
+    GTE = "gte"
+    FIELDREF = "fieldref"
+    TIMEPART = "timepart"
+    TERM = "term"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Wildcard(enum.Enum):
+    """A wildcard inside a :class:`Pattern`: ``MANY`` is ``*``, ``ONE`` is ``?``.
+
+    A plain enum, not a ``str`` one, so a wildcard never compares equal to a literal ``"*"``.
+    """
+
+    MANY = "*"
+    ONE = "?"
+
+
+PatternPart: TypeAlias = "str | Wildcard"
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A string with structural wildcards: literal text and :class:`Wildcard` parts.
+
+    Adjacent literal parts are merged, so equal patterns have equal parts.
+    """
+
+    parts: tuple[str | Wildcard, ...]
+
+    def __post_init__(self) -> None:
+        merged: list[str | Wildcard] = []
+        for part in self.parts:
+            if isinstance(part, Wildcard):
+                merged.append(part)
+            elif part:
+                if merged and not isinstance(merged[-1], Wildcard):
+                    merged[-1] = merged[-1] + part
+                else:
+                    merged.append(part)
+        object.__setattr__(self, "parts", tuple(merged))
+
+    def has_wildcards(self) -> bool:
+        return any(isinstance(p, Wildcard) for p in self.parts)
+
+    def __str__(self) -> str:
+        """Sigma's notation: ``*``/``?`` are wildcards; a literal ``*``, ``?`` or a backslash
+        before a special character is escaped with a backslash (Sigma specification, "Escaping";
+        pySigma reads a backslash before any other character as itself)."""
+        chars: list[str | Wildcard] = []
+        for part in self.parts:
+            chars.extend([part] if isinstance(part, Wildcard) else list(part))
+        out: list[str] = []
+        for index, char in enumerate(chars):
+            if isinstance(char, Wildcard):
+                out.append(char.value)
+            elif char in "*?":
+                out.append("\\" + char)
+            elif char == "\\":
+                nxt = chars[index + 1] if index + 1 < len(chars) else None
+                out.append("\\\\" if nxt is not None and (isinstance(nxt, Wildcard) or nxt in "*?\\") else "\\")
+            else:
+                out.append(char)
+        return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Regex:
+    """A regular expression in Python ``re`` syntax, with Sigma's flags (``i``, ``m``, ``s``)."""
+
+    pattern: str
+    flags: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "flags", "".join(sorted(set(self.flags))))
+
+    def __str__(self) -> str:
+        return f"/{self.pattern}/{self.flags}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """Another field of the same event; ``match`` is eq, contains, startswith or endswith."""
+
+    field: str
+    match: str = "eq"
+
+    def __str__(self) -> str:
+        return self.field if self.match == "eq" else f"{self.match}({self.field})"
+
+
+@dataclass(frozen=True, slots=True)
+class TimePart:
+    """A part of a timestamp: ``unit`` is minute, hour, day, week, month or year."""
+
+    unit: str
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.unit}={self.number}"
+
+
+Value: TypeAlias = "str | int | float | bool | None | Pattern | Regex | FieldRef | TimePart"
+
+
+@dataclass(frozen=True, slots=True)
+class LogSource:
+    """Sigma's log source triple (plus its free-text definition); SPL reads fill what they know."""
+
+    product: str | None = None
+    category: str | None = None
+    service: str | None = None
+    definition: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.product or self.category or self.service)
+
+
+# --- boolean trees ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Predicate:
+    """A ``field / kind / value`` triple with its case rule; see the module docstring."""
+
+    field: str | None
+    kind: Kind
+    value: Value
+    cased: bool = False
+    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, Kind):
+            object.__setattr__(self, "kind", Kind(self.kind))
+
+    def value_text(self) -> str:
+        """The value as a person reads it in a catalog row."""
+        if self.value is None:
+            return "null"
+        if isinstance(self.value, bool):
+            return "true" if self.value else "false"
+        return str(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    args: tuple[Expr, ...]
+    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    args: tuple[Expr, ...]
+    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    arg: Expr
+    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+
+
+Expr: TypeAlias = "Predicate | And | Or | Not"
+
+
+def predicates(expr: Expr) -> Iterator[Predicate]:
+    """Every predicate of a tree, left to right."""
+    if isinstance(expr, Predicate):
+        yield expr
+    elif isinstance(expr, Not):
+        yield from predicates(expr.arg)
+    else:
+        for arg in expr.args:
+            yield from predicates(arg)
+
+
+def conjuncts(expr: Expr) -> tuple[Expr, ...]:
+    """The top-level AND operands of a tree (nested ANDs flattened); the tree itself otherwise."""
+    if isinstance(expr, And):
+        out: list[Expr] = []
+        for arg in expr.args:
+            out.extend(conjuncts(arg))
+        return tuple(out)
+    return (expr,)
+
+
+# --- stages ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Keep the events for which ``expr`` holds (Sigma's detection, SPL's ``search``)."""
+
+    expr: Expr
+    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def exclusions(self) -> tuple[Expr, ...]:
+        """The top-level ``NOT(...)`` conjuncts, unwrapped: what the filter actively suppresses."""
+        return tuple(c.arg for c in conjuncts(self.expr) if isinstance(c, Not))
+
+    @property
+    def inclusions(self) -> tuple[Expr, ...]:
+        """The top-level conjuncts that are not exclusions."""
+        return tuple(c for c in conjuncts(self.expr) if not isinstance(c, Not))
+
+
+Stage: TypeAlias = "Filter"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A detection rule: metadata, log source and stages. See the module docstring."""
+
+    title: str
+    stages: tuple[Stage, ...]
+    logsource: LogSource = LogSource()
+    id: str | None = None
+    description: str | None = None
+    status: str | None = None
+    level: str | None = None
+    author: str | None = None
+    date: str | None = None
+    modified: str | None = None
+    references: tuple[str, ...] = ()
+    falsepositives: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+
+    @property
+    def filters(self) -> tuple[Filter, ...]:
+        return tuple(s for s in self.stages if isinstance(s, Filter))
+
+    @property
+    def exclusions(self) -> tuple[Expr, ...]:
+        """Top-level ``NOT(...)`` conjuncts of every filter stage."""
+        return tuple(e for f in self.filters for e in f.exclusions)
+
+    @property
+    def indicators(self) -> tuple[Predicate, ...]:
+        """Every predicate outside the exclusions, in rule order, each once."""
+        seen: dict[Predicate, None] = {}
+        for f in self.filters:
+            for inclusion in f.inclusions:
+                for p in predicates(inclusion):
+                    seen.setdefault(p, None)
+        return tuple(seen)
+
+    @property
+    def exclusion_predicates(self) -> tuple[Predicate, ...]:
+        seen: dict[Predicate, None] = {}
+        for e in self.exclusions:
+            for p in predicates(e):
+                seen.setdefault(p, None)
+        return tuple(seen)

@@ -1,0 +1,96 @@
+"""IR <-> JSON: every node as an object tagged with ``"node"``; loading gives back an equal rule.
+
+Spans are written (so ``ruleglot parse --to ir`` shows where things came from) and read back,
+but take no part in equality. Tuples become JSON lists and come back as tuples; a
+:class:`~ir.nodes.Wildcard` inside a pattern is ``{"wildcard": "*"}`` so that it can never be
+confused with a literal ``*``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from ir.errors import RuleglotError, Span
+from ir.nodes import (
+    And,
+    FieldRef,
+    Filter,
+    Kind,
+    LogSource,
+    Not,
+    Or,
+    Pattern,
+    Predicate,
+    Regex,
+    Rule,
+    TimePart,
+    Wildcard,
+)
+
+#: Node classes by their JSON tag. Adding a node type means adding it here.
+NODE_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (Rule, LogSource, Filter, And, Or, Not, Predicate, Regex, FieldRef, TimePart, Span)
+}
+
+
+def to_data(obj: Any) -> Any:
+    """A JSON-ready structure for any IR node or value."""
+    if isinstance(obj, Pattern):
+        return {
+            "node": "Pattern",
+            "parts": [{"wildcard": p.value} if isinstance(p, Wildcard) else p for p in obj.parts],
+        }
+    if isinstance(obj, Kind):
+        return obj.value
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        data: dict[str, Any] = {"node": type(obj).__name__}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if value is None or value == () or (f.name == "cased" and value is False):
+                continue
+            data[f.name] = to_data(value)
+        return data
+    if isinstance(obj, (tuple, list)):
+        return [to_data(x) for x in obj]
+    return obj
+
+
+def from_data(data: Any) -> Any:
+    """The inverse of :func:`to_data`."""
+    if isinstance(data, list):
+        return tuple(from_data(x) for x in data)
+    if not isinstance(data, dict):
+        return data
+    tag = data.get("node")
+    if tag == "Pattern":
+        return Pattern(
+            tuple(Wildcard(p["wildcard"]) if isinstance(p, dict) else p for p in data["parts"])
+        )
+    cls = NODE_TYPES.get(str(tag))
+    if cls is None:
+        raise RuleglotError(f"unknown IR node {tag!r}", category="invalid")
+    kwargs = {k: from_data(v) for k, v in data.items() if k != "node"}
+    if cls is Predicate and "value" not in kwargs:
+        kwargs["value"] = None
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise RuleglotError(f"bad IR node {tag}: {exc}", category="invalid") from exc
+
+
+def dumps(rule: Rule, indent: int | None = 2) -> str:
+    return json.dumps(to_data(rule), indent=indent, ensure_ascii=False)
+
+
+def loads(text: str) -> Rule:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuleglotError(exc.msg, category="syntax", line=exc.lineno, col=exc.colno) from exc
+    rule = from_data(data)
+    if not isinstance(rule, Rule):
+        raise RuleglotError("IR JSON does not hold a Rule", category="invalid")
+    return rule
