@@ -23,7 +23,23 @@ from ir.nodes import (
 )
 
 __all__ = [
-    "And", "Expr", "FieldRef", "Filter", "Kind", "LogSource", "Not", "Or", "Pattern", "Predicate",
-    "Regex", "Rule", "RuleglotError", "Span", "Stage", "TimePart", "Wildcard", "conjuncts",
+    "And",
+    "Expr",
+    "FieldRef",
+    "Filter",
+    "Kind",
+    "LogSource",
+    "Not",
+    "Or",
+    "Pattern",
+    "Predicate",
+    "Regex",
+    "Rule",
+    "RuleglotError",
+    "Span",
+    "Stage",
+    "TimePart",
+    "Wildcard",
+    "conjuncts",
     "predicates",
 ]

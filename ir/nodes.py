@@ -68,7 +68,7 @@ from typing import TypeAlias
 from ir.errors import Span
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     """Predicate kinds; their meaning is in the module docstring."""
 
     EQ = "eq"
@@ -144,7 +144,11 @@ class Pattern:
                 out.append("\\" + char)
             elif char == "\\":
                 nxt = chars[index + 1] if index + 1 < len(chars) else None
-                out.append("\\\\" if nxt is not None and (isinstance(nxt, Wildcard) or nxt in "*?\\") else "\\")
+                out.append(
+                    "\\\\"
+                    if nxt is not None and (isinstance(nxt, Wildcard) or nxt in "*?\\")
+                    else "\\"
+                )
             else:
                 out.append(char)
         return "".join(out)

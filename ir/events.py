@@ -1,0 +1,161 @@
+"""The event model the evaluator runs on: what a field name means for a JSON event.
+
+Two shapes occur in real data (``../shared/corpus/events/``), and both are read here, once per
+event, never per rule:
+
+Nested EVTX JSON (``{"Event": {"System": ..., "EventData": ...}}``, as pyevtx-rs writes it)
+    * ``System`` children become top-level fields: ``EventID``, ``Channel``, ``Computer``...; an
+      element with attributes gives ``<Element>_<Attribute>`` (``Provider_Name``,
+      ``TimeCreated_SystemTime``, the Sigma/Hayabusa convention) and its ``#text`` the element's
+      own value (``EventID`` with ``Qualifiers`` is still ``EventID``).
+    * ``EventData`` children become top-level fields; a key with spaces is also reachable with the
+      spaces removed (``"Threat Name"`` -> ``ThreatName``). ``UserData``'s single child element's
+      children are hoisted the same way (event 1102 ``LogFileCleared.SubjectUserName``).
+    * Values are never trimmed: some end in a space and rules may depend on it.
+
+Flat JSON (Security-Datasets and most SIEM exports)
+    Top-level keys are fields as they are.
+
+Both shapes: a dotted name (``User.Name.First``, ``Event.System.Channel``) that is not itself a
+key walks nested objects, where each step may also be a literal key containing dots
+(sigma-rust's vectors: ``Mobile.phone`` is one key). A list value is multi-valued: a predicate
+holds when any element does. Field names are case-sensitive, as in Sigma and Splunk.
+
+``_raw`` is the event's own ``_raw`` field when it has one (a Splunk export), else the JSON text
+of the event as it was read (its line in the JSON Lines file).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+#: Returned by :meth:`Event.get` for a field that is not in the event at all (``None`` means
+#: the field is present with a JSON ``null``).
+MISSING: Any = object()
+
+
+def _text_of(element: Any) -> Any:
+    """An EVTX element's own value: its ``#text`` when it also has attributes."""
+    if isinstance(element, dict) and "#text" in element:
+        return element["#text"]
+    return element
+
+
+def _hoist(target: dict[str, Any], children: dict[str, Any]) -> None:
+    for key, value in children.items():
+        if key == "#attributes":
+            continue
+        value = _text_of(value)
+        target.setdefault(key, value)
+        if " " in key:
+            target.setdefault(key.replace(" ", ""), value)
+
+
+def _flatten_system(system: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for key, value in system.items():
+        if isinstance(value, dict):
+            for attr, attr_value in (value.get("#attributes") or {}).items():
+                fields[f"{key}_{attr}"] = attr_value
+            if "#text" in value:
+                fields[key] = value["#text"]
+            elif "#attributes" not in value:
+                fields[key] = value
+        else:
+            fields[key] = value
+    return fields
+
+
+def normalize(raw: dict[str, Any]) -> dict[str, Any]:
+    """The top-level field view of an event of either shape (see the module docstring)."""
+    wrapper = raw.get("Event")
+    if not (isinstance(wrapper, dict) and isinstance(wrapper.get("System"), dict)):
+        return raw
+    fields = _flatten_system(wrapper["System"])
+    event_data = wrapper.get("EventData")
+    if isinstance(event_data, dict):
+        _hoist(fields, event_data)
+    user_data = wrapper.get("UserData")
+    if isinstance(user_data, dict):
+        for child in user_data.values():
+            if isinstance(child, dict):
+                _hoist(fields, child)
+    # The original nesting stays reachable by dotted path (``Event.System.Channel``).
+    fields.setdefault("Event", wrapper)
+    return fields
+
+
+def _walk_dotted(obj: Any, name: str) -> Any:
+    """Resolve ``name`` in nested dicts, each step a key that may itself contain dots."""
+    if isinstance(obj, list):
+        found = [_walk_dotted(item, name) for item in obj]
+        values = [v for v in found if v is not MISSING]
+        return values if values else MISSING
+    if not isinstance(obj, dict):
+        return MISSING
+    if name in obj:
+        return obj[name]
+    dot = name.find(".")
+    while dot != -1:
+        head = name[:dot]
+        if head in obj:
+            found = _walk_dotted(obj[head], name[dot + 1 :])
+            if found is not MISSING:
+                return found
+        dot = name.find(".", dot + 1)
+    return MISSING
+
+
+def _leaves(obj: Any) -> Iterator[Any]:
+    if isinstance(obj, dict):
+        for value in obj.values():
+            yield from _leaves(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _leaves(value)
+    else:
+        yield obj
+
+
+class Event:
+    """One event, normalised once; rules read it through :meth:`get`."""
+
+    __slots__ = ("raw", "fields", "_text", "_raw_cache", "_leaves_cache")
+
+    def __init__(self, raw: dict[str, Any], text: str | None = None) -> None:
+        self.raw = raw
+        self.fields = normalize(raw)
+        self._text = text
+        self._raw_cache: str | None = None
+        self._leaves_cache: tuple[Any, ...] | None = None
+
+    def get(self, name: str) -> Any:
+        """The field's value, or :data:`MISSING`."""
+        value = self.fields.get(name, MISSING)
+        if value is MISSING and "." in name:
+            value = _walk_dotted(self.fields, name)
+        return value
+
+    def has(self, name: str) -> bool:
+        return self.get(name) is not MISSING
+
+    def leaves(self) -> tuple[Any, ...]:
+        """Every scalar value in the event (for field-less predicates: Sigma keywords)."""
+        if self._leaves_cache is None:
+            self._leaves_cache = tuple(_leaves(self.raw))
+        return self._leaves_cache
+
+    @property
+    def raw_text(self) -> str:
+        """``_raw``: the event's own field, else its JSON text as read."""
+        if self._raw_cache is None:
+            own = self.raw.get("_raw")
+            if isinstance(own, str):
+                self._raw_cache = own
+            elif self._text is not None:
+                self._raw_cache = self._text.rstrip("\r\n")
+            else:
+                self._raw_cache = json.dumps(self.raw, ensure_ascii=False, separators=(",", ":"))
+        return self._raw_cache
