@@ -62,7 +62,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import TypeAlias
 
 from ir.errors import Span
@@ -217,7 +218,7 @@ class Predicate:
     kind: Kind
     value: Value
     cased: bool = False
-    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, Kind):
@@ -235,19 +236,19 @@ class Predicate:
 @dataclass(frozen=True, slots=True)
 class And:
     args: tuple[Expr, ...]
-    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Or:
     args: tuple[Expr, ...]
-    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Not:
     arg: Expr
-    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 
 Expr: TypeAlias = "Predicate | And | Or | Not"
@@ -282,7 +283,7 @@ class Filter:
     """Keep the events for which ``expr`` holds (Sigma's detection, SPL's ``search``)."""
 
     expr: Expr
-    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def exclusions(self) -> tuple[Expr, ...]:
@@ -316,7 +317,7 @@ class Rule:
     falsepositives: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     language: str | None = None
-    span: Span | None = field(default=None, compare=False, hash=False, repr=False)
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def filters(self) -> tuple[Filter, ...]:

@@ -79,7 +79,7 @@ def compile_rules(rules: Iterable[Rule], profile_name: str = "windows") -> list[
 
 
 def evaluate(
-    rules: Iterable[Rule] | Iterable[CompiledRule],
+    rules: Iterable[Rule | CompiledRule],
     events: Iterable[Event | dict],
     profile_name: str = "windows",
 ) -> Iterator[Match]:

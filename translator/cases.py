@@ -3,7 +3,8 @@
 Two formats, one runner:
 
 * ruleglot's own (``corpus/cases/*.yml``): ``rule`` (Sigma text), ``events`` a list of
-  ``{event: {...}, match: true|false, why: "..."}``; every verdict must be as written.
+  ``{event: {...}, match: true|false, why: "..."}``; every verdict must be as written. A case
+  may instead expect the rule to be refused: ``error: {category: ..., construct: ...}``.
 * SigmaHQ's regression cases (``cases.jsonl``): ``rule_path`` (relative to the corpus root, two
   folders above the file), ``events_jsonl`` (relative to the file), ``expected.min_matches``:
   the rule must match at least that many events of the log.
@@ -44,6 +45,8 @@ def _run(rule_text: str, rule_path: str, events: list[Event], profile_name: str)
 def run_own_case(path: Path, profile_name: str = "windows") -> CaseResult:
     """A ``corpus/cases`` file: every event's verdict must be as written."""
     data: dict[str, Any] = yaml.safe_load(read_text(path))
+    if "error" in data:
+        return _expect_error(path, data)
     events = [Event(item["event"]) for item in data["events"]]
     expected = [bool(item["match"]) for item in data["events"]]
     matched = _run(data["rule"], str(path), events, data.get("profile", profile_name))
@@ -54,6 +57,18 @@ def run_own_case(path: Path, profile_name: str = "windows") -> CaseResult:
         if e != g
     ]
     return CaseResult(path.stem, not wrong, "; ".join(wrong), matched)
+
+
+def _expect_error(path: Path, data: dict[str, Any]) -> CaseResult:
+    want = data["error"]
+    try:
+        _run(data["rule"], str(path), [], data.get("profile", "windows"))
+    except RuleglotError as err:
+        got = {"category": err.category, "construct": err.construct}
+        wrong = {k: (v, got.get(k)) for k, v in want.items() if got.get(k) != v}
+        detail = f"expected error {want}, got {got}: {err}" if wrong else str(err)
+        return CaseResult(path.stem, not wrong, detail)
+    return CaseResult(path.stem, False, f"expected error {want}, but the rule was accepted")
 
 
 def run_sigmahq_cases(path: Path, profile_name: str = "windows") -> Iterator[CaseResult]:

@@ -22,16 +22,21 @@ A category or service missing from these tables is unmapped (see :mod:`ir.logsou
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
-from sigma.pipelines.windows.windows import (
-    generic_logsource_to_windows_audit_event_mapping,
-    windows_generic_category_channel_mapping,
-)
+from sigma.pipelines.windows import windows as _windows_pipeline
 
 from ir.logsources import LogSourceProfile, SourceBranch, SourceMapping
 from ir.nodes import And, Expr, Kind, Or, Predicate
+
+# The windows pipeline module annotates its tables with ``ast.Dict`` (a typo upstream); read them
+# as plain dicts.
+AUDIT_EVENTS: dict[str, Any] = dict(
+    _windows_pipeline.generic_logsource_to_windows_audit_event_mapping  # type: ignore[call-overload]
+)
+POWERSHELL_CATEGORIES: dict[str, Any] = _windows_pipeline.windows_generic_category_channel_mapping
 
 SYSMON_SERVICE = "sysmon"
 SECURITY_SERVICE = "security"
@@ -44,12 +49,12 @@ AUDIT_FIELD_ALIASES = (
 )
 
 
-def _any_of(field: str, values: list[object]) -> Expr:
+def _any_of(field: str, values: list[Any]) -> Expr:
     preds = [Predicate(field, Kind.EQ, v) for v in values]
     return preds[0] if len(preds) == 1 else Or(tuple(preds))
 
 
-def _as_list(value: object) -> list[object]:
+def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
@@ -57,7 +62,7 @@ def channel_condition(service: str) -> Expr:
     return _any_of("Channel", _as_list(windows_logsource_mapping[service]))
 
 
-def _event_of(service: str, event_ids: object) -> Expr:
+def _event_of(service: str, event_ids: Any) -> Expr:
     return And((channel_condition(service), _any_of("EventID", _as_list(event_ids))))
 
 
@@ -70,20 +75,14 @@ def _mappings() -> list[SourceMapping]:
     for category, event_ids in sysmon_generic_logsource_eventid_mapping.items():
         branches = [SourceBranch(_event_of(SYSMON_SERVICE, event_ids))]
         if category in audit_categories:
-            audit = generic_logsource_to_windows_audit_event_mapping[category]
+            audit = AUDIT_EVENTS[category]
             branches.append(
                 SourceBranch(_event_of(SECURITY_SERVICE, audit["EventID"]), AUDIT_FIELD_ALIASES)
             )
         out.append(SourceMapping("windows", category, None, tuple(branches)))
-    for category, info in windows_generic_category_channel_mapping.items():
-        out.append(
-            SourceMapping(
-                "windows",
-                category,
-                None,
-                (SourceBranch(_event_of(info["service"], info["EventID"])),),
-            )
-        )
+    for category, info in POWERSHELL_CATEGORIES.items():
+        branch = SourceBranch(_event_of(info["service"], info["EventID"]))
+        out.append(SourceMapping("windows", category, None, (branch,)))
     has_channel = Predicate("Channel", Kind.EXISTS, True)
     out.append(SourceMapping("windows", None, None, (SourceBranch(has_channel),)))
     return out
