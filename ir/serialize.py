@@ -49,8 +49,8 @@ def to_data(obj: Any) -> Any:
         data: dict[str, Any] = {"node": type(obj).__name__}
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
-            if value is None or value == () or (f.name == "cased" and value is False):
-                continue
+            if f.default is not dataclasses.MISSING and value == f.default:
+                continue  # defaults are left out; required fields are always written
             data[f.name] = to_data(value)
         return data
     if isinstance(obj, (tuple, list)):
@@ -73,8 +73,6 @@ def from_data(data: Any) -> Any:
     if cls is None:
         raise RuleglotError(f"unknown IR node {tag!r}", category="invalid")
     kwargs = {k: from_data(v) for k, v in data.items() if k != "node"}
-    if cls is Predicate and "value" not in kwargs:
-        kwargs["value"] = None
     try:
         return cls(**kwargs)
     except TypeError as exc:

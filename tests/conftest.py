@@ -20,7 +20,9 @@ settings.register_profile("fast", max_examples=100, deadline=None)
 settings.register_profile(
     "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "fast"))
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "thorough" if os.environ.get("CI") else "fast")
+)
 
 
 def shared(*parts: str) -> Path:

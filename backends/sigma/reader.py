@@ -1,0 +1,982 @@
+"""Sigma reader: Sigma YAML text in, ruleglot IR :class:`~ir.nodes.Rule` objects out.
+
+What this module owns
+    * Loading the YAML documents of one input (a single rule or a Sigma collection with
+      ``action: global`` / ``reset`` / ``repeat``), with a position for every node.
+    * Letting pySigma do Sigma's own work: modifiers (``contains``, ``base64offset``, ``windash``,
+      ...), the condition grammar and its selectors (``1 of selection_*``, ``all of them``).
+    * Mapping pySigma's parsed condition and value types onto IR predicates, following the kind
+      table in :mod:`ir.nodes` (plain strings become ``eq``/``contains``/``startswith``/
+      ``endswith`` when the wildcards allow it, ``wildcard`` patterns otherwise; keywords are
+      field-less and match anywhere in a value).
+    * Positions: pySigma fills no locations, so the same text is composed with PyYAML and every
+      Predicate (its value node), Filter (its condition node) and Rule (its document) gets a
+      :class:`~ir.errors.Span`.
+    * Errors: whatever goes wrong leaves :func:`read_sigma` as a positioned
+      :class:`~ir.errors.RuleglotError` (``syntax`` for YAML, ``invalid`` for rules pySigma
+      rejects, ``unsupported`` for ``expand`` placeholders, correlation and filter documents).
+
+What it must not do
+    Define what a predicate means (that is :mod:`ir.nodes` and the evaluator), apply processing
+    pipelines or field mappings, or write any output language.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, NoReturn, TypeAlias
+
+import yaml
+from sigma.collection import deep_dict_update
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.exceptions import (
+    SigmaAuthorError,
+    SigmaDateError,
+    SigmaDescriptionError,
+    SigmaFalsePositivesError,
+    SigmaFieldsError,
+    SigmaIdentifierError,
+    SigmaLevelError,
+    SigmaLicenseError,
+    SigmaLogsourceError,
+    SigmaModifiedError,
+    SigmaNameError,
+    SigmaReferencesError,
+    SigmaRelatedError,
+    SigmaScopeError,
+    SigmaStatusError,
+    SigmaTagError,
+    SigmaTaxonomyError,
+    SigmaTitleError,
+)
+from sigma.modifiers import modifier_mapping
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
+from sigma.types import (
+    CompareOperators,
+    Placeholder,
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaTimestampPart,
+    SigmaType,
+    SpecialChars,
+)
+
+from ir.errors import RuleglotError, Span
+from ir.nodes import (
+    And,
+    Expr,
+    FieldRef,
+    Filter,
+    Kind,
+    LogSource,
+    Not,
+    Or,
+    Pattern,
+    Predicate,
+    Regex,
+    Rule,
+    TimePart,
+    Wildcard,
+)
+
+__all__ = ["read_sigma"]
+
+
+def read_sigma(text: str, path: str | None = None) -> list[Rule]:
+    """Every Sigma detection rule in ``text`` (one YAML document or a collection), as IR rules.
+
+    ``path`` is only used in spans and error messages. Raises :class:`RuleglotError` and nothing
+    else: ``syntax`` (malformed YAML), ``invalid`` (a rule pySigma rejects: unknown modifier,
+    undefined identifier, bad condition, ...), ``unsupported`` (``expand`` placeholders,
+    correlation and filter documents).
+    """
+    source = _Source(text, path)
+    try:
+        docs = _load_documents(source)
+        rules = [_read_rule(doc, source) for doc in _rule_documents(docs, source)]
+    except RuleglotError as exc:
+        raise source.clamp(exc) from None
+    except RecursionError:
+        raise source.error("input nested too deeply to read", "invalid", None) from None
+    except Exception as exc:  # last resort: never let a library's exception out
+        raise source.error(f"cannot read Sigma input: {exc}", "invalid", None) from exc
+    if not rules:
+        raise source.error("no Sigma rule in input", "invalid", None)
+    return rules
+
+
+# --- the input and its errors -------------------------------------------------------------------
+
+
+class _Source:
+    """The input text and path; makes positioned errors whose position lies inside the text."""
+
+    def __init__(self, text: str, path: str | None) -> None:
+        self.text = text
+        self.path = path
+        self.lines = text.splitlines() or [""]
+
+    def span(self, mark: Any) -> Span:
+        """A span from a PyYAML mark (0-based) or node (its start and end marks)."""
+        start, end = getattr(mark, "start_mark", mark), getattr(mark, "end_mark", None)
+        span = Span(start.line + 1, start.column + 1, self.path)
+        if end is not None:
+            span = Span(span.line, span.col, self.path, end.line + 1, end.column + 1)
+        return span
+
+    def start(self) -> Span:
+        return Span(1, 1, self.path)
+
+    def error(
+        self,
+        message: str,
+        category: str,
+        span: Span | None,
+        construct: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> RuleglotError:
+        exc = RuleglotError(message, category=category, path=self.path, construct=construct)
+        exc.notes.extend(notes)
+        return self.clamp(exc.at(span or self.start()))
+
+    def clamp(self, exc: RuleglotError) -> RuleglotError:
+        """Move the error's position inside the text (PyYAML may point just past its end)."""
+        exc.path = exc.path or self.path
+        line = min(max(exc.line or 1, 1), len(self.lines))
+        text_line = self.lines[line - 1]
+        col = exc.col if exc.line == line and exc.col is not None else len(text_line) + 1
+        if exc.line is None or exc.line < 1:
+            col = 1
+        exc.line, exc.col = line, min(max(col, 1), len(text_line) + 1)
+        exc.source_line = text_line
+        return exc
+
+    def offset_span(self, offset: int) -> Span:
+        """The span of a character offset into the text (PyYAML's reader errors give offsets)."""
+        before = self.text[:offset]
+        lines = before.splitlines(keepends=True)
+        if not lines:
+            return self.start()
+        last = lines[-1]
+        if last.splitlines() != [last]:  # ends with a line break: the offset starts a new line
+            return Span(len(lines) + 1, 1, self.path)
+        return Span(len(lines), len(last) + 1, self.path)
+
+
+# --- YAML with positions ------------------------------------------------------------------------
+
+
+class _Marker:
+    """A dictionary key that can never collide with a YAML key."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+#: Key under which a mapping's location tree keeps the mapping's own span.
+_SELF = _Marker("self")
+
+
+@dataclass(frozen=True)
+class _KeyOf:
+    """Key under which a mapping's location tree keeps the span of the YAML key ``key``."""
+
+    key: Hashable
+
+
+@dataclass
+class _SeqLoc:
+    """The location tree of a YAML sequence: its own span and one tree per item."""
+
+    span: Span
+    items: list[Loc]
+
+
+#: A location tree has the shape of the data it describes: a dict for a mapping (plus ``_SELF``
+#: and ``_KeyOf`` entries), a :class:`_SeqLoc` for a sequence, a :class:`Span` for a scalar.
+#: Same shape means pySigma's own ``deep_dict_update`` merges it like the data.
+Loc: TypeAlias = "Span | _SeqLoc | dict[Any, Any]"
+
+
+@dataclass
+class _Doc:
+    """One YAML document: its data (as ``yaml.safe_load`` builds it), locations and start."""
+
+    data: Any
+    loc: Loc
+    span: Span
+
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _loc_span(loc: Any, default: Span) -> Span:
+    """The span a location tree starts at, else ``default``."""
+    if isinstance(loc, Span):
+        return loc
+    if isinstance(loc, _SeqLoc):
+        return loc.span
+    if isinstance(loc, dict) and isinstance(loc.get(_SELF), Span):
+        return loc[_SELF]
+    return default
+
+
+def _child(loc: Any, key: Hashable) -> Any:
+    """The location tree of ``key`` in a mapping's tree, or ``None``."""
+    try:
+        return loc.get(key) if isinstance(loc, dict) else None
+    except TypeError:  # unhashable key
+        return None
+
+
+def _key_span(loc: Any, key: Hashable, default: Span) -> Span:
+    found = _child(loc, _KeyOf(key)) if isinstance(key, Hashable) else None
+    return found if isinstance(found, Span) else default
+
+
+def _items(loc: Any, count: int) -> list[Any]:
+    """The item trees of a sequence's tree, padded with ``None`` to ``count``."""
+    items = list(loc.items) if isinstance(loc, _SeqLoc) else []
+    return (items + [None] * count)[:count]
+
+
+def _load_documents(source: _Source) -> list[_Doc]:
+    """Compose every YAML document and build its data and location tree."""
+    builder = _TreeBuilder(source)
+    docs: list[_Doc] = []
+    try:
+        for node in yaml.compose_all(source.text, Loader=yaml.SafeLoader):
+            if node is None:
+                continue
+            data, loc = builder.build(node)
+            docs.append(_Doc(data, loc, source.span(node)))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = source.span(mark) if mark is not None else None
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        raise source.error(f"YAML: {message}", "syntax", span) from None
+    except yaml.reader.ReaderError as exc:
+        message = f"YAML: unacceptable character #x{exc.character:04x}"
+        raise source.error(message, "syntax", source.offset_span(exc.position)) from None
+    except yaml.YAMLError as exc:
+        raise source.error(f"YAML: {exc}", "syntax", None) from None
+    return docs
+
+
+class _TreeBuilder:
+    """Builds data exactly as ``yaml.safe_load`` does, plus a location tree of the same shape.
+
+    Duplicate keys are refused (``safe_load`` silently keeps the last one, which would drop a
+    selection without a word); recursive aliases are refused (no Sigma rule needs them).
+    """
+
+    def __init__(self, source: _Source) -> None:
+        self.source = source
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.active: set[int] = set()
+
+    def build(self, node: yaml.Node) -> tuple[Any, Loc]:
+        if id(node) in self.active:
+            raise self.source.error("recursive YAML alias", "invalid", self.source.span(node))
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
+                return self._mapping(node)
+            if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
+                return self._sequence(node)
+            return self._scalar(node), self.source.span(node)
+        finally:
+            self.active.discard(id(node))
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            raise
+        except Exception as exc:  # e.g. a timestamp with month 13
+            raise self.source.error(
+                f"YAML value {getattr(node, 'value', '')!r}: {exc}",
+                "invalid",
+                self.source.span(node),
+            ) from None
+
+    def _sequence(self, node: yaml.SequenceNode) -> tuple[list[Any], _SeqLoc]:
+        built = [self.build(item) for item in node.value]
+        return [d for d, _ in built], _SeqLoc(self.source.span(node), [loc for _, loc in built])
+
+    def _mapping(self, node: yaml.MappingNode) -> tuple[dict[Any, Any], dict[Any, Any]]:
+        data: dict[Any, Any] = {}
+        loc: dict[Any, Any] = {_SELF: self.source.span(node)}
+        explicit = [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                self._merge_into(data, loc, value_node)
+        seen: set[Any] = set()
+        for key_node, value_node in explicit:
+            key = self._key(key_node, seen)
+            data[key], loc[key] = self.build(value_node)
+            loc[_KeyOf(key)] = self.source.span(key_node)
+            if _names_a_field(key):
+                data[key] = _field_names_as_written(data[key], value_node)
+        return data, loc
+
+    def _key(self, key_node: yaml.Node, seen: set[Any]) -> Any:
+        key, _ = self.build(key_node)
+        span = self.source.span(key_node)
+        if not isinstance(key, Hashable):
+            raise self.source.error("YAML: unhashable mapping key", "syntax", span)
+        if key in seen:
+            raise self.source.error(f"duplicate key {key!r}", "invalid", span, "duplicate-key")
+        seen.add(key)
+        return key
+
+    def _merge_into(self, data: dict[Any, Any], loc: dict[Any, Any], node: yaml.Node) -> None:
+        """YAML merge keys (``<<: *base``): earlier sources win, explicit keys override later."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source_node in sources:
+            merged, merged_loc = self.build(source_node)
+            if not isinstance(merged, dict) or not isinstance(merged_loc, dict):
+                span = self.source.span(source_node)
+                raise self.source.error("YAML: merge key needs a mapping", "syntax", span)
+            for key, value in merged.items():
+                if key not in data:
+                    data[key], loc[key] = value, merged_loc.get(key)
+                    loc[_KeyOf(key)] = merged_loc.get(_KeyOf(key))
+
+
+def _names_a_field(key: Any) -> bool:
+    """A detection key whose values are field names (``field|fieldref``), not values."""
+    return isinstance(key, str) and "fieldref" in key.split("|")[1:]
+
+
+def _field_names_as_written(value: Any, node: yaml.Node) -> Any:
+    """Field names exactly as written: YAML reads ``f|fieldref: 3`` as the number 3, but the
+    value names the field ``3`` (sigma-rust's ``test_match_fieldref_int``/``_float`` vectors)."""
+    if isinstance(node, yaml.ScalarNode) and isinstance(value, (int, float)):
+        return node.value
+    if isinstance(node, yaml.SequenceNode) and isinstance(value, list):
+        return [_field_names_as_written(v, n) for v, n in zip(value, node.value, strict=True)]
+    return value
+
+
+# --- Sigma collections --------------------------------------------------------------------------
+
+
+def _merge(dest: _Doc, src: _Doc) -> _Doc:
+    """pySigma's ``deep_dict_update(dest, src)`` on the data, and the same on the locations."""
+    data = deep_dict_update(dest.data, src.data)
+    loc = _merge_locs(dest.loc, src.loc) if isinstance(src.loc, dict) else dest.loc
+    return _Doc(data, loc, dest.span)
+
+
+def _merge_locs(dest: Any, src: dict[Any, Any]) -> dict[Any, Any]:
+    """``deep_dict_update`` for location trees, tolerant of shapes that do not match."""
+    target: dict[Any, Any] = dest if isinstance(dest, dict) else {}
+    for key, value in src.items():
+        target[key] = _merge_locs(target.get(key), value) if isinstance(value, dict) else value
+    return target
+
+
+def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
+    """The rule documents of a collection, with ``global``/``reset``/``repeat`` applied as
+    ``SigmaCollection.from_dicts`` applies them. Each is yielded before the next is merged."""
+    empty = Span(1, 1, source.path)
+    global_doc = _Doc({}, {}, empty)
+    previous = _Doc({}, {}, empty)
+    for doc in docs:
+        if doc.data is None:  # empty document, e.g. after a trailing '---'
+            continue
+        if not isinstance(doc.data, dict):
+            raise source.error("a Sigma document must be a YAML mapping", "invalid", doc.span)
+        action = doc.data.get("action")
+        if action is None:
+            _refuse_meta_rules(doc, source)
+            previous = _merge_doc(doc, global_doc, source)
+            yield previous
+        elif action == "global":
+            _drop_key(doc, "action")
+            global_doc = previous = doc
+        elif action == "reset":
+            global_doc = _Doc({}, {}, empty)
+        elif action == "repeat":
+            previous = _merge_doc(previous, doc, source)
+            yield _Doc(previous.data, previous.loc, doc.span)
+        else:
+            span = _loc_span(_child(doc.loc, "action"), doc.span)
+            message = f"unknown Sigma collection action {action!r}"
+            raise source.error(message, "invalid", span, "action")
+
+
+def _merge_doc(dest: _Doc, src: _Doc, source: _Source) -> _Doc:
+    try:
+        return _merge(dest, src)
+    except Exception as exc:
+        message = f"cannot merge collection documents: {exc}"
+        raise source.error(message, "invalid", dest.span) from None
+
+
+def _drop_key(doc: _Doc, key: str) -> None:
+    doc.data.pop(key, None)
+    if isinstance(doc.loc, dict):
+        doc.loc.pop(key, None)
+        doc.loc.pop(_KeyOf(key), None)
+
+
+def _refuse_meta_rules(doc: _Doc, source: _Source) -> None:
+    """Correlation rules and filter documents are rules about rules: not representable yet."""
+    for key, what in (("correlation", "correlation rules"), ("filter", "Sigma filters")):
+        if key in doc.data:
+            span = _key_span(doc.loc, key, doc.span)
+            message = f"{what} are not supported (only detection rules are)"
+            raise source.error(message, "unsupported", span, key)
+
+
+#: Modifiers pySigma implements with a different meaning than the Sigma specification; a rule
+#: using one is refused rather than translated wrongly.
+MISIMPLEMENTED_MODIFIERS = {
+    "utf16": (
+        "pySigma 1.5.1 writes the utf16 byte-order mark as UTF-8 (EF BB BF) instead of FF FE and "
+        "base64offset then trims by characters, not bytes: the value would never match real "
+        "UTF-16 data (Sigma specification, 'utf16' modifier)"
+    ),
+}
+
+
+def _refuse_misimplemented_modifiers(doc: _Doc, source: _Source) -> None:
+    detection = doc.data.get("detection")
+    detection_loc = _child(doc.loc, "detection")
+    if not isinstance(detection, Mapping):
+        return
+
+    def keys(definition: Any, loc: Any) -> Iterator[tuple[str, Any]]:
+        if isinstance(definition, Mapping):
+            for key in definition:
+                yield key, _key_span(loc, key, doc.span)
+        elif isinstance(definition, list):
+            for item, item_loc in zip(definition, _items(loc, len(definition)), strict=True):
+                yield from keys(item, item_loc)
+
+    for name, definition in detection.items():
+        for key, span in keys(definition, _child(detection_loc, name)):
+            for modifier in str(key).split("|")[1:]:
+                if modifier in MISIMPLEMENTED_MODIFIERS:
+                    message = f"modifier '{modifier}': {MISIMPLEMENTED_MODIFIERS[modifier]}"
+                    raise source.error(message, "unsupported", span, modifier)
+
+
+# --- one rule -----------------------------------------------------------------------------------
+
+
+def _read_rule(doc: _Doc, source: _Source) -> Rule:
+    """One rule document (already merged with its collection's global part) as an IR rule."""
+    _refuse_misimplemented_modifiers(doc, source)
+    sigma_rule = _parse_with_pysigma(doc, source)
+    positions = _Positions.of_rule(sigma_rule, doc)
+    detection_loc = _child(doc.loc, "detection")
+    condition_loc = _child(detection_loc, "condition")
+    filter_span = _loc_span(condition_loc, _loc_span(detection_loc, doc.span))
+    condition_spans = _items(condition_loc, len(sigma_rule.detection.condition))
+    exprs = [
+        _read_condition(index, sigma_rule, positions, _loc_span(loc, filter_span), source)
+        for index, loc in enumerate(condition_spans)
+    ]
+    return Rule(
+        title=sigma_rule.title,
+        stages=(Filter(_or(exprs), span=filter_span),),
+        logsource=_logsource(sigma_rule),
+        language="sigma",
+        span=doc.span,
+        **_metadata(sigma_rule),
+    )
+
+
+def _parse_with_pysigma(doc: _Doc, source: _Source) -> SigmaRule:
+    try:
+        sigma_rule = SigmaRule.from_dict(doc.data, collect_errors=True)
+        errors: list[Exception] = list(sigma_rule.errors)
+    except Exception as exc:
+        errors = [exc]
+    if errors:
+        span, construct = _locate_error(errors[0], doc)
+        notes = [str(e) for e in errors[1:]]
+        raise source.error(str(errors[0]), "invalid", span, construct, notes)
+    return sigma_rule
+
+
+def _metadata(rule: SigmaRule) -> dict[str, Any]:
+    return {
+        "id": _text(rule.id),
+        "description": _text(rule.description),
+        "status": _text(rule.status),
+        "level": _text(rule.level),
+        "author": _text(rule.author),
+        "date": _date(rule.date),
+        "modified": _date(rule.modified),
+        "references": _texts(rule.references),
+        "falsepositives": _texts(rule.falsepositives),
+        "tags": _texts(rule.tags),
+    }
+
+
+def _logsource(rule: SigmaRule) -> LogSource:
+    ls = rule.logsource
+    return LogSource(
+        product=_text(ls.product),
+        category=_text(ls.category),
+        service=_text(ls.service),
+        definition=_text(ls.definition),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _texts(values: Sequence[object] | None) -> tuple[str, ...]:
+    return tuple(str(v) for v in values or () if v is not None)
+
+
+def _date(value: object) -> str | None:
+    isoformat = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else _text(value)
+
+
+# --- positions of pySigma's objects -------------------------------------------------------------
+
+
+@dataclass
+class _Positions:
+    """Spans of pySigma's detections, detection items and values, keyed by object identity.
+
+    pySigma's condition leaves hold the very value objects of the detection items, and their
+    ``parent`` chains lead back to detection items and detections, so a leaf finds its span here.
+    The rule object keeps all of them alive, so identities are stable while the rule is read.
+    """
+
+    spans: dict[int, Span] = field(default_factory=dict)
+
+    @classmethod
+    def of_rule(cls, rule: SigmaRule, doc: _Doc) -> _Positions:
+        positions = cls()
+        # A position lookup never fails a read: leaves fall back to the condition's span.
+        with contextlib.suppress(Exception):
+            positions._add_rule(rule, doc)
+        return positions
+
+    def span_of(self, leaf: object, default: Span) -> Span:
+        for obj in self._chain(leaf):
+            if id(obj) in self.spans:
+                return self.spans[id(obj)]
+        return default
+
+    @staticmethod
+    def _chain(leaf: object) -> Iterator[object]:
+        yield getattr(leaf, "value", None)
+        node: object = leaf
+        for _ in range(1000):
+            yield node
+            node = getattr(node, "parent", None)
+            if node is None:
+                return
+
+    def _add(self, obj: object, span: Span) -> None:
+        self.spans.setdefault(id(obj), span)
+
+    def _add_rule(self, rule: SigmaRule, doc: _Doc) -> None:
+        data = doc.data.get("detection")
+        loc = _child(doc.loc, "detection")
+        default = _loc_span(loc, doc.span)
+        if not isinstance(data, Mapping):
+            return
+        for name, detection in rule.detection.detections.items():
+            span = _loc_span(_child(loc, name), _key_span(loc, name, default))
+            self._add_detection(detection, data.get(name), _child(loc, name), span)
+
+    def _add_detection(self, detection: SigmaDetection, data: Any, loc: Any, span: Span) -> None:
+        """Follows ``SigmaDetection.from_definition``: a map gives one item per key, a list of
+        plain values one item, any other list one sub-detection per element."""
+        span = _loc_span(loc, span)
+        self._add(detection, span)
+        items = detection.detection_items
+        if isinstance(data, Mapping):
+            for item, key in zip(items, list(data.keys()), strict=False):
+                key_span = _key_span(loc, key, span)
+                self._add_item(item, data[key], _child(loc, key), key_span)
+        elif isinstance(data, list) and all(isinstance(i, SigmaDetection) for i in items):
+            for sub, sub_data, sub_loc in zip(items, data, _items(loc, len(data)), strict=False):
+                if isinstance(sub, SigmaDetection):
+                    self._add_detection(sub, sub_data, sub_loc, span)
+        else:
+            for item in items:
+                self._add_item(item, data, loc, span)
+
+    def _add_item(self, item: Any, data: Any, loc: Any, span: Span) -> None:
+        self._add(item, span)
+        if not isinstance(item, SigmaDetectionItem):
+            return
+        values = data if isinstance(data, list) else [data]
+        locs = _items(loc, len(values)) if isinstance(data, list) else [loc]
+        if len(item.value) == len(values):
+            for value, value_loc in zip(item.value, locs, strict=True):
+                self._add(value, _loc_span(value_loc, _loc_span(loc, span)))
+        else:
+            for value in item.value:
+                self._add(value, _loc_span(loc, span))
+
+
+# --- where pySigma's errors are -----------------------------------------------------------------
+
+#: Rule-level errors and the key they are about.
+_META_ERRORS: dict[type, str] = {
+    SigmaTitleError: "title",
+    SigmaIdentifierError: "id",
+    SigmaNameError: "name",
+    SigmaTaxonomyError: "taxonomy",
+    SigmaRelatedError: "related",
+    SigmaLevelError: "level",
+    SigmaStatusError: "status",
+    SigmaTagError: "tags",
+    SigmaDateError: "date",
+    SigmaModifiedError: "modified",
+    SigmaFieldsError: "fields",
+    SigmaFalsePositivesError: "falsepositives",
+    SigmaAuthorError: "author",
+    SigmaDescriptionError: "description",
+    SigmaReferencesError: "references",
+    SigmaScopeError: "scope",
+    SigmaLicenseError: "license",
+    SigmaLogsourceError: "logsource",
+}
+
+_PLAIN = (str, int, float, bool, type(None))
+
+Fault: TypeAlias = "tuple[Span, str | None]"
+
+
+def _locate_error(exc: Exception, doc: _Doc) -> Fault:
+    """Where in ``doc`` the error pySigma raised while building the rule is, and its construct."""
+    key = _META_ERRORS.get(type(exc))
+    if key is None and "tag" in str(exc).lower():
+        key = "tags"
+    if key is not None:
+        return _meta_fault(key, doc), None
+    detection = doc.data.get("detection") if isinstance(doc.data, dict) else None
+    detection_loc = _child(doc.loc, "detection")
+    fault = _detection_fault(detection, detection_loc, _loc_span(detection_loc, doc.span))
+    if fault is not None:
+        return fault
+    if detection is None:
+        return doc.span, None
+    return _key_span(doc.loc, "detection", doc.span), None
+
+
+def _meta_fault(key: str, doc: _Doc) -> Span:
+    """The value of the rule-level key; for tags, the first one that is not ``namespace.name``."""
+    loc = _child(doc.loc, key)
+    span = _loc_span(loc, _key_span(doc.loc, key, doc.span))
+    values = doc.data.get(key) if isinstance(doc.data, dict) else None
+    if key == "tags" and isinstance(values, list):
+        for value, item_loc in zip(values, _items(loc, len(values)), strict=True):
+            if not isinstance(value, str) or "." not in value:
+                return _loc_span(item_loc, span)
+    return span
+
+
+def _fails(build: Callable[[], object]) -> bool:
+    try:
+        build()
+    except Exception:
+        return True
+    return False
+
+
+def _detection_fault(data: Any, loc: Any, span: Span) -> Fault | None:
+    """The first detection (then key, then value) that pySigma rejects on its own."""
+    if not isinstance(data, Mapping):
+        return None
+    for name, definition in data.items():
+        if name == "condition":
+            continue
+        name_span = _loc_span(_child(loc, name), _key_span(loc, name, span))
+        fault = _definition_fault(definition, _child(loc, name), name_span)
+        if fault is not None:
+            return fault
+    return None
+
+
+def _definition_fault(definition: Any, loc: Any, span: Span) -> Fault | None:
+    if not _fails(partial(SigmaDetection.from_definition, definition)):
+        return None
+    if isinstance(definition, Mapping):
+        for key, value in definition.items():
+            key_span = _key_span(loc, key, span)
+            fault = _item_fault(key, value, _child(loc, key), key_span)
+            if fault is not None:
+                return fault
+    elif isinstance(definition, list) and not all(isinstance(v, _PLAIN) for v in definition):
+        for item, item_loc in zip(definition, _items(loc, len(definition)), strict=True):
+            fault = _definition_fault(item, item_loc, _loc_span(item_loc, span))
+            if fault is not None:
+                return fault
+    return span, None
+
+
+def _item_fault(key: Any, value: Any, loc: Any, key_span: Span) -> Fault | None:
+    """An unknown modifier points at the key; any other error at the first failing value, with
+    the first modifier that makes it fail as the construct."""
+    if not _fails(partial(SigmaDetectionItem.from_mapping, key, value)):
+        return None
+    if not isinstance(key, str):
+        return key_span, None
+    name, *modifiers = key.split("|")
+    for modifier in modifiers:
+        if modifier not in modifier_mapping:
+            return key_span, modifier
+    construct = _failing_modifier(name, modifiers, value)
+    if isinstance(value, list):
+        for item, item_loc in zip(value, _items(loc, len(value)), strict=True):
+            if _fails(partial(SigmaDetectionItem.from_mapping, key, item)):
+                return _loc_span(item_loc, key_span), construct
+    return _loc_span(loc, key_span), construct
+
+
+def _failing_modifier(name: str, modifiers: list[str], value: Any) -> str | None:
+    for count in range(1, len(modifiers) + 1):
+        key = "|".join([name, *modifiers[:count]])
+        if _fails(partial(SigmaDetectionItem.from_mapping, key, value)):
+            return modifiers[count - 1]
+    return None
+
+
+# --- conditions ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _ConditionReader:
+    """Turns one parsed pySigma condition into an IR expression."""
+
+    positions: _Positions
+    span: Span  # the condition's own node: the fallback for every leaf
+    source: _Source
+
+    def expr(self, node: Any) -> Expr:
+        if isinstance(node, ConditionAND):
+            return _and([self.expr(arg) for arg in node.args])
+        if isinstance(node, ConditionOR):
+            return _or([self.expr(arg) for arg in node.args])
+        if isinstance(node, ConditionNOT):
+            return Not(self.expr(node.args[0]))
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            return self.value(node.field, node.value, self.positions.span_of(node, self.span))
+        if isinstance(node, ConditionValueExpression):
+            return self.keyword(node.value, self.positions.span_of(node, self.span))
+        if node is None:
+            message = "a selector in the condition ('1 of ...'/'all of ...') matches no detection"
+            raise self.source.error(message, "invalid", self.span, "selector")
+        message = f"unexpected condition element {type(node).__name__}"
+        raise self.source.error(message, "invalid", self.span)
+
+    # --- values bound to a field
+
+    def value(self, name: str | None, value: SigmaType, span: Span) -> Expr:
+        if isinstance(value, SigmaExpansion):  # windash, base64offset: any of the variants
+            return _or([self.value(name, v, span) for v in value.values], span)
+        if isinstance(value, SigmaString):
+            return self.string(name, value, span)
+        if isinstance(value, SigmaTimestampPart):  # before SigmaNumber: it is one
+            unit = value.timestamp_part.name.lower()
+            return Predicate(name, Kind.TIMEPART, TimePart(unit, int(value.number)), span=span)
+        if isinstance(value, SigmaNumber):
+            return Predicate(name, Kind.EQ, value.number, span=span)
+        if isinstance(value, SigmaBool):
+            return Predicate(name, Kind.EQ, value.boolean, span=span)
+        if isinstance(value, SigmaNull):
+            return Predicate(name, Kind.NULL, None, span=span)
+        if isinstance(value, SigmaExists):
+            return Predicate(name, Kind.EXISTS, value.exists, span=span)
+        if isinstance(value, SigmaRegularExpression):
+            return self.regex(name, value, span)
+        if isinstance(value, SigmaCIDRExpression):
+            return Predicate(name, Kind.CIDR, str(value.network), span=span)
+        if isinstance(value, SigmaCompareExpression):
+            return self.compare(name, value, span)
+        if isinstance(value, SigmaFieldReference):
+            return Predicate(name, Kind.FIELDREF, _field_ref(value), span=span)
+        self.fail(f"Sigma value type {type(value).__name__}", span, type(value).__name__)
+
+    def string(
+        self, name: str | None, value: SigmaString, span: Span, keyword: bool = False
+    ) -> Expr:
+        parts = Pattern(tuple(self.part(p, span) for p in value.s)).parts
+        if keyword:
+            parts = _anywhere(parts)
+        kind, literal = _string_kind(parts)
+        cased = isinstance(value, SigmaCasedString)
+        return Predicate(name, kind, literal, cased=cased, span=span)
+
+    def part(self, part: object, span: Span) -> str | Wildcard:
+        if isinstance(part, str):
+            return part
+        if part is SpecialChars.WILDCARD_MULTI:
+            return Wildcard.MANY
+        if part is SpecialChars.WILDCARD_SINGLE:
+            return Wildcard.ONE
+        if isinstance(part, Placeholder):
+            self.fail(f"'expand' placeholder %{part.name}% without a pipeline", span, "expand")
+        self.fail(f"Sigma string part {part!r}", span, type(part).__name__)
+
+    def regex(self, name: str | None, value: SigmaRegularExpression, span: Span) -> Predicate:
+        if isinstance(value.regexp, SigmaString) and value.regexp.contains_placeholder():
+            self.fail("'expand' placeholder in a regular expression", span, "expand")
+        flags = "".join(value.sigma_to_re_flag[f] for f in value.flags)
+        return Predicate(name, Kind.REGEX, Regex(str(value.regexp), flags), span=span)
+
+    def compare(self, name: str | None, value: SigmaCompareExpression, span: Span) -> Expr:
+        number = value.number.number
+        if value.op is CompareOperators.NEQ:
+            return Not(Predicate(name, Kind.EQ, number, span=span), span=span)
+        kind = {
+            CompareOperators.LT: Kind.LT,
+            CompareOperators.LTE: Kind.LTE,
+            CompareOperators.GT: Kind.GT,
+            CompareOperators.GTE: Kind.GTE,
+        }[value.op]
+        return Predicate(name, kind, number, span=span)
+
+    # --- keywords: field-less values, matched anywhere inside any value of the event
+
+    def keyword(self, value: SigmaType, span: Span) -> Expr:
+        if isinstance(value, SigmaExpansion):
+            return _or([self.keyword(v, span) for v in value.values], span)
+        if isinstance(value, SigmaString):
+            return self.string(None, value, span, keyword=True)
+        if isinstance(value, SigmaBool):  # compared through the JSON text of event values
+            return Predicate(None, Kind.CONTAINS, "true" if value.boolean else "false", span=span)
+        if isinstance(value, SigmaNumber) and not isinstance(value, SigmaTimestampPart):
+            return Predicate(None, Kind.CONTAINS, str(value.number), span=span)
+        if isinstance(value, (SigmaRegularExpression, SigmaCIDRExpression, SigmaCompareExpression)):
+            return self.value(None, value, span)
+        what = "null" if isinstance(value, SigmaNull) else type(value).__name__
+        raise self.source.error(f"a keyword cannot be {what}", "invalid", span, "keyword")
+
+    def fail(self, what: str, span: Span, construct: str) -> NoReturn:
+        raise self.source.error(f"{what} is not supported", "unsupported", span, construct)
+
+
+def _read_condition(
+    index: int, rule: SigmaRule, positions: _Positions, span: Span, source: _Source
+) -> Expr:
+    condition = rule.detection.parsed_condition[index]
+    try:
+        parsed = condition.parsed
+    except Exception as exc:
+        raise _condition_error(exc, condition.condition, span, source) from None
+    return _ConditionReader(positions, span, source).expr(parsed)
+
+
+def _condition_error(exc: Exception, condition: Any, span: Span, source: _Source) -> RuleglotError:
+    """An error in the condition, pointing inside the condition string when that is possible."""
+    message = str(exc)
+    text = condition if isinstance(condition, str) else ""
+    offset: int | None = None
+    construct: str | None = None
+    if (found := re.search(r"Detection '(.*)' not defined", message)) and text:
+        hit = re.search(rf"(?<![\w-]){re.escape(found.group(1))}(?![\w-])", text)
+        offset = hit.start() if hit else None
+        construct = "identifier"
+    elif found := re.search(r"\(at char (\d+)\)", message):
+        offset = int(found.group(1))
+    elif "Null value must be bound" in message:
+        construct = "keyword"
+    elif "pipe syntax" in message:
+        offset = text.find("|") if "|" in text else None
+        construct = "aggregation"
+    return source.error(message, "invalid", _inside(span, text, offset, source), construct)
+
+
+def _inside(span: Span, text: str, offset: int | None, source: _Source) -> Span:
+    """The span of ``text[offset]`` when ``text`` stands on one line at ``span`` as written."""
+    if offset is None or not text or not 0 <= offset <= len(text):
+        return span
+    line = source.lines[span.line - 1] if 0 < span.line <= len(source.lines) else ""
+    start = span.col - 1
+    if line[start : start + 1] in ("'", '"'):
+        start += 1
+    if line[start : start + len(text)] != text:
+        return span
+    return Span(span.line, start + offset + 1, span.path)
+
+
+# --- IR helpers ---------------------------------------------------------------------------------
+
+
+def _and(args: Sequence[Expr], span: Span | None = None) -> Expr:
+    flat: list[Expr] = []
+    for arg in args:
+        flat.extend(arg.args if isinstance(arg, And) else (arg,))
+    return flat[0] if len(flat) == 1 else And(tuple(flat), span=span)
+
+
+def _or(args: Sequence[Expr], span: Span | None = None) -> Expr:
+    flat: list[Expr] = []
+    for arg in args:
+        flat.extend(arg.args if isinstance(arg, Or) else (arg,))
+    return flat[0] if len(flat) == 1 else Or(tuple(flat), span=span)
+
+
+def _anywhere(parts: tuple[str | Wildcard, ...]) -> tuple[str | Wildcard, ...]:
+    """A keyword's parts with an implicit ``*`` at each end (never doubling one)."""
+    if not parts:
+        return (Wildcard.MANY, "", Wildcard.MANY)
+    head = () if parts[0] is Wildcard.MANY else (Wildcard.MANY,)
+    tail = () if parts[-1] is Wildcard.MANY else (Wildcard.MANY,)
+    return head + parts + tail
+
+
+def _string_kind(parts: tuple[str | Wildcard, ...]) -> tuple[Kind, str | Pattern]:
+    """The narrowest kind that says what a Sigma string's parts say."""
+    many = Wildcard.MANY
+    literals = [p for p in parts if isinstance(p, str)]
+    if len(literals) == len(parts):
+        return Kind.EQ, "".join(literals)
+    if len(parts) == 3 and parts[0] is many and parts[2] is many and isinstance(parts[1], str):
+        return Kind.CONTAINS, parts[1]
+    if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is many:
+        return Kind.STARTSWITH, parts[0]
+    if len(parts) == 2 and parts[0] is many and isinstance(parts[1], str):
+        return Kind.ENDSWITH, parts[1]
+    return Kind.WILDCARD, Pattern(parts)
+
+
+def _field_ref(value: SigmaFieldReference) -> FieldRef:
+    if value.starts_with and value.ends_with:
+        return FieldRef(value.field, "contains")
+    if value.starts_with:
+        return FieldRef(value.field, "startswith")
+    if value.ends_with:
+        return FieldRef(value.field, "endswith")
+    return FieldRef(value.field)

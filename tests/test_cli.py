@@ -1,0 +1,105 @@
+"""The command line as a user meets it: outputs, positioned errors, exit status, batches."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from ir import serialize
+from translator.cli import main
+
+SEED_RULE = """\
+title: PSexec execution over SMB share
+id: 7a0b1c2d-0000-4000-8000-000000000001
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 5145
+    ShareName:
+      - '\\\\*\\ADMIN$'
+      - '\\\\*\\IPC$'
+    RelativeTargetName|contains: PSEXESVC
+  filter:
+    SubjectUserName: '%admin_account%'
+  condition: selection and not filter
+"""
+
+HIT = {"Channel": "Security", "EventID": 5145, "ShareName": "\\\\*\\IPC$",
+       "RelativeTargetName": "PSEXESVC", "SubjectUserName": "bob"}
+EXCLUDED = {**HIT, "SubjectUserName": "%ADMIN_ACCOUNT%"}
+
+
+def run(args: list[str]):
+    return CliRunner().invoke(main, args, catch_exceptions=False)
+
+
+def write_events(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_eval_prints_one_json_line_per_match(tmp_path: Path):
+    rule = tmp_path / "psexec.yml"
+    rule.write_text(SEED_RULE)
+    events = write_events(tmp_path / "e.jsonl", [json.dumps(HIT), json.dumps(EXCLUDED),
+                                                  json.dumps(HIT)])
+    result = run(["eval", str(rule), "--events", str(events)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert lines == [
+        {"rule_id": "7a0b1c2d-0000-4000-8000-000000000001", "rule_path": str(rule),
+         "events_file": str(events), "event_index": i}
+        for i in (0, 2)
+    ]
+    assert "2 match(es)" in result.stderr
+
+
+def test_batch_goes_on_past_bad_inputs_and_exits_2(tmp_path: Path):
+    good = tmp_path / "a_good.yml"
+    good.write_text(SEED_RULE)
+    bad = tmp_path / "b_bad.yml"
+    bad.write_text("title: x\nlogsource: {product: windows}\ndetection:\n  sel:\n"
+                   "    a|nosuchmodifier: 1\n  condition: sel\n")
+    events = write_events(tmp_path / "e.jsonl", [json.dumps(HIT), "{not json", json.dumps(HIT)])
+    result = run(["eval", str(tmp_path), "--events", str(events)])
+    assert result.exit_code == 2
+    # the good rule still ran on both good events
+    assert [json.loads(x)["event_index"] for x in result.stdout.splitlines()] == [0, 2]
+    assert re.search(rf"{re.escape(str(bad))}:5:\d+: invalid: .*nosuchmodifier", result.stderr)
+    assert re.search(rf"{re.escape(str(events))}:2:\d+: events: ", result.stderr)
+
+
+def test_malformed_yaml_is_a_positioned_syntax_error(tmp_path: Path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("title: x\ndetection: [unclosed\n")
+    result = run(["parse", str(bad)])
+    assert result.exit_code == 2
+    assert re.search(rf"{re.escape(str(bad))}:\d+:\d+: syntax: ", result.stderr)
+
+
+def test_parse_to_ir_loads_back_equal(tmp_path: Path):
+    rule = tmp_path / "psexec.yml"
+    rule.write_text(SEED_RULE)
+    result = run(["parse", str(rule), "--to", "ir"])
+    assert result.exit_code == 0, result.stderr
+    loaded = serialize.loads(result.stdout)
+    assert loaded.title == "PSexec execution over SMB share"
+    assert loaded.logsource.service == "security"
+    again = run(["parse", "--from", "ir", _write(tmp_path / "r.json", result.stdout)])
+    assert serialize.loads(again.stdout) == loaded
+
+
+def test_missing_file_is_an_io_error(tmp_path: Path):
+    result = run(["parse", str(tmp_path / "nope.yml")])
+    assert result.exit_code == 2
+    assert "io: cannot read file" in result.stderr
+
+
+def _write(path: Path, text: str) -> str:
+    path.write_text(text, encoding="utf-8")
+    return str(path)
