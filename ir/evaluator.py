@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ir.errors import RuleglotError
-from ir.events import MISSING, Event
+from ir.events import MISSING, TEXT_SEPARATOR, Event, text_of
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import (
     And,
@@ -51,19 +51,9 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 #: SPL's major and minor breakers (Splunk ``segmenters.conf`` defaults): a bare term must be
 #: bounded by one of these or an edge of ``_raw``.
 _BREAKERS = r"\s\[\]<>(){}|!;,'\"*&?+/:=@.$#%\\_-"
-
-
-def text_of(value: Any) -> str:
-    """The text a string predicate compares against: JSON's spelling for non-strings."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dict, list)):
-        import json
-
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+#: Kinds compared on text; of these, the ``_FOLDED`` ones honour ``cased`` by lower-casing both
+#: sides (``str.lower``): that is what "case-insensitive" means everywhere in ruleglot.
+_FOLDED = {Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WILDCARD}
 
 
 def number_of(value: Any) -> float | None:
@@ -78,7 +68,7 @@ def number_of(value: Any) -> float | None:
 
 
 def pattern_regex(pattern: Pattern, cased: bool) -> re.Pattern[str]:
-    """A compiled regex that fully matches what ``pattern`` matches."""
+    """A regex that fully matches what ``pattern`` matches; uncased, it expects lower-cased text."""
     out: list[str] = []
     for part in pattern.parts:
         if part is Wildcard.MANY:
@@ -86,45 +76,37 @@ def pattern_regex(pattern: Pattern, cased: bool) -> re.Pattern[str]:
         elif part is Wildcard.ONE:
             out.append(".")
         else:
-            out.append(re.escape(str(part)))
-    return re.compile("".join(out), re.DOTALL | (0 if cased else re.IGNORECASE))
+            text = str(part)
+            out.append(re.escape(text if cased else text.lower()))
+    return re.compile("".join(out), re.DOTALL)
 
 
-def _string_test(kind: Kind, needle: str, cased: bool) -> ScalarTest:
-    if cased:
-        ops: dict[Kind, ScalarTest] = {
-            Kind.EQ: lambda v: text_of(v) == needle,
-            Kind.CONTAINS: lambda v: needle in text_of(v),
-            Kind.STARTSWITH: lambda v: text_of(v).startswith(needle),
-            Kind.ENDSWITH: lambda v: text_of(v).endswith(needle),
-        }
-        return ops[kind]
-    low = needle.lower()
-    ops = {
-        Kind.EQ: lambda v: text_of(v).lower() == low,
-        Kind.CONTAINS: lambda v: low in text_of(v).lower(),
-        Kind.STARTSWITH: lambda v: text_of(v).lower().startswith(low),
-        Kind.ENDSWITH: lambda v: text_of(v).lower().endswith(low),
+def _text_compare(kind: Kind, needle: str) -> ScalarTest:
+    """A test on one text (already lower-cased when the predicate is not ``cased``)."""
+    ops: dict[Kind, ScalarTest] = {
+        Kind.EQ: lambda t: t == needle,
+        Kind.CONTAINS: lambda t: needle in t,
+        Kind.STARTSWITH: lambda t: t.startswith(needle),
+        Kind.ENDSWITH: lambda t: t.endswith(needle),
     }
     return ops[kind]
 
 
-def _eq_test(value: Any, cased: bool) -> ScalarTest:
+def _value_eq(value: bool | int | float) -> ScalarTest:
+    """Equality with a Sigma number or boolean, on the event's raw value."""
     if isinstance(value, bool):
         word = "true" if value else "false"
         return lambda v: v is value if isinstance(v, bool) else text_of(v).lower() == word
-    if isinstance(value, (int, float)):
-        spelled = text_of(value)
+    spelled = text_of(value)
 
-        def number_eq(v: Any) -> bool:
-            if isinstance(v, bool):
-                return False
-            if isinstance(v, (int, float)):
-                return bool(v == value)
-            return text_of(v) == spelled
+    def number_eq(v: Any) -> bool:
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, (int, float)):
+            return bool(v == value)
+        return text_of(v) == spelled
 
-        return number_eq
-    return _string_test(Kind.EQ, str(value), cased)
+    return number_eq
 
 
 def _cidr_test(cidr: str) -> ScalarTest:
@@ -133,9 +115,9 @@ def _cidr_test(cidr: str) -> ScalarTest:
     except ValueError as exc:
         raise RuleglotError(f"invalid CIDR {cidr!r}: {exc}", construct="cidr") from exc
 
-    def test(v: Any) -> bool:
+    def test(text: str) -> bool:
         try:
-            address = ipaddress.ip_address(text_of(v))
+            address = ipaddress.ip_address(text)
         except ValueError:
             return False
         return address.version == network.version and address in network
@@ -176,9 +158,9 @@ def _timepart_test(part: TimePart) -> ScalarTest:
         raise RuleglotError(f"unknown timestamp part {part.unit!r}", construct="timepart")
     get = getters[part.unit]
 
-    def test(v: Any) -> bool:
+    def test(text: str) -> bool:
         try:
-            stamp = _dt.datetime.fromisoformat(text_of(v))
+            stamp = _dt.datetime.fromisoformat(text)
         except ValueError:
             return False
         return get(stamp) == part.number
@@ -195,49 +177,41 @@ def _regex_test(regex: Regex) -> ScalarTest:
         compiled = re.compile(regex.pattern, flags)
     except re.error as exc:
         raise RuleglotError(f"invalid regular expression: {exc}", construct="regex") from exc
-    return lambda v: compiled.search(text_of(v)) is not None
+    return lambda text: compiled.search(text) is not None
 
 
-def scalar_test(pred: Predicate) -> ScalarTest:
-    """The test one (non-null) event value must pass for a value-comparing predicate."""
+def _on_text(pred: Predicate) -> tuple[ScalarTest, bool] | None:
+    """``(test, lower)`` when the predicate compares text; ``lower``: texts are lower-cased."""
     kind, value = pred.kind, pred.value
-    if kind is Kind.EQ:
-        return _eq_test(value, pred.cased)
-    if kind in (Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH):
-        return _string_test(kind, text_of(value), pred.cased)
+    lower = kind in _FOLDED and not pred.cased
+    if kind is Kind.EQ and isinstance(value, (bool, int, float)):
+        return None
+    if kind in (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH):
+        needle = text_of(value)
+        return _text_compare(kind, needle.lower() if lower else needle), lower
     if kind is Kind.WILDCARD:
         assert isinstance(value, Pattern)
         rx = pattern_regex(value, pred.cased)
-        return lambda v: rx.fullmatch(text_of(v)) is not None
+        return (lambda t: rx.fullmatch(t) is not None), lower
     if kind is Kind.REGEX:
         assert isinstance(value, Regex)
-        return _regex_test(value)
+        return _regex_test(value), False
     if kind is Kind.CIDR:
-        return _cidr_test(str(value))
-    if kind in _COMPARE:
-        return _compare_test(kind, value)
+        return _cidr_test(str(value)), False
     if kind is Kind.TIMEPART:
         assert isinstance(value, TimePart)
-        return _timepart_test(value)
-    raise RuleglotError(f"predicate kind {kind} has no scalar test", construct=str(kind))
+        return _timepart_test(value), False
+    return None
 
 
-def _values(event: Event, name: str) -> Any:
-    """The field's non-null scalar values, or MISSING."""
-    value = event.get(name)
-    if value is MISSING:
-        return MISSING
-    if isinstance(value, list):
-        flat: list[Any] = []
-        stack = list(reversed(value))
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(reversed(item))
-            elif item is not None:
-                flat.append(item)
-        return flat
-    return () if value is None else (value,)
+def _on_value(pred: Predicate) -> ScalarTest:
+    """The test for a predicate that compares raw values (numbers, booleans)."""
+    if pred.kind is Kind.EQ:
+        assert isinstance(pred.value, (bool, int, float))
+        return _value_eq(pred.value)
+    if pred.kind in _COMPARE:
+        return _compare_test(pred.kind, pred.value)
+    raise RuleglotError(f"predicate kind {pred.kind} compares no value", construct=str(pred.kind))
 
 
 def _term_regex(term: str) -> re.Pattern[str]:
@@ -250,19 +224,30 @@ def _fieldref_test(name: str, ref: FieldRef, cased: bool, aliases: Mapping[str, 
     kind = Kind(ref.match)
 
     def run(event: Event) -> bool:
-        mine, theirs = _values(event, name), _values(event, other)
+        mine, theirs = event.texts(name, not cased), event.texts(other, not cased)
         if mine is MISSING or theirs is MISSING:
             return False
-        for target in theirs:
-            test = _string_test(kind, text_of(target), cased)
-            if any(test(v) for v in mine):
-                return True
-        return False
+        return any(_text_compare(kind, target)(t) for target in theirs for t in mine)
 
     return run
 
 
+def _anywhere(pred: Predicate) -> Matcher:
+    """A field-less predicate (a Sigma keyword): holds when it holds for any value."""
+    on_text = _on_text(pred)
+    if on_text is None:
+        value_test = _on_value(pred)
+        return lambda e: any(value_test(v) for v in e.all_values())
+    test, lower = on_text
+    needle = text_of(pred.value)
+    if pred.kind is Kind.CONTAINS and TEXT_SEPARATOR not in needle:
+        needle = needle.lower() if lower else needle
+        return lambda e: needle in e.joined_texts(lower)
+    return lambda e: any(test(t) for t in e.all_texts(lower))
+
+
 def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
+    """A closure deciding one predicate, with the field renamed by ``aliases``."""
     name = aliases.get(pred.field, pred.field) if pred.field is not None else None
     kind = pred.kind
     if kind is Kind.TERM:
@@ -271,8 +256,7 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     if name is None:
         if kind in (Kind.EXISTS, Kind.NULL, Kind.FIELDREF):
             raise RuleglotError(f"a {kind} predicate needs a field", construct=str(kind))
-        test = scalar_test(pred)
-        return lambda e: any(test(v) for v in e.leaves() if v is not None)
+        return _anywhere(pred)
     if kind is Kind.EXISTS:
         wanted = bool(pred.value)
         return lambda e: e.has(name) is wanted
@@ -281,13 +265,22 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     if kind is Kind.FIELDREF:
         assert isinstance(pred.value, FieldRef)
         return _fieldref_test(name, pred.value, pred.cased, aliases)
-    test = scalar_test(pred)
+    on_text = _on_text(pred)
+    if on_text is not None:
+        test, lower = on_text
 
-    def run(event: Event) -> bool:
-        values = _values(event, name)
-        return values is not MISSING and any(test(v) for v in values)
+        def run_text(event: Event) -> bool:
+            texts = event.texts(name, lower)
+            return texts is not MISSING and any(test(t) for t in texts)
 
-    return run
+        return run_text
+    value_test = _on_value(pred)
+
+    def run_value(event: Event) -> bool:
+        values = event.values(name)
+        return values is not MISSING and any(value_test(v) for v in values)
+
+    return run_value
 
 
 def compile_expr(expr: Expr, aliases: Mapping[str, str] | None = None) -> Matcher:
@@ -336,6 +329,31 @@ def _dispatch_keys(condition: Expr) -> set[tuple[str, str | None]] | None:
     return {(c, i) for c in channels for i in event_ids}
 
 
+def required_fields(expr: Expr) -> frozenset[str] | None:
+    """Fields of which an event must have at least one for ``expr`` to hold; ``None`` if no
+    such set is known (a NOT, a field-less predicate, ``null``, ``exists: false``)."""
+    if isinstance(expr, Predicate):
+        if expr.field is None or expr.kind is Kind.NULL:
+            return None
+        if expr.kind is Kind.EXISTS and not expr.value:
+            return None
+        return frozenset({expr.field})
+    if isinstance(expr, Not):
+        return None
+    parts = [required_fields(arg) for arg in expr.args]
+    if isinstance(expr, And):
+        known = [p for p in parts if p is not None]
+        return min(known, key=len) if known else None
+    if any(p is None for p in parts):
+        return None
+    return frozenset().union(*(p for p in parts if p is not None))
+
+
+def _field_keys(name: str) -> list[str]:
+    """The top-level keys through which an event can hold ``name`` (``a.b`` via ``a`` too)."""
+    return [name[:i] for i, char in enumerate(name) if char == "."] + [name]
+
+
 @dataclass
 class _Branch:
     guard: Matcher
@@ -351,6 +369,7 @@ class CompiledRule:
     branches: list[_Branch]
     unmapped: bool = False
     dispatch: set[tuple[str, str | None]] | None = field(default=None)
+    needs: frozenset[str] | None = None
 
     def matches(self, event: Event) -> bool:
         return any(b.guard(event) and b.body(event) for b in self.branches)
@@ -379,10 +398,12 @@ def compile_rule(rule: Rule, profile: LogSourceProfile = NO_PROFILE) -> Compiled
     """Compile ``rule`` once; raises :class:`RuleglotError` for what cannot be evaluated."""
     resolved = profile.resolve(rule.logsource) if profile.mappings else None
     if resolved is None:
+        filters = [s.expr for s in rule.stages if isinstance(s, Filter)]
         return CompiledRule(
             rule,
             [_Branch(_always, _filter_body(rule, {}), None)],
             unmapped=not rule.logsource.is_empty() and bool(profile.mappings),
+            needs=required_fields(And(tuple(filters))) if filters else None,
         )
     branches = [
         _Branch(
@@ -402,31 +423,42 @@ def compile_rule(rule: Rule, profile: LogSourceProfile = NO_PROFILE) -> Compiled
 
 
 class RuleSet:
-    """Many compiled rules, dispatched per event on ``(Channel, EventID)``."""
+    """Many compiled rules; each event is shown only to the rules it could match.
+
+    Rules with a mapped log source are indexed by the ``(Channel, EventID)`` keys their branches
+    require; the others by the fields their filter requires (:func:`required_fields`); what is
+    left runs on every event. The index only narrows: every candidate is still fully evaluated.
+    """
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
         self.rules = list(rules)
         self._by_key: dict[tuple[str, str | None], list[int]] = {}
+        self._by_field: dict[str, list[int]] = {}
         self._always: list[int] = []
         for index, compiled in enumerate(self.rules):
-            if compiled.dispatch is None:
-                self._always.append(index)
-            else:
+            if compiled.dispatch is not None:
                 for key in compiled.dispatch:
                     self._by_key.setdefault(key, []).append(index)
+            elif compiled.needs:
+                for name in compiled.needs:
+                    for field_key in _field_keys(name):
+                        self._by_field.setdefault(field_key, []).append(index)
+            else:
+                self._always.append(index)
 
     def candidates(self, event: Event) -> list[int]:
+        found: set[int] = set(self._always)
         channel = event.get("Channel")
-        if channel is MISSING or channel is None:
-            return self._always
-        channel = text_of(channel).lower()
-        event_id = event.get("EventID")
-        found = set(self._by_key.get((channel, None), ()))
-        if event_id is not MISSING and event_id is not None:
-            found.update(self._by_key.get((channel, text_of(event_id).lower()), ()))
-        if not found:
-            return self._always
-        return sorted(found.union(self._always))
+        if channel is not MISSING and channel is not None:
+            channel = text_of(channel).lower()
+            found.update(self._by_key.get((channel, None), ()))
+            event_id = event.get("EventID")
+            if event_id is not MISSING and event_id is not None:
+                found.update(self._by_key.get((channel, text_of(event_id).lower()), ()))
+        if self._by_field:
+            for key in event.fields:
+                found.update(self._by_field.get(key, ()))
+        return sorted(found)
 
     def match(self, event: Event) -> list[int]:
         """Indices of the rules that match ``event``, in rule order."""

@@ -119,17 +119,55 @@ def _leaves(obj: Any) -> Iterator[Any]:
         yield obj
 
 
-class Event:
-    """One event, normalised once; rules read it through :meth:`get`."""
+def text_of(value: Any) -> str:
+    """How a value reads as text for string predicates: JSON's spelling for non-strings
+    (``4688``, ``true``), compact JSON for an object."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
 
-    __slots__ = ("raw", "fields", "_text", "_raw_cache", "_leaves_cache")
+
+def _scalars(value: Any) -> tuple[Any, ...]:
+    """A field's non-null values, nested lists flattened (a multi-valued field)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        return (value,)
+    flat: list[Any] = []
+    stack = list(reversed(value))
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(reversed(item))
+        elif item is not None:
+            flat.append(item)
+    return tuple(flat)
+
+
+#: Joins all of an event's lower-cased texts for field-less substring search; a needle holding
+#: it is searched value by value instead.
+TEXT_SEPARATOR = "\x00"
+
+
+class Event:
+    """One event, normalised once; rules read it through :meth:`get` and the cached views.
+
+    The views (:meth:`values`, :meth:`texts`, :meth:`all_texts`) are computed on first use and
+    kept, so a thousand rules reading ``CommandLine`` lower-case it once.
+    """
+
+    __slots__ = ("raw", "fields", "_text", "_raw_cache", "_cache")
 
     def __init__(self, raw: dict[str, Any], text: str | None = None) -> None:
         self.raw = raw
         self.fields = normalize(raw)
         self._text = text
         self._raw_cache: str | None = None
-        self._leaves_cache: tuple[Any, ...] | None = None
+        self._cache: dict[tuple[str, str | None], Any] = {}
 
     def get(self, name: str) -> Any:
         """The field's value, or :data:`MISSING`."""
@@ -141,11 +179,56 @@ class Event:
     def has(self, name: str) -> bool:
         return self.get(name) is not MISSING
 
-    def leaves(self) -> tuple[Any, ...]:
-        """Every scalar value in the event (for field-less predicates: Sigma keywords)."""
-        if self._leaves_cache is None:
-            self._leaves_cache = tuple(_leaves(self.raw))
-        return self._leaves_cache
+    def values(self, name: str) -> Any:
+        """The field's non-null scalar values (lists flattened), or :data:`MISSING`."""
+        key = ("values", name)
+        found = self._cache.get(key, MISSING)
+        if found is MISSING:
+            value = self.get(name)
+            found = MISSING if value is MISSING else _scalars(value)
+            self._cache[key] = found
+        return found
+
+    def texts(self, name: str, lower: bool) -> Any:
+        """:meth:`values` as text (see :func:`text_of`), lower-cased if asked, or MISSING."""
+        key = ("lower" if lower else "texts", name)
+        found = self._cache.get(key, MISSING)
+        if found is MISSING:
+            values = self.values(name)
+            if values is MISSING:
+                found = MISSING
+            else:
+                found = tuple(text_of(v).lower() if lower else text_of(v) for v in values)
+            self._cache[key] = found
+        return found
+
+    def all_texts(self, lower: bool) -> tuple[str, ...]:
+        """The text of every non-null scalar in the event (for field-less predicates)."""
+        key = ("all-lower" if lower else "all", None)
+        found = self._cache.get(key)
+        if found is None:
+            leaves = (text_of(v) for v in self.all_values())
+            found = tuple(t.lower() for t in leaves) if lower else tuple(leaves)
+            self._cache[key] = found
+        return found
+
+    def all_values(self) -> tuple[Any, ...]:
+        """Every non-null scalar in the event."""
+        key = ("all-values", None)
+        found = self._cache.get(key)
+        if found is None:
+            found = tuple(v for v in _leaves(self.raw) if v is not None)
+            self._cache[key] = found
+        return found
+
+    def joined_texts(self, lower: bool) -> str:
+        """:meth:`all_texts` joined by :data:`TEXT_SEPARATOR`, for one substring search."""
+        key = ("joined-lower" if lower else "joined", None)
+        found = self._cache.get(key)
+        if found is None:
+            found = TEXT_SEPARATOR.join(self.all_texts(lower))
+            self._cache[key] = found
+        return found
 
     @property
     def raw_text(self) -> str:

@@ -21,7 +21,8 @@ Predicate = (field, kind, value, cased)
     a predicate on a missing field or a JSON ``null`` value is false. Strings are compared as they
     are: never trimmed, whitespace never collapsed. Numbers and booleans in events are compared
     through their JSON text (``4688``, ``true``) for string kinds. ``cased=False`` (the default,
-    Sigma's rule) compares case-insensitively; ``cased=True`` exactly.
+    Sigma's rule) compares case-insensitively, which everywhere in ruleglot means both sides
+    lower-cased with ``str.lower``; ``cased=True`` compares exactly.
 
     ====================  ==========================================================================
     kind                  value and exact meaning
