@@ -29,6 +29,7 @@ from ir.events import MISSING, TEXT_SEPARATOR, Event, text_of
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import (
     And,
+    Condition,
     Expr,
     FieldRef,
     Filter,
@@ -291,6 +292,11 @@ def compile_expr(expr: Expr, aliases: Mapping[str, str] | None = None) -> Matche
             return compile_predicate(expr, aliases)
         except RuleglotError as err:
             raise err.at(expr.span) from None
+    if isinstance(expr, Condition):
+        raise RuleglotError(
+            "eval expressions in filters are not evaluated yet", category="unsupported",
+            construct="eval",
+        ).at(expr.span)
     if isinstance(expr, Not):
         inner = compile_expr(expr.arg, aliases)
         return lambda e: not inner(e)
@@ -338,7 +344,7 @@ def required_fields(expr: Expr) -> frozenset[str] | None:
         if expr.kind is Kind.EXISTS and not expr.value:
             return None
         return frozenset({expr.field})
-    if isinstance(expr, Not):
+    if isinstance(expr, (Not, Condition)):
         return None
     parts = [required_fields(arg) for arg in expr.args]
     if isinstance(expr, And):

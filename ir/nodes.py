@@ -10,9 +10,17 @@ Rule
     :class:`Stage`. A Sigma rule is one :class:`Filter` stage.
 
 Filter stage
-    A boolean tree of :class:`And`, :class:`Or`, :class:`Not` over :class:`Predicate` leaves.
+    A boolean tree of :class:`And`, :class:`Or`, :class:`Not` over :class:`Predicate` leaves (and
+    :class:`Condition` leaves: an SPL eval expression that no predicate kind expresses).
     ``Filter.exclusions`` are its top-level ``Not(...)`` conjuncts; ``Rule.indicators`` is the flat
     list of predicates outside exclusions.
+
+Other stages (SPL)
+    :class:`Eval`, :class:`Rex`, :class:`Rename`, :class:`Table`, :class:`Stats` (also
+    eventstats, streamstats, tstats), :class:`Bin`, :class:`Dedup`, :class:`Sort`, :class:`Head`,
+    :class:`Lookup`, :class:`FillNull`, :class:`Convert`, :class:`MultiValue`, :class:`Subsearch`
+    and :class:`Command` (parsed, not modelled). A stage maps a list of rows to a list of rows;
+    the first rows are the events.
 
 Predicate = (field, kind, value, cased)
     ``field`` is an event field name (dotted names address nested objects), or ``None`` for a
@@ -252,13 +260,76 @@ class Not:
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 
-Expr: TypeAlias = "Predicate | And | Or | Not"
+# --- eval expressions (SPL eval/where) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """A field's value inside an eval expression (SPL: an unquoted name or ``'single quoted'``)."""
+
+    name: str
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """A constant: string, number, boolean, or ``None`` for SPL's ``null()``."""
+
+    value: str | int | float | bool | None
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A function call, name lower-cased (``match``, ``if``, ``coalesce``...)."""
+
+    name: str
+    args: tuple[EvalExpr, ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp:
+    """``op`` is one of ``+ - * / % .`` (arithmetic, concatenation), ``= == != < <= > >=``,
+    ``AND OR XOR``, ``LIKE``."""
+
+    op: str
+    left: EvalExpr
+    right: EvalExpr
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UnaryOp:
+    """``op`` is ``NOT`` or ``-``."""
+
+    op: str
+    arg: EvalExpr
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+EvalExpr: TypeAlias = "FieldValue | Literal | Call | BinOp | UnaryOp"
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A filter leaf that is an eval expression: holds when it evaluates to true (SPL
+    ``where``). Readers build :class:`Predicate` s instead wherever the meaning is one of the
+    predicate kinds (``match(f, re)`` is a regex predicate), so that indicators stay visible."""
+
+    expr: EvalExpr
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+Expr: TypeAlias = "Predicate | Condition | And | Or | Not"
 
 
 def predicates(expr: Expr) -> Iterator[Predicate]:
     """Every predicate of a tree, left to right."""
     if isinstance(expr, Predicate):
         yield expr
+    elif isinstance(expr, Condition):
+        return
     elif isinstance(expr, Not):
         yield from predicates(expr.arg)
     else:
@@ -281,9 +352,11 @@ def conjuncts(expr: Expr) -> tuple[Expr, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    """Keep the events for which ``expr`` holds (Sigma's detection, SPL's ``search``)."""
+    """Keep the rows for which ``expr`` holds (Sigma's detection; SPL's ``search``, ``where``,
+    ``regex``: ``command`` names which, for display and emission)."""
 
     expr: Expr
+    command: str = "search"
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
     @property
@@ -297,7 +370,173 @@ class Filter:
         return tuple(c for c in conjuncts(self.expr) if not isinstance(c, Not))
 
 
-Stage: TypeAlias = "Filter"
+# SPL's other commands. Each stage transforms a list of rows (dicts) into another; the exact
+# semantics of each live in the evaluator with a Splunk reference cited. Field-name arguments keep
+# SPL's wildcards (``values(*) as *``, ``rename *_x as *``).
+
+
+@dataclass(frozen=True, slots=True)
+class Eval:
+    """``eval f1=expr1, f2=expr2``: assignments in order, each seeing the previous ones."""
+
+    assignments: tuple[tuple[str, EvalExpr], ...]
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rex:
+    """``rex field=f "(?<name>...)"``: named groups become fields (``mode=sed`` rewrites)."""
+
+    pattern: str
+    field: str = "_raw"
+    mode: str | None = None
+    max_match: int = 1
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Rename:
+    pairs: tuple[tuple[str, str], ...]
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """``table`` (keep these fields, in this order) or ``fields [+|-]``."""
+
+    fields: tuple[str, ...]
+    command: str = "table"
+    remove: bool = False
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregation:
+    """``function(argument) as alias``; ``argument`` is a field name (wildcards allowed), an eval
+    expression (``count(eval(x>1))``), or ``None`` (``count``)."""
+
+    function: str
+    argument: str | EvalExpr | None = None
+    alias: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """``stats``/``eventstats``/``streamstats``/``tstats`` (``command``). ``tstats`` keeps its
+    data model (``from datamodel=X.Y``), its ``where`` filter and its options."""
+
+    aggregations: tuple[Aggregation, ...]
+    by: tuple[str, ...] = ()
+    command: str = "stats"
+    options: tuple[tuple[str, str], ...] = ()
+    datamodel: str | None = None
+    where: Expr | None = None
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    """``bin``/``bucket [field] span=10s`` (``field`` defaults to ``_time``)."""
+
+    field: str = "_time"
+    span_text: str | None = None
+    bins: int | None = None
+    alias: str | None = None
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Dedup:
+    fields: tuple[str, ...]
+    count: int = 1
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """``sort [limit] [+|-]f ...``: ``keys`` are (field, descending)."""
+
+    keys: tuple[tuple[str, bool], ...]
+    limit: int | None = None
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """``head N`` (``command='head'``) or ``tail N``."""
+
+    count: int = 10
+    command: str = "head"
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """``lookup table in [as f] ... OUTPUT|OUTPUTNEW out [as f] ...`` (pairs are (lookup
+    field, event field)); ``inputlookup`` is ``command='inputlookup'`` with only ``table``."""
+
+    table: str
+    inputs: tuple[tuple[str, str], ...] = ()
+    outputs: tuple[tuple[str, str], ...] = ()
+    mode: str = "OUTPUT"
+    command: str = "lookup"
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FillNull:
+    value: str = "0"
+    fields: tuple[str, ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Convert:
+    """``convert [timeformat=...] ctime(f) [as g] ...``: (function, field, alias)."""
+
+    conversions: tuple[tuple[str, str, str | None], ...]
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MultiValue:
+    """``makemv [delim=...] f`` (``command='makemv'``) or ``mvexpand f``."""
+
+    field: str
+    command: str = "makemv"
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Subsearch:
+    """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages)."""
+
+    command: str
+    stages: tuple[Stage, ...]
+    fields: tuple[str, ...] = ()
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command the reader parses but does not model (its arguments kept as written). It is
+    part of the IR so the rule can be shown and counted; running or translating it is a named
+    ``unsupported`` error (cf. sqlglot's ``exp.Command``)."""
+
+    name: str
+    args: str = ""
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+Stage: TypeAlias = (
+    "Filter | Eval | Rex | Rename | Table | Stats | Bin | Dedup | Sort | Head | Lookup | FillNull"
+    " | Convert | MultiValue | Subsearch | Command"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +557,7 @@ class Rule:
     falsepositives: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     language: str | None = None
+    source_text: str | None = _field(default=None, compare=False, hash=False, repr=False)
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
     @property

@@ -12,28 +12,17 @@ import dataclasses
 import json
 from typing import Any
 
+from ir import nodes
 from ir.errors import RuleglotError, Span
-from ir.nodes import (
-    And,
-    FieldRef,
-    Filter,
-    Kind,
-    LogSource,
-    Not,
-    Or,
-    Pattern,
-    Predicate,
-    Regex,
-    Rule,
-    TimePart,
-    Wildcard,
-)
+from ir.nodes import Kind, Pattern, Rule, Wildcard
 
-#: Node classes by their JSON tag. Adding a node type means adding it here.
+#: Node classes by their JSON tag: every dataclass the IR defines, plus spans.
 NODE_TYPES: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (Rule, LogSource, Filter, And, Or, Not, Predicate, Regex, FieldRef, TimePart, Span)
+    name: cls
+    for name, cls in vars(nodes).items()
+    if isinstance(cls, type) and dataclasses.is_dataclass(cls) and cls is not Pattern
 }
+NODE_TYPES["Span"] = Span
 
 
 def to_data(obj: Any) -> Any:
