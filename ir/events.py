@@ -22,7 +22,9 @@ key walks nested objects, where each step may also be a literal key containing d
 holds when any element does. Field names are case-sensitive, as in Sigma and Splunk.
 
 ``_raw`` is the event's own ``_raw`` field when it has one (a Splunk export), else the JSON text
-of the event as it was read (its line in the JSON Lines file).
+of the event as it was read (its line in the JSON Lines file); ``Event.get("_raw")`` always
+answers. Its indexed terms (for SPL bare terms, kind ``term``) are the runs between Splunk's
+major and minor breakers (``ir.evaluator``).
 """
 
 from __future__ import annotations
@@ -170,10 +172,14 @@ class Event:
         self._cache: dict[tuple[str, str | None], Any] = {}
 
     def get(self, name: str) -> Any:
-        """The field's value, or :data:`MISSING`."""
+        """The field's value, or :data:`MISSING`; ``_raw`` is always there (see
+        :attr:`raw_text`)."""
         value = self.fields.get(name, MISSING)
-        if value is MISSING and "." in name:
-            value = _walk_dotted(self.fields, name)
+        if value is MISSING:
+            if name == "_raw":
+                return self.raw_text
+            if "." in name:
+                value = _walk_dotted(self.fields, name)
         return value
 
     def has(self, name: str) -> bool:
