@@ -100,4 +100,5 @@ def test_vectors_present():
 
 
 def test_engine_specific_list_names_real_vectors():
+    shared("vectors", "unit-vectors")
     assert set(ENGINE_SPECIFIC) <= {k for k, _ in VECTORS}
