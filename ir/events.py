@@ -171,6 +171,18 @@ class Event:
         self._raw_cache: str | None = None
         self._cache: dict[tuple[str, str | None], Any] = {}
 
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any], raw_text: str | None = None) -> Event:
+        """A row whose fields are already normalised (a pipeline stage's output, an event with
+        search-time extractions added): no shape detection, ``_raw`` carried over."""
+        row = cls.__new__(cls)
+        row.raw = fields
+        row.fields = fields
+        row._text = None
+        row._raw_cache = raw_text
+        row._cache = {}
+        return row
+
     def get(self, name: str) -> Any:
         """The field's value, or :data:`MISSING`; ``_raw`` is always there (see
         :attr:`raw_text`)."""
