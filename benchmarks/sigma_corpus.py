@@ -106,7 +106,7 @@ def evaluate(shared: Path, repeat: int) -> int:
     print(f"matches: {sum(matches.values())} (rule, event) pairs by {len(matches)} rules")
     unmapped = sum(1 for c in compiled if c.unmapped)
     print(
-        f"rules with a log source the windows profile does not map (run on all events): {unmapped}"
+        f"rules not run, their log source unmapped by the windows profile: {unmapped}"
     )
     return 0
 

@@ -8,7 +8,8 @@ them on :class:`ir.events.Event` objects, which are normalised once per event.
 Log sources: a rule is compiled against a :class:`ir.logsources.LogSourceProfile`; each of the
 profile's branches for the rule's log source becomes a guard (the branch condition) plus the
 rule's filter compiled with that branch's field aliases. A rule whose log source the profile
-does not map runs on every event and says so (``CompiledRule.unmapped``).
+does not map selects none of its events (``CompiledRule.unmapped``; callers report it); with
+the profile ``none`` every rule runs on every event.
 
 :class:`RuleSet` evaluates many rules on one event by dispatching on the ``(Channel, EventID)``
 keys that the log-source conditions require, so a rule never even runs on an event its log source
@@ -369,7 +370,8 @@ class _Branch:
 
 @dataclass
 class CompiledRule:
-    """A rule ready to run: one (guard, body) pair per log-source branch."""
+    """A rule ready to run: one (guard, body) pair per log-source branch; ``unmapped`` rules
+    have none (their log source selects none of the profile's events)."""
 
     rule: Rule
     branches: list[_Branch]
@@ -402,15 +404,17 @@ def _filter_body(rule: Rule, aliases: Mapping[str, str]) -> Matcher:
 
 def compile_rule(rule: Rule, profile: LogSourceProfile = NO_PROFILE) -> CompiledRule:
     """Compile ``rule`` once; raises :class:`RuleglotError` for what cannot be evaluated."""
-    resolved = profile.resolve(rule.logsource) if profile.mappings else None
-    if resolved is None:
-        filters = [s.expr for s in rule.stages if isinstance(s, Filter)]
+    filters = [s.expr for s in rule.stages if isinstance(s, Filter)]
+    if not profile.mappings:  # the profile "none": every rule on every event
         return CompiledRule(
             rule,
             [_Branch(_always, _filter_body(rule, {}), None)],
-            unmapped=not rule.logsource.is_empty() and bool(profile.mappings),
             needs=required_fields(And(tuple(filters))) if filters else None,
         )
+    resolved = profile.resolve(rule.logsource)
+    if resolved is None:
+        _filter_body(rule, {})  # still compiled, so that errors in the rule are reported
+        return CompiledRule(rule, [], unmapped=True, dispatch=set())
     branches = [
         _Branch(
             compile_expr(b.condition),

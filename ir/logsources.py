@@ -14,8 +14,11 @@ Resolution (:meth:`LogSourceProfile.resolve`):
       each branch of one is combined (AND) with each branch of the other;
     * a rule with only a ``product`` that the profile knows selects that product's events
       (its ``product`` mapping);
-    * anything else is *unmapped*: ``resolve`` returns ``None``; the evaluator runs the rule on
-      every event it is given and reports the log source as unmapped (never silently).
+    * anything else is *unmapped*: ``resolve`` returns ``None``. A profile describes the events
+      it knows (the windows profile: Windows event logs), so an unmapped log source (zeek, cisco,
+      linux...) selects none of them: the evaluator does not run the rule and reports it as not
+      run, with its log source (never silently). The profile ``none`` maps nothing and selects
+      everything: every rule runs on every event.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import pytest
 from backends.sigma.logsources import windows_profile
 from ir.evaluator import compile_rule
 from ir.events import Event
+from ir.logsources import NO_PROFILE
 from ir.nodes import Filter, Kind, LogSource, Predicate, Rule
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -89,7 +90,13 @@ def test_windows_profile_selects_events(logsource, event, expected):
     assert compiled.matches(Event(event)) is expected
 
 
-def test_unmapped_logsource_runs_everywhere_and_says_so():
+def test_unmapped_logsource_selects_no_windows_event_and_says_so():
     compiled = compile_rule(rule(LogSource("linux", "process_creation")), windows_profile())
     assert compiled.unmapped
+    assert not compiled.matches(Event({"Image": "/x\\cmd.exe"}))
+
+
+def test_profile_none_runs_every_rule_on_every_event():
+    compiled = compile_rule(rule(LogSource("linux", "process_creation")), NO_PROFILE)
+    assert not compiled.unmapped
     assert compiled.matches(Event({"Image": "/x\\cmd.exe"}))

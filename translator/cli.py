@@ -222,8 +222,9 @@ def eval_command(
     )
     if unmapped:
         click.echo(
-            f"warning: {sum(unmapped.values())} rule(s) have a log source the "
-            f"'{profile_name}' profile does not map and ran on every event: "
+            f"warning: {sum(unmapped.values())} rule(s) not run: their log source selects "
+            f"none of the '{profile_name}' profile's events (--profile none runs every rule "
+            "on every event): "
             + ", ".join(f"{k} ({v})" for k, v in unmapped.most_common()),
             err=True,
         )
