@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ir.errors import RuleglotError
+from ir.evalexpr import compile_condition
 from ir.events import MISSING, TEXT_SEPARATOR, Event, text_of
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import (
@@ -285,8 +286,14 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     return run_value
 
 
-def compile_expr(expr: Expr, aliases: Mapping[str, str] | None = None) -> Matcher:
-    """A closure deciding ``expr`` on an event; spans are attached to compile errors."""
+def compile_expr(
+    expr: Expr, aliases: Mapping[str, str] | None = None, *, now: float | None = None
+) -> Matcher:
+    """A closure deciding ``expr`` on an event; spans are attached to compile errors.
+
+    A :class:`Condition` leaf holds when its eval expression is exactly true
+    (:func:`ir.evalexpr.compile_condition`: SPL ``where``); ``now`` is the value of ``now()``
+    in it (default: compile time)."""
     aliases = aliases or {}
     if isinstance(expr, Predicate):
         try:
@@ -294,14 +301,11 @@ def compile_expr(expr: Expr, aliases: Mapping[str, str] | None = None) -> Matche
         except RuleglotError as err:
             raise err.at(expr.span) from None
     if isinstance(expr, Condition):
-        raise RuleglotError(
-            "eval expressions in filters are not evaluated yet", category="unsupported",
-            construct="eval",
-        ).at(expr.span)
+        return compile_condition(expr, aliases, now=now)
     if isinstance(expr, Not):
-        inner = compile_expr(expr.arg, aliases)
+        inner = compile_expr(expr.arg, aliases, now=now)
         return lambda e: not inner(e)
-    parts = tuple(compile_expr(a, aliases) for a in expr.args)
+    parts = tuple(compile_expr(a, aliases, now=now) for a in expr.args)
     if isinstance(expr, And):
         return lambda e: all(p(e) for p in parts)
     if isinstance(expr, Or):

@@ -370,8 +370,9 @@ class Filter:
         return tuple(c for c in conjuncts(self.expr) if not isinstance(c, Not))
 
 
-# SPL's other commands. Each stage transforms a list of rows (dicts) into another; the exact
-# semantics of each live in the evaluator with a Splunk reference cited. Field-name arguments keep
+# SPL's other commands. Each stage transforms a list of rows into another; the exact semantics
+# of each live in ir/pipeline.py (stages) and ir/evalexpr.py / ir/functions.py (eval
+# expressions), each with its Splunk reference cited. Field-name arguments keep
 # SPL's wildcards (``values(*) as *``, ``rename *_x as *``).
 
 
@@ -455,7 +456,8 @@ class Dedup:
 
 @dataclass(frozen=True, slots=True)
 class Sort:
-    """``sort [limit] [+|-]f ...``: ``keys`` are (field, descending)."""
+    """``sort [limit] [+|-]f ...``: ``keys`` are (field, descending). ``limit=None``: not given
+    (Splunk's default, 10,000 rows); ``0``: all rows."""
 
     keys: tuple[tuple[str, bool], ...]
     limit: int | None = None

@@ -25,7 +25,8 @@ from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.nodes import Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
-from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
+from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_text
+from translator.parallel import match_files
 
 T = TypeVar("T")
 EXIT_INPUT_ERROR = 2
@@ -153,6 +154,14 @@ def _eval_cases(case_paths: tuple[str, ...], profile_name: str) -> None:
     help="Log-source profile: how a rule's logsource selects events ('none': all).",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Processes to match event files on (rules are compiled once).",
+)
+@click.option(
     "--cases",
     "case_paths",
     multiple=True,
@@ -163,6 +172,7 @@ def eval_command(
     event_paths: tuple[str, ...],
     read: str,
     profile_name: str,
+    jobs: int,
     case_paths: tuple[str, ...],
 ) -> None:
     """Run RULES (files or folders) on events; print one JSON line per match."""
@@ -179,15 +189,15 @@ def eval_command(
     events_read = matches = 0
     matched_rules: set[int] = set()
     out = sys.stdout.buffer
-    for events_file in _progress(event_files, len(event_files), "evaluating"):
-        for item in read_events(events_file):
-            if isinstance(item, RuleglotError):
-                errors.append(item)
-                _report(item)
-                continue
-            event_index, event = item
-            events_read += 1
-            for rule_index in ruleset.match(event):
+    for result in _progress(
+        match_files(ruleset, event_files, jobs), len(event_files), "evaluating"
+    ):
+        events_read += result.events
+        for err in result.errors:
+            errors.append(err)
+            _report(err)
+        for event_index, rule_indices in result.matches:
+            for rule_index in rule_indices:
                 path, rule = compiled[rule_index]
                 matches += 1
                 matched_rules.add(rule_index)
@@ -196,7 +206,7 @@ def eval_command(
                         {
                             "rule_id": rule.rule.id,
                             "rule_path": str(path),
-                            "events_file": str(events_file),
+                            "events_file": str(result.path),
                             "event_index": event_index,
                         }
                     )
@@ -224,8 +234,7 @@ def eval_command(
         click.echo(
             f"warning: {sum(unmapped.values())} rule(s) not run: their log source selects "
             f"none of the '{profile_name}' profile's events (--profile none runs every rule "
-            "on every event): "
-            + ", ".join(f"{k} ({v})" for k, v in unmapped.most_common()),
+            "on every event): " + ", ".join(f"{k} ({v})" for k, v in unmapped.most_common()),
             err=True,
         )
     if errors:
