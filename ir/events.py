@@ -30,7 +30,7 @@ major and minor breakers (``ir.evaluator``).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 #: Returned by :meth:`Event.get` for a field that is not in the event at all (``None`` means
@@ -182,6 +182,13 @@ class Event:
         row._raw_cache = raw_text
         row._cache = {}
         return row
+
+    def memo(self, key: tuple[str, str | None], compute: Callable[[], Any]) -> Any:
+        """``compute()``, once per event and key (derived views such as a field profile's)."""
+        found = self._cache.get(key, MISSING)
+        if found is MISSING:
+            found = self._cache[key] = compute()
+        return found
 
     def get(self, name: str) -> Any:
         """The field's value, or :data:`MISSING`; ``_raw`` is always there (see

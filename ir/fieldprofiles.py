@@ -28,13 +28,15 @@ def _basename(value: Any) -> Any:
     return _PATH_SEPARATOR.split(text_of(value))[-1]
 
 
-#: Transforms by name; ``prefix`` puts the extraction's ``argument`` before the value.
+#: Transforms by name; ``prefix`` puts the extraction's ``argument`` before the value;
+#: ``constant`` gives the ``argument`` itself for every event that has a source field.
 TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
     "copy": lambda value, _: value,
     "basename": lambda value, _: (
         [_basename(v) for v in value] if isinstance(value, list) else _basename(value)
     ),
     "prefix": lambda value, argument: argument + text_of(value),
+    "constant": lambda _, argument: argument,
 }
 
 
@@ -70,7 +72,10 @@ class FieldProfile:
         return tuple(s for x in self.extractions if x.target == target for s in x.sources)
 
     def apply(self, event: Event) -> Event:
-        """The event with every extraction it supports added."""
+        """The event with every extraction it supports added (computed once per event)."""
+        return event.memo(("profile", self.name), lambda: self._extract(event))
+
+    def _extract(self, event: Event) -> Event:
         added: dict[str, Any] = {}
         for extraction in self.extractions:
             if extraction.target in added or event.has(extraction.target):

@@ -76,18 +76,23 @@ SPLUNK_ADDON_EXTRACTIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def _extractions() -> list[Extraction]:
+def _extractions(source_prefix: str) -> list[Extraction]:
     out = [
         Extraction("EventCode", ("EventID",), cite=f"{PYSIGMA_SPLUNK}: splunk_windows_pipeline"),
         Extraction(
-            "source",
-            ("Channel",),
-            "prefix",
-            "WinEventLog:",
-            cite=f"{PYSIGMA_SPLUNK}: generate_windows_logsource_items('source', "
-            "'WinEventLog:{source}')",
+            "source", ("Channel",), "prefix", source_prefix, cite=SOURCE_CITES[source_prefix]
         ),
     ]
+    if source_prefix == XML_PREFIX:
+        out.append(
+            Extraction(
+                "sourcetype",
+                ("Channel",),
+                "constant",
+                "XmlWinEventLog",
+                cite=SOURCE_CITES[XML_PREFIX],
+            )
+        )
     for table in CIM_TABLES:
         for sigma_field, cim_field in table.items():
             out.append(Extraction(cim_field, (sigma_field,), cite=f"{PYSIGMA_SPLUNK}: CIM table"))
@@ -96,13 +101,41 @@ def _extractions() -> list[Extraction]:
     return out
 
 
+CLASSIC_PREFIX = "WinEventLog:"
+XML_PREFIX = "XmlWinEventLog:"
+SOURCE_CITES = {
+    CLASSIC_PREFIX: f"{PYSIGMA_SPLUNK}: generate_windows_logsource_items('source', "
+    "'WinEventLog:{source}')",
+    XML_PREFIX: "Splunk Add-on for Microsoft Windows with renderXml=true: source "
+    "XmlWinEventLog:<channel>, sourcetype XmlWinEventLog; security_content's source macros "
+    "(../shared/corpus/spl/macros/sysmon.yml, wineventlog_security.yml) search these",
+}
+
+
 @cache
 def splunk_windows_profile() -> FieldProfile:
-    """Splunk's names for the Windows events of ``../shared/corpus/events``."""
-    return FieldProfile("splunk_windows", tuple(_extractions()), cite=f"{PYSIGMA_SPLUNK}; {ADDON}")
+    """Splunk's names for Windows events collected as classic text (``WinEventLog:<channel>``):
+    the convention pySigma-backend-splunk writes."""
+    return FieldProfile(
+        "splunk_windows", tuple(_extractions(CLASSIC_PREFIX)), cite=f"{PYSIGMA_SPLUNK}; {ADDON}"
+    )
+
+
+@cache
+def splunk_windows_xml_profile() -> FieldProfile:
+    """The same for Windows events collected as XML (``XmlWinEventLog:<channel>``), the
+    convention security_content's detections search: the shared events are EVTX records."""
+    return FieldProfile(
+        "splunk_windows_xml",
+        tuple(_extractions(XML_PREFIX)),
+        cite=f"{SOURCE_CITES[XML_PREFIX]}; {ADDON}",
+    )
 
 
 #: Channels Splunk writes in ``source`` for a Sigma service, for emitters (pySigma's table).
 WINDOWS_CHANNELS = windows_logsource_mapping
 
-FIELD_PROFILES = {"splunk_windows": splunk_windows_profile}
+FIELD_PROFILES = {
+    "splunk_windows": splunk_windows_profile,
+    "splunk_windows_xml": splunk_windows_xml_profile,
+}
