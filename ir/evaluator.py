@@ -28,6 +28,7 @@ from typing import Any
 from ir.errors import RuleglotError
 from ir.evalexpr import compile_condition
 from ir.events import MISSING, TEXT_SEPARATOR, Event, text_of
+from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import (
     And,
@@ -254,8 +255,17 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     name = aliases.get(pred.field, pred.field) if pred.field is not None else None
     kind = pred.kind
     if kind is Kind.TERM:
-        rx = _term_regex(text_of(pred.value))
-        return lambda e: rx.search(e.raw_text) is not None
+        term = text_of(pred.value)
+        rx = _term_regex(term)
+        pieces = [p.lower() for p in term.split("*") if p]
+
+        def run_term(event: Event) -> bool:
+            raw = event.raw_text
+            lowered = event.memo(("raw-lower", None), raw.lower)
+            # the regex only confirms the breakers around a text known to be there
+            return all(p in lowered for p in pieces) and rx.search(raw) is not None
+
+        return run_term
     if name is None:
         if kind in (Kind.EXISTS, Kind.NULL, Kind.FIELDREF):
             raise RuleglotError(f"a {kind} predicate needs a field", construct=str(kind))
@@ -382,8 +392,11 @@ class CompiledRule:
     unmapped: bool = False
     dispatch: set[tuple[str, str | None]] | None = field(default=None)
     needs: frozenset[str] | None = None
+    fields: FieldProfile | None = None
 
     def matches(self, event: Event) -> bool:
+        if self.fields is not None:
+            event = self.fields.apply(event)
         return any(b.guard(event) and b.body(event) for b in self.branches)
 
 
@@ -406,14 +419,24 @@ def _filter_body(rule: Rule, aliases: Mapping[str, str]) -> Matcher:
     return lambda e: all(s(e) for s in stages)
 
 
-def compile_rule(rule: Rule, profile: LogSourceProfile = NO_PROFILE) -> CompiledRule:
-    """Compile ``rule`` once; raises :class:`RuleglotError` for what cannot be evaluated."""
+def compile_rule(
+    rule: Rule,
+    profile: LogSourceProfile = NO_PROFILE,
+    fields: FieldProfile | None = None,
+) -> CompiledRule:
+    """Compile ``rule`` once; raises :class:`RuleglotError` for what cannot be evaluated.
+
+    ``fields`` (a field profile: SPL rules name fields as Splunk extracts them) is applied to
+    each event before the rule reads it. A rule without a log source (an SPL search, which
+    selects its events itself with ``source=``/``sourcetype=`` terms) runs on every event.
+    """
     filters = [s.expr for s in rule.stages if isinstance(s, Filter)]
-    if not profile.mappings:  # the profile "none": every rule on every event
+    if not profile.mappings or rule.logsource.is_empty():
+        needs = required_fields(And(tuple(filters))) if filters else None
+        if needs is not None and fields is not None:
+            needs = needs.union(*(fields.sources_of(name) for name in needs))
         return CompiledRule(
-            rule,
-            [_Branch(_always, _filter_body(rule, {}), None)],
-            needs=required_fields(And(tuple(filters))) if filters else None,
+            rule, [_Branch(_always, _filter_body(rule, {}), None)], needs=needs, fields=fields
         )
     resolved = profile.resolve(rule.logsource)
     if resolved is None:
@@ -433,7 +456,7 @@ def compile_rule(rule: Rule, profile: LogSourceProfile = NO_PROFILE) -> Compiled
             keys = None
         else:
             keys |= b.keys
-    return CompiledRule(rule, branches, dispatch=keys)
+    return CompiledRule(rule, branches, dispatch=keys, fields=fields)
 
 
 class RuleSet:

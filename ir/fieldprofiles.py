@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ir.events import MISSING, Event, text_of
+from ir.events import Event, text_of
 
 _PATH_SEPARATOR = re.compile(r"[\\/]")
 
@@ -76,19 +76,22 @@ class FieldProfile:
         return event.memo(("profile", self.name), lambda: self._extract(event))
 
     def _extract(self, event: Event) -> Event:
+        # Targets and sources are literal field names, so plain dict look-ups suffice here.
+        fields = event.fields
         added: dict[str, Any] = {}
         for extraction in self.extractions:
-            if extraction.target in added or event.has(extraction.target):
+            target = extraction.target
+            if target in added or target in fields:
                 continue
             for source in extraction.sources:
-                value = event.get(source)
-                if value is not MISSING and value is not None:
+                value = fields.get(source)
+                if value is not None:
                     transform = TRANSFORMS[extraction.transform]
-                    added[extraction.target] = transform(value, extraction.argument)
+                    added[target] = transform(value, extraction.argument)
                     break
         if not added:
             return event
-        return Event.from_fields({**event.fields, **added}, event.raw_text)
+        return Event.from_fields({**fields, **added}, event.raw_text)
 
     def unmapped(self, fields: Iterable[str], seen: set[str]) -> list[str]:
         """Of ``fields`` a rule uses, those neither extracted here nor ``seen`` in any event."""

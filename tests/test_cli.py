@@ -29,8 +29,13 @@ detection:
   condition: selection and not filter
 """
 
-HIT = {"Channel": "Security", "EventID": 5145, "ShareName": "\\\\*\\IPC$",
-       "RelativeTargetName": "PSEXESVC", "SubjectUserName": "bob"}
+HIT = {
+    "Channel": "Security",
+    "EventID": 5145,
+    "ShareName": "\\\\*\\IPC$",
+    "RelativeTargetName": "PSEXESVC",
+    "SubjectUserName": "bob",
+}
 EXCLUDED = {**HIT, "SubjectUserName": "%ADMIN_ACCOUNT%"}
 
 
@@ -46,14 +51,19 @@ def write_events(path: Path, lines: list[str]) -> Path:
 def test_eval_prints_one_json_line_per_match(tmp_path: Path):
     rule = tmp_path / "psexec.yml"
     rule.write_text(SEED_RULE)
-    events = write_events(tmp_path / "e.jsonl", [json.dumps(HIT), json.dumps(EXCLUDED),
-                                                  json.dumps(HIT)])
+    events = write_events(
+        tmp_path / "e.jsonl", [json.dumps(HIT), json.dumps(EXCLUDED), json.dumps(HIT)]
+    )
     result = run(["eval", str(rule), "--events", str(events)])
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert lines == [
-        {"rule_id": "7a0b1c2d-0000-4000-8000-000000000001", "rule_path": str(rule),
-         "events_file": str(events), "event_index": i}
+        {
+            "rule_id": "7a0b1c2d-0000-4000-8000-000000000001",
+            "rule_path": str(rule),
+            "events_file": str(events),
+            "event_index": i,
+        }
         for i in (0, 2)
     ]
     assert "2 match(es)" in result.stderr
@@ -63,8 +73,10 @@ def test_batch_goes_on_past_bad_inputs_and_exits_2(tmp_path: Path):
     good = tmp_path / "a_good.yml"
     good.write_text(SEED_RULE)
     bad = tmp_path / "b_bad.yml"
-    bad.write_text("title: x\nlogsource: {product: windows}\ndetection:\n  sel:\n"
-                   "    a|nosuchmodifier: 1\n  condition: sel\n")
+    bad.write_text(
+        "title: x\nlogsource: {product: windows}\ndetection:\n  sel:\n"
+        "    a|nosuchmodifier: 1\n  condition: sel\n"
+    )
     events = write_events(tmp_path / "e.jsonl", [json.dumps(HIT), "{not json", json.dumps(HIT)])
     result = run(["eval", str(tmp_path), "--events", str(events)])
     assert result.exit_code == 2
@@ -103,3 +115,68 @@ def test_missing_file_is_an_io_error(tmp_path: Path):
 def _write(path: Path, text: str) -> str:
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+SPL_STATS = (
+    'source="XmlWinEventLog:Security" EventCode=5145 Relative_Target_Name=PSEXESVC* '
+    "| stats count by host, Share_Name\n"
+)
+
+
+def test_eval_runs_an_spl_pipeline_through_the_field_profile(tmp_path: Path):
+    search = tmp_path / "psexec.spl"
+    search.write_text(SPL_STATS)
+    events = write_events(
+        tmp_path / "e.jsonl",
+        [
+            json.dumps(
+                {
+                    "Channel": "Security",
+                    "EventID": 5145,
+                    "Computer": "ws1",
+                    "ShareName": "\\\\*\\IPC$",
+                    "RelativeTargetName": "PSEXESVC.exe",
+                }
+            ),
+            json.dumps(
+                {
+                    "Channel": "Security",
+                    "EventID": 5145,
+                    "Computer": "ws1",
+                    "ShareName": "\\\\*\\IPC$",
+                    "RelativeTargetName": "psexesvc-x.log",
+                }
+            ),
+            json.dumps(
+                {
+                    "Channel": "Security",
+                    "EventID": 5140,
+                    "Computer": "ws1",
+                    "ShareName": "\\\\*\\IPC$",
+                    "RelativeTargetName": "PSEXESVC",
+                }
+            ),
+            json.dumps(
+                {
+                    "Channel": "System",
+                    "EventID": 5145,
+                    "Computer": "ws2",
+                    "RelativeTargetName": "PSEXESVC",
+                }
+            ),
+        ],
+    )
+    result = run(["eval", "--from", "spl", str(search), "--events", str(events)])
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line)["row"] for line in result.stdout.splitlines()]
+    # EventCode and source come from the profile; the search's value matching is case-insensitive
+    assert rows == [{"host": "ws1", "Share_Name": "\\\\*\\IPC$", "count": 2}]
+
+
+def test_spl_syntax_error_is_positioned_with_a_caret(tmp_path: Path):
+    search = tmp_path / "bad.spl"
+    search.write_text("index=main | eval x=(1+\n")
+    result = run(["parse", "--from", "spl", str(search)])
+    assert result.exit_code == 2
+    assert re.search(rf"{re.escape(str(search))}:1:\d+: syntax: ", result.stderr)
+    assert "^" in result.stderr

@@ -1,26 +1,39 @@
-"""The library's verbs: ``parse`` a rule, ``emit`` the IR, ``evaluate`` rules on events.
+"""The library's verbs: ``parse`` a rule, ``emit`` the IR, ``evaluate`` and ``run`` rules on events.
 
 Like sqlglot's ``parse_one``/``transpile``, languages are named by ``read=``/``write=``. Readers and
 emitters live in ``backends/``; this module only dispatches, so adding a language is adding a
 table entry here.
+
+Two ways to run a rule, because SPL searches are pipelines:
+
+* :func:`evaluate` for rules that only filter (every Sigma rule, and SPL searches made of
+  ``search``/``where``/``regex`` stages): which events match.
+* :func:`run` for any rule: the rows its last stage returns (a ``stats`` search's result rows).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from backends.sigma import read_sigma
 from backends.sigma.logsources import PROFILES
+from backends.spl import MacroTable, read_spl
+from backends.spl.field_profile import FIELD_PROFILES
 from ir import serialize
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.events import Event
+from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
-from ir.nodes import Rule
+from ir.lookups import LookupProvider
+from ir.nodes import Filter, Rule
+from ir.pipeline import compile_pipeline
 
 
-def _read_ir(text: str, path: str | None = None) -> list[Rule]:
+def _read_ir(text: str, path: str | None = None, **_: Any) -> list[Rule]:
     try:
         return [serialize.loads(text)]
     except RuleglotError as err:
@@ -28,24 +41,35 @@ def _read_ir(text: str, path: str | None = None) -> list[Rule]:
         raise
 
 
-READERS: dict[str, Callable[[str, str | None], list[Rule]]] = {
-    "sigma": read_sigma,
+def _read_sigma(text: str, path: str | None = None, **_: Any) -> list[Rule]:
+    return read_sigma(text, path)
+
+
+READERS: dict[str, Callable[..., list[Rule]]] = {
+    "sigma": _read_sigma,
+    "spl": read_spl,
     "ir": _read_ir,
 }
 WRITERS: dict[str, Callable[[Rule], str]] = {
     "ir": serialize.dumps,
 }
+#: The field profile each language's rules are read through by default ("none": none).
+DEFAULT_FIELDS = {"sigma": "none", "ir": "none", "spl": "splunk_windows_xml"}
 
 
-def parse(text: str, read: str = "sigma", path: str | None = None) -> list[Rule]:
-    """Rules in ``text`` (a file may hold several); raises :class:`RuleglotError`."""
+def parse(text: str, read: str = "sigma", path: str | None = None, **options: Any) -> list[Rule]:
+    """Rules in ``text`` (a file may hold several); raises :class:`RuleglotError`.
+
+    ``options`` go to the reader: for SPL ``macros`` (a :class:`MacroTable`),
+    ``search_precedence`` and ``undefined_macros``.
+    """
     if read not in READERS:
         raise RuleglotError(
             f"no reader for {read!r} (have: {', '.join(READERS)})",
             category="unsupported",
             construct=read,
         )
-    return READERS[read](text, path)
+    return READERS[read](text, path, **options)
 
 
 def emit(rule: Rule, write: str = "ir") -> str:
@@ -58,6 +82,11 @@ def emit(rule: Rule, write: str = "ir") -> str:
     return WRITERS[write](rule)
 
 
+def macros(folder: str | Path | None) -> MacroTable | None:
+    """The macros of a security_content ``macros/`` folder (``None``: no macros)."""
+    return MacroTable.from_folder(folder) if folder else None
+
+
 def profile(name: str) -> LogSourceProfile:
     """A log-source profile by name: ``windows`` (default) or ``none``."""
     if name == "none":
@@ -67,29 +96,85 @@ def profile(name: str) -> LogSourceProfile:
     return PROFILES[name]()
 
 
+def field_profile(name: str | None) -> FieldProfile | None:
+    """A field profile by name (``splunk_windows``, ``splunk_windows_xml``; ``none``: none)."""
+    if name in (None, "none"):
+        return None
+    if name not in FIELD_PROFILES:
+        raise RuleglotError(
+            f"unknown field profile {name!r} (have: none, {', '.join(FIELD_PROFILES)})",
+            category="invalid",
+        )
+    return FIELD_PROFILES[name]()
+
+
+def fields_for(rule: Rule, name: str | None = None) -> FieldProfile | None:
+    """The field profile ``name``, or the default one for the rule's language."""
+    return field_profile(name if name is not None else DEFAULT_FIELDS.get(rule.language or ""))
+
+
+def is_filter_only(rule: Rule) -> bool:
+    """True when every stage filters: the rule's result is the events it matches."""
+    return all(isinstance(stage, Filter) for stage in rule.stages)
+
+
 @dataclass(frozen=True)
 class Match:
     rule_index: int
     event_index: int
 
 
-def compile_rules(rules: Iterable[Rule], profile_name: str = "windows") -> list[CompiledRule]:
+def compile_rules(
+    rules: Iterable[Rule], profile_name: str = "windows", fields: str | None = None
+) -> list[CompiledRule]:
     chosen = profile(profile_name)
-    return [compile_rule(rule, chosen) for rule in rules]
+    return [compile_rule(rule, chosen, fields_for(rule, fields)) for rule in rules]
 
 
 def evaluate(
     rules: Iterable[Rule | CompiledRule],
-    events: Iterable[Event | dict],
+    events: Iterable[Event | dict[str, Any]],
     profile_name: str = "windows",
+    fields: str | None = None,
 ) -> Iterator[Match]:
-    """Every (rule, event) pair that matches, by position in the inputs."""
-    items = list(rules)
+    """Every (rule, event) pair that matches, by position in the inputs (filter-only rules)."""
+    chosen = profile(profile_name)
     compiled = [
-        r if isinstance(r, CompiledRule) else compile_rule(r, profile(profile_name)) for r in items
+        r if isinstance(r, CompiledRule) else compile_rule(r, chosen, fields_for(r, fields))
+        for r in rules
     ]
     ruleset = RuleSet(compiled)
     for event_index, event in enumerate(events):
         ev = event if isinstance(event, Event) else Event(event)
         for rule_index in ruleset.match(ev):
             yield Match(rule_index, event_index)
+
+
+def compile_run(
+    rule: Rule, fields: str | None = None, lookups: LookupProvider | None = None
+) -> Callable[[Iterable[Event]], list[Event]]:
+    """``events -> rows`` for any rule; raises for what the pipeline cannot run."""
+    run_stages = compile_pipeline(rule.stages, lookups=lookups)
+    chosen = fields_for(rule, fields)
+    if chosen is None:
+        return run_stages
+    return lambda events: run_stages(chosen.apply(e) for e in events)
+
+
+def run(
+    rule: Rule,
+    events: Iterable[Event | dict[str, Any]],
+    fields: str | None = None,
+    lookups: LookupProvider | None = None,
+) -> list[dict[str, Any]]:
+    """The rows ``rule`` returns on ``events`` (its log source is not applied: SPL selects
+    its events in its own search)."""
+    rows = compile_run(rule, fields, lookups)(
+        e if isinstance(e, Event) else Event(e) for e in events
+    )
+    return [row_dict(row) for row in rows]
+
+
+def row_dict(row: Event) -> dict[str, Any]:
+    """A result row as JSON-ready fields (``_raw`` left out unless a stage set it)."""
+    return {k: v for k, v in row.fields.items() if k != "Event"}

@@ -11,9 +11,11 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields as dataclass_fields
+from dataclasses import is_dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 import orjson
@@ -22,10 +24,12 @@ from rich.progress import Progress
 
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
-from ir.nodes import Rule
+from ir.events import Event
+from ir.lookups import LookupProvider
+from ir.nodes import FieldValue, Predicate, Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
-from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_text
+from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
 from translator.parallel import match_files
 
 T = TypeVar("T")
@@ -50,21 +54,70 @@ def _report(err: RuleglotError) -> None:
     click.echo(str(err), err=True)
 
 
+def _reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that reads rules takes."""
+    options = [
+        click.option(
+            "--from",
+            "read",
+            type=click.Choice(sorted(api.READERS)),
+            default="sigma",
+            show_default=True,
+            help="Language of the input rules.",
+        ),
+        click.option(
+            "--macros",
+            type=click.Path(exists=True, file_okay=False),
+            help="SPL: a security_content macros/ folder to expand macros from.",
+        ),
+        click.option(
+            "--undefined-macros",
+            type=click.Choice(["error", "empty"]),
+            default="error",
+            show_default=True,
+            help="SPL: an undefined macro is an error, or expands to nothing "
+            "(undefined *_filter macros are always empty).",
+        ),
+        click.option(
+            "--search-precedence",
+            type=click.Choice(["manual", "and-first"]),
+            default="manual",
+            show_default=True,
+            help="SPL search: NOT>OR>AND as Splunk's manual says, or NOT>AND>OR.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def load_rules(
-    paths: Iterable[str], read: str, errors: list[RuleglotError]
+    paths: Iterable[str], read: str, errors: list[RuleglotError], **options: Any
 ) -> list[tuple[Path, Rule]]:
     """Every rule under ``paths``; errors are appended to ``errors`` and the batch goes on."""
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     loaded: list[tuple[Path, Rule]] = []
     for path in _progress(files, len(files), "reading rules"):
         try:
-            for rule in api.parse(read_text(path), read, str(path)):
+            for rule in api.parse(read_text(path), read, str(path), **options):
                 loaded.append((path, rule))
         except RuleglotError as err:
             err.path = err.path or str(path)
             errors.append(err)
             _report(err)
     return loaded
+
+
+def _read_options(
+    read: str, macros: str | None, undefined_macros: str, search_precedence: str
+) -> dict[str, Any]:
+    if read != "spl":
+        return {}
+    return {
+        "macros": api.macros(macros),
+        "undefined_macros": undefined_macros,
+        "search_precedence": search_precedence,
+    }
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -75,14 +128,7 @@ def main() -> None:
 
 @main.command("parse")
 @click.argument("rules", nargs=-1, required=True)
-@click.option(
-    "--from",
-    "read",
-    type=click.Choice(sorted(api.READERS)),
-    default="sigma",
-    show_default=True,
-    help="Language of the input rules.",
-)
+@_reader_options
 @click.option(
     "--to",
     "write",
@@ -91,29 +137,22 @@ def main() -> None:
     show_default=True,
     help="What to print for each rule.",
 )
-def parse_command(rules: tuple[str, ...], read: str, write: str) -> None:
+def parse_command(
+    rules: tuple[str, ...],
+    read: str,
+    macros: str | None,
+    undefined_macros: str,
+    search_precedence: str,
+    write: str,
+) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
-    for _path, rule in load_rules(rules, read, errors):
+    options = _read_options(read, macros, undefined_macros, search_precedence)
+    for _path, rule in load_rules(rules, read, errors, **options):
         click.echo(api.emit(rule, write))
     if errors:
         click.echo(f"{len(errors)} input(s) failed", err=True)
         sys.exit(EXIT_INPUT_ERROR)
-
-
-def _compile_all(
-    loaded: list[tuple[Path, Rule]], profile_name: str, errors: list[RuleglotError]
-) -> list[tuple[Path, CompiledRule]]:
-    chosen = api.profile(profile_name)
-    compiled: list[tuple[Path, CompiledRule]] = []
-    for path, rule in loaded:
-        try:
-            compiled.append((path, compile_rule(rule, chosen)))
-        except RuleglotError as err:
-            err.path = err.path or str(path)
-            errors.append(err)
-            _report(err)
-    return compiled
 
 
 def _eval_cases(case_paths: tuple[str, ...], profile_name: str) -> None:
@@ -138,20 +177,139 @@ def _eval_cases(case_paths: tuple[str, ...], profile_name: str) -> None:
         sys.exit(1 if not errors else EXIT_INPUT_ERROR)
 
 
+def rule_fields(node: Any) -> set[str]:
+    """Every field name a rule reads (predicates and eval expressions)."""
+    found: set[str] = set()
+    if isinstance(node, Predicate) and node.field is not None:
+        found.add(node.field)
+    elif isinstance(node, FieldValue):
+        found.add(node.name)
+    if is_dataclass(node) and not isinstance(node, type):
+        for f in dataclass_fields(node):
+            if f.name != "span":
+                found |= rule_fields(getattr(node, f.name))
+    elif isinstance(node, tuple):
+        for item in node:
+            found |= rule_fields(item)
+    return found
+
+
+class _Eval:
+    """One ``ruleglot eval`` run: compiles, matches, runs pipelines, counts, reports."""
+
+    def __init__(
+        self, profile_name: str, fields: str | None, lookups: LookupProvider | None, jobs: int
+    ) -> None:
+        self.profile_name, self.fields, self.lookups, self.jobs = (
+            profile_name,
+            fields,
+            lookups,
+            jobs,
+        )
+        self.errors: list[RuleglotError] = []
+        self.out = sys.stdout.buffer
+        self.matches = self.rows = self.events_read = 0
+        self.matched_rules: set[str] = set()
+
+    def _fail(self, err: RuleglotError, path: Path) -> None:
+        err.path = err.path or str(path)
+        self.errors.append(err)
+        _report(err)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.out.write(orjson.dumps(record, default=str) + b"\n")
+
+    def filters(self, rules: list[tuple[Path, Rule]], event_files: list[Path]) -> int:
+        chosen = api.profile(self.profile_name)
+        compiled: list[tuple[Path, CompiledRule]] = []
+        for path, rule in rules:
+            try:
+                compiled.append(
+                    (path, compile_rule(rule, chosen, api.fields_for(rule, self.fields)))
+                )
+            except RuleglotError as err:
+                self._fail(err, path)
+        ruleset = RuleSet(c for _, c in compiled)
+        for result in _progress(
+            match_files(ruleset, event_files, self.jobs), len(event_files), "evaluating"
+        ):
+            self.events_read += result.events
+            for bad_line in result.errors:
+                self._fail(bad_line, result.path)
+            for event_index, rule_indices in result.matches:
+                for rule_index in rule_indices:
+                    rule_path, matched = compiled[rule_index]
+                    self.matches += 1
+                    self.matched_rules.add(f"{rule_path}#{rule_index}")
+                    self._write(
+                        {
+                            "rule_id": matched.rule.id,
+                            "rule_path": str(rule_path),
+                            "events_file": str(result.path),
+                            "event_index": event_index,
+                        }
+                    )
+        self.unmapped = Counter(
+            "/".join(
+                filter(
+                    None,
+                    (c.rule.logsource.product, c.rule.logsource.category, c.rule.logsource.service),
+                )
+            )
+            for _, c in compiled
+            if c.unmapped
+        )
+        return len(compiled)
+
+    def pipelines(self, rules: list[tuple[Path, Rule]], event_files: list[Path]) -> int:
+        events: list[Event] = []
+        for events_file in event_files:
+            for item in read_events(events_file):
+                if isinstance(item, RuleglotError):
+                    self._fail(item, events_file)
+                else:
+                    events.append(item[1])
+        self.events_read = max(self.events_read, len(events))
+        ran = 0
+        for path, rule in _progress(rules, len(rules), "running pipelines"):
+            try:
+                rows = api.compile_run(rule, self.fields, self.lookups)(events)
+            except RuleglotError as err:
+                self._fail(err, path)
+                continue
+            ran += 1
+            for row in rows:
+                self.rows += 1
+                self.matched_rules.add(str(path))
+                self._write({"rule_id": rule.id, "rule_path": str(path), "row": api.row_dict(row)})
+        return ran
+
+
 @main.command("eval")
 @click.argument("rules", nargs=-1)
 @click.option(
     "--events", "event_paths", multiple=True, help="JSON Lines event file or folder (repeatable)."
 )
-@click.option(
-    "--from", "read", type=click.Choice(sorted(api.READERS)), default="sigma", show_default=True
-)
+@_reader_options
 @click.option(
     "--profile",
     "profile_name",
     default="windows",
     show_default=True,
     help="Log-source profile: how a rule's logsource selects events ('none': all).",
+)
+@click.option(
+    "--fields",
+    "fields",
+    default=None,
+    help="Field profile (Splunk's names for event fields): splunk_windows, "
+    "splunk_windows_xml or none. Default: splunk_windows_xml for SPL, none for "
+    "Sigma.",
+)
+@click.option(
+    "--lookups",
+    type=click.Path(exists=True, file_okay=False),
+    help="SPL: a folder of CSV lookup tables (security_content's lookups/).",
 )
 @click.option(
     "-j",
@@ -171,71 +329,49 @@ def eval_command(
     rules: tuple[str, ...],
     event_paths: tuple[str, ...],
     read: str,
+    macros: str | None,
+    undefined_macros: str,
+    search_precedence: str,
     profile_name: str,
+    fields: str | None,
+    lookups: str | None,
     jobs: int,
     case_paths: tuple[str, ...],
 ) -> None:
-    """Run RULES (files or folders) on events; print one JSON line per match."""
+    """Run RULES (files or folders) on events.
+
+    A rule that only filters prints one JSON line per matching event
+    (rule_id, rule_path, events_file, event_index); an SPL pipeline prints one line per result
+    row (rule_id, rule_path, row).
+    """
     if case_paths:
         _eval_cases(case_paths, profile_name)
         return
     if not rules or not event_paths:
         raise click.UsageError("give RULES and at least one --events (or --cases)")
     started = time.perf_counter()
-    errors: list[RuleglotError] = []
-    compiled = _compile_all(load_rules(rules, read, errors), profile_name, errors)
-    ruleset = RuleSet(c for _, c in compiled)
+    run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
+    options = _read_options(read, macros, undefined_macros, search_precedence)
+    loaded = load_rules(rules, read, run.errors, **options)
     event_files = list(expand_paths(event_paths, EVENT_SUFFIXES))
-    events_read = matches = 0
-    matched_rules: set[int] = set()
-    out = sys.stdout.buffer
-    for result in _progress(
-        match_files(ruleset, event_files, jobs), len(event_files), "evaluating"
-    ):
-        events_read += result.events
-        for err in result.errors:
-            errors.append(err)
-            _report(err)
-        for event_index, rule_indices in result.matches:
-            for rule_index in rule_indices:
-                path, rule = compiled[rule_index]
-                matches += 1
-                matched_rules.add(rule_index)
-                out.write(
-                    orjson.dumps(
-                        {
-                            "rule_id": rule.rule.id,
-                            "rule_path": str(path),
-                            "events_file": str(result.path),
-                            "event_index": event_index,
-                        }
-                    )
-                    + b"\n"
-                )
-    out.flush()
-    unmapped = Counter(
-        "/".join(
-            filter(
-                None,
-                (c.rule.logsource.product, c.rule.logsource.category, c.rule.logsource.service),
-            )
-        )
-        for _, c in compiled
-        if c.unmapped
-    )
+    filter_rules = [(p, r) for p, r in loaded if api.is_filter_only(r)]
+    pipeline_rules = [(p, r) for p, r in loaded if not api.is_filter_only(r)]
+    run.unmapped = Counter()
+    compiled = run.filters(filter_rules, event_files) if filter_rules else 0
+    ran = run.pipelines(pipeline_rules, event_files) if pipeline_rules else 0
     elapsed = time.perf_counter() - started
     click.echo(
-        f"{len(compiled)} rule(s) run on {events_read} event(s) from {len(event_files)} file(s): "
-        f"{matches} match(es) by {len(matched_rules)} rule(s); {len(errors)} input error(s); "
-        f"{elapsed:.1f}s",
+        f"{compiled} filter rule(s) and {ran} pipeline(s) run on {run.events_read} event(s) from "
+        f"{len(event_files)} file(s): {run.matches} match(es), {run.rows} row(s), by "
+        f"{len(run.matched_rules)} rule(s); {len(run.errors)} input error(s); {elapsed:.1f}s",
         err=True,
     )
-    if unmapped:
+    if run.unmapped:
         click.echo(
-            f"warning: {sum(unmapped.values())} rule(s) not run: their log source selects "
+            f"warning: {sum(run.unmapped.values())} rule(s) not run: their log source selects "
             f"none of the '{profile_name}' profile's events (--profile none runs every rule "
-            "on every event): " + ", ".join(f"{k} ({v})" for k, v in unmapped.most_common()),
+            "on every event): " + ", ".join(f"{k} ({v})" for k, v in run.unmapped.most_common()),
             err=True,
         )
-    if errors:
+    if run.errors:
         sys.exit(EXIT_INPUT_ERROR)

@@ -14,8 +14,10 @@ import orjson
 from ir.errors import RuleglotError
 from ir.events import Event
 
-RULE_SUFFIXES = {"sigma": (".yml", ".yaml"), "ir": (".json",)}
-EVENT_SUFFIXES = (".jsonl", ".json", ".ndjson")
+RULE_SUFFIXES = {"sigma": (".yml", ".yaml"), "spl": (".spl", ".yml", ".yaml"), "ir": (".json",)}
+#: Event files found in folders (a file named directly is read whatever its name; ``.json`` is
+#: left out of folder scans because the shared corpus keeps ``.meta.json`` files beside its logs).
+EVENT_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def expand_paths(paths: Iterable[str | Path], suffixes: tuple[str, ...]) -> Iterator[Path]:
