@@ -194,6 +194,18 @@ def rule_fields(node: Any) -> set[str]:
     return found
 
 
+def _unmapped_fields(
+    rules: Iterable[Rule], fields: str | None, seen: set[str]
+) -> Counter[str]:
+    """Fields the rules read that neither any event had nor their field profile extracts."""
+    missing: Counter[str] = Counter()
+    for rule in rules:
+        profile = api.fields_for(rule, fields)
+        if profile is not None:
+            missing.update(profile.unmapped(rule_fields(rule.stages), seen | {"_raw", "_time"}))
+    return missing
+
+
 class _Eval:
     """One ``ruleglot eval`` run: compiles, matches, runs pipelines, counts, reports."""
 
@@ -210,6 +222,7 @@ class _Eval:
         self.out = sys.stdout.buffer
         self.matches = self.rows = self.events_read = 0
         self.matched_rules: set[str] = set()
+        self.fields_seen: set[str] = set()
 
     def _fail(self, err: RuleglotError, path: Path) -> None:
         err.path = err.path or str(path)
@@ -234,6 +247,7 @@ class _Eval:
             match_files(ruleset, event_files, self.jobs), len(event_files), "evaluating"
         ):
             self.events_read += result.events
+            self.fields_seen |= result.fields_seen
             for bad_line in result.errors:
                 self._fail(bad_line, result.path)
             for event_index, rule_indices in result.matches:
@@ -270,6 +284,8 @@ class _Eval:
                 else:
                     events.append(item[1])
         self.events_read = max(self.events_read, len(events))
+        for event in events:
+            self.fields_seen.update(event.fields)
         ran = 0
         for path, rule in _progress(rules, len(rules), "running pipelines"):
             try:
@@ -371,6 +387,15 @@ def eval_command(
             f"warning: {sum(run.unmapped.values())} rule(s) not run: their log source selects "
             f"none of the '{profile_name}' profile's events (--profile none runs every rule "
             "on every event): " + ", ".join(f"{k} ({v})" for k, v in run.unmapped.most_common()),
+            err=True,
+        )
+    unmapped_fields = _unmapped_fields((r for _, r in loaded), fields, run.fields_seen)
+    if unmapped_fields:
+        click.echo(
+            "warning: fields the rules read that no event has and no field profile extracts "
+            "(not guessed; such predicates cannot match): "
+            + ", ".join(f"{k} ({v})" for k, v in unmapped_fields.most_common(30))
+            + (" ..." if len(unmapped_fields) > 30 else ""),
             err=True,
         )
     if run.errors:

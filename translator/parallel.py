@@ -28,6 +28,7 @@ class FileResult:
     events: int = 0
     matches: list[tuple[int, list[int]]] = field(default_factory=list)
     errors: list[RuleglotError] = field(default_factory=list)
+    fields_seen: set[str] = field(default_factory=set)
 
 
 def match_file(ruleset: RuleSet, path: Path) -> FileResult:
@@ -38,6 +39,7 @@ def match_file(ruleset: RuleSet, path: Path) -> FileResult:
             continue
         event_index, event = item
         result.events += 1
+        result.fields_seen.update(event.fields)
         matched = ruleset.match(event)
         if matched:
             result.matches.append((event_index, matched))
