@@ -70,7 +70,7 @@ Immutability and equality
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import TypeAlias
@@ -119,7 +119,8 @@ PatternPart: TypeAlias = "str | Wildcard"
 class Pattern:
     """A string with structural wildcards: literal text and :class:`Wildcard` parts.
 
-    Adjacent literal parts are merged, so equal patterns have equal parts.
+    Adjacent literal parts are merged and empty ones dropped, and a run of ``*`` is one ``*``
+    (it means the same), so equal patterns have equal parts.
     """
 
     parts: tuple[str | Wildcard, ...]
@@ -128,7 +129,8 @@ class Pattern:
         merged: list[str | Wildcard] = []
         for part in self.parts:
             if isinstance(part, Wildcard):
-                merged.append(part)
+                if not (part is Wildcard.MANY and merged and merged[-1] is Wildcard.MANY):
+                    merged.append(part)
             elif part:
                 if merged and not isinstance(merged[-1], Wildcard):
                     merged[-1] = merged[-1] + part
@@ -322,6 +324,39 @@ class Condition:
 
 
 Expr: TypeAlias = "Predicate | Condition | And | Or | Not"
+
+
+def all_of(args: Sequence[Expr], span: Span | None = None) -> Expr:
+    """The conjunction of ``args``, nested ANDs flattened; a single operand is itself."""
+    flat: list[Expr] = []
+    for arg in args:
+        flat.extend(arg.args if isinstance(arg, And) else (arg,))
+    return flat[0] if len(flat) == 1 else And(tuple(flat), span=span)
+
+
+def any_of(args: Sequence[Expr], span: Span | None = None) -> Expr:
+    """The disjunction of ``args``, nested ORs flattened; a single operand is itself."""
+    flat: list[Expr] = []
+    for arg in args:
+        flat.extend(arg.args if isinstance(arg, Or) else (arg,))
+    return flat[0] if len(flat) == 1 else Or(tuple(flat), span=span)
+
+
+def string_kind(parts: Sequence[str | Wildcard]) -> tuple[Kind, str | Pattern]:
+    """The narrowest kind saying what a string with wildcards says, so that the same indicator
+    written two ways (Sigma ``|contains: x`` or ``*x*``; SPL ``f=*x*``) is one predicate: no
+    wildcard is ``eq``; ``*x*`` contains, ``x*`` startswith, ``*x`` endswith; else a pattern."""
+    parts = Pattern(tuple(parts)).parts
+    many = Wildcard.MANY
+    if all(isinstance(p, str) for p in parts):
+        return Kind.EQ, "".join(p for p in parts if isinstance(p, str))
+    if len(parts) == 3 and parts[0] is many and parts[2] is many and isinstance(parts[1], str):
+        return Kind.CONTAINS, parts[1]
+    if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is many:
+        return Kind.STARTSWITH, parts[0]
+    if len(parts) == 2 and parts[0] is many and isinstance(parts[1], str):
+        return Kind.ENDSWITH, parts[1]
+    return Kind.WILDCARD, Pattern(tuple(parts))
 
 
 def predicates(expr: Expr) -> Iterator[Predicate]:

@@ -173,7 +173,7 @@ VALUE_CASES = [
     ("sel: ['*evil*']", P(None, "contains", "evil")),
     ("sel: ['evil*']", P(None, "contains", "evil")),
     ("sel: ['*']", P(None, "wildcard", pat(MANY))),
-    ("sel: ['']", P(None, "contains", "")),
+    ("sel: ['']", P(None, "wildcard", Pattern((MANY,)))),  # an empty keyword: any value
     ("sel: [42]", P(None, "contains", "42")),
     ("sel: [true]", P(None, "contains", "true")),
     ("sel: {'|re': 'ev.l'}", P(None, "regex", Regex("ev.l"))),

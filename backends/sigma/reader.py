@@ -82,20 +82,21 @@ from sigma.types import (
 
 from ir.errors import RuleglotError, Span
 from ir.nodes import (
-    And,
     Expr,
     FieldRef,
     Filter,
     Kind,
     LogSource,
     Not,
-    Or,
     Pattern,
     Predicate,
     Regex,
     Rule,
     TimePart,
     Wildcard,
+    all_of,
+    any_of,
+    string_kind,
 )
 
 __all__ = ["read_sigma"]
@@ -506,7 +507,7 @@ def _read_rule(doc: _Doc, source: _Source) -> Rule:
     ]
     return Rule(
         title=sigma_rule.title,
-        stages=(Filter(_or(exprs), span=filter_span),),
+        stages=(Filter(any_of(exprs), span=filter_span),),
         logsource=_logsource(sigma_rule),
         language="sigma",
         span=doc.span,
@@ -785,9 +786,9 @@ class _ConditionReader:
 
     def expr(self, node: Any) -> Expr:
         if isinstance(node, ConditionAND):
-            return _and([self.expr(arg) for arg in node.args])
+            return all_of([self.expr(arg) for arg in node.args])
         if isinstance(node, ConditionOR):
-            return _or([self.expr(arg) for arg in node.args])
+            return any_of([self.expr(arg) for arg in node.args])
         if isinstance(node, ConditionNOT):
             return Not(self.expr(node.args[0]))
         if isinstance(node, ConditionFieldEqualsValueExpression):
@@ -804,7 +805,7 @@ class _ConditionReader:
 
     def value(self, name: str | None, value: SigmaType, span: Span) -> Expr:
         if isinstance(value, SigmaExpansion):  # windash, base64offset: any of the variants
-            return _or([self.value(name, v, span) for v in value.values], span)
+            return any_of([self.value(name, v, span) for v in value.values], span)
         if isinstance(value, SigmaString):
             return self.string(name, value, span)
         if isinstance(value, SigmaTimestampPart):  # before SigmaNumber: it is one
@@ -834,7 +835,7 @@ class _ConditionReader:
         parts = Pattern(tuple(self.part(p, span) for p in value.s)).parts
         if keyword:
             parts = _anywhere(parts)
-        kind, literal = _string_kind(parts)
+        kind, literal = string_kind(parts)
         cased = isinstance(value, SigmaCasedString)
         return Predicate(name, kind, literal, cased=cased, span=span)
 
@@ -871,7 +872,7 @@ class _ConditionReader:
 
     def keyword(self, value: SigmaType, span: Span) -> Expr:
         if isinstance(value, SigmaExpansion):
-            return _or([self.keyword(v, span) for v in value.values], span)
+            return any_of([self.keyword(v, span) for v in value.values], span)
         if isinstance(value, SigmaString):
             return self.string(None, value, span, keyword=True)
         if isinstance(value, SigmaBool):  # compared through the JSON text of event values
@@ -934,20 +935,6 @@ def _inside(span: Span, text: str, offset: int | None, source: _Source) -> Span:
 # --- IR helpers ---------------------------------------------------------------------------------
 
 
-def _and(args: Sequence[Expr], span: Span | None = None) -> Expr:
-    flat: list[Expr] = []
-    for arg in args:
-        flat.extend(arg.args if isinstance(arg, And) else (arg,))
-    return flat[0] if len(flat) == 1 else And(tuple(flat), span=span)
-
-
-def _or(args: Sequence[Expr], span: Span | None = None) -> Expr:
-    flat: list[Expr] = []
-    for arg in args:
-        flat.extend(arg.args if isinstance(arg, Or) else (arg,))
-    return flat[0] if len(flat) == 1 else Or(tuple(flat), span=span)
-
-
 def _anywhere(parts: tuple[str | Wildcard, ...]) -> tuple[str | Wildcard, ...]:
     """A keyword's parts with an implicit ``*`` at each end (never doubling one)."""
     if not parts:
@@ -955,21 +942,6 @@ def _anywhere(parts: tuple[str | Wildcard, ...]) -> tuple[str | Wildcard, ...]:
     head = () if parts[0] is Wildcard.MANY else (Wildcard.MANY,)
     tail = () if parts[-1] is Wildcard.MANY else (Wildcard.MANY,)
     return head + parts + tail
-
-
-def _string_kind(parts: tuple[str | Wildcard, ...]) -> tuple[Kind, str | Pattern]:
-    """The narrowest kind that says what a Sigma string's parts say."""
-    many = Wildcard.MANY
-    literals = [p for p in parts if isinstance(p, str)]
-    if len(literals) == len(parts):
-        return Kind.EQ, "".join(literals)
-    if len(parts) == 3 and parts[0] is many and parts[2] is many and isinstance(parts[1], str):
-        return Kind.CONTAINS, parts[1]
-    if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is many:
-        return Kind.STARTSWITH, parts[0]
-    if len(parts) == 2 and parts[0] is many and isinstance(parts[1], str):
-        return Kind.ENDSWITH, parts[1]
-    return Kind.WILDCARD, Pattern(parts)
 
 
 def _field_ref(value: SigmaFieldReference) -> FieldRef:

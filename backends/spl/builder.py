@@ -48,7 +48,6 @@ from ir.nodes import (
     MultiValue,
     Not,
     Or,
-    Pattern,
     Predicate,
     Regex,
     Rename,
@@ -60,6 +59,9 @@ from ir.nodes import (
     Table,
     UnaryOp,
     Wildcard,
+    all_of,
+    any_of,
+    string_kind,
 )
 
 __all__ = ["Builder", "unescape"]
@@ -118,22 +120,6 @@ def _cidr(text: str) -> str | None:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError:
         return None
-
-
-def string_kind(parts: Sequence[str | Wildcard]) -> tuple[Kind, str | Pattern]:
-    """The narrowest kind for a string with wildcards, as the Sigma reader chooses it: no
-    wildcard is ``eq``; ``*x*`` contains, ``x*`` startswith, ``*x`` endswith; else a pattern."""
-    parts = Pattern(tuple(parts)).parts
-    many = Wildcard.MANY
-    if all(isinstance(p, str) for p in parts):
-        return Kind.EQ, "".join(p for p in parts if isinstance(p, str))
-    if len(parts) == 3 and parts[0] is many and parts[2] is many and isinstance(parts[1], str):
-        return Kind.CONTAINS, parts[1]
-    if len(parts) == 2 and isinstance(parts[0], str) and parts[1] is many:
-        return Kind.STARTSWITH, parts[0]
-    if len(parts) == 2 and parts[0] is many and isinstance(parts[1], str):
-        return Kind.ENDSWITH, parts[1]
-    return Kind.WILDCARD, Pattern(tuple(parts))
 
 
 def _star_parts(text: str) -> list[str | Wildcard]:
@@ -291,20 +277,6 @@ def _nested_subsearch(tree: Any) -> _SubLeaf | None:
     return None
 
 
-def _and(args: Sequence[Expr], span: Span | None = None) -> Expr:
-    flat: list[Expr] = []
-    for arg in args:
-        flat.extend(arg.args if isinstance(arg, And) else (arg,))
-    return flat[0] if len(flat) == 1 else And(tuple(flat), span=span)
-
-
-def _or(args: Sequence[Expr], span: Span | None = None) -> Expr:
-    flat: list[Expr] = []
-    for arg in args:
-        flat.extend(arg.args if isinstance(arg, Or) else (arg,))
-    return flat[0] if len(flat) == 1 else Or(tuple(flat), span=span)
-
-
 # --- generic command arguments ---------------------------------------------------------------
 
 
@@ -428,7 +400,7 @@ class Builder:
         rest = [c for c in conjuncts if not isinstance(c, _SubLeaf) and c != _MATCH_ALL]
         stages: list[Stage] = []
         if rest:
-            expr = _and(rest, span=tree.span if isinstance(tree, And) else None)
+            expr = all_of(rest, span=tree.span if isinstance(tree, And) else None)
             stages.append(Filter(expr, command, span=self.span(offset)))
         stages.extend(subs)
         return stages
@@ -508,7 +480,7 @@ class Builder:
             if not values:
                 self.fail("IN needs at least one value", "invalid", first.start_pos, "IN")
             preds = [self.value_predicate(text, v, self.node_span(v)) for v in values]
-            return _or(preds, span=span)
+            return any_of(preds, span=span)
         self.fail(
             f"unexpected search element {kind}", "invalid", first.start_pos
         )  # pragma: no cover
@@ -620,7 +592,7 @@ class Builder:
         span = expr.span
         if isinstance(expr, BinOp) and expr.op in ("AND", "OR"):
             args = [self.where_predicate(expr.left), self.where_predicate(expr.right)]
-            return _and(args, span) if expr.op == "AND" else _or(args, span)
+            return all_of(args, span) if expr.op == "AND" else any_of(args, span)
         if isinstance(expr, UnaryOp) and expr.op == "NOT":
             return Not(self.where_predicate(expr.arg), span=span)
         found = _predicate_of(expr)
@@ -1196,7 +1168,7 @@ def _predicate_of(expr: EvalExpr) -> Expr | None:
             Predicate(field_name, Kind.EQ, a.value, cased=True, span=a.span or span)  # type: ignore[union-attr]
             for a in args[1:]
         ]
-        return _or(preds, span)
+        return any_of(preds, span)
     return None
 
 
