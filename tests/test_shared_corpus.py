@@ -10,9 +10,11 @@ import re
 import orjson
 import pytest
 
+from ir.errors import RuleglotError
 from ir.events import Event
-from translator.api import evaluate, parse
+from translator.api import compile_rules, evaluate, parse
 from translator.cases import run_sigmahq_cases
+from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events
 
 from .conftest import SHARED_CORPUS, shared
 
@@ -102,3 +104,23 @@ def test_vectors_present():
 def test_engine_specific_list_names_real_vectors():
     shared("vectors", "unit-vectors")
     assert set(ENGINE_SPECIFIC) <= {k for k, _ in VECTORS}
+
+
+def test_seed_psexec_rule_matches_the_one_real_event_the_seed_names():
+    """shared/seeds/README.md: one real event matches the PSexec rule, the Security 5145 event
+    with RelativeTargetName PSEXESVC in Security-Datasets' cmd_psexec_lsa_secrets_dump."""
+    rule_path = SHARED_CORPUS.parent / "seeds" / "psexec_execution_over_smb_share.yml"
+    events_root = shared("events")
+    if not rule_path.exists():
+        pytest.skip(f"seed rule not found at {rule_path}")
+    rules = parse(rule_path.read_text(encoding="utf-8"), "sigma", str(rule_path))
+    compiled = compile_rules(rules, "windows")
+    hits = []
+    for path in expand_paths([events_root], EVENT_SUFFIXES):
+        for item in read_events(path):
+            if not isinstance(item, RuleglotError) and compiled[0].matches(item[1]):
+                hits.append((path.name, item[1]))
+    assert len(hits) == 1
+    name, event = hits[0]
+    assert "cmd_psexec_lsa_secrets_dump" in name
+    assert event.get("EventID") == 5145 and event.get("RelativeTargetName") == "PSEXESVC"
