@@ -246,7 +246,7 @@ def _anywhere(pred: Predicate) -> Matcher:
     needle = text_of(pred.value)
     if pred.kind is Kind.CONTAINS and TEXT_SEPARATOR not in needle:
         needle = needle.lower() if lower else needle
-        return lambda e: needle in e.joined_texts(lower)
+        return lambda e: bool(e.all_texts(lower)) and needle in e.joined_texts(lower)
     return lambda e: any(test(t) for t in e.all_texts(lower))
 
 

@@ -172,3 +172,10 @@ def test_aliases_rename_fields_for_a_branch():
 def test_uncompilable_predicates_raise_our_error(pred):
     with pytest.raises(RuleglotError):
         compile_expr(pred)
+
+
+def test_field_less_predicates_need_a_value():
+    """Found by the Sigma emitter's round-trip property: a keyword holds only on some value."""
+    anywhere = compile_expr(P(None, "contains", ""))
+    assert not anywhere(Event({}))
+    assert anywhere(Event({"a": ""}))
