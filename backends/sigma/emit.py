@@ -1,0 +1,699 @@
+"""Sigma emitter: a ruleglot IR :class:`~ir.nodes.Rule` out as Sigma YAML.
+
+The inverse of :mod:`backends.sigma.reader`: reading the YAML written here back with
+:func:`~backends.sigma.reader.read_sigma` gives a filter tree equal to the emitted one up to
+And/Or flattening and operand order (``tests/test_sigma_emit.py`` checks it, and that the
+evaluator decides both trees identically).
+
+Detection layout
+    The filter's top-level conjuncts that are not ``Not(...)`` become ``selection`` identifiers,
+    the ``Not(...)`` ones (``Rule.exclusions``) ``filter`` identifiers, and the condition is
+    ``selection and not filter`` (numbered ``selection_1``, ``filter_2``... when there are
+    several). Inside one identifier: AND-ed predicates on distinct keys share one map; an OR of
+    values with the same field and modifiers is a list; an AND of those is a ``|all`` list; an OR
+    of maps is a list of maps. Anything else is more identifiers, combined in the condition with
+    parentheses around every compound operand. Field-less predicates (Sigma keywords) are
+    keyword lists, without the ``*`` at each end the reader adds back.
+
+Predicates (the kind table of :mod:`ir.nodes`, inverted)
+    eq -> plain value (numbers and booleans as YAML scalars, strings escaped with
+    ``str(Pattern)``); contains/startswith/endswith -> the modifier; wildcard -> the escaped
+    pattern; regex -> ``|re`` plus ``|i``/``|m``/``|s``; cidr, exists, lt/lte/gt/gte -> the
+    modifier; null -> ``null``; fieldref -> ``|fieldref`` (``|startswith``...); timepart ->
+    ``|hour`` etc.; ``cased`` -> ``|cased``. Not expressible, hence ``unsupported``: ``term``
+    (an SPL indexed-term match on ``_raw``, not a keyword; lossy: written as a keyword),
+    :class:`~ir.nodes.Condition` leaves, a cased field reference (lossy: written uncased), and
+    field-less eq/startswith/endswith/exists/null/fieldref/timepart.
+
+Stages
+    The leading :class:`~ir.nodes.Filter` stages are ANDed (``A | search B`` is ``A AND B``).
+    The first other stage is ``unsupported`` with the command as construct; in lossy mode it and
+    every stage after it (filters after it see different rows) are dropped with a warning each.
+
+Field names (``fields=`` a field profile, by default the one of the rule's language: SPL rules
+are read through ``splunk_windows_xml``)
+    * A Splunk field the profile extracts with ``copy`` from a single event field is that field
+      (``EventCode`` -> ``EventID``, ``Relative_Target_Name`` -> ``RelativeTargetName``).
+    * ``source`` (``prefix`` transform) with ``XmlWinEventLog:X``/``WinEventLog:X`` is the channel
+      ``X``. A top-level conjunct selecting channels (``source``/``Channel`` values, OR-ed) becomes
+      the log source: product ``windows``, and the service whose channels are exactly these
+      (pySigma's ``windows_logsource_mapping``, inverted); a ``Channel`` predicate stays in the
+      detection when the service has more channels, or when no single service fits. Other
+      disjuncts in that conjunct (``eventtype=...``, ``source=Syslog:...``) are dropped: lossy.
+    * ``sourcetype=XmlWinEventLog`` (a ``constant`` extraction) on the top level holds for every
+      Windows event and is dropped.
+    * ``basename`` extractions (``process_name``) and copies from several candidate fields
+      (``user``) do not have one Sigma field with the same meaning: ``unsupported``; lossy:
+      ``process_name=x`` is written ``Image|endswith: '\\x'`` and a multi-source copy uses the
+      first source.
+    * Fields the profile does not mention stay as written.
+
+Metadata
+    title, id, status, description, references, author, date, modified, tags, logsource,
+    falsepositives, level. An id that is not a UUID (Sigma requires one) is replaced by
+    ``uuid5(RULEGLOT_NAMESPACE, id)``, stable across runs, and the original is kept in the custom
+    field ``ruleglot_original_id`` (``related`` would need a UUID too). ``status``: security
+    content's ``production`` is ``stable``; Sigma's own statuses are kept, anything else is
+    omitted. Tags without a namespace (``x.y``) are omitted. A rule without a log source gets
+    ``product: splunk`` (Sigma requires one; the detection still holds every source predicate).
+
+Errors and warnings
+    Strict mode (default) raises :class:`~ir.errors.RuleglotError` (``unsupported``, with the
+    construct and the IR node's line/col) on the first construct it cannot write with the same
+    meaning. ``lossy=True`` writes what it can and lists each change in ``EmitResult.warnings``
+    (dicts: ``construct``, ``message``, ``line``, ``col``, ``path``).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from sigma.pipelines.common import windows_logsource_mapping
+
+from ir.errors import RuleglotError, Span
+from ir.fieldprofiles import FieldProfile
+from ir.nodes import (
+    And,
+    Bin,
+    Command,
+    Condition,
+    Convert,
+    Dedup,
+    Eval,
+    Expr,
+    FieldRef,
+    FillNull,
+    Filter,
+    Head,
+    Kind,
+    Lookup,
+    MultiValue,
+    Not,
+    Or,
+    Pattern,
+    Predicate,
+    Regex,
+    Rename,
+    Rex,
+    Rule,
+    Sort,
+    Stage,
+    Stats,
+    Subsearch,
+    Table,
+    TimePart,
+    Wildcard,
+    all_of,
+    any_of,
+    conjuncts,
+)
+
+__all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
+
+#: Namespace of the uuid5 ids derived from ids that are not UUIDs.
+RULEGLOT_NAMESPACE = uuid.UUID("5b1f3c1e-3f0e-4a53-9d0b-7a1c2e9f4d21")
+ORIGINAL_ID_FIELD = "ruleglot_original_id"
+
+#: Default field profile per rule language (as ``translator.api.DEFAULT_FIELDS``).
+DEFAULT_FIELDS = {"spl": "splunk_windows_xml"}
+
+SIGMA_STATUSES = ("stable", "test", "experimental", "deprecated", "unsupported")
+STATUS_MAP = {"production": "stable"}
+SIGMA_LEVELS = ("informational", "low", "medium", "high", "critical")
+
+WINDOWS_SOURCE_PREFIXES = ("XmlWinEventLog:", "WinEventLog:")
+
+
+@dataclass
+class EmitResult:
+    """The Sigma YAML (one document, or two with a correlation) and the lossy changes made."""
+
+    yaml: str
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def lossless(self) -> bool:
+        return not self.warnings
+
+
+def emit_sigma(rule: Rule, *, fields: str | None = None, lossy: bool = False) -> EmitResult:
+    """``rule`` as Sigma YAML; see the module docstring. Raises :class:`RuleglotError`."""
+    emitter = _Emitter(rule, lossy, _profile(rule, fields))
+    return emitter.run()
+
+
+def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
+    from backends.spl.field_profile import FIELD_PROFILES
+
+    if name is None:
+        name = DEFAULT_FIELDS.get(rule.language or "")
+    if name in (None, "none"):
+        return None
+    if name not in FIELD_PROFILES:
+        raise RuleglotError(
+            f"unknown field profile {name!r} (have: none, {', '.join(FIELD_PROFILES)})",
+            category="invalid",
+        )
+    return FIELD_PROFILES[name]()
+
+
+def _stage_name(stage: Stage) -> str:
+    if isinstance(stage, (Stats, Table, Head, MultiValue, Lookup, Subsearch, Filter)):
+        return stage.command
+    if isinstance(stage, Command):
+        return stage.name
+    names = {
+        Eval: "eval", Rex: "rex", Rename: "rename", Bin: "bin", Dedup: "dedup", Sort: "sort",
+        FillNull: "fillnull", Convert: "convert",
+    }  # fmt: skip
+    return names.get(type(stage), type(stage).__name__.lower())
+
+
+class _Emitter:
+    def __init__(self, rule: Rule, lossy: bool, profile: FieldProfile | None) -> None:
+        self.rule = rule
+        self.lossy = lossy
+        self.profile = profile
+        self.warnings: list[dict[str, Any]] = []
+        self.windows = False  # a Windows-profile field was mapped: product windows
+        self.service: str | None = None
+
+    # --- problems
+
+    def problem(self, construct: str, message: str, span: Span | None) -> None:
+        """Strict: raise; lossy: record a warning and let the caller drop/approximate."""
+        span = span or self.rule.span
+        path = span.path if span else None
+        if not self.lossy:
+            error = RuleglotError(message, category="unsupported", construct=construct, path=path)
+            raise error.at(span, self.rule.source_text)
+        self.warnings.append(
+            {
+                "construct": construct,
+                "message": message,
+                "line": span.line if span else None,
+                "col": span.col if span else None,
+                "path": path,
+            }
+        )
+
+    # --- the whole rule
+
+    def run(self) -> EmitResult:
+        expr = self.filter_expr()
+        if expr is not None and self.profile is not None:
+            expr = self.extract_logsource(expr)
+        if expr is not None:
+            expr = self.lower(expr)
+        if expr is None:
+            raise RuleglotError(
+                "nothing left to detect: the rule has no filter Sigma can express",
+                category="unsupported",
+                construct="detection",
+            ).at(self.rule.span, self.rule.source_text)
+        detection = _DetectionWriter().write(expr)
+        doc = self.metadata()
+        doc["logsource"] = self.logsource()
+        doc["detection"] = detection
+        if self.rule.falsepositives:
+            doc["falsepositives"] = list(self.rule.falsepositives)
+        if self.rule.level in SIGMA_LEVELS:
+            doc["level"] = self.rule.level
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+        return EmitResult(text, self.warnings)
+
+    def filter_expr(self) -> Expr | None:
+        exprs: list[Expr] = []
+        dropping: str | None = None
+        for stage in self.rule.stages:
+            if isinstance(stage, Filter) and dropping is None:
+                exprs.append(stage.expr)
+                continue
+            name = _stage_name(stage)
+            if dropping is None:
+                message = f"SPL command '{name}' has no Sigma equivalent"
+                dropping = name
+            else:
+                message = f"'{name}' after the dropped '{dropping}' is dropped too"
+            self.problem(name, message, stage.span)
+        return all_of(exprs) if exprs else None
+
+    def metadata(self) -> dict[str, Any]:
+        rule = self.rule
+        doc: dict[str, Any] = {"title": rule.title}
+        if rule.id:
+            try:
+                doc["id"] = str(uuid.UUID(rule.id))
+            except ValueError:
+                doc["id"] = str(uuid.uuid5(RULEGLOT_NAMESPACE, rule.id))
+                doc[ORIGINAL_ID_FIELD] = rule.id
+        status = STATUS_MAP.get(rule.status or "", rule.status)
+        if status in SIGMA_STATUSES:
+            doc["status"] = status
+        for key in ("description",):
+            if rule.description:
+                doc[key] = rule.description
+        if rule.references:
+            doc["references"] = list(rule.references)
+        if rule.author:
+            doc["author"] = rule.author
+        if rule.date:
+            doc["date"] = rule.date
+        if rule.modified:
+            doc["modified"] = rule.modified
+        tags = [t for t in rule.tags if re.fullmatch(r"[a-z0-9_-]+\.[^\s]+", t)]
+        if tags:
+            doc["tags"] = tags
+        return doc
+
+    def logsource(self) -> dict[str, str]:
+        ls = self.rule.logsource
+        out: dict[str, str] = {}
+        product = ls.product or ("windows" if self.windows else None)
+        if ls.category:
+            out["category"] = ls.category
+        if product:
+            out["product"] = product
+        service = ls.service or self.service
+        if service:
+            out["service"] = service
+        if not out:
+            out["product"] = "splunk"
+        if ls.definition:
+            out["definition"] = ls.definition
+        return out
+
+    # --- log source from source/Channel predicates (field profile)
+
+    def extract_logsource(self, expr: Expr) -> Expr | None:
+        parts = list(conjuncts(expr))
+        prefixed = any(
+            x.transform == "prefix" and x.argument in WINDOWS_SOURCE_PREFIXES
+            for x in self.profile.extractions  # type: ignore[union-attr]
+        )
+        if not prefixed:
+            return expr
+        out: list[Expr] = []
+        done = False
+        for part in parts:
+            if self.constant_true(part):
+                self.windows = True
+                continue
+            if not done:
+                replaced = self.channel_selector(part)
+                if replaced is not False:
+                    done = True
+                    if isinstance(replaced, (Predicate, Or)):
+                        out.append(replaced)
+                    continue
+            out.append(part)
+        return all_of(out) if out else None
+
+    def constant_true(self, part: Expr) -> bool:
+        """``sourcetype=XmlWinEventLog`` (a constant extraction, on the top level)."""
+        if not (isinstance(part, Predicate) and part.kind is Kind.EQ and part.field):
+            return False
+        assert self.profile is not None
+        for x in self.profile.extractions:
+            if x.target == part.field and x.transform == "constant":
+                value = part.value
+                return isinstance(value, str) and value.lower() == x.argument.lower()
+        return False
+
+    def channel_selector(self, part: Expr) -> Expr | None | bool:
+        """A conjunct choosing channels, as the remaining detection part (``None``: nothing),
+        or ``False`` when ``part`` is not one."""
+        disjuncts = part.args if isinstance(part, Or) else (part,)
+        channels: list[str] = []
+        others: list[Predicate] = []
+        for d in disjuncts:
+            if not isinstance(d, Predicate) or d.field not in (
+                "source", "sourcetype", "Channel", "eventtype"
+            ):  # fmt: skip
+                return False
+            channel = _channel_of(d)
+            if channel is None:
+                others.append(d)
+            else:
+                channels.append(channel)
+        if not channels:
+            return False
+        for d in others:
+            self.problem(
+                "logsource",
+                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
+                "dropped (the Sigma log source selects fewer events)",
+                d.span,
+            )
+        self.windows = True
+        wanted = {c.lower() for c in channels}
+        services = [
+            s for s, chans in windows_logsource_mapping.items()
+            if wanted <= {c.lower() for c in _as_list(chans)}
+        ]  # fmt: skip
+        unique = list(dict.fromkeys(channels))
+        keep = any_of([Predicate("Channel", Kind.EQ, c) for c in unique])
+        if len(services) >= 1:
+            # the service with the fewest channels; prefer one that equals the set exactly
+            service = min(services, key=lambda s: len(_as_list(windows_logsource_mapping[s])))
+            self.service = service
+            if {c.lower() for c in _as_list(windows_logsource_mapping[service])} == wanted:
+                return None
+        return keep
+
+    # --- lowering: every leaf made writable, or dropped (lossy)
+
+    def lower(self, expr: Expr) -> Expr | None:
+        if isinstance(expr, Predicate):
+            return self.predicate(expr)
+        if isinstance(expr, Condition):
+            self.problem("condition", "an SPL eval expression has no Sigma equivalent", expr.span)
+            return None
+        if isinstance(expr, Not):
+            arg = self.lower(expr.arg)
+            return None if arg is None else Not(arg, span=expr.span)
+        args = [a for a in (self.lower(a) for a in expr.args) if a is not None]
+        if not args:
+            return None
+        return all_of(args) if isinstance(expr, And) else any_of(args)
+
+    def predicate(self, p: Predicate) -> Expr | None:
+        mapped = self.map_field(p) if self.profile is not None and p.field else p
+        if mapped is None:
+            return None
+        p = mapped
+        if p.field is not None and "|" in p.field:
+            self.problem("field", f"field name {p.field!r} holds '|', Sigma's modifier mark",
+                         p.span)  # fmt: skip
+            return None
+        if p.kind is Kind.TERM:
+            self.problem(
+                "term",
+                f"SPL term {p.value!r} matches indexed terms of _raw, not a Sigma keyword; "
+                "written as a keyword",
+                p.span,
+            )
+            parts: list[str | Wildcard] = [Wildcard.MANY]
+            for i, text in enumerate(str(p.value).split("*")):
+                parts.extend([Wildcard.MANY, text] if i else [text])
+            parts.append(Wildcard.MANY)
+            return Predicate(None, Kind.WILDCARD, Pattern(tuple(parts)), span=p.span)
+        if p.kind is Kind.FIELDREF and p.cased:
+            self.problem(
+                "fieldref", "Sigma's |fieldref cannot be case-sensitive; written uncased", p.span
+            )
+            return Predicate(p.field, p.kind, p.value, False, span=p.span)
+        if p.field is None and not _keyword_ok(p):
+            self.problem(
+                p.kind.value, f"a field-less '{p.kind}' predicate is not a Sigma keyword", p.span
+            )
+            return None
+        return p
+
+    def map_field(self, p: Predicate) -> Predicate | None:
+        assert self.profile is not None and p.field is not None
+        found = [x for x in self.profile.extractions if x.target == p.field]
+        if not found:
+            return p
+        x = found[0]
+        if x.transform == "copy" and len(x.sources) == 1:
+            self.windows = True
+            return _with_field(p, x.sources[0])
+        if x.transform == "prefix" and x.argument in WINDOWS_SOURCE_PREFIXES:
+            channel = _channel_of(p)
+            if channel is not None:
+                self.windows = True
+                return Predicate("Channel", Kind.EQ, channel, p.cased, span=p.span)
+            if _windows_source(p):
+                self.problem("source", f"'source' {p.kind} {p.value_text()!r}: no channel", p.span)
+                return None
+            return p  # not a Windows event source: the profile does not apply
+        if x.transform == "constant" and not _windows_source(p, x.argument):
+            return p
+        if x.transform == "copy":
+            self.problem(
+                "coalesce",
+                f"'{p.field}' is the first present of {', '.join(x.sources)}: no single Sigma "
+                f"field; written as {x.sources[0]}",
+                p.span,
+            )
+            self.windows = True
+            return _with_field(p, x.sources[0])
+        if x.transform == "basename":
+            return self.basename(p, x.sources)
+        self.problem(x.transform, f"'{p.field}' is a computed Splunk field ({x.transform})",
+                     p.span)  # fmt: skip
+        return None
+
+    def basename(self, p: Predicate, sources: Sequence[str]) -> Predicate | None:
+        source = sources[0]
+        self.problem(
+            "basename",
+            f"'{p.field}' is the file name of {' or '.join(sources)}; written as "
+            f"{source}|endswith, which also matches a bare name and other paths",
+            p.span,
+        )
+        self.windows = True
+        value = p.value
+        if p.kind is Kind.EQ and isinstance(value, str):
+            return Predicate(source, Kind.ENDSWITH, "\\" + value, p.cased, span=p.span)
+        if p.kind is Kind.STARTSWITH and isinstance(value, str):
+            pattern = Pattern((Wildcard.MANY, "\\" + value, Wildcard.MANY))
+            return Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
+        if p.kind is Kind.WILDCARD and isinstance(value, Pattern):
+            pattern = Pattern((Wildcard.MANY, "\\", *value.parts))
+            return Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
+        return _with_field(p, source)
+
+
+def _with_field(p: Predicate, name: str) -> Predicate:
+    return Predicate(name, p.kind, p.value, p.cased, span=p.span)
+
+
+def _as_list(value: Any) -> list[str]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _channel_of(p: Predicate) -> str | None:
+    """The channel an ``eq`` predicate on ``source``/``Channel`` names, else ``None``."""
+    if p.kind is not Kind.EQ or not isinstance(p.value, str) or p.cased:
+        return None
+    if p.field == "Channel":
+        return p.value
+    if p.field == "source":
+        for prefix in WINDOWS_SOURCE_PREFIXES:
+            if p.value.lower().startswith(prefix.lower()) and len(p.value) > len(prefix):
+                return p.value[len(prefix) :]
+    return None
+
+
+def _windows_source(p: Predicate, constant: str | None = None) -> bool:
+    """Whether ``p``'s value names Windows event logs (a source prefix or the sourcetype)."""
+    text = p.value_text().lower()
+    if constant is not None:
+        return text.startswith(constant.lower())
+    return any(text.startswith(prefix.lower()) for prefix in WINDOWS_SOURCE_PREFIXES)
+
+
+def _keyword_ok(p: Predicate) -> bool:
+    """A field-less predicate pySigma's keywords (or keyless modifiers) express."""
+    if p.kind is Kind.CONTAINS:
+        return bool(p.value)  # keyword '' reads back as '*', which the evaluator decides apart
+    if p.kind in (Kind.REGEX, Kind.CIDR, Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
+        return True
+    if p.kind is Kind.WILDCARD and isinstance(p.value, Pattern):
+        parts = p.value.parts
+        return len(parts) >= 2 and parts[0] is Wildcard.MANY and parts[-1] is Wildcard.MANY
+    return False
+
+
+# --- writing a lowered tree as a Sigma detection -------------------------------------------------
+
+_TIME_UNITS = ("minute", "hour", "day", "week", "month", "year")
+
+
+def _escaped(text: str) -> str:
+    return str(Pattern((text,)))
+
+
+def _item(p: Predicate) -> tuple[str, Any]:
+    """The detection key (field and modifiers) and YAML value of one predicate."""
+    name = p.field or ""
+    value = p.value
+    mods: list[str] = []
+    out: Any
+    if p.kind is Kind.EQ:
+        out = _escaped(value) if isinstance(value, str) else value
+    elif p.kind in (Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH):
+        mods.append(p.kind.value)
+        out = _escaped(str(value))
+    elif p.kind is Kind.WILDCARD:
+        out = str(value)
+    elif p.kind is Kind.REGEX:
+        assert isinstance(value, Regex)
+        mods.extend(["re", *value.flags])
+        out = value.pattern
+    elif p.kind in (Kind.CIDR, Kind.EXISTS, Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
+        mods.append(p.kind.value)
+        out = value
+    elif p.kind is Kind.NULL:
+        out = None
+    elif p.kind is Kind.FIELDREF:
+        assert isinstance(value, FieldRef)
+        mods.append("fieldref")
+        if value.match != "eq":
+            mods.append(value.match)
+        out = value.field
+    elif p.kind is Kind.TIMEPART:
+        assert isinstance(value, TimePart) and value.unit in _TIME_UNITS
+        mods.append(value.unit)
+        out = value.number
+    else:  # pragma: no cover - lowered away
+        raise ValueError(f"cannot write {p.kind}")
+    if p.cased and isinstance(out, str) and p.kind not in (Kind.REGEX, Kind.FIELDREF):
+        mods.append("cased")
+    return "|".join([name, *mods]), out
+
+
+def _keyword(p: Predicate) -> str | None:
+    """A plain keyword-list entry for ``p`` (uncased contains / anywhere pattern), else None."""
+    if p.field is not None or p.cased:
+        return None
+    if p.kind is Kind.CONTAINS and isinstance(p.value, str) and p.value:
+        return _escaped(p.value)
+    if p.kind is Kind.WILDCARD and isinstance(p.value, Pattern):
+        parts = p.value.parts
+        if len(parts) > 2 and parts[0] is Wildcard.MANY and parts[-1] is Wildcard.MANY:
+            return str(Pattern(parts[1:-1]))
+    return None
+
+
+def _same_key_values(expr: Expr) -> tuple[str, list[Any]] | None:
+    """An OR of predicates sharing one key (a YAML list), as key and values."""
+    if isinstance(expr, Predicate):
+        key, value = _item(expr)
+        return key, [value]
+    if isinstance(expr, Or) and all(isinstance(a, Predicate) for a in expr.args):
+        items = [_item(a) for a in expr.args if isinstance(a, Predicate)]
+        if len({k for k, _ in items}) == 1:
+            return items[0][0], [v for _, v in items]
+    return None
+
+
+def _as_map(expr: Expr) -> dict[str, Any] | None:
+    """One detection map for ``expr`` (a predicate, a same-key OR, an AND of those), or None."""
+    args = expr.args if isinstance(expr, And) else (expr,)
+    entries: dict[str, list[Any]] = {}  # key -> values, in the order the operands come
+    is_list: dict[str, bool] = {}
+    for arg in args:
+        if isinstance(arg, Predicate):
+            key, value = _item(arg)
+            if is_list.get(key, False):
+                return None
+            entries.setdefault(key, []).append(value)
+            is_list[key] = False
+            continue
+        found = _same_key_values(arg)
+        if found is None or found[0] in entries:
+            return None
+        entries[found[0]] = found[1]
+        is_list[found[0]] = True
+    out: dict[str, Any] = {}
+    for key, values in entries.items():
+        if is_list[key]:
+            name, value = key, values if len(values) > 1 else values[0]
+        elif len(values) == 1:
+            name, value = key, values[0]
+        else:
+            name, value = key + "|all", values
+        if name in out:
+            return None
+        out[name] = value
+    if len(out) > 1 and any(_keyless(k) for k in out):
+        return None  # keyless keys are kept to maps of their own
+    return out
+
+
+def _keyless(key: str) -> bool:
+    return key == "" or key.startswith("|")
+
+
+def _keywords(expr: Expr) -> list[str] | None:
+    args = expr.args if isinstance(expr, Or) else (expr,)
+    words = [_keyword(a) if isinstance(a, Predicate) else None for a in args]
+    if all(w is not None for w in words):
+        return [w for w in words if w is not None]
+    return None
+
+
+class _DetectionWriter:
+    def __init__(self) -> None:
+        self.detection: dict[str, Any] = {}
+        self.names: dict[str, list[str]] = {}
+
+    def new(self, prefix: str, definition: Any) -> str:
+        used = self.names.setdefault(prefix, [])
+        placeholder = f"\x00{prefix}\x00{len(used) + 1}\x00"
+        used.append(placeholder)
+        self.detection[placeholder] = definition
+        return placeholder
+
+    def write(self, expr: Expr) -> dict[str, Any]:
+        parts = conjuncts(expr)
+        inclusions = [p for p in parts if not isinstance(p, Not)]
+        exclusions = [p.arg for p in parts if isinstance(p, Not)]
+        terms: list[str] = []
+        if inclusions:
+            text, atomic = self.cond(all_of(inclusions), "selection")
+            terms.append(text if atomic or not exclusions else f"({text})")
+        for exclusion in exclusions:
+            text, atomic = self.cond(exclusion, "filter")
+            terms.append(f"not {text}" if atomic else f"not ({text})")
+        condition = " and ".join(terms)
+        renames: dict[str, str] = {}
+        for prefix, used in self.names.items():
+            for index, placeholder in enumerate(used, 1):
+                renames[placeholder] = prefix if len(used) == 1 else f"{prefix}_{index}"
+        out = {renames[k]: v for k, v in self.detection.items()}
+        for placeholder, name in renames.items():
+            condition = condition.replace(placeholder, name)
+        out["condition"] = condition
+        return out
+
+    def cond(self, expr: Expr, prefix: str) -> tuple[str, bool]:
+        """Condition text for ``expr`` (and whether it is a single operand)."""
+        words = _keywords(expr)
+        if words is not None:
+            return self.new(prefix, words), True
+        mapping = _as_map(expr)
+        if mapping is not None:
+            return self.new(prefix, mapping), True
+        if isinstance(expr, Not):
+            text, atomic = self.cond(expr.arg, prefix)
+            return (f"not {text}" if atomic else f"not ({text})"), True
+        if isinstance(expr, Or):
+            maps = [_as_map(a) for a in expr.args]
+            if all(m is not None for m in maps) and all(
+                not any(_keyless(k) for k in m or {}) for m in maps
+            ):
+                return self.new(prefix, maps), True
+            alts = [self.cond(a, prefix) for a in expr.args]
+            return " or ".join(t if a else f"({t})" for t, a in alts), False
+        assert isinstance(expr, And)
+        # AND: the operands one map can hold, then the rest
+        simple = [a for a in expr.args if _as_map(a) is not None and _keywords(a) is None]
+        rest = [a for a in expr.args if a not in simple]
+        texts: list[tuple[str, bool]] = []
+        if len(simple) > 1 and _as_map(And(tuple(simple))) is not None:
+            texts.append(self.cond(And(tuple(simple)), prefix))
+        else:
+            rest = list(expr.args)
+        texts.extend(self.cond(a, prefix) for a in rest)
+        if len(texts) == 1:
+            return texts[0]
+        return " and ".join(t if a else f"({t})" for t, a in texts), False

@@ -1,0 +1,102 @@
+"""SPL -> Sigma coverage on security_content's source-macro detections.
+
+Run from the project root::
+
+    python benchmarks/spl_to_sigma.py [--corpus ../shared/corpus]
+
+For every detection of ``spl/INDEX.jsonl`` with ``search_kind == "macro_first"`` (a search that
+starts with a source macro), it parses the SPL (``translator.api.parse`` with the corpus macros),
+emits Sigma strict and lossy (``backends.sigma.emit``), and reports: how many parse, how many
+emit lossless (strict succeeds), lossy (only ``lossy=True`` succeeds) or fail, strict failures
+and lossy warnings tallied by construct, and whether every emitted YAML loads in pySigma.
+Exit status 0 always: this is a report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sigma.collection import SigmaCollection  # noqa: E402
+
+from backends.sigma.emit import emit_sigma  # noqa: E402
+from ir.errors import RuleglotError  # noqa: E402
+from translator.api import macros, parse  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    args = ap.parse_args()
+    spl = args.corpus / "spl"
+    table = macros(spl / "macros")
+    rows = [json.loads(line) for line in (spl / "INDEX.jsonl").read_text().splitlines() if line]
+    rows = [r for r in rows if r.get("search_kind") == "macro_first"]
+
+    outcome: Counter[str] = Counter()
+    strict_fail: Counter[str] = Counter()  # first blocking construct in strict mode
+    lossy_warn: Counter[str] = Counter()  # every warning in lossy mode (per rule, once each)
+    lossy_fail: Counter[str] = Counter()
+    load_fail: list[str] = []
+    emitted = 0
+    for row in rows:
+        path = spl / row["path"]
+        try:
+            rules = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=table)
+        except RuleglotError as err:
+            outcome["parse error"] += 1
+            strict_fail[f"parse:{err.category}"] += 1
+            continue
+        for rule in rules:
+            texts: list[str] = []
+            try:
+                texts.append(emit_sigma(rule).yaml)
+                outcome["lossless"] += 1
+            except RuleglotError as err:
+                strict_fail[err.construct or err.category] += 1
+                try:
+                    result = emit_sigma(rule, lossy=True)
+                    texts.append(result.yaml)
+                    outcome["lossy"] += 1
+                    for construct in sorted({w["construct"] for w in result.warnings}):
+                        lossy_warn[construct] += 1
+                except RuleglotError as err2:
+                    outcome["failing"] += 1
+                    lossy_fail[err2.construct or err2.category] += 1
+            for text in texts:
+                emitted += 1
+                try:
+                    SigmaCollection.from_yaml(text)
+                except Exception as exc:  # noqa: BLE001 - a report
+                    load_fail.append(f"{path}: {exc}")
+
+    total = sum(outcome.values())
+    print(f"macro_first detections: {len(rows)}; rules: {total}")
+    for key in ("lossless", "lossy", "failing", "parse error"):
+        share = 100 * outcome[key] / total if total else 0.0
+        print(f"  {key:12} {outcome[key]:5}  {share:5.1f}%")
+    print("\nstrict mode: first unsupported construct")
+    for construct, count in strict_fail.most_common():
+        print(f"  {construct:28} {count:5}")
+    print("\nlossy mode: rules with a warning, by construct")
+    for construct, count in lossy_warn.most_common():
+        print(f"  {construct:28} {count:5}")
+    if lossy_fail:
+        print("\nlossy mode: still failing, by construct")
+        for construct, count in lossy_fail.most_common():
+            print(f"  {construct:28} {count:5}")
+    print(f"\nemitted YAML documents: {emitted}; pySigma load failures: {len(load_fail)}")
+    for line in load_fail[:10]:
+        print("  " + line)
+
+
+if __name__ == "__main__":
+    main()
