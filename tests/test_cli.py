@@ -180,3 +180,45 @@ def test_spl_syntax_error_is_positioned_with_a_caret(tmp_path: Path):
     assert result.exit_code == 2
     assert re.search(rf"{re.escape(str(search))}:1:\d+: syntax: ", result.stderr)
     assert "^" in result.stderr
+
+
+KEYWORD_RULE = """\
+title: keyword rule
+logsource: {product: windows, service: security}
+detection:
+  keywords: [mimikatz]
+  condition: keywords
+"""
+
+
+def test_translate_writes_one_file_per_input_and_a_report(tmp_path: Path):
+    rules = tmp_path / "rules"
+    (rules / "sub").mkdir(parents=True)
+    (rules / "sub" / "psexec.yml").write_text(SEED_RULE)
+    (rules / "keyword.yml").write_text(KEYWORD_RULE)
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    result = run(["translate", str(rules), "--to", "spl", "-o", str(out),
+                  "--report", str(report)])
+    # strict: the keyword rule cannot be carried over (an SPL term is a token match)
+    assert result.exit_code == 2
+    assert re.search(rf"{re.escape(str(rules / 'keyword.yml'))}:\d+:\d+: unsupported: ",
+                     result.stderr)
+    written = (out / "sub" / "psexec.spl").read_text()
+    assert 'EventCode=5145' in written and 'NOT SubjectUserName="%admin_account%"' in written
+    assert not (out / "keyword.spl").exists()
+    assert not list(out.rglob(".*.tmp"))
+    entries = {Path(e["path"]).name: e for e in json.loads(report.read_text())}
+    assert entries["psexec.yml"]["status"] == "ok"
+    assert entries["keyword.yml"]["status"] == "error"
+    assert entries["keyword.yml"]["errors"][0]["construct"] == "keyword"
+
+
+def test_translate_spl_to_sigma_lossy_lists_constructs(tmp_path: Path):
+    search = tmp_path / "s.spl"
+    search.write_text('source="XmlWinEventLog:Security" EventCode=4688 | stats count by host\n')
+    strict = run(["translate", "--from", "spl", str(search), "--to", "sigma"])
+    assert strict.exit_code == 2 and "unsupported" in strict.stderr
+    lossy = run(["translate", "--from", "spl", str(search), "--to", "sigma", "--lossy"])
+    assert lossy.exit_code == 0, lossy.stderr
+    assert "lossy: stats" in lossy.stderr
+    assert "EventID: 4688" in lossy.stdout and "service: security" in lossy.stdout

@@ -1,5 +1,6 @@
-"""ruleglot's public API: ``parse``, ``emit``, ``evaluate`` (see :mod:`translator.api`)."""
+"""ruleglot's public API: ``translate``, ``parse``, ``emit``, ``evaluate``, ``run`` (see
+:mod:`translator.api`)."""
 
-from translator.api import Match, emit, evaluate, parse, profile
+from translator.api import Match, emit, evaluate, parse, profile, run, translate
 
-__all__ = ["Match", "emit", "evaluate", "parse", "profile"]
+__all__ = ["Match", "emit", "evaluate", "parse", "profile", "run", "translate"]

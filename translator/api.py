@@ -14,13 +14,15 @@ Two ways to run a rule, because SPL searches are pipelines:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from backends.sigma import read_sigma
+from backends.sigma.emit import emit_sigma
 from backends.sigma.logsources import PROFILES
 from backends.spl import MacroTable, read_spl
+from backends.spl.emit import emit_spl_result, savedsearch
 from backends.spl.field_profile import FIELD_PROFILES
 from ir import serialize
 from ir.errors import RuleglotError
@@ -50,8 +52,48 @@ READERS: dict[str, Callable[..., list[Rule]]] = {
     "spl": read_spl,
     "ir": _read_ir,
 }
-WRITERS: dict[str, Callable[[Rule], str]] = {
-    "ir": serialize.dumps,
+@dataclass
+class Translation:
+    """One rule written in another language, and what only a lossy translation changed."""
+
+    text: str
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return "lossy" if self.warnings else "ok"
+
+
+def _write_ir(rule: Rule, **_: Any) -> Translation:
+    return Translation(serialize.dumps(rule))
+
+
+def _write_sigma(
+    rule: Rule, *, lossy: bool = False, fields: str | None = None, **_: Any
+) -> Translation:
+    result = emit_sigma(rule, fields=fields, lossy=lossy)
+    return Translation(result.yaml, list(result.warnings))
+
+
+def _write_spl(
+    rule: Rule,
+    *,
+    lossy: bool = False,
+    fields: str | None = None,
+    format: str = "plain",
+    **_: Any,
+) -> Translation:
+    emitted = emit_spl_result(rule, fields=fields or "splunk_windows", strict=not lossy)
+    text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
+    warnings = [{"construct": None, "message": w} for w in emitted.warnings]
+    return Translation(text, warnings)
+
+
+#: Writers by language: ``rule -> Translation``; strict unless ``lossy=True``.
+WRITERS: dict[str, Callable[..., Translation]] = {
+    "ir": _write_ir,
+    "sigma": _write_sigma,
+    "spl": _write_spl,
 }
 #: The field profile each language's rules are read through by default ("none": none).
 DEFAULT_FIELDS = {"sigma": "none", "ir": "none", "spl": "splunk_windows_xml"}
@@ -72,14 +114,34 @@ def parse(text: str, read: str = "sigma", path: str | None = None, **options: An
     return READERS[read](text, path, **options)
 
 
-def emit(rule: Rule, write: str = "ir") -> str:
+def emit_translation(rule: Rule, write: str = "ir", **options: Any) -> Translation:
+    """``rule`` in language ``write`` with its lossy warnings (``lossy=True``, else strict:
+    an untranslatable construct raises :class:`RuleglotError`)."""
     if write not in WRITERS:
         raise RuleglotError(
-            f"no writer for {write!r} yet (have: {', '.join(WRITERS)})",
+            f"no writer for {write!r} (have: {', '.join(WRITERS)})",
             category="unsupported",
             construct=write,
         )
-    return WRITERS[write](rule)
+    return WRITERS[write](rule, **options)
+
+
+def emit(rule: Rule, write: str = "ir", **options: Any) -> str:
+    """``rule`` written in language ``write`` (strict: raises what it cannot carry over)."""
+    return emit_translation(rule, write, **options).text
+
+
+def translate(text: str, read: str = "sigma", write: str = "spl", **options: Any) -> str:
+    """Every rule of ``text`` (in ``read``) written in ``write``, strict; raises
+    :class:`RuleglotError`. Reader options (``macros``...) and writer options (``fields``,
+    ``format``) are both accepted."""
+    reader_options = {k: v for k, v in options.items() if k in _READER_OPTIONS}
+    writer_options = {k: v for k, v in options.items() if k not in _READER_OPTIONS}
+    rules = parse(text, read, **reader_options)
+    return "\n".join(emit(rule, write, **writer_options) for rule in rules)
+
+
+_READER_OPTIONS = {"path", "macros", "search_precedence", "undefined_macros"}
 
 
 def macros(folder: str | Path | None) -> MacroTable | None:

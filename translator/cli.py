@@ -194,9 +194,7 @@ def rule_fields(node: Any) -> set[str]:
     return found
 
 
-def _unmapped_fields(
-    rules: Iterable[Rule], fields: str | None, seen: set[str]
-) -> Counter[str]:
+def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) -> Counter[str]:
     """Fields the rules read that neither any event had nor their field profile extracts."""
     missing: Counter[str] = Counter()
     for rule in rules:
@@ -399,4 +397,134 @@ def eval_command(
             err=True,
         )
     if run.errors:
+        sys.exit(EXIT_INPUT_ERROR)
+
+
+OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file beside it: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> Path:
+    for root in roots:
+        if root.is_dir() and source.is_relative_to(root):
+            relative = source.relative_to(root)
+            break
+    else:
+        relative = Path(source.name)
+    return out_dir / relative.with_suffix(OUTPUT_SUFFIXES[write])
+
+
+@main.command("translate")
+@click.argument("paths", nargs=-1, required=True)
+@_reader_options
+@click.option(
+    "--to",
+    "write",
+    type=click.Choice(sorted(api.WRITERS)),
+    required=True,
+    help="Language to write.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Write one file per input here (folders mirrored); default: stdout.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["plain", "savedsearches"]),
+    default="plain",
+    show_default=True,
+    help="SPL: a search, or savedsearches.conf.",
+)
+@click.option(
+    "--fields",
+    "fields",
+    default=None,
+    help="Field profile for Splunk names (splunk_windows, splunk_windows_xml).",
+)
+@click.option(
+    "--lossy",
+    is_flag=True,
+    help="Drop what cannot be carried over, with a warning per construct, instead of "
+    "failing (strict is the default).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write a JSON report: per rule ok, lossy (with constructs) or error.",
+)
+def translate_command(
+    paths: tuple[str, ...],
+    read: str,
+    macros: str | None,
+    undefined_macros: str,
+    search_precedence: str,
+    write: str,
+    out_dir: str | None,
+    output_format: str,
+    fields: str | None,
+    lossy: bool,
+    report_path: str | None,
+) -> None:
+    """Translate rules in PATHS (files or folders) to the --to language.
+
+    Strict by default: any construct that cannot be carried over with the same meaning is an
+    error naming it and its position, and the exit status is 2.
+    """
+    errors: list[RuleglotError] = []
+    options = _read_options(read, macros, undefined_macros, search_precedence)
+    loaded = load_rules(paths, read, errors, **options)
+    roots = [Path(p) for p in paths]
+    report: list[dict[str, Any]] = [
+        {"path": err.path, "status": "error", "errors": [err.to_dict()]} for err in errors
+    ]
+    outputs: dict[Path, list[str]] = {}
+    for source, rule in _progress(loaded, len(loaded), "translating"):
+        entry: dict[str, Any] = {"path": str(source), "rule_id": rule.id, "title": rule.title}
+        try:
+            done = api.emit_translation(
+                rule, write, lossy=lossy, fields=fields, format=output_format
+            )
+        except RuleglotError as err:
+            err.path = err.path or str(source)
+            errors.append(err)
+            _report(err)
+            report.append({**entry, "status": "error", "errors": [err.to_dict()]})
+            continue
+        for warning in done.warnings:
+            click.echo(
+                f"{source}: lossy: {warning.get('construct') or '-'}: {warning.get('message')}",
+                err=True,
+            )
+        report.append({**entry, "status": done.status, "constructs": done.warnings})
+        outputs.setdefault(source, []).append(done.text)
+    for source, texts in outputs.items():
+        text = "\n".join(texts)
+        if out_dir is None:
+            click.echo(text)
+        else:
+            _write_atomically(_output_path(Path(out_dir), source, roots, write), text)
+    if report_path:
+        _write_atomically(
+            Path(report_path),
+            orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode(),
+        )
+    counts = Counter(item["status"] for item in report)
+    click.echo(
+        f"translated to {write}: {counts.get('ok', 0)} ok, {counts.get('lossy', 0)} lossy, "
+        f"{counts.get('error', 0)} error(s)",
+        err=True,
+    )
+    if errors:
         sys.exit(EXIT_INPUT_ERROR)

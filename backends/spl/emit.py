@@ -1,0 +1,650 @@
+"""SPL emitter: an IR rule -> a Splunk search that means the same, read back by the SPL reader.
+
+The contract (tested in ``tests/test_spl_emit.py``, measured by ``benchmarks/sigma_to_spl.py``):
+``read_spl_search(emit_spl(rule))`` wrapped in a rule of language ``spl`` and evaluated through the
+field profile ``fields`` selects the same events as ``rule`` evaluated with the log-source profile
+``logsources``. The reading of SPL is :mod:`backends.spl.reader`'s (its module docstring); the
+facts behind it are in ``../shared/docs/SEMANTICS.md``.
+
+Log source
+    The rule's log source is resolved with the profile; each branch's condition (``Channel``,
+    ``EventID`` predicates) is written in Splunk's names: ``Channel`` X is
+    ``source="WinEventLog:X"`` (the prefix the field profile extracts ``source`` with;
+    ``XmlWinEventLog:`` for ``splunk_windows_xml``), ``EventID`` is ``EventCode``. The rule's own
+    predicates are written with the branch's field aliases (``Image`` -> ``NewProcessName`` for
+    Security 4688). Several branches whose aliased filters differ are
+    ``(cond1 AND filter1) OR (cond2 AND filter2)``, ANDed with the plain ``cond1 OR cond2`` so that
+    the search part always selects the log source. Unmapped: ``unsupported``/``logsource``.
+
+Field names
+    Kept as the rule writes them, except ``EventID`` -> ``EventCode`` (the Splunk field profiles
+    only *add* fields, so every other event field is read as is).
+
+search first, then one where
+    The filter's top-level conjuncts that ``search`` can say exactly are written in the search;
+    the others are ANDed into one ``| where`` (``A | where B`` is ``A AND B``). A conjunct goes to
+    ``where`` when any of its leaves needs it: ``search`` has no ``?`` wildcard, cannot escape a
+    literal ``*``, is case-insensitive only, has no regex, field reference or null test.
+    In ``where`` every string test is ``match(f, "...")``, which the reader lifts back into a
+    ``regex`` predicate (so missing fields and multivalues behave exactly as the IR says):
+    ``(?i)`` for case-insensitive kinds (Python's and PCRE's case folding agree with
+    ``str.lower`` on everything but a few non-ASCII letters), ``^``/``$(?!\\n)`` anchors (``$``
+    alone also matches before a final newline, in Python and in PCRE), ``(?s)`` when a
+    ``*``/``?`` wildcard must also match newlines.
+
+Not expressible (``unsupported`` errors, by ``construct``)
+    ``keyword``: a field-less Sigma keyword ("this text anywhere in any value"): an SPL bare
+    term is an indexed-term match, and ``match(_raw, ...)`` sees the event's raw text, whose
+    escaping (JSON, XML) differs from the values'. ``fieldref`` other than equality (the other
+    field's value would have to become a pattern). ``timepart``. ``term`` inside a ``where``.
+    ``field``: a field name ``search`` cannot write when the predicate must be in search.
+
+Approximations (reported in :attr:`Emitted.warnings`, never silent)
+    ``exists`` inside a ``where`` is ``isnotnull(f)``/``isnull(f)``, which differ from the IR
+    for a field holding JSON ``null`` (Splunk has no such value; ruleglot's events can).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from backends.sigma.logsources import windows_profile
+from backends.spl.field_profile import FIELD_PROFILES
+from ir.errors import RuleglotError
+from ir.events import text_of
+from ir.logsources import LogSourceProfile, SourceBranch
+from ir.nodes import (
+    Aggregation,
+    And,
+    Bin,
+    BinOp,
+    Call,
+    Condition,
+    Dedup,
+    Eval,
+    EvalExpr,
+    Expr,
+    FieldRef,
+    FieldValue,
+    FillNull,
+    Filter,
+    Head,
+    Kind,
+    Literal,
+    Not,
+    Or,
+    Pattern,
+    Predicate,
+    Regex,
+    Rename,
+    Rule,
+    Sort,
+    Stage,
+    Stats,
+    Table,
+    UnaryOp,
+    Wildcard,
+    all_of,
+    any_of,
+    conjuncts,
+)
+
+__all__ = ["Emitted", "emit_spl", "emit_spl_result"]
+
+FORMATS = ("plain", "savedsearches")
+
+#: What the search grammar accepts as the field of ``field=value`` (spl.lark, SEARCH_CMP).
+_SEARCH_FIELD = re.compile(r'[^\s()"=<>!|\[\]\\*]+')
+#: A bare field name in an eval expression (spl.lark, FIELD); others are ``'single quoted'``.
+_EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_]+)*")
+#: A plain word for command arguments (rename, table, by ...).
+_ARG_WORD = re.compile(r'[^\s,()|\[\]"=\']+')
+_EVAL_KEYWORDS = {"and", "or", "not", "xor", "like", "in", "true", "false"}
+_INLINE_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+_STRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WILDCARD)
+#: The end of the text: ``$`` alone also matches before a final newline (Python and PCRE).
+_END = r"$(?!\n)"
+
+
+@dataclass
+class Emitted:
+    """An emitted search and what it could only approximate."""
+
+    text: str
+    warnings: list[str] = field(default_factory=list)
+    #: the text of each command (the first one without a leading ``search``)
+    commands: list[str] = field(default_factory=list)
+
+
+def _unsupported(message: str, construct: str) -> RuleglotError:
+    return RuleglotError(message, category="unsupported", construct=construct)
+
+
+def quote(text: str) -> str:
+    """A double-quoted SPL string: ``\\`` and ``"`` escaped (Search Manual, "Backslashes")."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# --- field names -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Names:
+    """How IR field names become Splunk's for one field profile."""
+
+    source_prefix: str | None  # Channel X -> source=<prefix>X
+    renames: dict[str, str]
+
+    @classmethod
+    def of(cls, fields: str | None) -> _Names:
+        if fields in (None, "none"):
+            return cls(None, {})
+        if fields not in FIELD_PROFILES:
+            raise RuleglotError(
+                f"unknown field profile {fields!r} (have: none, {', '.join(FIELD_PROFILES)})",
+                category="invalid",
+                construct="fields",
+            )
+        profile = FIELD_PROFILES[fields]()
+        prefix = None
+        renames: dict[str, str] = {}
+        for x in profile.extractions:
+            if x.target == "source" and x.sources == ("Channel",) and x.transform == "prefix":
+                prefix = x.argument
+            if x.target == "EventCode" and x.sources == ("EventID",) and x.transform == "copy":
+                renames["EventID"] = "EventCode"
+        return cls(prefix, renames)
+
+
+def _rename_eval(expr: EvalExpr, names: dict[str, str]) -> EvalExpr:
+    if isinstance(expr, FieldValue):
+        return FieldValue(names.get(expr.name, expr.name))
+    if isinstance(expr, Call):
+        return Call(expr.name, tuple(_rename_eval(a, names) for a in expr.args))
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, _rename_eval(expr.left, names), _rename_eval(expr.right, names))
+    if isinstance(expr, UnaryOp):
+        return UnaryOp(expr.op, _rename_eval(expr.arg, names))
+    return expr
+
+
+def _rename(expr: Expr, names: dict[str, str]) -> Expr:
+    """``expr`` with field names mapped (predicates, field references, eval expressions)."""
+    if isinstance(expr, Predicate):
+        value = expr.value
+        if isinstance(value, FieldRef):
+            value = FieldRef(names.get(value.field, value.field), value.match)
+        name = names.get(expr.field, expr.field) if expr.field is not None else None
+        return Predicate(name, expr.kind, value, expr.cased)
+    if isinstance(expr, Condition):
+        return Condition(_rename_eval(expr.expr, names))
+    if isinstance(expr, Not):
+        return Not(_rename(expr.arg, names))
+    args = tuple(_rename(a, names) for a in expr.args)
+    return And(args) if isinstance(expr, And) else Or(args)
+
+
+def _source_condition(expr: Expr, names: _Names) -> Expr:
+    """A log-source branch condition in Splunk's names (``Channel`` -> ``source``)."""
+    if isinstance(expr, Predicate) and expr.field == "Channel" and names.source_prefix is not None:
+        if expr.kind is Kind.EQ and isinstance(expr.value, str):
+            return Predicate("source", Kind.EQ, names.source_prefix + expr.value)
+        if expr.kind is Kind.EXISTS and expr.value is True:
+            return Predicate("source", Kind.STARTSWITH, names.source_prefix)
+        return expr
+    if isinstance(expr, Predicate):
+        return _rename(expr, names.renames)
+    if isinstance(expr, Condition):
+        return _rename(expr, names.renames)
+    if isinstance(expr, Not):
+        return Not(_source_condition(expr.arg, names))
+    args = tuple(_source_condition(a, names) for a in expr.args)
+    return And(args) if isinstance(expr, And) else Or(args)
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def _search_leaf(pred: Predicate) -> str | None:
+    """``pred`` as a search term with exactly its meaning, or ``None`` when search cannot."""
+    name, kind, value = pred.field, pred.kind, pred.value
+    if name is None:
+        if kind is Kind.TERM and isinstance(value, str) and value:
+            return quote(value)
+        return None
+    if not _SEARCH_FIELD.fullmatch(name):
+        return None
+    if kind is Kind.EXISTS:
+        return f"{name}=*" if value else f"NOT {name}=*"
+    if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        op = {Kind.LT: "<", Kind.LTE: "<=", Kind.GT: ">", Kind.GTE: ">="}[kind]
+        return f"{name}{op}{value!r}"
+    if kind is Kind.CIDR and isinstance(value, str):
+        return f"{name}={quote(value)}"
+    if kind is Kind.EQ and isinstance(value, int) and not isinstance(value, bool):
+        return f"{name}={value}"
+    if kind is Kind.EQ and isinstance(value, bool):
+        return f"{name}={quote('true' if value else 'false')}"
+    if pred.cased or kind not in _STRING_KINDS:
+        return None
+    if kind is Kind.WILDCARD:
+        assert isinstance(value, Pattern)
+        text = ""
+        for part in value.parts:
+            if part is Wildcard.ONE or (isinstance(part, str) and "*" in part):
+                return None
+            text += "*" if part is Wildcard.MANY else str(part)
+        return f"{name}={quote(text)}"
+    if not isinstance(value, str) or "*" in value:
+        return None
+    if kind is not Kind.EQ and not value:
+        return None  # "**" would read as exists
+    stars = {
+        Kind.EQ: "{}",
+        Kind.CONTAINS: "*{}*",
+        Kind.STARTSWITH: "{}*",
+        Kind.ENDSWITH: "*{}",
+    }[kind]
+    return f"{name}={quote(stars.format(value))}"
+
+
+def search_expressible(expr: Expr) -> bool:
+    if isinstance(expr, Predicate):
+        return _search_leaf(expr) is not None
+    if isinstance(expr, Condition):
+        return False
+    if isinstance(expr, Not):
+        return search_expressible(expr.arg)
+    return all(search_expressible(a) for a in expr.args)
+
+
+def write_search(expr: Expr) -> str:
+    """A search-expressible tree as search terms; every compound operand is parenthesised, so
+    the text reads the same under either AND/OR precedence."""
+    if isinstance(expr, Predicate):
+        leaf = _search_leaf(expr)
+        if leaf is None:
+            raise _unsupported(f"search cannot express {expr!r}", str(expr.kind)).at(expr.span)
+        return leaf
+    if isinstance(expr, Not):
+        inner = expr.arg
+        if isinstance(inner, Predicate) and not (inner.kind is Kind.EXISTS and not inner.value):
+            return f"NOT {write_search(inner)}"
+        return f"NOT ({write_search(inner)})"
+    if isinstance(expr, Condition):
+        raise _unsupported("search cannot express an eval condition", "condition")
+    parts = [
+        f"({write_search(a)})" if isinstance(a, (And, Or)) else write_search(a) for a in expr.args
+    ]
+    return " ".join(parts) if isinstance(expr, And) else " OR ".join(parts)
+
+
+# --- where -----------------------------------------------------------------------------------
+
+
+def _field(name: str) -> str:
+    """A field in an eval expression: bare when it reads as a field, else ``'quoted'``."""
+    if _EVAL_FIELD.fullmatch(name) and name.lower() not in _EVAL_KEYWORDS:
+        return name
+    if "'" in name:
+        raise _unsupported(f"field name {name!r} cannot be written in SPL eval", "field")
+    return f"'{name}'"
+
+
+def _with_flags(flags: str, pattern: str) -> str:
+    """``(?flags)`` before ``pattern``, merged with its own leading inline flags (Python
+    refuses global flags anywhere but at the start)."""
+    own = _INLINE_FLAGS.match(pattern)
+    if own:
+        flags += own.group(1)
+        pattern = pattern[own.end() :]
+    flags = "".join(sorted(set(flags)))
+    return f"(?{flags}){pattern}" if flags else pattern
+
+
+def _string_regex(pred: Predicate) -> str:
+    """A regex matching (``re.search``) exactly the texts ``pred`` holds for."""
+    kind, value = pred.kind, pred.value
+    flags = "" if pred.cased else "i"
+    if kind is Kind.WILDCARD:
+        assert isinstance(value, Pattern)
+        body = "".join(
+            ".*" if p is Wildcard.MANY else "." if p is Wildcard.ONE else re.escape(str(p))
+            for p in value.parts
+        )
+        return _with_flags(flags + "s", f"^{body}{_END}")
+    text = re.escape(text_of(value))
+    body = {
+        Kind.EQ: f"^{text}{_END}",
+        Kind.CONTAINS: text,
+        Kind.STARTSWITH: f"^{text}",
+        Kind.ENDSWITH: f"{text}{_END}",
+    }[kind]
+    return _with_flags(flags, body)
+
+
+def _match(name: str, pattern: str) -> str:
+    return f"match({_field(name)}, {quote(pattern)})"
+
+
+def _where_leaf(pred: Predicate, warnings: list[str]) -> str:
+    """A predicate in ``where`` syntax; an error points at the predicate's source."""
+    try:
+        return _where_leaf_text(pred, warnings)
+    except RuleglotError as err:
+        raise err.at(pred.span) from None
+
+
+def _where_leaf_text(pred: Predicate, warnings: list[str]) -> str:
+    name, kind, value = pred.field, pred.kind, pred.value
+    if name is None:
+        if kind is Kind.TERM:
+            raise _unsupported("a bare search term cannot be written in where", "term")
+        raise _unsupported(
+            "a field-less keyword (anywhere in the event) has no exact SPL form", "keyword"
+        )
+    if kind is Kind.EQ and isinstance(value, (int, float)):
+        if isinstance(value, bool):
+            return _match(name, f"(?i)^{'true' if value else 'false'}{_END}")
+        return _match(name, f"^{re.escape(text_of(value))}{_END}")
+    if kind is Kind.EQ and pred.cased and isinstance(value, str):
+        return f"{_field(name)}={quote(value)}"
+    if kind in _STRING_KINDS:
+        return _match(name, _string_regex(pred))
+    if kind is Kind.REGEX:
+        assert isinstance(value, Regex)
+        return _match(name, _with_flags(value.flags, value.pattern))
+    if kind is Kind.CIDR:
+        return f"cidrmatch({quote(str(value))}, {_field(name)})"
+    if kind is Kind.NULL:
+        return f"isnull({_field(name)})"
+    if kind is Kind.EXISTS:
+        warnings.append(
+            f"exists on {name!r} written in where as isnull/isnotnull: differs for JSON null"
+        )
+        return f"isnotnull({_field(name)})" if value else f"isnull({_field(name)})"
+    if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _unsupported(f"{kind} needs a number, not {value!r}", str(kind))
+        op = {Kind.LT: "<", Kind.LTE: "<=", Kind.GT: ">", Kind.GTE: ">="}[kind]
+        return f"{_field(name)}{op}{value!r}"
+    if kind is Kind.FIELDREF:
+        assert isinstance(value, FieldRef)
+        if value.match != "eq":
+            raise _unsupported(
+                f"a field reference with {value.match} has no exact SPL form", "fieldref"
+            )
+        if pred.cased:
+            return f"{_field(name)}={_field(value.field)}"
+        return f"lower({_field(name)})=lower({_field(value.field)})"
+    if kind is Kind.TIMEPART:
+        raise _unsupported("timestamp-part predicates are not written to SPL", "timepart")
+    raise _unsupported(f"predicate kind {kind} is not written to SPL", str(kind))
+
+
+def write_where(expr: Expr, warnings: list[str]) -> str:
+    """Any filter tree as a where expression (where's precedence: NOT, AND, OR; compound
+    operands are parenthesised anyway)."""
+    if isinstance(expr, Predicate):
+        return _where_leaf(expr, warnings)
+    if isinstance(expr, Condition):
+        return write_eval(expr.expr)
+    if isinstance(expr, Not):
+        return f"NOT ({write_where(expr.arg, warnings)})"
+    parts = [
+        f"({write_where(a, warnings)})" if isinstance(a, (And, Or)) else write_where(a, warnings)
+        for a in expr.args
+    ]
+    return (" AND " if isinstance(expr, And) else " OR ").join(parts)
+
+
+# --- eval expressions ------------------------------------------------------------------------
+
+
+def _literal(value: str | int | float | bool | None) -> str:
+    if value is None:
+        return "null()"
+    if isinstance(value, bool):
+        return "true()" if value else "false()"
+    if isinstance(value, (int, float)):
+        if value < 0:
+            return f"({value!r})"
+        return repr(value)
+    return quote(value)
+
+
+def write_eval(expr: EvalExpr) -> str:
+    """An eval expression; every operation is parenthesised so precedence never matters."""
+    if isinstance(expr, FieldValue):
+        return _field(expr.name)
+    if isinstance(expr, Literal):
+        return _literal(expr.value)
+    if isinstance(expr, Call):
+        return f"{expr.name}({', '.join(write_eval(a) for a in expr.args)})"
+    if isinstance(expr, UnaryOp):
+        if expr.op == "NOT":
+            return f"NOT ({write_eval(expr.arg)})"
+        return f"-({write_eval(expr.arg)})"
+    if isinstance(expr, BinOp):
+        return f"({write_eval(expr.left)} {expr.op} {write_eval(expr.right)})"
+    raise _unsupported(f"not an eval expression: {expr!r}", "eval")
+
+
+# --- other stages ----------------------------------------------------------------------------
+
+
+def _arg(name: str) -> str:
+    if _ARG_WORD.fullmatch(name):
+        return name
+    return quote(name)
+
+
+def _options(options: Sequence[tuple[str, str]]) -> list[str]:
+    return [f"{k}={_arg(v)}" for k, v in options]
+
+
+def _aggregation(agg: Aggregation) -> str:
+    if agg.argument is None:
+        text = agg.function
+    elif isinstance(agg.argument, str):
+        text = f"{agg.function}({_arg(agg.argument)})"
+    else:
+        text = f"{agg.function}(eval({write_eval(agg.argument)}))"
+    return f"{text} as {_arg(agg.alias)}" if agg.alias else text
+
+
+def write_stage(stage: Stage, warnings: list[str]) -> str:
+    """A non-first stage as ``command args`` (without the pipe); errors point at the stage."""
+    try:
+        return _stage_text(stage, warnings)
+    except RuleglotError as err:
+        raise err.at(stage.span) from None
+
+
+def _stage_text(stage: Stage, warnings: list[str]) -> str:
+    if isinstance(stage, Filter):
+        if stage.command == "search" and search_expressible(stage.expr):
+            return f"search {write_search(stage.expr)}"
+        return f"where {write_where(stage.expr, warnings)}"
+    if isinstance(stage, Eval):
+        return "eval " + ", ".join(f"{_field(n)}={write_eval(e)}" for n, e in stage.assignments)
+    if isinstance(stage, Rename):
+        return "rename " + ", ".join(f"{_arg(a)} as {_arg(b)}" for a, b in stage.pairs)
+    if isinstance(stage, Table):
+        if stage.command == "fields":
+            sign = "- " if stage.remove else ""
+            return "fields " + sign + " ".join(_arg(f) for f in stage.fields)
+        return "table " + " ".join(_arg(f) for f in stage.fields)
+    if isinstance(stage, Stats):
+        if stage.command == "tstats" or stage.datamodel or stage.where is not None:
+            raise _unsupported("tstats is not written back", "tstats")
+        words = [stage.command, *_options(stage.options)]
+        words.append(", ".join(_aggregation(a) for a in stage.aggregations))
+        if stage.by:
+            words.append("by " + ", ".join(_arg(f) for f in stage.by))
+        return " ".join(w for w in words if w)
+    if isinstance(stage, Bin):
+        words = ["bin", _arg(stage.field)]
+        if stage.span_text is not None:
+            words.append(f"span={stage.span_text}")
+        if stage.bins is not None:
+            words.append(f"bins={stage.bins}")
+        if stage.alias:
+            words.append(f"as {_arg(stage.alias)}")
+        return " ".join(words)
+    if isinstance(stage, Dedup):
+        words = ["dedup"] + ([str(stage.count)] if stage.count != 1 else [])
+        words += [_arg(f) for f in stage.fields] + _options(stage.options)
+        return " ".join(words)
+    if isinstance(stage, Sort):
+        words = ["sort"] + ([str(stage.limit)] if stage.limit is not None else [])
+        words += [("-" if desc else "+") + _arg(f) for f, desc in stage.keys]
+        return " ".join(words)
+    if isinstance(stage, Head):
+        return f"{stage.command} {stage.count}"
+    if isinstance(stage, FillNull):
+        return " ".join(["fillnull", f"value={quote(stage.value)}", *map(_arg, stage.fields)])
+    name = type(stage).__name__
+    raise _unsupported(f"the {name} stage is not written to SPL yet", name)
+
+
+# --- the rule --------------------------------------------------------------------------------
+
+
+def _branches(
+    rule: Rule, logsources: LogSourceProfile | None, strict: bool, warnings: list[str]
+) -> tuple[SourceBranch, ...] | None:
+    if logsources is None or not logsources.mappings or rule.logsource.is_empty():
+        return None
+    resolved = logsources.resolve(rule.logsource)
+    if resolved is None:
+        ls = rule.logsource
+        text = "/".join(p or "-" for p in (ls.product, ls.category, ls.service))
+        if strict:
+            raise _unsupported(
+                f"log source {text} is not mapped by profile {logsources.name!r}", "logsource"
+            )
+        warnings.append(f"log source {text} unmapped: no log-source terms written")
+        return None
+    return resolved
+
+
+def _selection(body: Expr | None, branches: tuple[SourceBranch, ...], names: _Names) -> Expr:
+    """The log-source conditions ANDed with the filter (aliased per branch)."""
+    conds = [_source_condition(b.condition, names) for b in branches]
+    if body is None:
+        return any_of(conds)
+    bodies = [_rename(body, {**names.renames, **_aliases(b, names)}) for b in branches]
+    if all(b == bodies[0] for b in bodies):
+        return all_of([any_of(conds), bodies[0]])
+    per_branch = any_of([all_of([c, b]) for c, b in zip(conds, bodies, strict=True)])
+    if all(search_expressible(b) for b in bodies):
+        return per_branch
+    return all_of([any_of(conds), per_branch])
+
+
+def _aliases(branch: SourceBranch, names: _Names) -> dict[str, str]:
+    return {k: names.renames.get(v, v) for k, v in branch.field_aliases}
+
+
+def _first_stage(expr: Expr, warnings: list[str]) -> list[str]:
+    """Search terms for the search-expressible conjuncts, one where for the rest."""
+    if search_expressible(expr):
+        return [write_search(expr)]
+    in_search = [c for c in conjuncts(expr) if search_expressible(c)]
+    in_where = [c for c in conjuncts(expr) if not search_expressible(c)]
+    search = write_search(all_of(in_search)) if in_search else ""
+    return [search, f"where {write_where(all_of(in_where), warnings)}"]
+
+
+def emit_spl_result(
+    rule: Rule,
+    *,
+    logsources: LogSourceProfile | None = windows_profile(),  # noqa: B008 (cached, immutable)
+    fields: str = "splunk_windows",
+    strict: bool = True,
+) -> Emitted:
+    """``rule`` as one SPL search line, with its warnings; see the module docstring."""
+    try:
+        return _emit(rule, logsources, fields, strict)
+    except RuleglotError as err:  # what has no position of its own points at the rule
+        raise err.at(rule.span) from None
+
+
+def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str, strict: bool) -> Emitted:
+    warnings: list[str] = []
+    names = _Names.of(fields)
+    branches = _branches(rule, logsources, strict, warnings)
+    stages = list(rule.stages)
+    first: Expr | None = None
+    if stages and isinstance(stages[0], Filter) and stages[0].command == "search":
+        first = stages.pop(0).expr  # type: ignore[union-attr]
+    if branches is not None:
+        first = _selection(first, branches, names)
+    elif first is not None:
+        first = _rename(first, names.renames)
+    renamed: list[Stage] = []
+    for stage in stages:
+        if isinstance(stage, Filter):
+            stage = Filter(_rename(stage.expr, names.renames), stage.command)
+        renamed.append(stage)
+    commands = _first_stage(first, warnings) if first is not None else [""]
+    commands += [write_stage(s, warnings) for s in renamed]
+    if commands == [""]:
+        commands = ["*"]
+    return Emitted(" | ".join(commands).lstrip(), warnings, commands)
+
+
+def emit_spl(
+    rule: Rule,
+    *,
+    logsources: LogSourceProfile | None = windows_profile(),  # noqa: B008 (cached, immutable)
+    fields: str = "splunk_windows",
+    format: str = "plain",
+    strict: bool = True,
+) -> str:
+    """``rule`` as an SPL search (``format="plain"``) or a ``savedsearches.conf`` stanza
+    (``format="savedsearches"``). Raises :class:`RuleglotError` (``unsupported``) for what SPL
+    cannot say with the same meaning; see the module docstring."""
+    if format not in FORMATS:
+        raise RuleglotError(
+            f"format must be one of {', '.join(FORMATS)}, not {format!r}",
+            category="invalid",
+            construct="format",
+        )
+    emitted = emit_spl_result(rule, logsources=logsources, fields=fields, strict=strict)
+    if format == "plain":
+        return emitted.text
+    return savedsearch(rule, emitted.commands)
+
+
+_ATTACK_ID = re.compile(r"^attack\.(t\d{4}(?:\.\d{3})?)$", re.IGNORECASE)
+
+
+def _conf_value(text: str) -> str:
+    """A savedsearches.conf value: a line break continues with a trailing backslash."""
+    return " \\\n".join(line.rstrip("\\") for line in text.splitlines()) if text else ""
+
+
+def savedsearch(rule: Rule, commands: Sequence[str]) -> str:
+    """A ``savedsearches.conf`` stanza for the search made of ``commands`` (one per line,
+    continued with a trailing backslash; scheduling off)."""
+    title = re.sub(r"[\[\]\r\n]", " ", rule.title).strip() or "ruleglot rule"
+    first, *rest = commands
+    pieces = ([first] if first else []) + [f"| {c}" for c in rest]
+    lines = [f"[{title}]", "search = " + " \\\n".join(pieces)]
+    if rule.description:
+        lines.append("description = " + _conf_value(rule.description.strip()))
+    attack = [m.group(1).upper() for t in rule.tags if (m := _ATTACK_ID.match(t))]
+    if attack:
+        lines.append(
+            'action.correlationsearch.annotations = {"mitre_attack": ['
+            + ", ".join(f'"{a}"' for a in dict.fromkeys(attack))
+            + "]}"
+        )
+    lines += ["cron_schedule = */15 * * * *", "enableSched = 0", "disabled = 0"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,209 @@
+"""Sigma -> SPL on the shared SigmaHQ corpus: how many rules translate, and do they mean the same?
+
+    python benchmarks/sigma_to_spl.py                 # every rule of sigma/rules, all events
+    python benchmarks/sigma_to_spl.py --limit 300     # the first 300 rule files, quickly
+    python benchmarks/sigma_to_spl.py --fields splunk_windows_xml
+
+For each rule (read with ``read_sigma``): emit SPL in strict mode (``backends.spl.emit``),
+counting ``ok`` and the named errors by category and construct; re-read the output with
+``read_spl_search`` (a failure there is an emitter bug, counted as ``reread``); then evaluate the
+Sigma rule (log-source profile ``windows``, no field profile) and its translation (no log source,
+field profile ``--fields``) over every shared event, and count the rules whose matched event
+sets are identical. Differing rules are printed with one differing event each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from backends.sigma import read_sigma  # noqa: E402
+from backends.spl import read_spl_search  # noqa: E402
+from backends.spl.emit import emit_spl  # noqa: E402
+from ir.errors import RuleglotError  # noqa: E402
+from ir.evaluator import CompiledRule, RuleSet  # noqa: E402
+from ir.events import MISSING, Event, text_of  # noqa: E402
+from ir.fieldprofiles import FieldProfile  # noqa: E402
+from ir.nodes import Expr, Filter, Kind, Or, Predicate, Rule, conjuncts  # noqa: E402
+from translator.api import compile_rules, field_profile  # noqa: E402
+from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpus"
+
+
+def load_events(folder: Path) -> list[Event]:
+    events: list[Event] = []
+    for path in expand_paths([folder], EVENT_SUFFIXES):
+        for item in read_events(path):
+            if not isinstance(item, RuleglotError):
+                events.append(item[1])
+    return events
+
+
+def matched(compiled: list[CompiledRule], events: list[Event]) -> list[set[int]]:
+    ruleset = RuleSet(compiled)
+    hits: list[set[int]] = [set() for _ in compiled]
+    for index, event in enumerate(events):
+        for rule_index in ruleset.match(event):
+            hits[rule_index].add(index)
+    return hits
+
+
+Key = tuple[str, str | None]
+
+
+def _eq_texts(expr: Expr, name: str) -> list[str] | None:
+    leaves = expr.args if isinstance(expr, Or) else (expr,)
+    out = []
+    for leaf in leaves:
+        if not (isinstance(leaf, Predicate) and leaf.field == name and leaf.kind is Kind.EQ):
+            return None
+        out.append(text_of(leaf.value).lower())
+    return out
+
+
+def _branch_keys(expr: Expr) -> set[Key] | None:
+    """``(source, EventCode)`` keys one of which an event must have for ``expr`` to hold."""
+    sources: list[str] | None = None
+    codes: list[str | None] = [None]
+    for conjunct in conjuncts(expr):
+        found = _eq_texts(conjunct, "source")
+        if found is not None:
+            sources = found
+            continue
+        ids = _eq_texts(conjunct, "EventCode")
+        if ids is not None:
+            codes = list(ids)
+    if sources is None:
+        return None
+    return {(s, c) for s in sources for c in codes}
+
+
+def spl_keys(rule: Rule) -> set[Key] | None:
+    """Keys for the emitted search's first filter: ``(cond) OR (cond)`` or ``cond`` terms."""
+    first = rule.stages[0] if rule.stages else None
+    if not isinstance(first, Filter):
+        return None
+    for conjunct in (first.expr, *conjuncts(first.expr)):
+        branches = conjunct.args if isinstance(conjunct, Or) else (conjunct,)
+        keys: set[Key] = set()
+        for branch in branches:
+            found = _branch_keys(branch)
+            if found is None:
+                break
+            keys |= found
+        else:
+            return keys
+    return None
+
+
+def matched_spl(
+    compiled: list[CompiledRule], events: list[Event], fields: FieldProfile | None
+) -> list[set[int]]:
+    """Like :func:`matched`, with the translated searches indexed by the ``source`` and
+    ``EventCode`` they require, read from each event through the same field profile (an index
+    that only narrows: every candidate is fully evaluated)."""
+    by_key: dict[Key, list[int]] = {}
+    always: list[int] = []
+    for index, rule in enumerate(compiled):
+        keys = spl_keys(rule.rule)
+        if keys is None:
+            always.append(index)
+        for key in keys or ():
+            by_key.setdefault(key, []).append(index)
+    hits: list[set[int]] = [set() for _ in compiled]
+    for event_index, event in enumerate(events):
+        seen = fields.apply(event) if fields is not None else event
+        candidates = set(always)
+        source, code = seen.get("source"), seen.get("EventCode")
+        if isinstance(source, list) or isinstance(code, list):
+            candidates = set(range(len(compiled)))
+        elif source is not MISSING and source is not None:
+            source = text_of(source).lower()
+            candidates.update(by_key.get((source, None), ()))
+            if code is not MISSING and code is not None:
+                candidates.update(by_key.get((source, text_of(code).lower()), ()))
+        for rule_index in candidates:
+            if compiled[rule_index].matches(event):
+                hits[rule_index].add(event_index)
+    return hits
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rules", type=Path, default=SHARED / "sigma" / "rules")
+    parser.add_argument("--events", type=Path, default=SHARED / "events")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N rule files")
+    parser.add_argument("--fields", default="splunk_windows")
+    parser.add_argument("--show", type=int, default=40, help="differing rules to print")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    files = sorted(args.rules.rglob("*.yml"))[: args.limit]
+    tally: Counter[str] = Counter()
+    pairs: list[tuple[Path, Rule, Rule, str]] = []
+    for path in files:
+        try:
+            rules = read_sigma(path.read_text(encoding="utf-8"), str(path))
+        except RuleglotError as err:
+            tally[f"read-sigma {err.category}:{err.construct or '-'}"] += 1
+            continue
+        for rule in rules:
+            try:
+                spl = emit_spl(rule, fields=args.fields)
+            except RuleglotError as err:
+                tally[f"{err.category}:{err.construct or '-'}"] += 1
+                continue
+            except Exception:  # noqa: BLE001 - a crash is what this counts
+                tally["CRASH"] += 1
+                print(f"CRASH {path}\n{traceback.format_exc()}", file=sys.stderr)
+                continue
+            try:
+                stages = read_spl_search(spl)
+            except RuleglotError as err:
+                tally["reread-error"] += 1
+                print(f"REREAD {path}: {err}\n  {spl}", file=sys.stderr)
+                continue
+            tally["ok"] += 1
+            pairs.append((path, rule, Rule(rule.title, stages, language="spl"), spl))
+    emitted = time.perf_counter()
+    print(f"{len(files)} files in {emitted - started:.1f}s")
+    for key, count in tally.most_common():
+        print(f"  {key:40s} {count}")
+
+    events = load_events(args.events)
+    print(f"{len(events)} events")
+    source = compile_rules([p[1] for p in pairs], "windows", fields="none")
+    target = compile_rules([p[2] for p in pairs], "windows", fields=args.fields)
+    source_hits = matched(source, events)
+    target_hits = matched_spl(target, events, field_profile(args.fields))
+    same = 0
+    differing = []
+    for pair, a, b in zip(pairs, source_hits, target_hits, strict=True):
+        if a == b:
+            same += 1
+        else:
+            differing.append((pair, a, b))
+    matching = sum(1 for a in source_hits if a)
+    print(
+        f"evaluated {len(pairs)} translations in {time.perf_counter() - emitted:.1f}s: "
+        f"{same} identical ({matching} rules match some event), {len(differing)} differ"
+    )
+    for (path, _, _, spl), a, b in differing[: args.show]:
+        index = min(a ^ b)
+        side = "sigma only" if index in a else "spl only"
+        print(f"DIFF {path.relative_to(args.rules)} ({side}, {len(a)} vs {len(b)})")
+        print(f"  spl: {spl[:400]}")
+        print(f"  event: {str(events[index].fields)[:400]}")
+    return 1 if tally["CRASH"] or tally["reread-error"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
