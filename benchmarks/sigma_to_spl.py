@@ -32,7 +32,7 @@ from ir.evaluator import CompiledRule, RuleSet  # noqa: E402
 from ir.events import MISSING, Event, text_of  # noqa: E402
 from ir.fieldprofiles import FieldProfile  # noqa: E402
 from ir.nodes import Expr, Filter, Kind, Or, Predicate, Rule, conjuncts  # noqa: E402
-from translator.api import compile_rules, field_profile  # noqa: E402
+from translator.api import compile_rules, field_profile, profile  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -142,6 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=Path, default=SHARED / "events")
     parser.add_argument("--limit", type=int, default=None, help="only the first N rule files")
     parser.add_argument("--fields", default="splunk_windows")
+    parser.add_argument(
+        "--logsources",
+        default="windows",
+        help="'none': write no log-source terms and evaluate the Sigma side with profile none",
+    )
     parser.add_argument("--show", type=int, default=40, help="differing rules to print")
     args = parser.parse_args(argv)
 
@@ -157,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for rule in rules:
             try:
-                spl = emit_spl(rule, fields=args.fields)
+                chosen = None if args.logsources == "none" else profile(args.logsources)
+                spl = emit_spl(rule, fields=args.fields, logsources=chosen)
             except RuleglotError as err:
                 tally[f"{err.category}:{err.construct or '-'}"] += 1
                 continue
@@ -180,10 +186,13 @@ def main(argv: list[str] | None = None) -> int:
 
     events = load_events(args.events)
     print(f"{len(events)} events")
-    source = compile_rules([p[1] for p in pairs], "windows", fields="none")
-    target = compile_rules([p[2] for p in pairs], "windows", fields=args.fields)
+    source = compile_rules([p[1] for p in pairs], args.logsources, fields="none")
+    target = compile_rules([p[2] for p in pairs], args.logsources, fields=args.fields)
     source_hits = matched(source, events)
-    target_hits = matched_spl(target, events, field_profile(args.fields))
+    if args.logsources == "none":  # no source terms to index on: the evaluator's own index
+        target_hits = matched(target, events)
+    else:
+        target_hits = matched_spl(target, events, field_profile(args.fields))
     same = 0
     differing = []
     for pair, a, b in zip(pairs, source_hits, target_hits, strict=True):

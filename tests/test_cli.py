@@ -222,3 +222,13 @@ def test_translate_spl_to_sigma_lossy_lists_constructs(tmp_path: Path):
     assert lossy.exit_code == 0, lossy.stderr
     assert "lossy: stats" in lossy.stderr
     assert "EventID: 4688" in lossy.stdout and "service: security" in lossy.stdout
+
+
+def test_translate_without_log_source_terms(tmp_path: Path):
+    rule = tmp_path / "linux.yml"
+    rule.write_text("title: t\nlogsource: {product: linux, category: process_creation}\n"
+                    "detection:\n  sel: {Image|endswith: /curl}\n  condition: sel\n")
+    strict = run(["translate", str(rule), "--to", "spl"])
+    assert strict.exit_code == 2 and "log source" in strict.stderr  # windows profile: unmapped
+    plain = run(["translate", str(rule), "--to", "spl", "--logsources", "none"])
+    assert plain.exit_code == 0 and plain.stdout.strip() == 'Image="*/curl"'

@@ -52,6 +52,8 @@ READERS: dict[str, Callable[..., list[Rule]]] = {
     "spl": read_spl,
     "ir": _read_ir,
 }
+
+
 @dataclass
 class Translation:
     """One rule written in another language, and what only a lossy translation changed."""
@@ -81,9 +83,15 @@ def _write_spl(
     lossy: bool = False,
     fields: str | None = None,
     format: str = "plain",
+    logsources: str = "windows",
     **_: Any,
 ) -> Translation:
-    emitted = emit_spl_result(rule, fields=fields or "splunk_windows", strict=not lossy)
+    """``logsources="none"`` writes no log-source terms: the search then means the rule on
+    every event, as evaluating it with the log-source profile ``none`` does."""
+    chosen = None if logsources == "none" else profile(logsources)
+    emitted = emit_spl_result(
+        rule, logsources=chosen, fields=fields or "splunk_windows", strict=not lossy
+    )
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
     warnings = [{"construct": None, "message": w} for w in emitted.warnings]
     return Translation(text, warnings)

@@ -453,6 +453,13 @@ def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> 
     help="Field profile for Splunk names (splunk_windows, splunk_windows_xml).",
 )
 @click.option(
+    "--logsources",
+    default="windows",
+    show_default=True,
+    help="SPL: the log-source profile whose terms select a rule's events ('none': no terms, "
+    "the rule on every event).",
+)
+@click.option(
     "--lossy",
     is_flag=True,
     help="Drop what cannot be carried over, with a warning per construct, instead of "
@@ -474,6 +481,7 @@ def translate_command(
     out_dir: str | None,
     output_format: str,
     fields: str | None,
+    logsources: str,
     lossy: bool,
     report_path: str | None,
 ) -> None:
@@ -494,7 +502,12 @@ def translate_command(
         entry: dict[str, Any] = {"path": str(source), "rule_id": rule.id, "title": rule.title}
         try:
             done = api.emit_translation(
-                rule, write, lossy=lossy, fields=fields, format=output_format
+                rule,
+                write,
+                lossy=lossy,
+                fields=fields,
+                format=output_format,
+                logsources=logsources,
             )
         except RuleglotError as err:
             err.path = err.path or str(source)
