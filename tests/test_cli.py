@@ -232,3 +232,15 @@ def test_translate_without_log_source_terms(tmp_path: Path):
     assert strict.exit_code == 2 and "log source" in strict.stderr  # windows profile: unmapped
     plain = run(["translate", str(rule), "--to", "spl", "--logsources", "none"])
     assert plain.exit_code == 0 and plain.stdout.strip() == 'Image="*/curl"'
+
+
+def test_pysigma_processing_pipelines_apply_before_reading(tmp_path: Path):
+    rule = tmp_path / "psexec.yml"
+    rule.write_text(SEED_RULE)
+    result = run(["translate", str(rule), "--to", "spl", "-p", "splunk_windows",
+                  "--logsources", "none"])
+    assert result.exit_code == 0, result.stderr
+    # splunk_windows maps EventID to EventCode and adds the channel as source
+    assert result.stdout.startswith('source="WinEventLog:Security" EventCode=5145 ')
+    unknown = run(["parse", str(rule), "-p", "no-such-pipeline"])
+    assert unknown.exit_code == 2 and "unknown processing pipeline" in unknown.stderr

@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sigma.plugins import InstalledSigmaPlugins
+from sigma.processing.pipeline import ProcessingPipeline
+
 from backends.sigma import read_sigma
 from backends.sigma.emit import emit_sigma
 from backends.sigma.logsources import PROFILES
@@ -43,8 +46,40 @@ def _read_ir(text: str, path: str | None = None, **_: Any) -> list[Rule]:
         raise
 
 
-def _read_sigma(text: str, path: str | None = None, **_: Any) -> list[Rule]:
-    return read_sigma(text, path)
+def _read_sigma(
+    text: str, path: str | None = None, pipeline: ProcessingPipeline | None = None, **_: Any
+) -> list[Rule]:
+    return read_sigma(text, path, pipeline)
+
+
+def pipeline(names: Iterable[str]) -> ProcessingPipeline | None:
+    """pySigma processing pipelines by name (installed plugins: ``splunk_windows``, ``sysmon``,
+    ``windows-audit``...) or YAML file, combined in order (pySigma sorts by priority)."""
+    chosen: ProcessingPipeline | None = None
+    available = None
+    for name in names:
+        if Path(name).is_file():
+            try:
+                found = ProcessingPipeline.from_yaml(Path(name).read_text(encoding="utf-8"))
+            except Exception as exc:  # pySigma's own errors for a bad pipeline file
+                raise RuleglotError(
+                    f"bad processing pipeline: {exc}",
+                    category="invalid",
+                    path=name,
+                    construct="pipeline",
+                ) from None
+        else:
+            if available is None:
+                available = InstalledSigmaPlugins.autodiscover().pipelines
+            if name not in available:
+                raise RuleglotError(
+                    f"unknown processing pipeline {name!r} (have: {', '.join(sorted(available))})",
+                    category="invalid",
+                    construct="pipeline",
+                )
+            found = available[name]()
+        chosen = found if chosen is None else chosen + found
+    return chosen
 
 
 READERS: dict[str, Callable[..., list[Rule]]] = {
@@ -149,7 +184,7 @@ def translate(text: str, read: str = "sigma", write: str = "spl", **options: Any
     return "\n".join(emit(rule, write, **writer_options) for rule in rules)
 
 
-_READER_OPTIONS = {"path", "macros", "search_precedence", "undefined_macros"}
+_READER_OPTIONS = {"path", "macros", "search_precedence", "undefined_macros", "pipeline"}
 
 
 def macros(folder: str | Path | None) -> MacroTable | None:

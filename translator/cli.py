@@ -66,6 +66,14 @@ def _reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Language of the input rules.",
         ),
         click.option(
+            "-p",
+            "--pipeline",
+            "pipelines",
+            multiple=True,
+            help="Sigma: a pySigma processing pipeline (installed name or YAML file) applied "
+            "before reading; repeatable.",
+        ),
+        click.option(
             "--macros",
             type=click.Path(exists=True, file_okay=False),
             help="SPL: a security_content macros/ folder to expand macros from.",
@@ -109,8 +117,17 @@ def load_rules(
 
 
 def _read_options(
-    read: str, macros: str | None, undefined_macros: str, search_precedence: str
+    read: str,
+    macros: str | None,
+    undefined_macros: str,
+    search_precedence: str,
+    pipelines: tuple[str, ...] = (),
 ) -> dict[str, Any]:
+    if read == "sigma":
+        try:
+            return {"pipeline": api.pipeline(pipelines)} if pipelines else {}
+        except RuleglotError as err:
+            raise click.BadParameter(err.message, param_hint="--pipeline") from None
     if read != "spl":
         return {}
     return {
@@ -143,11 +160,12 @@ def parse_command(
     macros: str | None,
     undefined_macros: str,
     search_precedence: str,
+    pipelines: tuple[str, ...],
     write: str,
 ) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
-    options = _read_options(read, macros, undefined_macros, search_precedence)
+    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
     for _path, rule in load_rules(rules, read, errors, **options):
         click.echo(api.emit(rule, write))
     if errors:
@@ -346,6 +364,7 @@ def eval_command(
     macros: str | None,
     undefined_macros: str,
     search_precedence: str,
+    pipelines: tuple[str, ...],
     profile_name: str,
     fields: str | None,
     lookups: str | None,
@@ -365,7 +384,7 @@ def eval_command(
         raise click.UsageError("give RULES and at least one --events (or --cases)")
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
-    options = _read_options(read, macros, undefined_macros, search_precedence)
+    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(rules, read, run.errors, **options)
     event_files = list(expand_paths(event_paths, EVENT_SUFFIXES))
     filter_rules = [(p, r) for p, r in loaded if api.is_filter_only(r)]
@@ -477,6 +496,7 @@ def translate_command(
     macros: str | None,
     undefined_macros: str,
     search_precedence: str,
+    pipelines: tuple[str, ...],
     write: str,
     out_dir: str | None,
     output_format: str,
@@ -491,7 +511,7 @@ def translate_command(
     error naming it and its position, and the exit status is 2.
     """
     errors: list[RuleglotError] = []
-    options = _read_options(read, macros, undefined_macros, search_precedence)
+    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(paths, read, errors, **options)
     roots = [Path(p) for p in paths]
     report: list[dict[str, Any]] = [

@@ -60,6 +60,7 @@ from sigma.exceptions import (
     SigmaTitleError,
 )
 from sigma.modifiers import modifier_mapping
+from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import (
     CompareOperators,
@@ -102,10 +103,15 @@ from ir.nodes import (
 __all__ = ["read_sigma"]
 
 
-def read_sigma(text: str, path: str | None = None) -> list[Rule]:
+def read_sigma(
+    text: str, path: str | None = None, pipeline: ProcessingPipeline | None = None
+) -> list[Rule]:
     """Every Sigma detection rule in ``text`` (one YAML document or a collection), as IR rules.
 
-    ``path`` is only used in spans and error messages. Raises :class:`RuleglotError` and nothing
+    ``path`` is only used in spans and error messages. ``pipeline`` (a pySigma processing
+    pipeline: field mappings, added conditions...) is applied to each rule before it becomes IR,
+    exactly as pySigma applies it before a backend converts; what a pipeline adds has the
+    position of the rule or of the item it changed. Raises :class:`RuleglotError` and nothing
     else: ``syntax`` (malformed YAML), ``invalid`` (a rule pySigma rejects: unknown modifier,
     undefined identifier, bad condition, ...), ``unsupported`` (``expand`` placeholders,
     correlation and filter documents).
@@ -113,7 +119,7 @@ def read_sigma(text: str, path: str | None = None) -> list[Rule]:
     source = _Source(text, path)
     try:
         docs = _load_documents(source)
-        rules = [_read_rule(doc, source) for doc in _rule_documents(docs, source)]
+        rules = [_read_rule(doc, source, pipeline) for doc in _rule_documents(docs, source)]
     except RuleglotError as exc:
         raise source.clamp(exc) from None
     except RecursionError:
@@ -492,10 +498,16 @@ def _refuse_misimplemented_modifiers(doc: _Doc, source: _Source) -> None:
 # --- one rule -----------------------------------------------------------------------------------
 
 
-def _read_rule(doc: _Doc, source: _Source) -> Rule:
+def _read_rule(doc: _Doc, source: _Source, pipeline: ProcessingPipeline | None = None) -> Rule:
     """One rule document (already merged with its collection's global part) as an IR rule."""
     _refuse_misimplemented_modifiers(doc, source)
     sigma_rule = _parse_with_pysigma(doc, source)
+    if pipeline is not None:
+        try:
+            pipeline.apply(sigma_rule)
+        except Exception as exc:  # a pipeline refusing a rule (pySigma's failure transformations)
+            message = f"processing pipeline refused the rule: {exc}"
+            raise source.error(message, "unsupported", doc.span, "pipeline") from None
     positions = _Positions.of_rule(sigma_rule, doc)
     detection_loc = _child(doc.loc, "detection")
     condition_loc = _child(detection_loc, "condition")
