@@ -357,7 +357,8 @@ ERROR_CASES = [
     (D("sel: {a|expand: '%x%'}"), "unsupported", 4, 19, "expand"),
     (D("sel: {a|expand|contains: 'x%y%'}"), "unsupported", 4, 28, "expand"),
     (D("sel: {a: 1}\nsel: {b: 2}"), "invalid", 5, 3, "duplicate-key"),
-    ("title: c\ncorrelation:\n  type: event_count\n", "unsupported", 2, 1, "correlation"),
+    # a correlation rule needs the rules it correlates; an unsupported type is still refused
+    ("title: c\ncorrelation:\n  type: event_count\n", "invalid", 2, 1, "correlation"),
     ("title: f\nlogsource: {product: w}\nfilter:\n  rules: [x]\n", "unsupported", 3, 1, "filter"),
     ("action: foo\ntitle: t\n", "invalid", 1, 9, "action"),
     ("a: &x [*x]\n", "invalid", 1, 4, None),

@@ -14,7 +14,8 @@ What this module owns
       :class:`~ir.errors.Span`.
     * Errors: whatever goes wrong leaves :func:`read_sigma` as a positioned
       :class:`~ir.errors.RuleglotError` (``syntax`` for YAML, ``invalid`` for rules pySigma
-      rejects, ``unsupported`` for ``expand`` placeholders, correlation and filter documents).
+      rejects, ``unsupported`` for ``expand`` placeholders and filter documents). Correlation
+      documents are read by :mod:`backends.sigma.correlation`.
 
 What it must not do
     Define what a predicate means (that is :mod:`ir.nodes` and the evaluator), apply processing
@@ -24,6 +25,7 @@ What it must not do
 from __future__ import annotations
 
 import contextlib
+import copy
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -114,12 +116,13 @@ def read_sigma(
     position of the rule or of the item it changed. Raises :class:`RuleglotError` and nothing
     else: ``syntax`` (malformed YAML), ``invalid`` (a rule pySigma rejects: unknown modifier,
     undefined identifier, bad condition, ...), ``unsupported`` (``expand`` placeholders,
-    correlation and filter documents).
+    filter documents, correlation types or conditions :mod:`backends.sigma.correlation` does
+    not read). Correlation rules become IR rules too (see that module).
     """
     source = _Source(text, path)
     try:
         docs = _load_documents(source)
-        rules = [_read_rule(doc, source, pipeline) for doc in _rule_documents(docs, source)]
+        rules = _read_collection(docs, source, pipeline)
     except RuleglotError as exc:
         raise source.clamp(exc) from None
     except RecursionError:
@@ -454,12 +457,51 @@ def _drop_key(doc: _Doc, key: str) -> None:
 
 
 def _refuse_meta_rules(doc: _Doc, source: _Source) -> None:
-    """Correlation rules and filter documents are rules about rules: not representable yet."""
-    for key, what in (("correlation", "correlation rules"), ("filter", "Sigma filters")):
+    """Filter documents are rules about rules: not representable yet. (Correlation rules are
+    read by :mod:`backends.sigma.correlation`.)"""
+    for key, what in (("filter", "Sigma filters"),):
         if key in doc.data:
             span = _key_span(doc.loc, key, doc.span)
-            message = f"{what} are not supported (only detection rules are)"
+            message = f"{what} are not supported (only detection and correlation rules are)"
             raise source.error(message, "unsupported", span, key)
+
+
+def _read_collection(
+    docs: list[_Doc], source: _Source, pipeline: ProcessingPipeline | None
+) -> list[Rule]:
+    """Every rule of the input in document order: detection rules as they come, correlation
+    rules once every document is read (they reference rules of the same input by ``name`` or
+    ``id``). A detection rule referenced by a correlation is only output when a correlation
+    referencing it says ``generate: true`` (Sigma specification; see
+    :mod:`backends.sigma.correlation`)."""
+    from backends.sigma.correlation import Referenced, read_correlation
+
+    read: list[Rule | _Doc] = []
+    known: list[Referenced] = []
+    for doc in _rule_documents(docs, source):
+        name, ident = _text(doc.data.get("name")), _text(doc.data.get("id"))
+        if "correlation" in doc.data:
+            # a copy: a later 'repeat' document merges into the yielded document's data
+            read.append(copy.deepcopy(doc))
+            known.append(Referenced(None, name, ident))
+        else:
+            rule = _read_rule(doc, source, pipeline)
+            read.append(rule)
+            known.append(Referenced(rule, name, ident))
+    hidden: set[int] = set()
+    shown: set[int] = set()
+    out: list[Rule] = []
+    for item in read:
+        if isinstance(item, Rule):
+            out.append(item)
+            continue
+        out.append(read_correlation(item, source, known))
+        corr = item.data.get("correlation")
+        refs = corr.get("rules") if isinstance(corr, Mapping) else None
+        names = {str(r) for r in ([refs] if isinstance(refs, str) else refs or [])}
+        targets = {id(k.rule) for k in known if k.rule and {k.name, k.id} & names}
+        (shown if corr.get("generate") is True else hidden).update(targets)
+    return [r for r in out if id(r) not in hidden or id(r) in shown]
 
 
 #: Modifiers pySigma implements with a different meaning than the Sigma specification; a rule
