@@ -218,6 +218,45 @@ def _on_value(pred: Predicate) -> ScalarTest:
     raise RuleglotError(f"predicate kind {pred.kind} compares no value", construct=str(pred.kind))
 
 
+#: The end of the text: ``$`` alone also matches before a final newline (Python and PCRE).
+END_OF_TEXT = r"$(?!\n)"
+_INLINE_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
+
+
+def with_flags(flags: str, pattern: str) -> str:
+    """``(?flags)`` before ``pattern``, merged with its own leading inline flags (Python
+    refuses global flags anywhere but at the start)."""
+    own = _INLINE_FLAGS.match(pattern)
+    if own:
+        flags += own.group(1)
+        pattern = pattern[own.end() :]
+    flags = "".join(sorted(set(flags)))
+    return f"(?{flags}){pattern}" if flags else pattern
+
+
+def string_regex(pred: Predicate) -> str:
+    """Regex source text that ``re.search`` matches on exactly the texts a string predicate
+    (eq/contains/startswith/endswith with a string, wildcard) holds for, case rule included:
+    for writers whose target says string tests as regexes (SPL ``match``)."""
+    kind, value = pred.kind, pred.value
+    flags = "" if pred.cased else "i"
+    if kind is Kind.WILDCARD:
+        assert isinstance(value, Pattern)
+        body = "".join(
+            ".*" if p is Wildcard.MANY else "." if p is Wildcard.ONE else re.escape(str(p))
+            for p in value.parts
+        )
+        return with_flags(flags + "s", f"^{body}{END_OF_TEXT}")
+    text = re.escape(text_of(value))
+    body = {
+        Kind.EQ: f"^{text}{END_OF_TEXT}",
+        Kind.CONTAINS: text,
+        Kind.STARTSWITH: f"^{text}",
+        Kind.ENDSWITH: f"{text}{END_OF_TEXT}",
+    }[kind]
+    return with_flags(flags, body)
+
+
 def _term_regex(term: str) -> re.Pattern[str]:
     body = ".*?".join(re.escape(piece) for piece in term.split("*"))
     return re.compile(f"(?:^|(?<=[{_BREAKERS}])){body}(?=[{_BREAKERS}]|$)", re.IGNORECASE)

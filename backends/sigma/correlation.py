@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from sigma.correlations import SigmaCorrelationRule
 
 from ir.errors import Span
+from ir.evaluator import END_OF_TEXT, string_regex
 from ir.nodes import (
     Aggregation,
     And,
@@ -77,7 +78,6 @@ from ir.nodes import (
     Stage,
     Stats,
     UnaryOp,
-    Wildcard,
     any_of,
 )
 
@@ -121,7 +121,8 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
     if kind not in CORRELATION_TYPES:
         message = (
             f"correlation type {kind!r} is not supported (supported: "
-            + ", ".join(CORRELATION_TYPES) + ")"
+            + ", ".join(CORRELATION_TYPES)
+            + ")"
         )
         raise source.error(message, "unsupported", at("type"), "correlation")
 
@@ -129,17 +130,23 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
     refs = corr.get("rules")
     ref_list = [refs] if isinstance(refs, str) else refs
     if not isinstance(ref_list, list) or not ref_list:
-        raise source.error("correlation 'rules' must name rules", "invalid", at("rules"),
-                           "correlation")
-    ref_locs = _items(_child(corr_loc, "rules"), len(ref_list)) if isinstance(refs, list) \
+        raise source.error(
+            "correlation 'rules' must name rules", "invalid", at("rules"), "correlation"
+        )
+    ref_locs = (
+        _items(_child(corr_loc, "rules"), len(ref_list))
+        if isinstance(refs, list)
         else [_child(corr_loc, "rules")]
+    )
     referenced: list[tuple[str, Rule]] = []
     for ref, ref_loc in zip(ref_list, ref_locs, strict=True):
         span = _loc_span(ref_loc, at("rules"))
         found = next((k for k in known if ref is not None and str(ref) in (k.name, k.id)), None)
         if found is None:
-            message = f"correlation references unknown rule {ref!r} (no rule of this input " \
+            message = (
+                f"correlation references unknown rule {ref!r} (no rule of this input "
                 "has that name or id)"
+            )
             raise source.error(message, "invalid", span, "correlation")
         if found.rule is None:
             message = f"correlation references correlation rule {ref!r}: not supported"
@@ -154,19 +161,21 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
         errors = [exc]
     if errors:
         key = _faulty_key(str(errors[0]), corr)
-        raise source.error(str(errors[0]), "invalid", at(key) if key else corr_span,
-                           "correlation")
+        raise source.error(str(errors[0]), "invalid", at(key) if key else corr_span, "correlation")
 
     timespan = str(corr.get("timespan"))
     group_by = tuple(parsed.group_by or ())
     where = _condition(corr, kind, len(referenced), source, at)
 
-    stages: list[Stage] = [Filter(any_of([_filter_expr(r) for _, r in referenced]),
-                                  span=at("rules"))]
+    stages: list[Stage] = [
+        Filter(any_of([_filter_expr(r) for _, r in referenced]), span=at("rules"))
+    ]
     if kind == "temporal":
         tags = tuple(
-            Call("if", (_to_eval(_filter_expr(rule), source, at("rules")), Literal(name),
-                        Call("null")))
+            Call(
+                "if",
+                (_to_eval(_filter_expr(rule), source, at("rules")), Literal(name), Call("null")),
+            )
             for name, rule in referenced
         )
         tag: EvalExpr = tags[0] if len(tags) == 1 else Call("mvappend", tags)
@@ -177,14 +186,17 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
     else:
         aggregation = Aggregation("count")
     stages.append(Bin("_time", _bin_span(timespan), span=at("timespan")))
-    stages.append(Stats(
-        (aggregation,),
-        by=("_time", *group_by),
-        options=(("timespan", timespan), ("approximation", "bin")),
-        span=at("group-by") if "group-by" in corr else at("timespan"),
-    ))
-    stages.append(Filter(where, command="where", span=at("condition")
-                         if "condition" in corr else corr_span))
+    stages.append(
+        Stats(
+            (aggregation,),
+            by=("_time", *group_by),
+            options=(("timespan", timespan), ("approximation", "bin")),
+            span=at("group-by") if "group-by" in corr else at("timespan"),
+        )
+    )
+    stages.append(
+        Filter(where, command="where", span=at("condition") if "condition" in corr else corr_span)
+    )
 
     logsources = {rule.logsource for _, rule in referenced}
     return Rule(
@@ -206,16 +218,16 @@ def _condition_map(corr: Mapping[str, Any]) -> Mapping[str, Any]:
     return condition if isinstance(condition, Mapping) else {}
 
 
-def _condition(
-    corr: Mapping[str, Any], kind: str, count: int, source: _Source, at: Any
-) -> Expr:
+def _condition(corr: Mapping[str, Any], kind: str, count: int, source: _Source, at: Any) -> Expr:
     alias = {"event_count": "count", "value_count": "value_count"}.get(kind, "rule_count")
     condition = corr.get("condition")
     if condition is None and kind == "temporal":
         return Predicate(alias, Kind.GTE, count, span=at("rules"))
     if not isinstance(condition, Mapping):
-        message = "correlation condition must be a mapping such as {gte: 10} (extended " \
+        message = (
+            "correlation condition must be a mapping such as {gte: 10} (extended "
             "conditions are not supported)"
+        )
         raise source.error(message, "unsupported", at("condition"), "correlation")
     ops = [k for k in condition if k in (*_OPERATORS, "neq")]
     if len(ops) != 1:
@@ -266,8 +278,9 @@ def _to_eval(expr: Expr, source: _Source, span: Span) -> EvalExpr:
 def _predicate_eval(p: Predicate, source: _Source, span: Span) -> EvalExpr:
     where = p.span or span
     if p.field is None:
-        message = "a keyword (field-less value) in a rule of a temporal correlation is not " \
-            "supported"
+        message = (
+            "a keyword (field-less value) in a rule of a temporal correlation is not supported"
+        )
         raise source.error(message, "unsupported", where, "correlation")
     subject = FieldValue(p.field)
     value = p.value
@@ -279,24 +292,15 @@ def _predicate_eval(p: Predicate, source: _Source, span: Span) -> EvalExpr:
     if p.kind is Kind.REGEX and isinstance(value, Regex):
         flags = f"(?{value.flags})" if value.flags else ""
         return Call("match", (subject, Literal(flags + value.pattern)))
-    body: str | None = None
     if p.kind is Kind.EQ and isinstance(value, bool):
-        body = "true" if value else "false"
-    elif p.kind is Kind.EQ and isinstance(value, (int, float)):
+        word = "true" if value else "false"
+        return Call("match", (subject, Literal(f"(?i)^{word}{END_OF_TEXT}")))
+    if p.kind is Kind.EQ and isinstance(value, (int, float)):
         return BinOp("=", subject, Literal(value))
-    elif isinstance(value, str) and p.kind in (
-        Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH
-    ):
-        lead = ".*" if p.kind in (Kind.CONTAINS, Kind.ENDSWITH) else ""
-        tail = ".*" if p.kind in (Kind.CONTAINS, Kind.STARTSWITH) else ""
-        body = lead + re.escape(value) + tail
-    elif p.kind is Kind.WILDCARD and isinstance(value, Pattern):
-        body = "".join(
-            ".*" if part is Wildcard.MANY else "." if part is Wildcard.ONE
-            else re.escape(str(part)) for part in value.parts
-        )
-    if body is None:
-        message = f"predicate kind {p.kind} in a rule of a temporal correlation is not supported"
-        raise source.error(message, "unsupported", where, "correlation")
-    flags = "(?s)" if p.cased or body in ("true", "false") else "(?is)"
-    return Call("match", (subject, Literal(f"{flags}^{body}\\z")))
+    if (
+        isinstance(value, str)
+        and p.kind in (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH)
+    ) or (p.kind is Kind.WILDCARD and isinstance(value, Pattern)):
+        return Call("match", (subject, Literal(string_regex(p))))
+    message = f"predicate kind {p.kind} in a rule of a temporal correlation is not supported"
+    raise source.error(message, "unsupported", where, "correlation")

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
 from ir.errors import RuleglotError
+from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
 from ir.logsources import LogSourceProfile, SourceBranch
 from ir.nodes import (
@@ -102,10 +103,7 @@ _EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_]+)*")
 #: A plain word for command arguments (rename, table, by ...).
 _ARG_WORD = re.compile(r'[^\s,()|\[\]"=\']+')
 _EVAL_KEYWORDS = {"and", "or", "not", "xor", "like", "in", "true", "false"}
-_INLINE_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 _STRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WILDCARD)
-#: The end of the text: ``$`` alone also matches before a final newline (Python and PCRE).
-_END = r"$(?!\n)"
 
 
 @dataclass
@@ -295,38 +293,6 @@ def _field(name: str) -> str:
     return f"'{name}'"
 
 
-def _with_flags(flags: str, pattern: str) -> str:
-    """``(?flags)`` before ``pattern``, merged with its own leading inline flags (Python
-    refuses global flags anywhere but at the start)."""
-    own = _INLINE_FLAGS.match(pattern)
-    if own:
-        flags += own.group(1)
-        pattern = pattern[own.end() :]
-    flags = "".join(sorted(set(flags)))
-    return f"(?{flags}){pattern}" if flags else pattern
-
-
-def _string_regex(pred: Predicate) -> str:
-    """A regex matching (``re.search``) exactly the texts ``pred`` holds for."""
-    kind, value = pred.kind, pred.value
-    flags = "" if pred.cased else "i"
-    if kind is Kind.WILDCARD:
-        assert isinstance(value, Pattern)
-        body = "".join(
-            ".*" if p is Wildcard.MANY else "." if p is Wildcard.ONE else re.escape(str(p))
-            for p in value.parts
-        )
-        return _with_flags(flags + "s", f"^{body}{_END}")
-    text = re.escape(text_of(value))
-    body = {
-        Kind.EQ: f"^{text}{_END}",
-        Kind.CONTAINS: text,
-        Kind.STARTSWITH: f"^{text}",
-        Kind.ENDSWITH: f"{text}{_END}",
-    }[kind]
-    return _with_flags(flags, body)
-
-
 def _match(name: str, pattern: str) -> str:
     return f"match({_field(name)}, {quote(pattern)})"
 
@@ -349,15 +315,15 @@ def _where_leaf_text(pred: Predicate, warnings: list[str]) -> str:
         )
     if kind is Kind.EQ and isinstance(value, (int, float)):
         if isinstance(value, bool):
-            return _match(name, f"(?i)^{'true' if value else 'false'}{_END}")
-        return _match(name, f"^{re.escape(text_of(value))}{_END}")
+            return _match(name, f"(?i)^{'true' if value else 'false'}{END_OF_TEXT}")
+        return _match(name, f"^{re.escape(text_of(value))}{END_OF_TEXT}")
     if kind is Kind.EQ and pred.cased and isinstance(value, str):
         return f"{_field(name)}={quote(value)}"
     if kind in _STRING_KINDS:
-        return _match(name, _string_regex(pred))
+        return _match(name, string_regex(pred))
     if kind is Kind.REGEX:
         assert isinstance(value, Regex)
-        return _match(name, _with_flags(value.flags, value.pattern))
+        return _match(name, with_flags(value.flags, value.pattern))
     if kind is Kind.CIDR:
         return f"cidrmatch({quote(str(value))}, {_field(name)})"
     if kind is Kind.NULL:
