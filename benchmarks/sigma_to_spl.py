@@ -28,10 +28,10 @@ from backends.sigma import read_sigma  # noqa: E402
 from backends.spl import read_spl_search  # noqa: E402
 from backends.spl.emit import emit_spl  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
-from ir.evaluator import CompiledRule, RuleSet  # noqa: E402
+from ir.evaluator import CompiledRule, RuleSet, dispatch_keys  # noqa: E402
 from ir.events import MISSING, Event, text_of  # noqa: E402
 from ir.fieldprofiles import FieldProfile  # noqa: E402
-from ir.nodes import Expr, Filter, Kind, Or, Predicate, Rule, conjuncts  # noqa: E402
+from ir.nodes import Filter, Or, Rule, conjuncts  # noqa: E402
 from translator.api import compile_rules, field_profile, profile  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
 
@@ -59,33 +59,6 @@ def matched(compiled: list[CompiledRule], events: list[Event]) -> list[set[int]]
 Key = tuple[str, str | None]
 
 
-def _eq_texts(expr: Expr, name: str) -> list[str] | None:
-    leaves = expr.args if isinstance(expr, Or) else (expr,)
-    out = []
-    for leaf in leaves:
-        if not (isinstance(leaf, Predicate) and leaf.field == name and leaf.kind is Kind.EQ):
-            return None
-        out.append(text_of(leaf.value).lower())
-    return out
-
-
-def _branch_keys(expr: Expr) -> set[Key] | None:
-    """``(source, EventCode)`` keys one of which an event must have for ``expr`` to hold."""
-    sources: list[str] | None = None
-    codes: list[str | None] = [None]
-    for conjunct in conjuncts(expr):
-        found = _eq_texts(conjunct, "source")
-        if found is not None:
-            sources = found
-            continue
-        ids = _eq_texts(conjunct, "EventCode")
-        if ids is not None:
-            codes = list(ids)
-    if sources is None:
-        return None
-    return {(s, c) for s in sources for c in codes}
-
-
 def spl_keys(rule: Rule) -> set[Key] | None:
     """Keys for the emitted search's first filter: ``(cond) OR (cond)`` or ``cond`` terms."""
     first = rule.stages[0] if rule.stages else None
@@ -95,7 +68,7 @@ def spl_keys(rule: Rule) -> set[Key] | None:
         branches = conjunct.args if isinstance(conjunct, Or) else (conjunct,)
         keys: set[Key] = set()
         for branch in branches:
-            found = _branch_keys(branch)
+            found = dispatch_keys(branch, "source", "EventCode")
             if found is None:
                 break
             keys |= found

@@ -362,8 +362,12 @@ def compile_expr(
     raise TypeError(f"not an IR expression: {expr!r}")
 
 
-def _dispatch_keys(condition: Expr) -> set[tuple[str, str | None]] | None:
-    """``(channel, event id)`` keys an event must have for ``condition`` to hold, if decidable."""
+def dispatch_keys(
+    condition: Expr, channel_field: str = "Channel", id_field: str = "EventID"
+) -> set[tuple[str, str | None]] | None:
+    """``(channel, event id)`` keys (lower-cased text) one of which an event must have for
+    ``condition`` to hold, if decidable; the field names are parameters so that a search in
+    Splunk's names (``source``, ``EventCode``) is keyed the same way."""
 
     def eq_values(expr: Expr, name: str) -> list[str] | None:
         leaves = expr.args if isinstance(expr, Or) else (expr,)
@@ -377,11 +381,11 @@ def _dispatch_keys(condition: Expr) -> set[tuple[str, str | None]] | None:
     channels: list[str] | None = None
     event_ids: list[str | None] = [None]
     for conjunct in conjuncts(condition):
-        found = eq_values(conjunct, "Channel")
+        found = eq_values(conjunct, channel_field)
         if found is not None:
             channels = found
             continue
-        ids = eq_values(conjunct, "EventID")
+        ids = eq_values(conjunct, id_field)
         if ids is not None:
             event_ids = list(ids)
     if channels is None:
@@ -485,7 +489,7 @@ def compile_rule(
         _Branch(
             compile_expr(b.condition),
             _filter_body(rule, b.alias_map()),
-            _dispatch_keys(b.condition),
+            dispatch_keys(b.condition),
         )
         for b in resolved
     ]
