@@ -9,7 +9,9 @@ counting ``ok`` and the named errors by category and construct; re-read the outp
 ``read_spl_search`` (a failure there is an emitter bug, counted as ``reread``); then evaluate the
 Sigma rule (log-source profile ``windows``, no field profile) and its translation (no log source,
 field profile ``--fields``) over every shared event, and count the rules whose matched event
-sets are identical. Differing rules are printed with one differing event each.
+sets are identical. A log source the profile does not map is written as a data-source macro
+(``backends.spl.emit.logsource_macro``), defined for the re-read as the profile reads it.
+Differing rules are printed with one differing event each.
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ sys.path.insert(0, str(ROOT))
 
 from backends.sigma import read_sigma  # noqa: E402
 from backends.spl import read_spl_search  # noqa: E402
-from backends.spl.emit import emit_spl  # noqa: E402
+from backends.spl.emit import emit_spl_result, logsource_macro_definitions  # noqa: E402
+from backends.spl.macros import MacroTable  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.evaluator import CompiledRule, RuleSet, dispatch_keys  # noqa: E402
 from ir.events import MISSING, Event, text_of  # noqa: E402
 from ir.fieldprofiles import FieldProfile  # noqa: E402
 from ir.nodes import Filter, Or, Rule, conjuncts  # noqa: E402
-from translator.api import compile_rules, field_profile, profile  # noqa: E402
+from translator.api import (  # noqa: E402
+    compile_rules,
+    compile_run,
+    field_profile,
+    is_filter_only,
+    profile,
+)
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -136,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         for rule in rules:
             try:
                 chosen = None if args.logsources == "none" else profile(args.logsources)
-                spl = emit_spl(rule, fields=args.fields, logsources=chosen)
+                emitted = emit_spl_result(rule, fields=args.fields, logsources=chosen)
+                spl = emitted.text
             except RuleglotError as err:
                 tally[f"{err.category}:{err.construct or '-'}"] += 1
                 continue
@@ -145,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"CRASH {path}\n{traceback.format_exc()}", file=sys.stderr)
                 continue
             try:
-                stages = read_spl_search(spl)
+                table = MacroTable.from_dict(logsource_macro_definitions(emitted.macros))
+                stages = read_spl_search(spl, macros=table)
             except RuleglotError as err:
                 tally["reread-error"] += 1
                 print(f"REREAD {path}: {err}\n  {spl}", file=sys.stderr)
@@ -160,12 +171,27 @@ def main(argv: list[str] | None = None) -> int:
     events = load_events(args.events)
     print(f"{len(events)} events")
     source = compile_rules([p[1] for p in pairs], args.logsources, fields="none")
-    target = compile_rules([p[2] for p in pairs], args.logsources, fields=args.fields)
     source_hits = matched(source, events)
+    filters = [i for i, p in enumerate(pairs) if is_filter_only(p[2])]
+    target = compile_rules([pairs[i][2] for i in filters], args.logsources, fields=args.fields)
     if args.logsources == "none":  # no source terms to index on: the evaluator's own index
-        target_hits = matched(target, events)
+        filter_hits = matched(target, events)
     else:
-        target_hits = matched_spl(target, events, field_profile(args.fields))
+        filter_hits = matched_spl(target, events, field_profile(args.fields))
+    target_hits: list[set[int]] = [set() for _ in pairs]
+    for index, hits in zip(filters, filter_hits, strict=True):
+        target_hits[index] = hits
+    position = {id(event): index for index, event in enumerate(events)}
+    spl_fields = field_profile(args.fields)
+    if spl_fields is not None:  # pipeline rows point at the event as the profile extended it
+        position.update({id(spl_fields.apply(e)): i for i, e in enumerate(events)})
+    for index in sorted(set(range(len(pairs))) - set(filters)):  # pipelines (keywords: foreach)
+        spl_rule = pairs[index][2]
+        head = compile_rules([Rule("head", spl_rule.stages[:1], language="spl")], "none",
+                             fields=args.fields)[0]  # the first filter narrows: same rows
+        selected = [e for e in events if head.matches(e)]
+        rows = compile_run(spl_rule, args.fields)(selected)
+        target_hits[index] = {position[id(row.source)] for row in rows}  # type: ignore[attr-defined]
     same = 0
     differing = []
     for pair, a, b in zip(pairs, source_hits, target_hits, strict=True):

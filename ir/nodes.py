@@ -18,9 +18,9 @@ Filter stage
 Other stages (SPL)
     :class:`Eval`, :class:`Rex`, :class:`Rename`, :class:`Table`, :class:`Stats` (also
     eventstats, streamstats, tstats), :class:`Bin`, :class:`Dedup`, :class:`Sort`, :class:`Head`,
-    :class:`Lookup`, :class:`FillNull`, :class:`Convert`, :class:`MultiValue`, :class:`Subsearch`
-    and :class:`Command` (parsed, not modelled). A stage maps a list of rows to a list of rows;
-    the first rows are the events.
+    :class:`Lookup`, :class:`FillNull`, :class:`Convert`, :class:`MultiValue`, :class:`Subsearch`,
+    :class:`ForEach` and :class:`Command` (parsed, not modelled). A stage maps a list of rows
+    to a list of rows; the first rows are the events.
 
 Predicate = (field, kind, value, cased)
     ``field`` is an event field name (dotted names address nested objects), or ``None`` for a
@@ -560,6 +560,23 @@ class Subsearch:
 
 
 @dataclass(frozen=True, slots=True)
+class ForEach:
+    """``foreach <wildcard fields> [template]`` (multifield mode): the template's stages run
+    once per field of the row whose name matches a pattern (as ``table``'s wildcards do), with
+    ``<<FIELD>>`` in field names and strings replaced by that field's name. Only the template
+    token ``<<FIELD>>`` is modelled (SPL reference, "foreach")."""
+
+    fields: tuple[str, ...]
+    stages: tuple[Stage, ...]
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+#: The template token of :class:`ForEach` that stands for the field's name.
+FOREACH_FIELD = "<<FIELD>>"
+
+
+@dataclass(frozen=True, slots=True)
 class Command:
     """A command the reader parses but does not model (its arguments kept as written). It is
     part of the IR so the rule can be shown and counted; running or translating it is a named
@@ -572,7 +589,7 @@ class Command:
 
 Stage: TypeAlias = (
     "Filter | Eval | Rex | Rename | Table | Stats | Bin | Dedup | Sort | Head | Lookup | FillNull"
-    " | Convert | MultiValue | Subsearch | Command"
+    " | Convert | MultiValue | Subsearch | ForEach | Command"
 )
 
 

@@ -73,15 +73,22 @@ from ir.functions import (
 )
 from ir.lookups import LookupProvider, LookupTable
 from ir.nodes import (
+    FOREACH_FIELD,
     Aggregation,
     Bin,
+    BinOp,
+    Call,
     Command,
     Convert,
     Dedup,
     Eval,
+    EvalExpr,
+    FieldValue,
     FillNull,
     Filter,
+    ForEach,
     Head,
+    Literal,
     Lookup,
     MultiValue,
     Rename,
@@ -91,6 +98,7 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
+    UnaryOp,
 )
 
 #: Timestamp fields read for ``_time`` after the event's own ``_time``, in this order.
@@ -1258,6 +1266,77 @@ def _multivalue(stage: MultiValue, now: float) -> RowsFn:
     raise _unsupported(f"{stage.command} is not supported", stage.command, stage.span)
 
 
+# --- foreach -----------------------------------------------------------------------------------
+
+
+def _templated(expr: EvalExpr, name: str) -> EvalExpr:
+    """``expr`` with the ``<<FIELD>>`` token replaced by ``name`` in field names and strings
+    (the template is text in Splunk: the token is replaced wherever it appears)."""
+    if isinstance(expr, FieldValue):
+        return FieldValue(expr.name.replace(FOREACH_FIELD, name), expr.span)
+    if isinstance(expr, Literal):
+        if isinstance(expr.value, str):
+            return Literal(expr.value.replace(FOREACH_FIELD, name), expr.span)
+        return expr
+    if isinstance(expr, Call):
+        return Call(expr.name, tuple(_templated(a, name) for a in expr.args), expr.span)
+    if isinstance(expr, BinOp):
+        return BinOp(expr.op, _templated(expr.left, name), _templated(expr.right, name), expr.span)
+    if isinstance(expr, UnaryOp):
+        return UnaryOp(expr.op, _templated(expr.arg, name), expr.span)
+    raise TypeError(f"not an eval expression: {expr!r}")
+
+
+def _foreach(stage: ForEach, now: float) -> RowsFn:
+    """``foreach`` in multifield mode: the template (eval stages) runs once per field whose
+    name matches one of the wildcard patterns, in the row's field order, each time with
+    ``<<FIELD>>`` standing for that field (SPL reference, "foreach"). The field list is
+    taken before the template runs, so fields it creates are not iterated."""
+    if stage.options:
+        raise _unsupported(
+            "foreach is supported in its default multifield mode only", "foreach", stage.span
+        )
+    for inner in stage.stages:
+        if not isinstance(inner, Eval):
+            raise _unsupported(
+                "a foreach template is supported with eval commands only", "foreach", inner.span
+            )
+    templates = [s for s in stage.stages if isinstance(s, Eval)]
+    compiled: dict[str, list[RowsFn]] = {}
+
+    def for_field(name: str) -> list[RowsFn]:
+        found = compiled.get(name)
+        if found is None:
+            found = [
+                _eval(
+                    Eval(
+                        tuple(
+                            (target.replace(FOREACH_FIELD, name), _templated(expr, name))
+                            for target, expr in t.assignments
+                        ),
+                        t.span,
+                    ),
+                    now,
+                )
+                for t in templates
+            ]
+            compiled[name] = found
+        return found
+
+    def run(rows: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for row in rows:
+            names = [n for n in _names(row) if any(_wild_match(p, n) for p in stage.fields)]
+            current = [row]
+            for name in names:
+                for step in for_field(name):
+                    current = step(current)
+            out.extend(current)
+        return out
+
+    return run
+
+
 # --- the pipeline --------------------------------------------------------------------------------
 
 _SIMPLE: dict[type, Callable[[Any, float], RowsFn]] = {
@@ -1274,6 +1353,7 @@ _SIMPLE: dict[type, Callable[[Any, float], RowsFn]] = {
     FillNull: _fillnull,
     Convert: _convert,
     MultiValue: _multivalue,
+    ForEach: _foreach,
 }
 
 

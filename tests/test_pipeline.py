@@ -24,6 +24,7 @@ from ir.nodes import (
     FieldValue,
     FillNull,
     Filter,
+    ForEach,
     Head,
     Kind,
     Literal,
@@ -597,3 +598,46 @@ def test_rows_are_events_and_never_change_in_place():
     rows = run_pipeline([Eval((("a", Literal(2)),))], events)
     assert isinstance(rows[0], Event) and isinstance(rows[0], Row)
     assert events[0].get("a") == 1 and rows[0].get("a") == 2
+
+
+# --- foreach --------------------------------------------------------------------------------------
+
+
+def test_foreach_runs_the_template_once_per_matching_field():
+    """SPL reference, "foreach": ``<<FIELD>>`` stands for each field the wildcard list names."""
+    total = Eval((("total", BinOp("+", FieldValue("total"), FieldValue("<<FIELD>>"))),))
+    stages = [
+        Eval((("total", Literal(0)),)),
+        ForEach(("n_*",), (total,)),
+    ]
+    rows = run(stages, [{"n_a": 1, "n_b": 2, "other": 100}])
+    assert fields(rows)[0]["total"] == 3
+
+
+def test_foreach_star_skips_raw_and_time_and_fields_the_template_creates():
+    flag = Eval(
+        (
+            (
+                "hit",
+                Call(
+                    "if",
+                    (
+                        Call("match", (FieldValue("<<FIELD>>"), Literal("x"))),
+                        Literal(1),
+                        FieldValue("hit"),
+                    ),
+                ),
+            ),
+        )
+    )
+    rows = run([ForEach(("*",), (flag,))], [{"_raw": "x", "a": "y"}, {"a": "y", "b": ["q", "x"]}])
+    assert [r.get("hit") for r in rows] == [MISSING, 1]  # _raw is not a field of "*"
+
+
+def test_foreach_refuses_other_modes_and_templates():
+    with pytest.raises(RuleglotError) as err:
+        run([ForEach(("*",), (Head(1),))], [{"a": 1}])
+    assert err.value.construct == "foreach"
+    with pytest.raises(RuleglotError) as err:
+        run([ForEach(("x",), (), (("mode", "multivalue"),))], [{"a": 1}])
+    assert err.value.construct == "foreach"

@@ -9,7 +9,13 @@ import pytest
 
 from backends.sigma import read_sigma
 from backends.spl import read_spl_search
-from backends.spl.emit import emit_spl, emit_spl_result
+from backends.spl.emit import (
+    emit_spl,
+    emit_spl_result,
+    logsource_macro,
+    logsource_macro_definitions,
+)
+from backends.spl.macros import MacroTable
 from ir.errors import RuleglotError
 from ir.events import Event
 from ir.nodes import (
@@ -41,7 +47,7 @@ from ir.nodes import (
     TimePart,
     Wildcard,
 )
-from translator.api import compile_rules
+from translator.api import compile_rules, run
 
 M, ONE = Wildcard.MANY, Wildcard.ONE
 
@@ -164,18 +170,32 @@ def test_emit_stages_round_trip(stage: Any, spl: str) -> None:
 
 def test_unsupported() -> None:
     for expr, construct in [
-        (P(None, "contains", "x"), "keyword"),
+        (P(None, "eq", 4688), "keyword"),
         (P("a", "fieldref", FieldRef("b", "contains")), "fieldref"),
         (P("a", "timepart", TimePart("hour", 3)), "timepart"),
     ]:
         with pytest.raises(RuleglotError) as err:
             bare(expr)
         assert err.value.category == "unsupported" and err.value.construct == construct
-    rule = Rule("t", (Filter(P("a", "eq", "x")),), LogSource("linux", "process_creation"))
+
+
+def test_unmapped_logsource_is_a_macro_named_after_it() -> None:
+    """A log source the profile does not map keeps its meaning as a data-source macro; run
+    with the profile's definition, it selects what the profile selects: no Windows event."""
+    rule = Rule("t", (Filter(P("a", "eq", "x")),), LogSource("gcp", None, "gcp.audit"))
+    emitted = emit_spl_result(rule)
+    assert emitted.text == '`sigma_gcp_gcp_audit` a="x"'
+    assert emitted.macros == ["sigma_gcp_gcp_audit"] and not emitted.warnings
+    assert logsource_macro(LogSource("linux", "process_creation")) == "sigma_linux_process_creation"
+    table = MacroTable.from_dict(logsource_macro_definitions(emitted.macros))
+    stages = read_spl_search(emitted.text, macros=table)
+    event = Event({"a": "x"})
+    spl_rule = Rule("t", tuple(stages), language="spl")
+    assert not compile_rules([spl_rule])[0].matches(event)
+    assert compile_rules([Rule("t", rule.stages)])[0].matches(event)  # the filter alone does
     with pytest.raises(RuleglotError) as err:
-        emit_spl(rule)
-    assert err.value.construct == "logsource"
-    assert emit_spl(rule, strict=False) == 'a="x"'
+        read_spl_search(emitted.text)
+    assert err.value.construct == "macro"
 
 
 def test_logsource_terms() -> None:
@@ -351,3 +371,57 @@ def test_warnings_for_exists_in_where() -> None:
     emitted = emit_spl_result(Rule("t", (Filter(expr),)), logsources=None)
     assert emitted.text == '| where isnotnull(a) OR match(b, "x")'
     assert emitted.warnings
+
+
+KEYWORD_RULE = r"""
+title: keywords
+logsource: {product: windows, service: system}
+detection:
+  keywords:
+    - 'mimi"katz'
+    - 'C:\Temp\x'
+    - 'ab?d'
+  regex:
+    '|re': '^evil\d$'
+  sel:
+    EventID: 7045
+  condition: sel and (keywords or regex)
+"""
+
+#: (event fields, whether the Sigma rule matches it: reasoned from the Sigma specification,
+#: "keywords ... search in the whole event", case-insensitive, any value, nested and lists too)
+KEYWORD_EVENTS: list[tuple[dict[str, Any], bool]] = [
+    ({"ImagePath": 'run MIMI"KATZ now'}, True),  # case-insensitive substring, quote kept
+    ({"ImagePath": "mimikatz"}, False),
+    ({"Param": ["x", "c:\\temp\\x.exe"]}, True),  # any value of a list, backslashes literal
+    ({"Param": "c:\\\\temp\\\\x"}, False),  # JSON-escaped text is not the value
+    ({"Data": {"Inner": "xxABcDyy"}}, True),  # nested value; ? is one character
+    ({"Data": {"Inner": "abd"}}, False),
+    ({"mimi\"katz": "key names are not values"}, False),
+    ({"ServiceName": "evil7"}, True),  # the |re keyword, unanchored by Sigma, anchored here
+    ({"ServiceName": "an evil7"}, False),
+    ({"ServiceName": "evil7\n"}, True),  # $ matches before a final newline (PCRE and re)
+    ({"ServiceName": "EVIL7"}, False),  # a regex keyword is case-sensitive without (?i)
+    ({"ServiceName": "x", "Other": "mimi"}, False),  # not across fields
+]
+
+
+@pytest.mark.parametrize("fields", ["splunk_windows", "splunk_windows_xml"])
+def test_keywords_become_a_foreach_over_every_field(fields: str) -> None:
+    """A Sigma keyword is "this text in any value": foreach over the fields, not _raw."""
+    rule = read_sigma(KEYWORD_RULE)[0]
+    emitted = emit_spl_result(rule, fields=fields)
+    assert "| foreach * [eval _kw1=if(match('<<FIELD>>', " in emitted.text
+    assert "_raw" not in emitted.text and not emitted.warnings
+    translated = Rule(rule.title, read_spl_search(emitted.text), language="spl")
+    (source,) = compile_rules([rule], "windows", fields="none")
+    for extra, _ in KEYWORD_EVENTS:
+        event = Event({"Channel": "System", "EventID": 7045, **extra})
+        expected = source.matches(event)
+        rows = run(translated, [event], fields=fields)
+        assert bool(rows) == expected, (emitted.text, extra)
+    verdicts = [
+        source.matches(Event({"Channel": "System", "EventID": 7045, **extra}))
+        for extra, _ in KEYWORD_EVENTS
+    ]
+    assert verdicts == [expected for _, expected in KEYWORD_EVENTS]

@@ -29,6 +29,7 @@ from ir.nodes import (
     Expr,
     FieldRef,
     FieldValue,
+    ForEach,
     FillNull,
     Filter,
     Head,
@@ -482,7 +483,28 @@ COMMAND_CASES: list[tuple[str, tuple[Stage, ...]]] = [
     ('| spath input=x path="a|b"', (Command("spath", 'input=x path="a|b"'),)),
     (
         '| foreach * [eval <<FIELD>>=if(<<FIELD>>="null",null(),<<FIELD>>)]',
-        (Command("foreach", '* [eval <<FIELD>>=if(<<FIELD>>="null",null(),<<FIELD>>)]'),),
+        (
+            ForEach(
+                ("*",),
+                (
+                    Eval(
+                        (
+                            (
+                                "<<FIELD>>",
+                                Call(
+                                    "if",
+                                    (
+                                        BinOp("=", FieldValue("<<FIELD>>"), Literal("null")),
+                                        Literal(None),
+                                        FieldValue("<<FIELD>>"),
+                                    ),
+                                ),
+                            ),
+                        )
+                    ),
+                ),
+            ),
+        ),
     ),
     (
         "| rest /services/x | outputlookup y.csv",

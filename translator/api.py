@@ -95,6 +95,8 @@ class Translation:
 
     text: str
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    #: search macros the output calls that the user must define (SPL: unmapped log sources)
+    macros: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -129,7 +131,7 @@ def _write_spl(
     )
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
     warnings = [{"construct": None, "message": w} for w in emitted.warnings]
-    return Translation(text, warnings)
+    return Translation(text, warnings, list(emitted.macros))
 
 
 #: Writers by language: ``rule -> Translation``; strict unless ``lossy=True``.

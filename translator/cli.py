@@ -541,6 +541,8 @@ def translate_command(
                 err=True,
             )
         report.append({**entry, "status": done.status, "constructs": done.warnings})
+        if done.macros:
+            report[-1]["macros"] = done.macros
         outputs.setdefault(source, []).append(done.text)
     for source, texts in outputs.items():
         text = "\n".join(texts)

@@ -41,6 +41,7 @@ from ir.nodes import (
     FieldValue,
     FillNull,
     Filter,
+    ForEach,
     Head,
     Kind,
     Literal,
@@ -329,6 +330,7 @@ class Builder:
             "multivalue_cmd": self.multivalue_cmd,
             "subsearch_cmd": self.subsearch_cmd,
             "appendpipe_cmd": self.appendpipe_cmd,
+            "foreach_cmd": self.foreach_cmd,
             "generic_cmd": self.generic_cmd,
         }
 
@@ -1008,6 +1010,28 @@ class Builder:
             if isinstance(child, Tree):
                 stages.extend(self.stage(child))
         return [Subsearch("appendpipe", tuple(stages), (), options, span=self.node_span(keyword))]
+
+    def foreach_cmd(self, tree: Tree[Any]) -> list[Stage]:
+        """``foreach`` in multifield mode with an eval/where template; other modes are kept
+        as options and refused when run."""
+        keyword = _kw(tree)
+        args = [a for a in self.args(tree.children[1]) if a.kind != "comma"]
+        options = tuple((a.text, a.value or "") for a in args if a.kind == "option")
+        fields = []
+        for arg in args:
+            if arg.kind in ("word", "quoted"):
+                fields.append(arg.text)
+            elif arg.kind != "option":
+                self.fail("foreach takes options and field names", "invalid", arg.offset, "foreach")
+        if not fields:
+            self.fail("foreach needs a field list", "invalid", keyword.start_pos, "foreach")
+        sub = _child(tree, "subpipe")
+        assert sub is not None
+        stages: list[Stage] = []
+        for child in sub.children:
+            if isinstance(child, Tree):
+                stages.extend(self.stage(child))
+        return [ForEach(tuple(fields), tuple(stages), options, span=self.node_span(keyword))]
 
     def generic_cmd(self, tree: Tree[Any]) -> list[Stage]:
         name = tree.children[0]

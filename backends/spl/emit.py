@@ -14,7 +14,17 @@ Log source
     predicates are written with the branch's field aliases (``Image`` -> ``NewProcessName`` for
     Security 4688). Several branches whose aliased filters differ are
     ``(cond1 AND filter1) OR (cond2 AND filter2)``, ANDed with the plain ``cond1 OR cond2`` so that
-    the search part always selects the log source. Unmapped: ``unsupported``/``logsource``.
+    the search part always selects the log source.
+
+    A log source the profile does not map (zeek, aws, linux...: the windows profile describes
+    Windows event logs only) is written as a search macro named after it,
+    :func:`logsource_macro` (``sigma_linux_process_creation``, ``sigma_aws_cloudtrail``): SPL's
+    own way of binding a search to a data source (security_content starts every search with
+    one), at the same level of abstraction as Sigma's log source, so nothing is lost; the user
+    defines the macro for their data. :attr:`Emitted.macros` lists the macros a search needs.
+    For running the emitted search with ruleglot, :func:`logsource_macro_definitions` defines
+    them as the profile reads the log source: the events of no source (``NOT _raw=*``), since
+    the profile selects none of its events for an unmapped log source.
 
 Field names
     Kept as the rule writes them, except ``EventID`` -> ``EventCode`` (the Splunk field profiles
@@ -32,10 +42,20 @@ search first, then one where
     alone also matches before a final newline, in Python and in PCRE), ``(?s)`` when a
     ``*``/``?`` wildcard must also match newlines.
 
+Keywords
+    A field-less Sigma keyword means "this text in any value of the event". An SPL bare term is
+    an indexed-term match of ``_raw``, and ``match(_raw, ...)`` sees the raw text, whose
+    escaping (JSON, XML) and field names differ from the values, so neither keeps the meaning.
+    What does is testing every field's values: one ``foreach * [eval _kw1=if(match('<<FIELD>>',
+    "<regex>"), 1, _kw1), ...]`` before the ``where``, and ``_kw1=1`` in place of keyword 1.
+    ``match`` on a multivalue field tests each value (:func:`ir.functions._match`), like the
+    evaluator's keywords. The flags start unset (null), so they are not among the fields
+    ``foreach *`` iterates when it starts; their ``_`` prefix keeps them off the event's own
+    names. Not covered by this form: values Splunk holds in ``_``-prefixed internal fields.
+
 Not expressible (``unsupported`` errors, by ``construct``)
-    ``keyword``: a field-less Sigma keyword ("this text anywhere in any value"): an SPL bare
-    term is an indexed-term match, and ``match(_raw, ...)`` sees the event's raw text, whose
-    escaping (JSON, XML) differs from the values'. ``fieldref`` other than equality (the other
+    ``keyword`` of a kind ``match`` cannot say (a number compared as a number).
+    ``fieldref`` other than equality (the other
     field's value would have to become a pattern). ``timepart``. ``term`` inside a ``where``.
     ``field``: a field name ``search`` cannot write when the predicate must be in search.
 
@@ -48,7 +68,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
@@ -57,6 +77,7 @@ from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
 from ir.logsources import LogSourceProfile, SourceBranch
 from ir.nodes import (
+    FOREACH_FIELD,
     Aggregation,
     And,
     Bin,
@@ -74,6 +95,7 @@ from ir.nodes import (
     Head,
     Kind,
     Literal,
+    LogSource,
     Not,
     Or,
     Pattern,
@@ -92,7 +114,13 @@ from ir.nodes import (
     conjuncts,
 )
 
-__all__ = ["Emitted", "emit_spl", "emit_spl_result"]
+__all__ = [
+    "Emitted",
+    "emit_spl",
+    "emit_spl_result",
+    "logsource_macro",
+    "logsource_macro_definitions",
+]
 
 FORMATS = ("plain", "savedsearches")
 
@@ -104,6 +132,9 @@ _EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_]+)*")
 _ARG_WORD = re.compile(r'[^\s,()|\[\]"=\']+')
 _EVAL_KEYWORDS = {"and", "or", "not", "xor", "like", "in", "true", "false"}
 _STRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WILDCARD)
+#: ``Stats.options`` keys the Sigma correlation reader records its reading in (not SPL options;
+#: ``backends.sigma.correlation``).
+CORRELATION_ANNOTATIONS = ("timespan", "approximation")
 
 
 @dataclass
@@ -114,6 +145,8 @@ class Emitted:
     warnings: list[str] = field(default_factory=list)
     #: the text of each command (the first one without a leading ``search``)
     commands: list[str] = field(default_factory=list)
+    #: the log-source macros the search calls (see :func:`logsource_macro`)
+    macros: list[str] = field(default_factory=list)
 
 
 def _unsupported(message: str, construct: str) -> RuleglotError:
@@ -166,6 +199,22 @@ def _rename_eval(expr: EvalExpr, names: dict[str, str]) -> EvalExpr:
     if isinstance(expr, UnaryOp):
         return UnaryOp(expr.op, _rename_eval(expr.arg, names))
     return expr
+
+
+def _rename_stage(stage: Stage, names: dict[str, str]) -> Stage:
+    """A later stage with the fields it reads in Splunk's names (filters, eval expressions,
+    stats group-by fields)."""
+    if not names:
+        return stage
+    if isinstance(stage, Filter):
+        return Filter(_rename(stage.expr, names), stage.command, span=stage.span)
+    if isinstance(stage, Eval):
+        return Eval(
+            tuple((t, _rename_eval(e, names)) for t, e in stage.assignments), span=stage.span
+        )
+    if isinstance(stage, Stats):
+        return replace(stage, by=tuple(names.get(f, f) for f in stage.by))
+    return stage
 
 
 def _rename(expr: Expr, names: dict[str, str]) -> Expr:
@@ -448,7 +497,15 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
     if isinstance(stage, Stats):
         if stage.command == "tstats" or stage.datamodel or stage.where is not None:
             raise _unsupported("tstats is not written back", "tstats")
-        words = [stage.command, *_options(stage.options)]
+        options = stage.options
+        if ("approximation", "bin") in options:  # a Sigma correlation's reading, not options
+            timespan = dict(options).get("timespan")
+            warnings.append(
+                f"Sigma correlation timespan {timespan} is a sliding window; it is written as "
+                "bin buckets (the correlation reader's named approximation)"
+            )
+            options = tuple(o for o in options if o[0] not in CORRELATION_ANNOTATIONS)
+        words = [stage.command, *_options(options)]
         words.append(", ".join(_aggregation(a) for a in stage.aggregations))
         if stage.by:
             words.append("by " + ", ".join(_arg(f) for f in stage.by))
@@ -481,22 +538,34 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
 # --- the rule --------------------------------------------------------------------------------
 
 
+def logsource_macro(logsource: LogSource) -> str:
+    """The search macro standing for a log source the profile does not map: ``sigma_`` and
+    its product, category and service (those it has), each reduced to letters, digits and
+    ``_`` (``gcp.audit`` -> ``gcp_audit``)."""
+    parts = (logsource.product, logsource.category, logsource.service)
+    return "sigma_" + "_".join(re.sub(r"[^A-Za-z0-9_]", "_", p) for p in parts if p)
+
+
+#: What :func:`logsource_macro_definitions` defines an unmapped log source's macro as: no
+#: event (``_raw`` is always there), which is what the profile selects for it.
+NO_EVENTS = "NOT _raw=*"
+
+
+def logsource_macro_definitions(macros: Sequence[str]) -> dict[str, str]:
+    """Definitions of log-source macros for running emitted searches over the events a
+    log-source profile describes: each unmapped log source selects none of them."""
+    return {name: NO_EVENTS for name in macros}
+
+
 def _branches(
-    rule: Rule, logsources: LogSourceProfile | None, strict: bool, warnings: list[str]
-) -> tuple[SourceBranch, ...] | None:
+    rule: Rule, logsources: LogSourceProfile | None
+) -> tuple[SourceBranch, ...] | str | None:
+    """The profile's branches for the rule's log source, its macro name when unmapped, or
+    ``None`` when there is nothing to select (no profile, or no log source)."""
     if logsources is None or not logsources.mappings or rule.logsource.is_empty():
         return None
     resolved = logsources.resolve(rule.logsource)
-    if resolved is None:
-        ls = rule.logsource
-        text = "/".join(p or "-" for p in (ls.product, ls.category, ls.service))
-        if strict:
-            raise _unsupported(
-                f"log source {text} is not mapped by profile {logsources.name!r}", "logsource"
-            )
-        warnings.append(f"log source {text} unmapped: no log-source terms written")
-        return None
-    return resolved
+    return logsource_macro(rule.logsource) if resolved is None else resolved
 
 
 def _selection(body: Expr | None, branches: tuple[SourceBranch, ...], names: _Names) -> Expr:
@@ -517,14 +586,53 @@ def _aliases(branch: SourceBranch, names: _Names) -> dict[str, str]:
     return {k: names.renames.get(v, v) for k, v in branch.field_aliases}
 
 
+def _keyword_regex(pred: Predicate) -> str:
+    """The regex ``match`` needs to decide a keyword on one value, as the evaluator does."""
+    if pred.kind is Kind.REGEX:
+        assert isinstance(pred.value, Regex)
+        return with_flags(pred.value.flags, pred.value.pattern)
+    if pred.kind in _STRING_KINDS and isinstance(pred.value, (Pattern, str)):
+        return string_regex(pred)
+    raise _unsupported(
+        f"a keyword of kind {pred.kind} with value {pred.value!r} has no exact SPL form", "keyword"
+    ).at(pred.span)
+
+
+def _keyword_flags(expr: Expr) -> tuple[Expr, str | None]:
+    """``expr`` with each keyword (field-less predicate) replaced by the test of a flag field,
+    and the one ``foreach`` command that sets the flags: ``_kwN`` becomes 1 when any field's
+    value matches keyword N (see the module docstring)."""
+    assignments: list[str] = []
+
+    def replace(node: Expr) -> Expr:
+        if isinstance(node, Predicate):
+            if node.field is not None or node.kind is Kind.TERM:
+                return node
+            flag = f"_kw{len(assignments) + 1}"
+            regex = quote(_keyword_regex(node))
+            assignments.append(f"{flag}=if(match('{FOREACH_FIELD}', {regex}), 1, {flag})")
+            return Condition(BinOp("=", FieldValue(flag), Literal(1)))
+        if isinstance(node, Not):
+            return Not(replace(node.arg))
+        if isinstance(node, (And, Or)):
+            return type(node)(tuple(replace(a) for a in node.args))
+        return node
+
+    replaced = replace(expr)
+    if not assignments:
+        return expr, None
+    return replaced, f"foreach * [eval {', '.join(assignments)}]"
+
+
 def _first_stage(expr: Expr, warnings: list[str]) -> list[str]:
-    """Search terms for the search-expressible conjuncts, one where for the rest."""
+    """Search terms for the search-expressible conjuncts, one where for the rest (after the
+    foreach that decides its keywords, if it has any)."""
     if search_expressible(expr):
         return [write_search(expr)]
     in_search = [c for c in conjuncts(expr) if search_expressible(c)]
-    in_where = [c for c in conjuncts(expr) if not search_expressible(c)]
+    in_where, foreach = _keyword_flags(all_of([c for c in conjuncts(expr) if c not in in_search]))
     search = write_search(all_of(in_search)) if in_search else ""
-    return [search, f"where {write_where(all_of(in_where), warnings)}"]
+    return [search, *([foreach] if foreach else []), f"where {write_where(in_where, warnings)}"]
 
 
 def emit_spl_result(
@@ -544,25 +652,26 @@ def emit_spl_result(
 def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str, strict: bool) -> Emitted:
     warnings: list[str] = []
     names = _Names.of(fields)
-    branches = _branches(rule, logsources, strict, warnings)
+    branches = _branches(rule, logsources)
+    macro = branches if isinstance(branches, str) else None
     stages = list(rule.stages)
     first: Expr | None = None
     if stages and isinstance(stages[0], Filter) and stages[0].command == "search":
         first = stages.pop(0).expr  # type: ignore[union-attr]
-    if branches is not None:
+    if isinstance(branches, tuple):
         first = _selection(first, branches, names)
     elif first is not None:
         first = _rename(first, names.renames)
     renamed: list[Stage] = []
     for stage in stages:
-        if isinstance(stage, Filter):
-            stage = Filter(_rename(stage.expr, names.renames), stage.command)
-        renamed.append(stage)
+        renamed.append(_rename_stage(stage, names.renames))
     commands = _first_stage(first, warnings) if first is not None else [""]
+    if macro is not None:
+        commands[0] = f"`{macro}` {commands[0]}".rstrip()
     commands += [write_stage(s, warnings) for s in renamed]
     if commands == [""]:
         commands = ["*"]
-    return Emitted(" | ".join(commands).lstrip(), warnings, commands)
+    return Emitted(" | ".join(commands).lstrip(), warnings, commands, [macro] if macro else [])
 
 
 def emit_spl(
