@@ -34,6 +34,8 @@ from ir.nodes import (
     Wildcard,
 )
 from tests import strategies as s
+from tests.test_sigma_correlation import BUCKET, EVENT_COUNT, TEMPORAL, VALUE_COUNT, _logon
+from translator.api import run
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 #: The seed PSexec rule, copied verbatim into the project's own corpus case (so this test runs
@@ -246,7 +248,8 @@ def test_spl_source_of_a_multi_channel_service_keeps_the_channel():
     doc = yaml.safe_load(emit_sigma(rule).yaml)
     assert doc["logsource"] == {"product": "windows", "service": "powershell"}
     assert doc["detection"]["selection"] == {
-        "Channel": "Microsoft-Windows-PowerShell/Operational", "x": 1
+        "Channel": "Microsoft-Windows-PowerShell/Operational",
+        "x": 1,
     }
 
 
@@ -273,12 +276,23 @@ def test_lossy_mode_lists_warnings_and_still_loads():
     )
     result = emit_sigma(rule, lossy=True)
     constructs = [w["construct"] for w in result.warnings]
-    assert constructs == ["stats", "where", "logsource", "basename", "term", "condition"]
+    assert constructs == [
+        "correlation:timespan",
+        "where",
+        "logsource",
+        "basename",
+        "term",
+        "condition",
+    ]
     assert all(w["line"] and w["col"] for w in result.warnings)
     SigmaCollection.from_yaml(result.yaml)
     doc = yaml.safe_load(result.yaml)
     assert doc["logsource"]["service"] == "security"
-    assert doc["detection"]["selection_1"] == {"Image|endswith": "\\cmd.exe"}
+    # process_name is the file name of the first present of Image, NewProcessName
+    assert doc["detection"]["selection_1"] == [
+        {"Image|endswith": "\\cmd.exe"},
+        {"Image": None, "NewProcessName|endswith": "\\cmd.exe"},
+    ]
     assert doc["detection"]["selection_2"] == ["evil"]
 
 
@@ -287,3 +301,382 @@ def test_condition_leaf_is_unsupported():
     with pytest.raises(RuleglotError) as info:
         emit_sigma(rule)
     assert info.value.category == "unsupported"
+
+
+# --- correlation rules (backends/sigma/emit_correlation.py) ---------------------------------------
+
+LOGONS = [
+    _logon("bob", 1), _logon("bob", 2), _logon("bob", 3),
+    _logon("bob", 4, event_id=4624, LogonType="3"),
+    _logon("alice", 1, IpAddress="10.0.0.1"), _logon("carol", 2, IpAddress="10.0.0.1"),
+    _logon("dave", 3, IpAddress="10.0.0.1"), _logon("dave", 4, IpAddress="10.0.0.2"),
+    _logon("erin", 6), _logon("erin", 7, event_id=4624, LogonType="3"),
+    _logon("frank", 8, event_id=4624, LogonType="2"), _logon("frank", 9),
+]  # fmt: skip
+
+CORRELATIONS = {
+    "event_count": EVENT_COUNT,
+    "value_count": VALUE_COUNT,
+    "temporal": TEMPORAL,
+    "neq": EVENT_COUNT.replace("gte: 3", "neq: 3"),
+    "months": VALUE_COUNT.replace("timespan: 1h", "timespan: 1M"),
+    "temporal_condition": TEMPORAL + "  condition:\n    gte: 1\n",
+    "generate": EVENT_COUNT.replace("  timespan: 5m", "  timespan: 5m\n  generate: true"),
+}
+
+
+@pytest.mark.parametrize("text", CORRELATIONS.values(), ids=list(CORRELATIONS))
+def test_correlation_round_trips(text):
+    """Sigma correlation -> IR -> Sigma (the correlated rules and the correlation) -> IR is the
+    same rule, so it runs the same; the collection is valid for pySigma too."""
+    rule = read_sigma(text)[-1]
+    result = emit_sigma(rule)
+    assert result.warnings == []
+    collection = SigmaCollection.from_yaml(result.yaml)
+    assert len(collection) == len(text.split("\n---\n"))
+    (back,) = read_sigma(result.yaml)  # generate: false, so only the correlation is a rule
+    assert back == rule
+    assert run(back, LOGONS) == run(rule, LOGONS)
+
+
+def test_event_count_documents():
+    base, corr = yaml.safe_load_all(emit_sigma(read_sigma(EVENT_COUNT)[0]).yaml)
+    assert base["name"] == "many_failed_logons"
+    assert base["logsource"] == {"product": "windows", "service": "security"}
+    assert base["detection"] == {"selection": {"EventID": 4625}, "condition": "selection"}
+    assert "logsource" not in corr and "detection" not in corr
+    assert (corr["title"], corr["id"], corr["level"]) == (
+        "Many failed logons",
+        "0e95725d-7320-415d-80f7-004da920fc12",
+        "high",
+    )
+    assert corr["correlation"] == {
+        "type": "event_count", "rules": ["many_failed_logons"], "group-by": ["TargetUserName"],
+        "timespan": "5m", "condition": {"gte": 3}, "generate": False,
+    }  # fmt: skip
+
+
+def test_temporal_documents_keep_rule_names_and_all_rules_default():
+    *bases, corr = yaml.safe_load_all(emit_sigma(read_sigma(TEMPORAL)[0]).yaml)
+    assert [b["name"] for b in bases] == ["failed_logon", "success_logon"]
+    assert bases[1]["detection"] == {
+        "selection": {"EventID": 4624, "LogonType|contains": "3"},
+        "condition": "selection",
+    }
+    assert corr["correlation"] == {
+        "type": "temporal", "rules": ["failed_logon", "success_logon"],
+        "group-by": ["TargetUserName"], "timespan": "10m", "generate": False,
+    }  # fmt: skip
+
+
+def test_temporal_rule_referenced_by_id_keeps_the_id():
+    text = TEMPORAL.replace("    - failed_logon\n", "    - 0e95725d-7320-415d-80f7-004da920fc11\n")
+    rule = read_sigma(text)[0]
+    first, *_ = yaml.safe_load_all(emit_sigma(rule).yaml)
+    assert first["id"] == "0e95725d-7320-415d-80f7-004da920fc11" and "name" not in first
+    assert read_sigma(emit_sigma(rule).yaml) == [rule]
+
+
+# SPL threshold searches that are Sigma correlations exactly: (search, correlation, events'
+# extra fields). The search's title is "SPL search", hence the base rule name.
+SPL_CORRELATIONS = [
+    ("EventCode=4625 | bin _time span=5m | stats count by _time, TargetUserName"
+     " | where count >= 3",
+     {"type": "event_count", "rules": ["spl_search"], "group-by": ["TargetUserName"],
+      "timespan": "5m", "condition": {"gte": 3}, "generate": False}),
+    ("EventCode=4625 | bin _time span=1h"
+     " | stats dc(TargetUserName) as value_count by _time, IpAddress | where value_count > 2",
+     {"type": "value_count", "rules": ["spl_search"], "group-by": ["IpAddress"],
+      "timespan": "1h", "condition": {"gt": 2, "field": "TargetUserName"}, "generate": False}),
+    ("EventCode=4625 | bin _time span=5min | stats count by _time, TargetUserName"
+     " | where count=3",
+     {"type": "event_count", "rules": ["spl_search"], "group-by": ["TargetUserName"],
+      "timespan": "5m", "condition": {"eq": 3}, "generate": False}),
+    ("EventCode=4625 | bin span=1mon | stats count by _time, TargetUserName | where count!=3",
+     {"type": "event_count", "rules": ["spl_search"], "group-by": ["TargetUserName"],
+      "timespan": "1M", "condition": {"neq": 3}, "generate": False}),
+    ("EventCode=4625 | bin _time span=1q | stats count by _time | where count < 20",
+     {"type": "event_count", "rules": ["spl_search"], "timespan": "3M",
+      "condition": {"lt": 20}, "generate": False}),
+    ("EventCode=4625 | bin _time span=5m | stats count by _time, TargetUserName"
+     " | search count>=3",
+     {"type": "event_count", "rules": ["spl_search"], "group-by": ["TargetUserName"],
+      "timespan": "5m", "condition": {"gte": 3}, "generate": False}),
+    # signature_id is the profile's copy of EventID: the group-by is the event field
+    ("EventCode=* | bin _time span=5m | stats count by _time, signature_id | where count > 1",
+     {"type": "event_count", "rules": ["spl_search"], "group-by": ["EventID"],
+      "timespan": "5m", "condition": {"gt": 1}, "generate": False}),
+]  # fmt: skip
+
+
+def _groups(rows: list[dict], *by: str) -> set[tuple]:
+    """The alerting groups of result rows: their ``_time`` and ``by`` values."""
+    return {(row["_time"], *(row.get(name) for name in by)) for row in rows}
+
+
+@pytest.mark.parametrize(("search", "correlation"), SPL_CORRELATIONS)
+def test_spl_threshold_searches_are_correlations(search, correlation):
+    """The same groups alert (the group-by may be the event field of a profile field)."""
+    (rule,) = read_spl(search)
+    result = emit_sigma(rule)
+    assert result.warnings == []
+    base, corr = yaml.safe_load_all(result.yaml)
+    assert corr["correlation"] == correlation
+    assert base["logsource"] == {"product": "windows"}
+    (back,) = read_sigma(result.yaml)
+    spl_rows, sigma_rows = run(rule, LOGONS), run(back, LOGONS)
+    assert spl_rows, "the events should make the search alert"
+    by = correlation.get("group-by", [])
+    spl_by = [{"EventID": "signature_id"}.get(name, name) for name in by]
+    assert _groups(sigma_rows, *by) == _groups(spl_rows, *spl_by)
+
+
+def test_spl_eval_copies_are_read_through():
+    """eval f=g only copies: filters and group-by after it read g (reported, since the copy
+    is not in Sigma's output)."""
+    (rule,) = read_spl(
+        "EventCode=4625 | eval account=TargetUserName | search account=b*"
+        " | bin _time span=5m | stats count by _time, account | where count >= 3"
+    )
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(rule)
+    assert (info.value.construct, info.value.line, info.value.col) == ("eval", 1, 18)
+    result = emit_sigma(rule, lossy=True)
+    assert [w["construct"] for w in result.warnings] == ["eval"]
+    base, corr = yaml.safe_load_all(result.yaml)
+    assert base["detection"]["selection"] == {"EventID": 4625, "TargetUserName|startswith": "b"}
+    assert corr["correlation"]["group-by"] == ["TargetUserName"]
+    (back,) = read_sigma(result.yaml)
+    assert _groups(run(back, LOGONS), "TargetUserName") == {(BUCKET, "bob")}
+    assert _groups(run(rule, LOGONS), "account") == {(BUCKET, "bob")}
+
+
+def test_spl_values_where_is_a_temporal_correlation():
+    """stats values(*) then a where on the values: the groups alert when some event has each
+    value, which is a temporal correlation over one rule per where part. The values() columns
+    are not kept: reported as 'correlation:columns' (so strict mode refuses it)."""
+    search = (
+        "EventCode=4624 OR EventCode=4625\n| bin _time span=5m\n"
+        "| stats values(*) as * by _time, TargetUserName\n"
+        '| where match(signature_id, "4625") AND LogonType="3"'
+    )
+    (rule,) = read_spl(search)
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(rule)
+    assert (info.value.construct, info.value.line) == ("correlation:columns", 3)
+    result = emit_sigma(rule, lossy=True)
+    assert [w["construct"] for w in result.warnings] == ["correlation:columns"]
+    first, second, corr = yaml.safe_load_all(result.yaml)
+    # the search's filter ANDed with one where part each
+    assert first["detection"] == {
+        "selection": {"EventID": [4624, 4625], "EventID|re": "4625"},
+        "condition": "selection",
+    }
+    assert second["detection"] == {
+        "selection": {"EventID": [4624, 4625], "LogonType|cased": "3"},
+        "condition": "selection",
+    }
+    assert corr["correlation"] == {
+        "type": "temporal", "rules": ["spl_search_1", "spl_search_2"],
+        "group-by": ["TargetUserName"], "timespan": "5m", "generate": False,
+    }  # fmt: skip
+    (back,) = read_sigma(result.yaml)
+    # a failure and a network logon in one 5-minute bucket: bob (12:01-12:04), erin (12:06-07)
+    expected = {(BUCKET, "bob"), (BUCKET + 300, "erin")}
+    assert _groups(run(rule, LOGONS), "TargetUserName") == expected
+    assert _groups(run(back, LOGONS), "TargetUserName") == expected
+
+
+def test_spl_values_where_with_one_part_is_event_count_at_least_one():
+    (rule,) = read_spl(
+        "EventCode=4624 | bin _time span=5m | stats values(*) as * by _time, TargetUserName"
+        ' | where LogonType="2"'
+    )
+    result = emit_sigma(rule, lossy=True)
+    *_, corr = yaml.safe_load_all(result.yaml)
+    assert corr["correlation"]["type"] == "event_count"
+    assert corr["correlation"]["condition"] == {"gte": 1}
+    (back,) = read_sigma(result.yaml)
+    expected = {(BUCKET + 300, "frank")}  # the one type 2 logon, at 12:08
+    assert _groups(run(rule, LOGONS), "TargetUserName") == expected
+    assert _groups(run(back, LOGONS), "TargetUserName") == expected
+
+
+# Stats compared by where that Sigma cannot say: (search, construct, line of the error).
+REFUSED = [
+    ("EventCode=4625\n| stats count by TargetUserName\n| where count > 2",
+     "correlation:timespan", 2),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count by TargetUserName\n| where count > 2",
+     "correlation:timespan", 3),
+    ("EventCode=4625\n| bin _time span=1.5h\n| stats count by _time\n| where count > 2",
+     "correlation:timespan", 2),
+    ("EventCode=4625\n| bin _time span=5m\n| stats sum(Size) as total by _time\n"
+     "| where total > 2", "correlation:aggregation", 3),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count(Size) by _time\n"
+     "| where 'count(Size)' > 2", "correlation:aggregation", 3),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count by _time\n"
+     "| where count > 2 AND count < 10", "correlation:condition", 4),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count by _time\n| where count > 2.5",
+     "correlation:condition", 4),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count by _time, TargetUserName\n"
+     "| where count > 2\n| search TargetUserName!=admin", "correlation:stages", 5),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count by _time, TargetUserName\n"
+     "| where count > 2\n| head 5", "correlation:stages", 5),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count by _time, TargetUserName\n"
+     "| where count > 2\n| sort - count", "correlation:stages", 5),
+    ("EventCode=4625\n| bin _time span=5m\n| stats count, sum(Size) as count by _time\n"
+     "| where count > 2", "correlation:aggregation", 3),
+    ("EventCode=4625\n| bin _time span=5m\n| stats values(*) as * by _time, TargetUserName\n"
+     '| where NOT match(IpAddress, "^10\\.")', "correlation:condition", 4),
+    ("EventCode=4625\n| bin _time span=5m\n| stats values(IpAddress) by _time\n"
+     '| where match(IpAddress, "^10\\.")', "correlation:condition", 4),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("search", "construct", "line"), REFUSED)
+def test_refused_correlations_name_the_construct(search, construct, line):
+    (rule,) = read_spl(search)
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(rule)
+    assert (info.value.category, info.value.construct, info.value.line) == (
+        "unsupported",
+        construct,
+        line,
+    )
+    result = emit_sigma(rule, lossy=True)  # lossy: the stats and what follows are dropped
+    assert result.warnings[0]["construct"] == construct
+    assert len(result.warnings) == len(rule.stages) - 1
+    assert len(list(yaml.safe_load_all(result.yaml))) == 1
+
+
+def test_reader_shaped_temporal_only():
+    """A sigma_rule eval is read back only when it tags the filter's alternatives."""
+    rule = read_sigma(TEMPORAL)[0]
+    changed = Rule(
+        title=rule.title,
+        stages=(Filter(P("EventID", "eq", 4625)), *rule.stages[1:]),
+        logsource=rule.logsource,
+    )
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(changed)
+    assert info.value.construct == "correlation:temporal"
+
+
+def test_alias_other_than_the_readers_is_reported():
+    (rule,) = read_spl(
+        "EventCode=4625 | bin _time span=1h | stats dc(TargetUserName) as users by _time,"
+        " IpAddress | where users > 2"
+    )
+    result = emit_sigma(rule, lossy=True)
+    assert [w["construct"] for w in result.warnings] == ["correlation:alias"]
+    (back,) = read_sigma(result.yaml)
+    expected = {(BUCKET, "10.0.0.1")}  # alice, carol, dave
+    assert _groups(run(back, LOGONS), "IpAddress") == _groups(run(rule, LOGONS), "IpAddress")
+    assert _groups(run(back, LOGONS), "IpAddress") == expected
+
+
+def test_raw_is_not_a_sigma_field():
+    (rule,) = read_spl('EventCode=4688 | regex _raw="psexec"')
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(rule)
+    assert (info.value.construct, info.value.line, info.value.col) == ("_raw", 1, 24)
+    result = emit_sigma(rule, lossy=True)
+    assert [w["construct"] for w in result.warnings] == ["_raw"]
+    detection = yaml.safe_load(result.yaml)["detection"]
+    assert detection["selection_2"] == {"|re": "psexec"}  # a keyword: any one value
+
+
+def test_table_before_a_filter_on_a_dropped_field_is_named():
+    (rule,) = read_spl("EventCode=4688 | table EventCode | search CommandLine=*x*")
+    result = emit_sigma(rule, lossy=True)
+    (warning,) = result.warnings
+    assert warning["construct"] == "table" and "drops CommandLine" in warning["message"]
+
+
+# Events for fields the profile takes from the first present of several (user: User,
+# TargetUserName, SubjectUserName; host: Computer, Hostname).
+ACCOUNTS = [
+    {"User": "bob"},
+    {"TargetUserName": "bob"},
+    {"User": None, "SubjectUserName": "bob"},
+    {"User": "alice", "TargetUserName": "bob"},  # user is alice: the first present wins
+    {"TargetUserName": "alice", "SubjectUserName": "bob"},
+    {"Computer": "x"},
+    {},
+]
+
+
+@pytest.mark.parametrize(
+    ("search", "matching"),
+    [
+        ("user=bob", [0, 1, 2]),
+        ("NOT user=bob", [3, 4, 5, 6]),
+        ("user=*", [0, 1, 2, 3, 4]),
+        ("NOT user=*", [5, 6]),
+        ("user=b*", [0, 1, 2]),
+    ],
+)
+def test_first_present_of_several_fields_is_exact(search, matching):
+    """A filter on a field the profile takes from the first of several present fields is
+    written exactly: s1 holds, or s1 is null and s2 holds, ... (no warning)."""
+    (rule,) = read_spl(search)
+    result = emit_sigma(rule)
+    assert result.warnings == []
+    (back,) = read_sigma(result.yaml)
+    spl_rows = [i for i, e in enumerate(ACCOUNTS) if run(rule, [e])]
+    sigma_rows = [i for i, e in enumerate(ACCOUNTS) if run(back, [e])]
+    assert spl_rows == sigma_rows == matching
+
+
+def test_first_present_detection_layout():
+    (rule,) = read_spl("user=bob")
+    assert yaml.safe_load(emit_sigma(rule).yaml)["detection"] == {
+        "selection": [
+            {"User": "bob"},
+            {"User": None, "TargetUserName": "bob"},
+            {"User": None, "TargetUserName": None, "SubjectUserName": "bob"},
+        ],
+        "condition": "selection",
+    }
+
+
+def test_correlated_rules_with_different_log_sources_are_refused():
+    """The correlation reader keeps one log source for all rules, or none when they differ."""
+    text = TEMPORAL.replace(
+        "title: Successful logon\nname: success_logon\nlogsource:\n  product: windows\n"
+        "  service: security\n",
+        "title: Successful logon\nname: success_logon\nlogsource:\n  product: windows\n"
+        "  service: system\n",
+    )
+    rule = read_sigma(text)[0]
+    assert rule.logsource.is_empty()
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(rule)
+    assert info.value.construct == "logsource"
+
+
+def test_presentation_columns_and_trailing_stages_are_reported():
+    """The security_content shape: one compared aggregate beside presentation columns, and
+    row-shaping stages after the where. The alert maps; the columns are reported."""
+    search = (
+        "EventCode=4625\n| bin _time span=5m\n"
+        "| stats count min(_time) as firstTime values(IpAddress) as ips by _time, TargetUserName\n"
+        "| where count >= 3\n| convert ctime(firstTime)\n| rename ips as src\n"
+        "| table _time TargetUserName count src"
+    )
+    (rule,) = read_spl(search)
+    with pytest.raises(RuleglotError) as info:
+        emit_sigma(rule)
+    assert (info.value.construct, info.value.line) == ("correlation:columns", 3)
+    result = emit_sigma(rule, lossy=True)
+    warnings = [(w["construct"], w["line"]) for w in result.warnings]
+    assert warnings == [
+        ("correlation:columns", 3), ("convert", 5), ("rename", 6), ("table", 7)
+    ]  # fmt: skip
+    assert "firstTime, ips" in result.warnings[0]["message"]
+    *_, corr = yaml.safe_load_all(result.yaml)
+    assert corr["correlation"]["type"] == "event_count"
+    assert corr["correlation"]["condition"] == {"gte": 3}
+    (back,) = read_sigma(result.yaml)
+    assert _groups(run(back, LOGONS), "TargetUserName") == {(BUCKET, "bob")}
+    assert _groups(run(rule, LOGONS), "TargetUserName") == {(BUCKET, "bob")}

@@ -26,9 +26,38 @@ Predicates (the kind table of :mod:`ir.nodes`, inverted)
     field-less eq/startswith/endswith/exists/null/fieldref/timepart.
 
 Stages
-    The leading :class:`~ir.nodes.Filter` stages are ANDed (``A | search B`` is ``A AND B``).
-    The first other stage is ``unsupported`` with the command as construct; in lossy mode it and
-    every stage after it (filters after it see different rows) are dropped with a warning each.
+    The filters (``search``, ``where``, ``regex``) before the first other stage are ANDed
+    (``A | search B`` is ``A AND B``). Two stages do not stop them: an ``eval`` whose every
+    assignment copies a field (``eval f=g``): later filters read ``g`` instead (exact for the
+    filters; reported as ``eval``, since the copy is not in Sigma's output); and ``table``/
+    ``fields``: reported as ``table`` (a Sigma rule has no result columns; the message names
+    any field it drops that a later stage reads). Any other stage is ``unsupported`` with the
+    command as construct; in lossy mode it and every stage after it (filters after it see
+    different rows) are dropped with a warning each. A ``stats`` with no ``where`` after it
+    (presentation) is such a stage.
+
+Correlation rules (:mod:`backends.sigma.emit_correlation` recognises them)
+    A rule ending in ``[eval sigma_rule=...] | bin _time span=X | stats ... by _time, f... |
+    where <aggregate> <op> N``, the shape :mod:`backends.sigma.correlation` reads, is written as a
+    collection: the correlated rule(s) (``name``, a stable uuid5 ``id``, the log source, the
+    detection), then the correlation rule (the metadata below, ``correlation:`` with ``type``,
+    ``rules``, ``group-by``, ``timespan``, ``condition``, ``generate: false``: only the
+    correlation is a result, as only the stats rows are). ``count`` is ``event_count``,
+    ``dc(f)`` ``value_count``, the reader's ``sigma_rule`` eval with ``dc(sigma_rule)``
+    ``temporal`` (rule names kept; a name that is a UUID is written as that rule's ``id``), and
+    ``stats values(...)`` with a where over the values a ``temporal`` with one rule per AND-ed
+    where part. Result columns beside the compared aggregate, and row-shaping stages after the
+    where (``convert``, ``rename``...), are reported as dropped (``correlation:columns``, the
+    command). Reading the
+    collection back gives the same IR rule for Sigma correlations. The refused constructs
+    (``correlation:timespan`` for a stats without ``bin _time span=``,
+    ``correlation:aggregation``, ``correlation:condition``, ``correlation:temporal``,
+    ``correlation:stages``) are listed in that module; lossy, the stats stages are dropped as
+    presentation stats are. Group-by and value_count fields go through the field profile like
+    filter fields, except that a field taken from the first present of several is grouped by
+    the first (``coalesce``, lossy). A temporal's rules cannot hold keywords (the reader tags
+    each rule with an eval expression, which has none): ``keyword``; lossy, an SPL term or a
+    ``_raw`` test there is dropped instead of being written as a keyword.
 
 Field names (``fields=`` a field profile, by default the one of the rule's language: SPL rules
 are read through ``splunk_windows_xml``)
@@ -42,10 +71,16 @@ are read through ``splunk_windows_xml``)
       disjuncts in that conjunct (``eventtype=...``, ``source=Syslog:...``) are dropped: lossy.
     * ``sourcetype=XmlWinEventLog`` (a ``constant`` extraction) on the top level holds for every
       Windows event and is dropped.
-    * ``basename`` extractions (``process_name``) and copies from several candidate fields
-      (``user``) do not have one Sigma field with the same meaning: ``unsupported``; lossy:
-      ``process_name=x`` is written ``Image|endswith: '\\x'`` and a multi-source copy uses the
-      first source.
+    * A field taken from the first present (not null) of several (``user``: ``User``,
+      ``TargetUserName``, ``SubjectUserName``) is written exactly: ``p(s1) or (s1 is null and
+      p(s2)) or ...`` (a predicate is false on a missing or null value); ``null``/``exists``
+      hold when every/any source does.
+    * ``basename`` extractions (``process_name``) have no Sigma field with the same meaning:
+      ``unsupported``; lossy: ``process_name=x`` is written ``Image|endswith: '\\x'``, other
+      kinds as they are on the whole path (each source of a first-present-of, as above).
+    * ``_raw`` (SPL's raw event text) is not a Sigma field: ``unsupported`` (not for rules read
+      from Sigma, where it is a field name like any other); lossy: written as a keyword (a
+      match in any one value of the event) when the kind has a keyword form, else dropped.
     * Fields the profile does not mention stay as written.
 
 Metadata
@@ -66,6 +101,7 @@ Errors and warnings
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import uuid
 from collections.abc import Sequence
@@ -75,6 +111,12 @@ from typing import Any
 import yaml
 from sigma.pipelines.common import windows_logsource_mapping
 
+from backends.sigma.emit_correlation import (
+    Correlation,
+    Refusal,
+    find_correlation,
+    split_temporal,
+)
 from ir.errors import RuleglotError, Span
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
@@ -87,6 +129,7 @@ from ir.nodes import (
     Eval,
     Expr,
     FieldRef,
+    FieldValue,
     FillNull,
     Filter,
     Head,
@@ -111,6 +154,7 @@ from ir.nodes import (
     all_of,
     any_of,
     conjuncts,
+    predicates,
 )
 
 __all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
@@ -128,10 +172,16 @@ SIGMA_LEVELS = ("informational", "low", "medium", "high", "critical")
 
 WINDOWS_SOURCE_PREFIXES = ("XmlWinEventLog:", "WinEventLog:")
 
+NO_TEMPORAL_KEYWORDS = (
+    "the rules of a temporal correlation are read back as eval tags, which have no keyword "
+    "(backends/sigma/correlation.py)"
+)
+
 
 @dataclass
 class EmitResult:
-    """The Sigma YAML (one document, or two with a correlation) and the lossy changes made."""
+    """The Sigma YAML (one document; or the correlated rules and then the correlation rule)
+    and the lossy changes made."""
 
     yaml: str
     warnings: list[dict[str, Any]] = field(default_factory=list)
@@ -182,6 +232,8 @@ class _Emitter:
         self.warnings: list[dict[str, Any]] = []
         self.windows = False  # a Windows-profile field was mapped: product windows
         self.service: str | None = None
+        self.copies: dict[str, str] = {}  # eval f=g before: f reads g
+        self.keywords = True  # False in a temporal's rules: the reader tags them with eval
 
     # --- problems
 
@@ -205,43 +257,201 @@ class _Emitter:
     # --- the whole rule
 
     def run(self) -> EmitResult:
-        expr = self.filter_expr()
-        if expr is not None and self.profile is not None:
-            expr = self.extract_logsource(expr)
-        if expr is not None:
-            expr = self.lower(expr)
+        stages = self.rule.stages
+        found = find_correlation(stages)
+        refusal = found if isinstance(found, Refusal) else None
+        correlation = found if isinstance(found, Correlation) else None
+        end = found.start if found is not None else len(stages)
+        raw, exprs, dropping = self.prefix(stages[:end])
+        if dropping is not None:
+            for stage in stages[end:]:
+                name = _stage_name(stage)
+                self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
+                             stage.span)  # fmt: skip
+            correlation = refusal = None
+        if correlation is not None and correlation.tag is not None:
+            refusal = split_temporal(correlation, all_of(raw) if raw else None)
+        if refusal is not None:
+            self.refuse(refusal)
+            correlation = None
+        if correlation is None:
+            base = all_of(exprs) if exprs else None
+            if base is not None and self.profile is not None:
+                base = self.extract_logsource(base)
+            detection = self.detection_of(self.lower(base) if base is not None else None)
+            doc = self.metadata()
+            doc["logsource"] = self.logsource()
+            doc["detection"] = detection
+            self.closing(doc)
+            return EmitResult(_dump([doc]), self.warnings)
+        return EmitResult(_dump(self.correlation(correlation, exprs)), self.warnings)
+
+    def detection_of(self, expr: Expr | None) -> dict[str, Any]:
+        """The detection of a lowered tree (``None``: nothing Sigma can express is left)."""
         if expr is None:
             raise RuleglotError(
                 "nothing left to detect: the rule has no filter Sigma can express",
                 category="unsupported",
                 construct="detection",
             ).at(self.rule.span, self.rule.source_text)
-        detection = _DetectionWriter().write(expr)
-        doc = self.metadata()
-        doc["logsource"] = self.logsource()
-        doc["detection"] = detection
+        return _DetectionWriter().write(expr)
+
+    def closing(self, doc: dict[str, Any]) -> None:
         if self.rule.falsepositives:
             doc["falsepositives"] = list(self.rule.falsepositives)
         if self.rule.level in SIGMA_LEVELS:
             doc["level"] = self.rule.level
-        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
-        return EmitResult(text, self.warnings)
 
-    def filter_expr(self) -> Expr | None:
+    def prefix(self, stages: Sequence[Stage]) -> tuple[list[Expr], list[Expr], str | None]:
+        """The filters before a correlation (or of the whole rule): as in the IR, and with the
+        field copies of ``eval`` substituted; and the stage that stopped them (lossy)."""
+        raw: list[Expr] = []
         exprs: list[Expr] = []
         dropping: str | None = None
-        for stage in self.rule.stages:
-            if isinstance(stage, Filter) and dropping is None:
-                exprs.append(stage.expr)
+        for index, stage in enumerate(stages):
+            name = _stage_name(stage)
+            pairs = _copies(stage)
+            if dropping is not None:
+                self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
+                             stage.span)  # fmt: skip
+            elif isinstance(stage, Filter):
+                raw.append(stage.expr)
+                exprs.append(_substitute(stage.expr, self.copies))
+            elif pairs is not None:
+                for target, source in pairs:
+                    self.copies[target] = self.copies.get(source, source)
+                text = ", ".join(f"{t}={s}" for t, s in pairs)
+                self.problem(
+                    "eval",
+                    f"eval {text} only copies fields: the filters after it read the source "
+                    "fields instead; the copies are not in Sigma's output",
+                    stage.span,
+                )
+            elif isinstance(stage, Table):
+                lost = [f for f in _read_fields(self.rule.stages[index + 1 :]) if
+                        not _kept(stage, f)]  # fmt: skip
+                self.problem(
+                    name,
+                    f"'{name}' drops {', '.join(lost)}, which the stages after it read: "
+                    "dropped, and Sigma reads them from the event"
+                    if lost
+                    else f"'{name}' only chooses output columns: dropped (a Sigma rule has none)",
+                    stage.span,
+                )
+            else:
+                dropping = name
+                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span)
+        return raw, exprs, dropping
+
+    def refuse(self, refusal: Refusal) -> None:
+        """A stats-and-where Sigma cannot say: the refusal, then its other stages dropped."""
+        self.problem(refusal.construct, refusal.message, refusal.span)
+        for stage in self.rule.stages[refusal.start :]:
+            if stage is refusal.stage:
                 continue
             name = _stage_name(stage)
-            if dropping is None:
-                message = f"SPL command '{name}' has no Sigma equivalent"
-                dropping = name
+            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span)
+
+    # --- correlation rules
+
+    def correlation(self, found: Correlation, exprs: list[Expr]) -> list[dict[str, Any]]:
+        """The correlated rules and the correlation rule (``generate: false``: only the
+        correlation is a result, as only the stats rows are)."""
+        for construct, message, span in found.notes:
+            self.problem(construct, message, span)
+        if self.rule.language == "sigma" and self.rule.logsource.is_empty():
+            self.problem(
+                "logsource",
+                "the correlated rules read different log sources, which the IR does not keep "
+                "per rule; each is written with the fallback log source",
+                found.span,
+            )
+        self.keywords = found.type != "temporal"
+        base = all_of(exprs) if exprs else None
+        if base is not None and self.profile is not None:
+            base = self.extract_logsource(base)
+        details: list[tuple[str | None, dict[str, Any]]] = []
+        lowered = self.lower(base) if base is not None else None
+        for name, part in found.rules:
+            if part is None:
+                expr = lowered
+            elif found.extra:
+                extra = self.lower(_substitute(part, self.copies))
+                both = [e for e in (lowered, extra) if e is not None]
+                expr = all_of(both) if both else None
             else:
-                message = f"'{name}' after the dropped '{dropping}' is dropped too"
-            self.problem(name, message, stage.span)
-        return all_of(exprs) if exprs else None
+                if self.profile is not None:
+                    part = self.extract_logsource(part)  # type: ignore[assignment]
+                expr = self.lower(part) if part is not None else None
+            details.append((name, self.detection_of(expr)))
+        group_by = [self.map_name(self.copies.get(f, f), found.span) for f in found.group_by]
+        value_field = None
+        if found.value_field is not None:
+            source = self.copies.get(found.value_field, found.value_field)
+            value_field = self.map_name(source, found.span)
+        logsource = self.logsource()
+        corr_doc = self.metadata()
+        slug = re.sub(r"[^a-z0-9]+", "_", self.rule.title.lower()).strip("_") or "rule"
+        anchor = corr_doc.get("id") or self.rule.title
+        docs: list[dict[str, Any]] = []
+        names: list[str] = []
+        for index, (name, detection) in enumerate(details, 1):
+            if name is None:
+                name = slug if len(details) == 1 else f"{slug}_{index}"
+            names.append(name)
+            doc: dict[str, Any] = {"title": f"{self.rule.title}: {name}"}
+            if _is_uuid(name):
+                doc["id"] = name
+            else:
+                doc["id"] = str(uuid.uuid5(RULEGLOT_NAMESPACE, f"{anchor}/{name}"))
+                doc["name"] = name
+            if "status" in corr_doc:
+                doc["status"] = corr_doc["status"]
+            doc["logsource"] = dict(logsource)
+            doc["detection"] = detection
+            docs.append(doc)
+        corr: dict[str, Any] = {"type": found.type, "rules": names}
+        if group_by:
+            corr["group-by"] = group_by
+        corr["timespan"] = found.timespan
+        if found.condition is not None:
+            op, number = found.condition
+            corr["condition"] = {op: number}
+            if value_field:
+                corr["condition"]["field"] = value_field
+        corr["generate"] = False
+        corr_doc["correlation"] = corr
+        self.closing(corr_doc)
+        return [*docs, corr_doc]
+
+    def map_name(self, name: str, span: Span | None) -> str:
+        """A field read whole (a group-by field, value_count's field) through the profile."""
+        if self.profile is None:
+            return name
+        found = [x for x in self.profile.extractions if x.target == name]
+        if not found:
+            return name
+        x = found[0]
+        self.windows = True
+        if x.transform == "copy" and len(x.sources) == 1:
+            return x.sources[0]
+        if x.transform == "prefix" and x.argument in WINDOWS_SOURCE_PREFIXES:
+            return "Channel"  # the channel behind a fixed prefix: the same groups
+        if x.transform == "copy":
+            self.problem(
+                "coalesce",
+                f"'{name}' is the first present of {', '.join(x.sources)}: no single Sigma "
+                f"field; grouped by {x.sources[0]}",
+                span,
+            )
+            return x.sources[0]
+        self.problem(
+            x.transform,
+            f"'{name}' is a computed Splunk field ({x.transform} of {', '.join(x.sources)}); "
+            f"grouped by {x.sources[0]}, which makes other groups",
+            span,
+        )
+        return x.sources[0]
 
     def metadata(self) -> dict[str, Any]:
         rule = self.rule
@@ -368,30 +578,41 @@ class _Emitter:
 
     # --- lowering: every leaf made writable, or dropped (lossy)
 
-    def lower(self, expr: Expr) -> Expr | None:
+    def lower(self, expr: Expr, mapped: bool = False) -> Expr | None:
+        """``expr`` with every leaf written or dropped (lossy); ``mapped``: its fields are
+        event fields already (no field profile)."""
         if isinstance(expr, Predicate):
-            return self.predicate(expr)
+            return self.written(expr) if mapped else self.predicate(expr)
         if isinstance(expr, Condition):
             self.problem("condition", "an SPL eval expression has no Sigma equivalent", expr.span)
             return None
         if isinstance(expr, Not):
-            arg = self.lower(expr.arg)
+            arg = self.lower(expr.arg, mapped)
             return None if arg is None else Not(arg, span=expr.span)
-        args = [a for a in (self.lower(a) for a in expr.args) if a is not None]
+        args = [a for a in (self.lower(a, mapped) for a in expr.args) if a is not None]
         if not args:
             return None
         return all_of(args) if isinstance(expr, And) else any_of(args)
 
     def predicate(self, p: Predicate) -> Expr | None:
         mapped = self.map_field(p) if self.profile is not None and p.field else p
-        if mapped is None:
-            return None
-        p = mapped
+        if mapped is None or isinstance(mapped, Predicate):
+            return None if mapped is None else self.written(mapped)
+        return self.lower(mapped, mapped=True)  # a first-present-of expansion
+
+    def written(self, p: Predicate) -> Expr | None:
+        """``p`` (on an event field) as Sigma can write it, or an approximation (lossy)."""
         if p.field is not None and "|" in p.field:
             self.problem("field", f"field name {p.field!r} holds '|', Sigma's modifier mark",
                          p.span)  # fmt: skip
             return None
+        if p.field == "_raw" and self.rule.language != "sigma":
+            return self.raw_text(p)
         if p.kind is Kind.TERM:
+            if not self.keywords:
+                self.problem("term", f"SPL term {p.value!r} matches indexed terms of _raw; "
+                             f"dropped: {NO_TEMPORAL_KEYWORDS}", p.span)  # fmt: skip
+                return None
             self.problem(
                 "term",
                 f"SPL term {p.value!r} matches indexed terms of _raw, not a Sigma keyword; "
@@ -408,6 +629,10 @@ class _Emitter:
                 "fieldref", "Sigma's |fieldref cannot be case-sensitive; written uncased", p.span
             )
             return Predicate(p.field, p.kind, p.value, False, span=p.span)
+        if p.field is None and not self.keywords:
+            self.problem("keyword", f"a field-less '{p.kind}' predicate: {NO_TEMPORAL_KEYWORDS}",
+                         p.span)  # fmt: skip
+            return None
         if p.field is None and not _keyword_ok(p):
             self.problem(
                 p.kind.value, f"a field-less '{p.kind}' predicate is not a Sigma keyword", p.span
@@ -415,7 +640,20 @@ class _Emitter:
             return None
         return p
 
-    def map_field(self, p: Predicate) -> Predicate | None:
+    def raw_text(self, p: Predicate) -> Predicate | None:
+        """A predicate on SPL's ``_raw``: the whole raw event text, which Sigma has no field
+        for. Lossy: the keyword form (a match in any one value of the event), if it has one."""
+        keyword = Predicate(None, p.kind, p.value, p.cased, span=p.span)
+        what = f"'_raw' {p.kind} {p.value_text()!r}: _raw is the raw event text, not a Sigma field"
+        if not self.keywords or p.cased or not _keyword_ok(keyword):
+            reason = NO_TEMPORAL_KEYWORDS if not self.keywords else "no keyword form"
+            self.problem("_raw", f"{what}; dropped: {reason}", p.span)
+            return None
+        self.problem("_raw", f"{what}; written as a keyword, which matches within one value "
+                     "of the event instead", p.span)  # fmt: skip
+        return keyword
+
+    def map_field(self, p: Predicate) -> Expr | None:
         assert self.profile is not None and p.field is not None
         found = [x for x in self.profile.extractions if x.target == p.field]
         if not found:
@@ -435,40 +673,135 @@ class _Emitter:
             return p  # not a Windows event source: the profile does not apply
         if x.transform == "constant" and not _windows_source(p, x.argument):
             return p
-        if x.transform == "copy":
-            self.problem(
-                "coalesce",
-                f"'{p.field}' is the first present of {', '.join(x.sources)}: no single Sigma "
-                f"field; written as {x.sources[0]}",
-                p.span,
-            )
-            self.windows = True
-            return _with_field(p, x.sources[0])
+        if x.transform in ("copy", "basename") and len(x.sources) > 1:
+            return self.first_present(p, x.transform, x.sources)
         if x.transform == "basename":
             return self.basename(p, x.sources)
         self.problem(x.transform, f"'{p.field}' is a computed Splunk field ({x.transform})",
                      p.span)  # fmt: skip
         return None
 
-    def basename(self, p: Predicate, sources: Sequence[str]) -> Predicate | None:
+    def first_present(self, p: Predicate, transform: str, sources: Sequence[str]) -> Expr:
+        """``p`` on a field the profile takes from the first of ``sources`` that is present
+        and not null: ``p(s1) or (s1 is null and p(s2)) or ...``, exact because a predicate
+        is false on a missing or null value; ``null``/``exists`` hold when all/any source
+        does. The leaves then go through :meth:`basename` for a ``basename`` extraction."""
+        self.windows = True
+        span = p.span
+        nulls = [Predicate(s, Kind.NULL, None, span=span) for s in sources]
+        if p.kind is Kind.NULL or (p.kind is Kind.EXISTS and p.value is False):
+            return all_of(nulls, span=span)
+        if p.kind is Kind.EXISTS:
+            return Not(all_of(nulls, span=span), span=span)
+        alternatives: list[Expr] = []
+        for index, source in enumerate(sources):
+            if transform == "basename":
+                leaf: Expr = self.basename(p, (source,), report=index == 0, named=sources)
+            else:
+                leaf = _with_field(p, source)
+            alternatives.append(all_of([*nulls[:index], leaf], span=span))
+        return any_of(alternatives, span=span)
+
+    def basename(
+        self,
+        p: Predicate,
+        sources: Sequence[str],
+        report: bool = True,
+        named: Sequence[str] | None = None,
+    ) -> Predicate:
         source = sources[0]
+        value = p.value
+        written: Predicate
+        if p.kind is Kind.EQ and isinstance(value, str):
+            written = Predicate(source, Kind.ENDSWITH, "\\" + value, p.cased, span=p.span)
+        elif p.kind is Kind.STARTSWITH and isinstance(value, str):
+            pattern = Pattern((Wildcard.MANY, "\\" + value, Wildcard.MANY))
+            written = Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
+        elif p.kind is Kind.WILDCARD and isinstance(value, Pattern):
+            pattern = Pattern((Wildcard.MANY, "\\", *value.parts))
+            written = Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
+        else:
+            written = _with_field(p, source)
+        key, text = _item(written)
+        if not report:
+            return written
         self.problem(
             "basename",
-            f"'{p.field}' is the file name of {' or '.join(sources)}; written as "
-            f"{source}|endswith, which also matches a bare name and other paths",
+            f"'{p.field}' is the file name of {' or '.join(named or sources)}; written as "
+            f"{key}: {text!r}, on the whole path: not the same values (a bare name, other folders)",
             p.span,
         )
         self.windows = True
-        value = p.value
-        if p.kind is Kind.EQ and isinstance(value, str):
-            return Predicate(source, Kind.ENDSWITH, "\\" + value, p.cased, span=p.span)
-        if p.kind is Kind.STARTSWITH and isinstance(value, str):
-            pattern = Pattern((Wildcard.MANY, "\\" + value, Wildcard.MANY))
-            return Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
-        if p.kind is Kind.WILDCARD and isinstance(value, Pattern):
-            pattern = Pattern((Wildcard.MANY, "\\", *value.parts))
-            return Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
-        return _with_field(p, source)
+        return written
+
+
+def _dump(docs: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _copies(stage: Stage) -> tuple[tuple[str, str], ...] | None:
+    """The (copy, source) pairs of an ``eval`` whose every assignment copies a field."""
+    if not isinstance(stage, Eval):
+        return None
+    pairs = tuple(
+        (name, value.name) for name, value in stage.assignments if isinstance(value, FieldValue)
+    )
+    return pairs if len(pairs) == len(stage.assignments) else None
+
+
+def _read_fields(stages: Sequence[Stage]) -> list[str]:
+    """The fields filters, ``bin`` and ``stats`` among ``stages`` read, in order, once."""
+    seen: dict[str, None] = {}
+    for stage in stages:
+        if isinstance(stage, Filter):
+            for p in predicates(stage.expr):
+                if p.field is not None:
+                    seen.setdefault(p.field, None)
+        elif isinstance(stage, Bin):
+            seen.setdefault(stage.field, None)
+        elif isinstance(stage, Stats):
+            for name in stage.by:
+                seen.setdefault(name, None)
+            for agg in stage.aggregations:
+                if isinstance(agg.argument, str) and "*" not in agg.argument:
+                    seen.setdefault(agg.argument, None)
+    return list(seen)
+
+
+def _kept(table: Table, name: str) -> bool:
+    """Whether ``name`` is still there after ``table`` (``fields`` keeps ``_raw``/``_time``)."""
+    matched = any(fnmatch.fnmatchcase(name, pattern) for pattern in table.fields)
+    if table.remove:
+        return not matched
+    return matched or (table.command == "fields" and name in ("_raw", "_time"))
+
+
+def _substitute(expr: Expr, copies: dict[str, str]) -> Expr:
+    """``expr`` reading each copied field's source (``eval f=g`` before it: ``f`` is ``g``)."""
+    if not copies:
+        return expr
+    if isinstance(expr, Predicate):
+        name = copies.get(expr.field, expr.field) if expr.field else None
+        value = expr.value
+        if isinstance(value, FieldRef) and value.field in copies:
+            value = FieldRef(copies[value.field], value.match)
+        if name == expr.field and value is expr.value:
+            return expr
+        return Predicate(name, expr.kind, value, expr.cased, span=expr.span)
+    if isinstance(expr, Condition):
+        return expr  # not writable in Sigma either way
+    if isinstance(expr, Not):
+        return Not(_substitute(expr.arg, copies), span=expr.span)
+    args = tuple(_substitute(a, copies) for a in expr.args)
+    return And(args, span=expr.span) if isinstance(expr, And) else Or(args, span=expr.span)
 
 
 def _with_field(p: Predicate, name: str) -> Predicate:
