@@ -563,3 +563,10 @@ def translate_command(
     )
     if errors:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+# ``explain`` and ``catalog`` (issue 6) live in their own module.
+from translator.catalog_cli import catalog_command, explain_command  # noqa: E402
+
+main.add_command(explain_command)
+main.add_command(catalog_command)

@@ -1,0 +1,356 @@
+"""A static site for a whole corpus of rules: an index to filter, a page per rule, a page per
+indicator, and the corpus counts behind every page's indicator table.
+
+What this module owns
+    * :func:`detect_language`: Sigma or SPL, from a file's name and top-level keys, so that one
+      catalog takes both shared corpora at once.
+    * :func:`load_rules`: every rule under the given paths (files that fail are reported, the
+      batch goes on), read on up to ``jobs`` processes.
+    * :func:`count_indicators`: indicator key -> number of rules using it
+      (:func:`translator.indicators.indicator_key` decides when two predicates are the same).
+    * :func:`build_site`: the files of the site, written under one folder.
+
+What it must not do
+    Print (progress goes through a :class:`Reporter`) or define what a page shows
+    (:mod:`translator.explain`, :mod:`translator.pages`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+
+from backends.spl import MacroTable
+from ir.errors import RuleglotError
+from ir.nodes import Rule
+from translator import api
+from translator.explain import Counts, RulePage, rule_page, rule_slug
+from translator.indicators import IndicatorKey, indicator_key, rule_indicators
+from translator.inputs import read_text
+from translator.pages import environment, render_html
+
+_SPL_KEY = re.compile(r"^(?:search|logic)\s*:", re.MULTILINE)
+_SIGMA_KEY = re.compile(r"^(?:detection|correlation)\s*:", re.MULTILINE)
+SUFFIXES = (".yml", ".yaml", ".spl")
+TOP_INDICATORS = 500
+
+
+class Reporter(Protocol):
+    """Where a long build says how far it is (the CLI draws a progress bar)."""
+
+    def start(self, label: str, total: int) -> None: ...
+
+    def advance(self, count: int = 1) -> None: ...
+
+
+class _Silent:
+    def start(self, label: str, total: int) -> None:
+        pass
+
+    def advance(self, count: int = 1) -> None:
+        pass
+
+
+def detect_language(text: str, path: str | Path) -> str | None:
+    """``spl`` for ``.spl`` files and YAML with a top-level ``search``/``logic`` key (a
+    security_content detection), ``sigma`` for YAML with ``detection``/``correlation``; ``None``
+    for anything else (a README, SigmaHQ's ``tests/thor.yml``)."""
+    name = str(path).lower()
+    if name.endswith(".spl"):
+        return "spl"
+    if not name.endswith((".yml", ".yaml")):
+        return None
+    if _SIGMA_KEY.search(text):
+        return "sigma"
+    if _SPL_KEY.search(text):
+        return "spl"
+    return None
+
+
+@dataclass
+class Entry:
+    """One rule of the catalog and the file it came from."""
+
+    path: str
+    text: str
+    rule: Rule
+    slug: str = ""
+
+
+@dataclass
+class Loaded:
+    entries: list[Entry] = field(default_factory=list)
+    errors: list[RuleglotError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def rule_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Rule files named directly, and ``.yml``/``.yaml``/``.spl`` files below named folders."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in SUFFIXES))
+        else:
+            out.append(path)
+    return out
+
+
+#: Reader options for :func:`_read_one`, set before the pool forks: workers inherit them (a
+#: macro table need not be pickled for every file).
+_OPTIONS: dict[str, Any] = {}
+
+
+def _read_one(path: Path) -> tuple[str, str, list[Rule] | RuleglotError | None]:
+    try:
+        text = read_text(path)
+        language = detect_language(text, path)
+        if language is None:
+            return str(path), text, None
+        options = {"undefined_macros": "empty", "macros": _OPTIONS.get("macros")}
+        return (
+            str(path),
+            text,
+            api.parse(text, language, str(path), **(options if language == "spl" else {})),
+        )
+    except RuleglotError as err:
+        err.path = err.path or str(path)
+        return str(path), "", err
+
+
+def _imap(function: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> Iterator[Any]:
+    if jobs <= 1 or len(items) < 50 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(function, items)
+        return
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        yield from pool.imap(function, items, chunksize=16)
+
+
+def load_rules(
+    paths: Iterable[str | Path],
+    macros: MacroTable | None = None,
+    jobs: int = 1,
+    reporter: Reporter | None = None,
+) -> Loaded:
+    """Every rule under ``paths``; SPL macros from ``macros`` (undefined ones expand to
+    nothing: a page explains a search without running it)."""
+    reporter = reporter or _Silent()
+    files = rule_files(paths)
+    loaded = Loaded()
+    _OPTIONS["macros"] = macros
+    reporter.start("reading rules", len(files))
+    try:
+        for path, text, result in _imap(_read_one, files, jobs):
+            reporter.advance()
+            if result is None:
+                loaded.skipped.append(path)
+            elif isinstance(result, RuleglotError):
+                loaded.errors.append(result)
+            else:
+                loaded.entries.extend(Entry(path, text, rule) for rule in result)
+    finally:
+        _OPTIONS.clear()
+    used: set[str] = set()
+    for entry in loaded.entries:
+        slug = rule_slug(entry.rule, entry.path)
+        candidate, n = slug, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{slug}-{n}"
+        used.add(candidate)
+        entry.slug = candidate
+    return loaded
+
+
+def rule_keys(rule: Rule) -> set[IndicatorKey]:
+    """The indicator keys a rule is counted under (each once)."""
+    language = rule.language or "sigma"
+    return {indicator_key(p, language) for p in rule_indicators(rule)}
+
+
+def count_indicators(rules: Iterable[Rule]) -> Counter[IndicatorKey]:
+    """How many rules use each indicator (a rule counts once per key)."""
+    counts: Counter[IndicatorKey] = Counter()
+    for rule in rules:
+        counts.update(rule_keys(rule))
+    return counts
+
+
+COUNTS_FILE = "indicators.json"
+
+
+@dataclass
+class StoredCounts:
+    """A catalog's counts: per indicator, the number of rules; the files they came from."""
+
+    counts: Counter[IndicatorKey]
+    rules: int
+    files: frozenset[str]
+
+
+def write_counts(counts: Counter[IndicatorKey], entries: Sequence[Entry], path: Path) -> None:
+    """The corpus counts as JSON, so that ``explain --corpus SITE`` need not read the corpus."""
+    rows = [[k.field, k.kind, k.value, n] for k, n in sorted(counts.items())]
+    files = sorted({str(Path(e.path).resolve()) for e in entries})
+    path.write_bytes(orjson.dumps({"rules": len(entries), "files": files, "indicators": rows}))
+
+
+def read_counts(path: Path) -> StoredCounts:
+    """Counts written by :func:`write_counts`."""
+    data = orjson.loads(path.read_bytes())
+    counts = Counter({IndicatorKey(f, k, v): n for f, k, v, n in data["indicators"]})
+    return StoredCounts(counts, int(data["rules"]), frozenset(data["files"]))
+
+
+# --- the site --------------------------------------------------------------------------------
+
+
+@dataclass
+class SiteReport:
+    rules: int
+    rule_pages: int
+    indicator_pages: int
+    errors: list[RuleglotError]
+    skipped: list[str]
+
+
+#: What :func:`_write_rule_page` needs, set before the pool forks (rules, counts, folder).
+_STATE: dict[str, Any] = {}
+
+
+def _write_rule_page(index: int) -> tuple[dict[str, Any], list[tuple[IndicatorKey, str]]]:
+    """Write one rule's page; returns its index row and (key, as written) per indicator."""
+    entry: Entry = _STATE["entries"][index]
+    page = rule_page(entry.rule, entry.text, entry.path, Counts(_STATE["counts"]), entry.slug)
+    html = render_html(page, root="../", link_indicators=True, counted=_STATE["total"])
+    (_STATE["out"] / "rules" / f"{entry.slug}.html").write_text(html, encoding="utf-8")
+    uses = [(row.key, f"{row.field} {row.kind} {row.value}") for row in page.indicators]
+    return _summary(page), uses
+
+
+def _summary(page: RulePage) -> dict[str, Any]:
+    """The rule's row in the index."""
+    return {
+        "slug": page.slug,
+        "title": page.title,
+        "language": page.language,
+        "level": page.level,
+        "logsource": page.logsource or "(none)",
+        "tactics": page.tactics,
+        "techniques": page.techniques,
+        "rule_id": page.rule_id,
+        "path": page.path,
+    }
+
+
+def build_site(
+    paths: Iterable[str | Path],
+    out_dir: str | Path,
+    macros: MacroTable | None = None,
+    jobs: int = 1,
+    reporter: Reporter | None = None,
+    title: str = "Detection rules",
+) -> SiteReport:
+    """Read every rule under ``paths`` and write the catalog under ``out_dir``:
+    ``index.html``, ``rules/<slug>.html``, ``indicators/<key>.html``, ``indicators/index.html``."""
+    reporter = reporter or _Silent()
+    out = Path(out_dir)
+    loaded = load_rules(paths, macros, jobs, reporter)
+    entries = loaded.entries
+    counts = count_indicators(e.rule for e in entries)
+    for sub in ("rules", "indicators"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+        (out / sub).mkdir(parents=True)
+    _STATE.update(entries=entries, counts=counts, out=out, total=len(entries))
+    uses: dict[IndicatorKey, list[dict[str, str]]] = {}
+    summaries: list[dict[str, Any]] = []
+    reporter.start("writing rule pages", len(entries))
+    try:
+        for index, (summary, rows) in enumerate(_imap(_write_rule_page, range(len(entries)), jobs)):
+            reporter.advance()
+            entry, slug = entries[index], summary["slug"]
+            summaries.append(summary)
+            for key, written in rows:
+                listed = uses.setdefault(key, [])
+                if not listed or listed[-1]["slug"] != slug:
+                    listed.append(
+                        {
+                            "slug": slug,
+                            "title": entry.rule.title,
+                            "language": entry.rule.language or "sigma",
+                            "written": written,
+                        }
+                    )
+    finally:
+        _STATE.clear()
+    env = environment(True)
+    indicator_template = env.get_template("indicator.html.j2")
+    reporter.start("writing indicator pages", len(uses))
+    for key, listed in uses.items():
+        html = indicator_template.render(key=key, uses=listed, root="../")
+        (out / "indicators" / f"{key.slug}.html").write_text(html, encoding="utf-8")
+        reporter.advance()
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_INDICATORS]
+    (out / "indicators" / "index.html").write_text(
+        env.get_template("indicators.html.j2").render(rows=top, total=len(counts), root="../"),
+        encoding="utf-8",
+    )
+    (out / "index.html").write_text(
+        _index_html(summaries, len(counts), len(loaded.errors), title), encoding="utf-8"
+    )
+    write_counts(counts, entries, out / COUNTS_FILE)
+    (out / "errors.txt").write_text("".join(f"{err}\n" for err in loaded.errors), "utf-8")
+    return SiteReport(len(entries), len(entries), len(uses), loaded.errors, loaded.skipped)
+
+
+def _index_html(
+    summaries: list[dict[str, Any]], indicator_count: int, failed: int, title: str
+) -> str:
+    def values(name: str) -> list[str]:
+        found: set[str] = set()
+        for s in summaries:
+            value = s[name]
+            found.update(value if isinstance(value, tuple) else [value] if value else [])
+        return sorted(found)
+
+    facets = [
+        ("language", "Language", values("language")),
+        ("tactic", "Tactic", values("tactics")),
+        ("technique", "Technique", values("techniques")),
+        ("logsource", "Log source", values("logsource")),
+        ("level", "Level", values("level")),
+    ]
+    languages = sorted(Counter(s["language"] for s in summaries).items())
+    return (
+        environment(True)
+        .get_template("index.html.j2")
+        .render(
+            title=title,
+            rules=summaries,
+            facets=facets,
+            languages=languages,
+            indicator_count=indicator_count,
+            failed=failed,
+            root="",
+        )
+    )
+
+
+__all__ = [
+    "Entry",
+    "Reporter",
+    "SiteReport",
+    "build_site",
+    "count_indicators",
+    "detect_language",
+    "load_rules",
+]

@@ -1,0 +1,208 @@
+"""``ruleglot explain`` and ``ruleglot catalog``: a rule's page, and a static site of pages.
+
+Registered on the main command group in :mod:`translator.cli`; kept apart so that the commands
+that show rules do not grow the commands that translate and run them. Conventions as there:
+pages on stdout (or in ``-o``), errors as ``path:line:col: category: message`` on stderr, exit
+status 2 when an input failed, a progress bar on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.progress import Progress, TaskID
+
+from ir.errors import RuleglotError
+from ir.nodes import Rule
+from translator import api
+from translator.catalog import (
+    COUNTS_FILE,
+    build_site,
+    detect_language,
+    load_rules,
+    read_counts,
+    rule_keys,
+)
+from translator.explain import Counts, rule_page
+from translator.indicators import IndicatorKey
+from translator.inputs import read_text
+from translator.pages import FORMATS, page_dict, render
+
+EXIT_INPUT_ERROR = 2
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class ProgressReporter:
+    """A rich progress bar per build step on a terminal; one line per step elsewhere."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.task: TaskID | None = None
+
+    def start(self, label: str, total: int) -> None:
+        if self.progress is None:
+            click.echo(f"{label}: {total}", err=True)
+            return
+        if self.task is not None:
+            self.progress.update(self.task, visible=False)
+        self.task = self.progress.add_task(label, total=total)
+
+    def advance(self, count: int = 1) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task, count)
+
+
+def _corpus_counts(
+    sources: tuple[str, ...], rule_path: Path, rules: list[Rule], macros: str | None
+) -> tuple[Counts | None, int]:
+    """Counts over ``--corpus`` (catalog folders, through their ``indicators.json``, or rule
+    files) of the rules *other* than the explained file's own."""
+    if not sources:
+        return None, 0
+    own = str(rule_path.resolve())
+    counts: Counter[IndicatorKey] = Counter()
+    counted = 0
+    paths: list[str] = []
+    for source in sources:
+        stored_file = Path(source) / COUNTS_FILE
+        if not stored_file.is_file():
+            paths.append(source)
+            continue
+        stored = read_counts(stored_file)
+        counts.update(stored.counts)
+        counted += stored.rules
+        if own in stored.files:  # the catalog holds the explained rules: not "other" rules
+            for rule in rules:
+                counts.subtract(rule_keys(rule))
+            counted -= len(rules)
+    if paths:
+        for entry in load_rules(paths, api.macros(macros), jobs=2).entries:
+            if str(Path(entry.path).resolve()) != own:
+                counts.update(rule_keys(entry.rule))
+                counted += 1
+    return Counts(counts, includes_rule=False), counted
+
+
+@click.command("explain")
+@click.argument("rule", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(FORMATS),
+    default="md",
+    show_default=True,
+    help="Page format.",
+)
+@click.option(
+    "--from",
+    "read",
+    type=click.Choice(["auto", "sigma", "spl"]),
+    default="auto",
+    show_default=True,
+    help="Language of RULE (auto: from its keys).",
+)
+@click.option(
+    "--macros",
+    type=click.Path(exists=True, file_okay=False),
+    help="SPL: a macros/ folder; undefined macros expand to nothing (explaining never needs them).",
+)
+@click.option(
+    "--corpus",
+    "corpus",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Count indicators over these rules (folders or files) or a catalog built by "
+    "'ruleglot catalog' (its folder); repeatable.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+def explain_command(
+    rule: str,
+    form: str,
+    read: str,
+    macros: str | None,
+    corpus: tuple[str, ...],
+    output: str | None,
+) -> None:
+    """Print the page of RULE (Sigma or SPL): ATT&CK and event coverage, body, stages,
+    exclusions, indicators with corpus counts, SPL search terms."""
+    path = Path(rule)
+    try:
+        text = read_text(path)
+        language = detect_language(text, path) if read == "auto" else read
+        if language is None:
+            raise RuleglotError(
+                "not a Sigma rule or SPL search (use --from)", category="invalid", path=rule
+            )
+        options = (
+            {"macros": api.macros(macros), "undefined_macros": "empty"} if language == "spl" else {}
+        )
+        rules = api.parse(text, language, rule, **options)
+    except RuleglotError as err:
+        click.echo(str(err), err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+    counts, counted = _corpus_counts(corpus, path, rules, macros)
+    pages = [rule_page(r, text, rule, counts, None) for r in rules]
+    if form == "json":
+        data = [page_dict(p) for p in pages]
+        out = orjson.dumps(data[0] if len(data) == 1 else data, option=orjson.OPT_INDENT_2)
+        result = out.decode()
+    else:
+        result = "\n".join(render(p, form, counted or None) for p in pages)
+    if output:
+        Path(output).write_text(result if result.endswith("\n") else result + "\n", "utf-8")
+    else:
+        click.echo(result)
+
+
+@click.command("catalog")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="The site's folder (created; its rules/ and indicators/ are replaced).",
+)
+@click.option(
+    "--macros",
+    type=click.Path(exists=True, file_okay=False),
+    help="SPL: a security_content macros/ folder (undefined macros expand to nothing).",
+)
+@click.option("-j", "--jobs", type=int, default=2, show_default=True, help="Processes.")
+@click.option("--title", default="Detection rules", show_default=True, help="Index title.")
+def catalog_command(
+    paths: tuple[str, ...], out_dir: str, macros: str | None, jobs: int, title: str
+) -> None:
+    """Build a static site for the rules under PATHS (Sigma and SPL together): an index to
+    filter by language, tactic, technique, log source and level; a page per rule; a page per
+    indicator listing the rules that use it."""
+    started = time.perf_counter()
+    interactive = sys.stderr.isatty()
+    with Progress(console=stderr, transient=True, disable=not interactive) as progress:
+        report = build_site(
+            paths,
+            out_dir,
+            api.macros(macros),
+            jobs=jobs,
+            reporter=ProgressReporter(progress if interactive else None),
+            title=title,
+        )
+    for err in report.errors:
+        click.echo(str(err), err=True)
+    elapsed = time.perf_counter() - started
+    click.echo(
+        f"catalog: {report.rules} rules, {report.rule_pages} rule pages, "
+        f"{report.indicator_pages} indicator pages, {len(report.errors)} file(s) failed, "
+        f"{len(report.skipped)} skipped (not rules) in {elapsed:.1f}s -> "
+        f"{Path(out_dir) / 'index.html'}",
+        err=True,
+    )
+    if report.errors:
+        sys.exit(EXIT_INPUT_ERROR)
