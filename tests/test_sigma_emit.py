@@ -680,3 +680,18 @@ def test_presentation_columns_and_trailing_stages_are_reported():
     (back,) = read_sigma(result.yaml)
     assert _groups(run(back, LOGONS), "TargetUserName") == {(BUCKET, "bob")}
     assert _groups(run(rule, LOGONS), "TargetUserName") == {(BUCKET, "bob")}
+
+
+def test_source_in_the_other_rendering_is_named() -> None:
+    """Under splunk_windows_xml, events have source=XmlWinEventLog:<channel>; a search for
+    source=WinEventLog:<channel> selects none of them, while a Sigma channel means both."""
+    xml = read_spl('source="XmlWinEventLog:Security" EventCode=4624')[0]
+    assert emit_sigma(xml).warnings == []
+    classic = read_spl('source="WinEventLog:Security" EventCode=4624')[0]
+    with pytest.raises(RuleglotError) as err:
+        emit_sigma(classic)
+    assert err.value.construct == "source"
+    assert emit_sigma(classic, fields="splunk_windows").warnings == []  # its own rendering
+    lossy = emit_sigma(classic, lossy=True)
+    assert [w["construct"] for w in lossy.warnings] == ["source"]
+    assert yaml.safe_load(lossy.yaml)["logsource"] == {"product": "windows", "service": "security"}

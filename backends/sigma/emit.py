@@ -229,6 +229,15 @@ class _Emitter:
         self.rule = rule
         self.lossy = lossy
         self.profile = profile
+        #: the prefix the profile puts before the channel in ``source`` (a rendering)
+        self.source_prefix = next(
+            (
+                x.argument
+                for x in (profile.extractions if profile is not None else ())
+                if x.target == "source" and x.transform == "prefix"
+            ),
+            None,
+        )
         self.warnings: list[dict[str, Any]] = []
         self.windows = False  # a Windows-profile field was mapped: product windows
         self.service: str | None = None
@@ -535,6 +544,27 @@ class _Emitter:
                 return isinstance(value, str) and value.lower() == x.argument.lower()
         return False
 
+    def channel_of(self, p: Predicate) -> str | None:
+        """The channel ``p`` selects (:func:`_channel_of`). A ``source`` in the other
+        rendering than the profile's (``WinEventLog:X`` under ``XmlWinEventLog:``) selects
+        none of the profile's events, while Sigma's channel means either rendering: reported
+        (construct ``source``), and written as the channel when lossy."""
+        channel = _channel_of(p)
+        prefix = self.source_prefix
+        other_rendering = prefix is not None and not p.value_text().lower().startswith(
+            prefix.lower()
+        )
+        if channel is not None and p.field == "source" and other_rendering:
+            assert self.profile is not None
+            self.problem(
+                "source",
+                f"'source={p.value_text()}' is not the rendering field profile "
+                f"{self.profile.name!r} reads ({prefix}{channel}): the search selects none "
+                f"of its events; written as channel {channel!r} (either rendering)",
+                p.span,
+            )
+        return channel
+
     def channel_selector(self, part: Expr) -> Expr | None | bool:
         """A conjunct choosing channels, as the remaining detection part (``None``: nothing),
         or ``False`` when ``part`` is not one."""
@@ -546,7 +576,7 @@ class _Emitter:
                 "source", "sourcetype", "Channel", "eventtype"
             ):  # fmt: skip
                 return False
-            channel = _channel_of(d)
+            channel = self.channel_of(d)
             if channel is None:
                 others.append(d)
             else:
@@ -663,7 +693,7 @@ class _Emitter:
             self.windows = True
             return _with_field(p, x.sources[0])
         if x.transform == "prefix" and x.argument in WINDOWS_SOURCE_PREFIXES:
-            channel = _channel_of(p)
+            channel = self.channel_of(p)
             if channel is not None:
                 self.windows = True
                 return Predicate("Channel", Kind.EQ, channel, p.cased, span=p.span)
