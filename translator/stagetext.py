@@ -21,10 +21,9 @@ from collections.abc import Callable, Sequence
 
 import yaml
 
-from backends.spl.emit import write_eval, write_stage
+from backends.spl.emit import aggregation_text, options_text, write_eval, write_stage
 from ir.errors import RuleglotError
 from ir.nodes import (
-    Aggregation,
     And,
     Command,
     Condition,
@@ -44,20 +43,6 @@ from ir.nodes import (
 from translator.indicators import display_field
 
 
-def _options(options: Sequence[tuple[str, str]]) -> list[str]:
-    return [f"{k}={v}" for k, v in options]
-
-
-def _aggregation(agg: Aggregation) -> str:
-    if agg.argument is None:
-        text = agg.function
-    elif isinstance(agg.argument, str):
-        text = f"{agg.function}({agg.argument})"
-    else:
-        text = f"{agg.function}(eval({write_eval(agg.argument)}))"
-    return f"{text} as {agg.alias}" if agg.alias else text
-
-
 def _pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [a if a == b else f"{a} as {b}" for a, b in pairs]
 
@@ -71,8 +56,8 @@ def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) 
     except RuleglotError:
         pass
     if isinstance(stage, Stats):
-        words = [stage.command, *_options(stage.options)]
-        words.append(" ".join(_aggregation(a) for a in stage.aggregations))
+        words = [stage.command, *options_text(stage.options)]
+        words.append(" ".join(aggregation_text(a) for a in stage.aggregations))
         if stage.datamodel:
             words.append(f"from datamodel={stage.datamodel}")
         if stage.where is not None:
@@ -84,9 +69,9 @@ def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) 
         items = [
             f"{fn}({f})" + (f" as {alias}" if alias else "") for fn, f, alias in stage.conversions
         ]
-        return " ".join(["convert", *_options(stage.options), *items])
+        return " ".join(["convert", *options_text(stage.options), *items])
     if isinstance(stage, Lookup):
-        words = [stage.command, *_options(stage.options), stage.table, *_pairs(stage.inputs)]
+        words = [stage.command, *options_text(stage.options), stage.table, *_pairs(stage.inputs)]
         if stage.outputs:
             words += [stage.mode, *_pairs(stage.outputs)]
         return " ".join(words)
@@ -94,10 +79,10 @@ def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) 
         mode = [f"mode={stage.mode}"] if stage.mode else []
         return " ".join(["rex", f"field={stage.field}", *mode, f'"{stage.pattern}"'])
     if isinstance(stage, MultiValue):
-        return " ".join([stage.command, *_options(stage.options), stage.field])
+        return " ".join([stage.command, *options_text(stage.options), stage.field])
     if isinstance(stage, Subsearch):
         inner = " | ".join(stage_text(s, render_where) for s in stage.stages)
-        return " ".join([stage.command, *_options(stage.options), *stage.fields, f"[{inner}]"])
+        return " ".join([stage.command, *options_text(stage.options), *stage.fields, f"[{inner}]"])
     if isinstance(stage, Command):
         return f"{stage.name} {stage.args}".strip()
     return type(stage).__name__.lower()

@@ -981,14 +981,7 @@ class Builder:
     def subsearch_cmd(self, tree: Tree[Any]) -> list[Stage]:
         keyword = _kw(tree)
         command = str(keyword).lower()
-        args = [a for a in self.args(tree.children[1]) if a.kind != "comma"]
-        options = tuple((a.text, a.value or "") for a in args if a.kind == "option")
-        fields = []
-        for arg in args:
-            if arg.kind in ("word", "quoted"):
-                fields.append(arg.text)
-            elif arg.kind != "option":
-                self.fail(f"{command} takes options and fields", "invalid", arg.offset, command)
+        options, fields = self.options_and_fields(tree, command)
         sub = _child(tree, "subsearch")
         assert sub is not None
         stages = self.pipeline(_child(sub, "pipeline"))
@@ -1003,18 +996,23 @@ class Builder:
         for arg in args:
             if arg.kind != "option":
                 self.fail("appendpipe takes options", "invalid", arg.offset, "appendpipe")
-        sub = _child(tree, "subpipe")
-        assert sub is not None
-        stages: list[Stage] = []
-        for child in sub.children:
-            if isinstance(child, Tree):
-                stages.extend(self.stage(child))
+        stages = self.subpipe(tree)
         return [Subsearch("appendpipe", tuple(stages), (), options, span=self.node_span(keyword))]
 
     def foreach_cmd(self, tree: Tree[Any]) -> list[Stage]:
         """``foreach`` in multifield mode with an eval/where template; other modes are kept
         as options and refused when run."""
         keyword = _kw(tree)
+        options, fields = self.options_and_fields(tree, "foreach")
+        if not fields:
+            self.fail("foreach needs a field list", "invalid", keyword.start_pos, "foreach")
+        stages = self.subpipe(tree)
+        return [ForEach(tuple(fields), tuple(stages), options, span=self.node_span(keyword))]
+
+    def options_and_fields(
+        self, tree: Tree[Any], command: str
+    ) -> tuple[tuple[tuple[str, str], ...], list[str]]:
+        """A command's ``key=value`` options and its field words, in order."""
         args = [a for a in self.args(tree.children[1]) if a.kind != "comma"]
         options = tuple((a.text, a.value or "") for a in args if a.kind == "option")
         fields = []
@@ -1022,16 +1020,18 @@ class Builder:
             if arg.kind in ("word", "quoted"):
                 fields.append(arg.text)
             elif arg.kind != "option":
-                self.fail("foreach takes options and field names", "invalid", arg.offset, "foreach")
-        if not fields:
-            self.fail("foreach needs a field list", "invalid", keyword.start_pos, "foreach")
+                self.fail(f"{command} takes options and fields", "invalid", arg.offset, command)
+        return options, fields
+
+    def subpipe(self, tree: Tree[Any]) -> list[Stage]:
+        """The stages of a command's bracketed subpipeline (appendpipe, foreach)."""
         sub = _child(tree, "subpipe")
         assert sub is not None
         stages: list[Stage] = []
         for child in sub.children:
             if isinstance(child, Tree):
                 stages.extend(self.stage(child))
-        return [ForEach(tuple(fields), tuple(stages), options, span=self.node_span(keyword))]
+        return stages
 
     def generic_cmd(self, tree: Tree[Any]) -> list[Stage]:
         name = tree.children[0]

@@ -458,11 +458,13 @@ def _arg(name: str) -> str:
     return quote(name)
 
 
-def _options(options: Sequence[tuple[str, str]]) -> list[str]:
+def options_text(options: Sequence[tuple[str, str]]) -> list[str]:
+    """``key=value`` command options, values quoted where they must be."""
     return [f"{k}={_arg(v)}" for k, v in options]
 
 
-def _aggregation(agg: Aggregation) -> str:
+def aggregation_text(agg: Aggregation) -> str:
+    """``function(argument) as alias`` as stats writes it."""
     if agg.argument is None:
         text = agg.function
     elif isinstance(agg.argument, str):
@@ -505,8 +507,8 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
                 "bin buckets (the correlation reader's named approximation)"
             )
             options = tuple(o for o in options if o[0] not in CORRELATION_ANNOTATIONS)
-        words = [stage.command, *_options(options)]
-        words.append(", ".join(_aggregation(a) for a in stage.aggregations))
+        words = [stage.command, *options_text(options)]
+        words.append(", ".join(aggregation_text(a) for a in stage.aggregations))
         if stage.by:
             words.append("by " + ", ".join(_arg(f) for f in stage.by))
         return " ".join(w for w in words if w)
@@ -521,7 +523,7 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
         return " ".join(words)
     if isinstance(stage, Dedup):
         words = ["dedup"] + ([str(stage.count)] if stage.count != 1 else [])
-        words += [_arg(f) for f in stage.fields] + _options(stage.options)
+        words += [_arg(f) for f in stage.fields] + options_text(stage.options)
         return " ".join(words)
     if isinstance(stage, Sort):
         words = ["sort"] + ([str(stage.limit)] if stage.limit is not None else [])
