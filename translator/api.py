@@ -117,7 +117,6 @@ def _write_sigma(
 def _write_spl(
     rule: Rule,
     *,
-    lossy: bool = False,
     fields: str | None = None,
     format: str = "plain",
     logsources: str = "windows",
@@ -126,9 +125,9 @@ def _write_spl(
     """``logsources="none"`` writes no log-source terms: the search then means the rule on
     every event, as evaluating it with the log-source profile ``none`` does."""
     chosen = None if logsources == "none" else profile(logsources)
-    emitted = emit_spl_result(
-        rule, logsources=chosen, fields=fields or "splunk_windows", strict=not lossy
-    )
+    # ``lossy`` changes nothing here: what the SPL emitter cannot write is an error either
+    # way, and its few named approximations are warnings either way
+    emitted = emit_spl_result(rule, logsources=chosen, fields=fields or "splunk_windows")
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
     warnings = [{"construct": None, "message": w} for w in emitted.warnings]
     return Translation(text, warnings, list(emitted.macros))

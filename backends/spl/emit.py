@@ -642,16 +642,15 @@ def emit_spl_result(
     *,
     logsources: LogSourceProfile | None = windows_profile(),  # noqa: B008 (cached, immutable)
     fields: str = "splunk_windows",
-    strict: bool = True,
 ) -> Emitted:
     """``rule`` as one SPL search line, with its warnings; see the module docstring."""
     try:
-        return _emit(rule, logsources, fields, strict)
+        return _emit(rule, logsources, fields)
     except RuleglotError as err:  # what has no position of its own points at the rule
         raise err.at(rule.span) from None
 
 
-def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str, strict: bool) -> Emitted:
+def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitted:
     warnings: list[str] = []
     names = _Names.of(fields)
     branches = _branches(rule, logsources)
@@ -682,7 +681,6 @@ def emit_spl(
     logsources: LogSourceProfile | None = windows_profile(),  # noqa: B008 (cached, immutable)
     fields: str = "splunk_windows",
     format: str = "plain",
-    strict: bool = True,
 ) -> str:
     """``rule`` as an SPL search (``format="plain"``) or a ``savedsearches.conf`` stanza
     (``format="savedsearches"``). Raises :class:`RuleglotError` (``unsupported``) for what SPL
@@ -693,7 +691,7 @@ def emit_spl(
             category="invalid",
             construct="format",
         )
-    emitted = emit_spl_result(rule, logsources=logsources, fields=fields, strict=strict)
+    emitted = emit_spl_result(rule, logsources=logsources, fields=fields)
     if format == "plain":
         return emitted.text
     return savedsearch(rule, emitted.commands)
