@@ -111,6 +111,7 @@ from typing import Any
 import yaml
 from sigma.pipelines.common import windows_logsource_mapping
 
+from backends.sigma.detection import DetectionWriter, item, keyword_ok
 from backends.sigma.emit_correlation import (
     Correlation,
     Refusal,
@@ -140,7 +141,6 @@ from ir.nodes import (
     Or,
     Pattern,
     Predicate,
-    Regex,
     Rename,
     Rex,
     Rule,
@@ -149,7 +149,6 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
-    TimePart,
     Wildcard,
     all_of,
     any_of,
@@ -303,7 +302,7 @@ class _Emitter:
                 category="unsupported",
                 construct="detection",
             ).at(self.rule.span, self.rule.source_text)
-        return _DetectionWriter().write(expr)
+        return DetectionWriter().write(expr)
 
     def closing(self, doc: dict[str, Any]) -> None:
         if self.rule.falsepositives:
@@ -663,7 +662,7 @@ class _Emitter:
             self.problem("keyword", f"a field-less '{p.kind}' predicate: {NO_TEMPORAL_KEYWORDS}",
                          p.span)  # fmt: skip
             return None
-        if p.field is None and not _keyword_ok(p):
+        if p.field is None and not keyword_ok(p):
             self.problem(
                 p.kind.value, f"a field-less '{p.kind}' predicate is not a Sigma keyword", p.span
             )
@@ -675,7 +674,7 @@ class _Emitter:
         for. Lossy: the keyword form (a match in any one value of the event), if it has one."""
         keyword = Predicate(None, p.kind, p.value, p.cased, span=p.span)
         what = f"'_raw' {p.kind} {p.value_text()!r}: _raw is the raw event text, not a Sigma field"
-        if not self.keywords or p.cased or not _keyword_ok(keyword):
+        if not self.keywords or p.cased or not keyword_ok(keyword):
             reason = NO_TEMPORAL_KEYWORDS if not self.keywords else "no keyword form"
             self.problem("_raw", f"{what}; dropped: {reason}", p.span)
             return None
@@ -752,7 +751,7 @@ class _Emitter:
             written = Predicate(source, Kind.WILDCARD, pattern, p.cased, span=p.span)
         else:
             written = _with_field(p, source)
-        key, text = _item(written)
+        key, text = item(written)
         if not report:
             return written
         self.problem(
@@ -861,202 +860,3 @@ def _windows_source(p: Predicate, constant: str | None = None) -> bool:
     if constant is not None:
         return text.startswith(constant.lower())
     return any(text.startswith(prefix.lower()) for prefix in WINDOWS_SOURCE_PREFIXES)
-
-
-def _keyword_ok(p: Predicate) -> bool:
-    """A field-less predicate pySigma's keywords (or keyless modifiers) express."""
-    if p.kind is Kind.CONTAINS:
-        return bool(p.value)  # keyword '' reads back as '*', which the evaluator decides apart
-    if p.kind in (Kind.REGEX, Kind.CIDR, Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
-        return True
-    if p.kind is Kind.WILDCARD and isinstance(p.value, Pattern):
-        parts = p.value.parts
-        return len(parts) >= 2 and parts[0] is Wildcard.MANY and parts[-1] is Wildcard.MANY
-    return False
-
-
-# --- writing a lowered tree as a Sigma detection -------------------------------------------------
-
-_TIME_UNITS = ("minute", "hour", "day", "week", "month", "year")
-
-
-def _escaped(text: str) -> str:
-    return str(Pattern((text,)))
-
-
-def _item(p: Predicate) -> tuple[str, Any]:
-    """The detection key (field and modifiers) and YAML value of one predicate."""
-    name = p.field or ""
-    value = p.value
-    mods: list[str] = []
-    out: Any
-    if p.kind is Kind.EQ:
-        out = _escaped(value) if isinstance(value, str) else value
-    elif p.kind in (Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH):
-        mods.append(p.kind.value)
-        out = _escaped(str(value))
-    elif p.kind is Kind.WILDCARD:
-        out = str(value)
-    elif p.kind is Kind.REGEX:
-        assert isinstance(value, Regex)
-        mods.extend(["re", *value.flags])
-        out = value.pattern
-    elif p.kind in (Kind.CIDR, Kind.EXISTS, Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
-        mods.append(p.kind.value)
-        out = value
-    elif p.kind is Kind.NULL:
-        out = None
-    elif p.kind is Kind.FIELDREF:
-        assert isinstance(value, FieldRef)
-        mods.append("fieldref")
-        if value.match != "eq":
-            mods.append(value.match)
-        out = value.field
-    elif p.kind is Kind.TIMEPART:
-        assert isinstance(value, TimePart) and value.unit in _TIME_UNITS
-        mods.append(value.unit)
-        out = value.number
-    else:  # pragma: no cover - lowered away
-        raise ValueError(f"cannot write {p.kind}")
-    if p.cased and isinstance(out, str) and p.kind not in (Kind.REGEX, Kind.FIELDREF):
-        mods.append("cased")
-    return "|".join([name, *mods]), out
-
-
-def _keyword(p: Predicate) -> str | None:
-    """A plain keyword-list entry for ``p`` (uncased contains / anywhere pattern), else None."""
-    if p.field is not None or p.cased:
-        return None
-    if p.kind is Kind.CONTAINS and isinstance(p.value, str) and p.value:
-        return _escaped(p.value)
-    if p.kind is Kind.WILDCARD and isinstance(p.value, Pattern):
-        parts = p.value.parts
-        if len(parts) > 2 and parts[0] is Wildcard.MANY and parts[-1] is Wildcard.MANY:
-            return str(Pattern(parts[1:-1]))
-    return None
-
-
-def _same_key_values(expr: Expr) -> tuple[str, list[Any]] | None:
-    """An OR of predicates sharing one key (a YAML list), as key and values."""
-    if isinstance(expr, Predicate):
-        key, value = _item(expr)
-        return key, [value]
-    if isinstance(expr, Or) and all(isinstance(a, Predicate) for a in expr.args):
-        items = [_item(a) for a in expr.args if isinstance(a, Predicate)]
-        if len({k for k, _ in items}) == 1:
-            return items[0][0], [v for _, v in items]
-    return None
-
-
-def _as_map(expr: Expr) -> dict[str, Any] | None:
-    """One detection map for ``expr`` (a predicate, a same-key OR, an AND of those), or None."""
-    args = expr.args if isinstance(expr, And) else (expr,)
-    entries: dict[str, list[Any]] = {}  # key -> values, in the order the operands come
-    is_list: dict[str, bool] = {}
-    for arg in args:
-        if isinstance(arg, Predicate):
-            key, value = _item(arg)
-            if is_list.get(key, False):
-                return None
-            entries.setdefault(key, []).append(value)
-            is_list[key] = False
-            continue
-        found = _same_key_values(arg)
-        if found is None or found[0] in entries:
-            return None
-        entries[found[0]] = found[1]
-        is_list[found[0]] = True
-    out: dict[str, Any] = {}
-    for key, values in entries.items():
-        if is_list[key]:
-            name, value = key, values if len(values) > 1 else values[0]
-        elif len(values) == 1:
-            name, value = key, values[0]
-        else:
-            name, value = key + "|all", values
-        if name in out:
-            return None
-        out[name] = value
-    if len(out) > 1 and any(_keyless(k) for k in out):
-        return None  # keyless keys are kept to maps of their own
-    return out
-
-
-def _keyless(key: str) -> bool:
-    return key == "" or key.startswith("|")
-
-
-def _keywords(expr: Expr) -> list[str] | None:
-    args = expr.args if isinstance(expr, Or) else (expr,)
-    words = [_keyword(a) if isinstance(a, Predicate) else None for a in args]
-    if all(w is not None for w in words):
-        return [w for w in words if w is not None]
-    return None
-
-
-class _DetectionWriter:
-    def __init__(self) -> None:
-        self.detection: dict[str, Any] = {}
-        self.names: dict[str, list[str]] = {}
-
-    def new(self, prefix: str, definition: Any) -> str:
-        used = self.names.setdefault(prefix, [])
-        placeholder = f"\x00{prefix}\x00{len(used) + 1}\x00"
-        used.append(placeholder)
-        self.detection[placeholder] = definition
-        return placeholder
-
-    def write(self, expr: Expr) -> dict[str, Any]:
-        parts = conjuncts(expr)
-        inclusions = [p for p in parts if not isinstance(p, Not)]
-        exclusions = [p.arg for p in parts if isinstance(p, Not)]
-        terms: list[str] = []
-        if inclusions:
-            text, atomic = self.cond(all_of(inclusions), "selection")
-            terms.append(text if atomic or not exclusions else f"({text})")
-        for exclusion in exclusions:
-            text, atomic = self.cond(exclusion, "filter")
-            terms.append(f"not {text}" if atomic else f"not ({text})")
-        condition = " and ".join(terms)
-        renames: dict[str, str] = {}
-        for prefix, used in self.names.items():
-            for index, placeholder in enumerate(used, 1):
-                renames[placeholder] = prefix if len(used) == 1 else f"{prefix}_{index}"
-        out = {renames[k]: v for k, v in self.detection.items()}
-        for placeholder, name in renames.items():
-            condition = condition.replace(placeholder, name)
-        out["condition"] = condition
-        return out
-
-    def cond(self, expr: Expr, prefix: str) -> tuple[str, bool]:
-        """Condition text for ``expr`` (and whether it is a single operand)."""
-        words = _keywords(expr)
-        if words is not None:
-            return self.new(prefix, words), True
-        mapping = _as_map(expr)
-        if mapping is not None:
-            return self.new(prefix, mapping), True
-        if isinstance(expr, Not):
-            text, atomic = self.cond(expr.arg, prefix)
-            return (f"not {text}" if atomic else f"not ({text})"), True
-        if isinstance(expr, Or):
-            maps = [_as_map(a) for a in expr.args]
-            if all(m is not None for m in maps) and all(
-                not any(_keyless(k) for k in m or {}) for m in maps
-            ):
-                return self.new(prefix, maps), True
-            alts = [self.cond(a, prefix) for a in expr.args]
-            return " or ".join(t if a else f"({t})" for t, a in alts), False
-        assert isinstance(expr, And)
-        # AND: the operands one map can hold, then the rest
-        simple = [a for a in expr.args if _as_map(a) is not None and _keywords(a) is None]
-        rest = [a for a in expr.args if a not in simple]
-        texts: list[tuple[str, bool]] = []
-        if len(simple) > 1 and _as_map(And(tuple(simple))) is not None:
-            texts.append(self.cond(And(tuple(simple)), prefix))
-        else:
-            rest = list(expr.args)
-        texts.extend(self.cond(a, prefix) for a in rest)
-        if len(texts) == 1:
-            return texts[0]
-        return " and ".join(t if a else f"({t})" for t, a in texts), False
