@@ -5,6 +5,9 @@ Two formats, one runner:
 * ruleglot's own (``corpus/cases/*.yml``): ``rule`` (Sigma text), ``events`` a list of
   ``{event: {...}, match: true|false, why: "..."}``; every verdict must be as written. A case
   may instead expect the rule to be refused: ``error: {category: ..., construct: ...}``.
+  A pipeline case (``corpus/cases/spl/``) has ``language: spl``, events without verdicts, and
+  ``alerts``: the result rows it must return, each given by the values of ``alert_by`` (its
+  undefined macros expand to nothing, as for the seed search whose macros nobody defines).
 * SigmaHQ's regression cases (``cases.jsonl``): ``rule_path`` (relative to the corpus root, two
   folders above the file), ``events_jsonl`` (relative to the file), ``expected.min_matches``:
   the rule must match at least that many events of the log.
@@ -24,7 +27,7 @@ import yaml
 
 from ir.errors import RuleglotError
 from ir.events import Event
-from translator.api import compile_rules, evaluate, parse
+from translator.api import compile_rules, evaluate, parse, run
 from translator.inputs import read_events, read_text
 
 
@@ -47,6 +50,8 @@ def run_own_case(path: Path, profile_name: str = "windows") -> CaseResult:
     data: dict[str, Any] = yaml.safe_load(read_text(path))
     if "error" in data:
         return _expect_error(path, data)
+    if data.get("language") == "spl":
+        return _expect_rows(path, data)
     events = [Event(item["event"]) for item in data["events"]]
     expected = [bool(item["match"]) for item in data["events"]]
     matched = _run(data["rule"], str(path), events, data.get("profile", profile_name))
@@ -57,6 +62,17 @@ def run_own_case(path: Path, profile_name: str = "windows") -> CaseResult:
         if e != g
     ]
     return CaseResult(path.stem, not wrong, "; ".join(wrong), matched)
+
+
+def _expect_rows(path: Path, data: dict[str, Any]) -> CaseResult:
+    """A pipeline case: the rows' ``alert_by`` values must be exactly ``alerts``."""
+    (rule,) = parse(data["rule"], "spl", str(path), undefined_macros="empty")
+    rows = run(rule, [item["event"] for item in data["events"]], data.get("fields"))
+    keys = data["alert_by"]
+    got = sorted([row.get(k) for k in keys] for row in rows)
+    want = sorted(data["alerts"])
+    detail = "" if got == want else f"expected rows {want}, got {got}"
+    return CaseResult(path.stem, got == want, detail)
 
 
 def _expect_error(path: Path, data: dict[str, Any]) -> CaseResult:
