@@ -257,7 +257,9 @@ def string_regex(pred: Predicate) -> str:
     return with_flags(flags, body)
 
 
-def _term_regex(term: str) -> re.Pattern[str]:
+def term_regex(term: str) -> re.Pattern[str]:
+    """The regex an SPL bare term is searched with in ``_raw`` (case-insensitive, bounded by
+    breakers or an edge): for the evaluator and for engines that search ``_raw`` themselves."""
     body = ".*?".join(re.escape(piece) for piece in term.split("*"))
     return re.compile(f"(?:^|(?<=[{_BREAKERS}])){body}(?=[{_BREAKERS}]|$)", re.IGNORECASE)
 
@@ -295,7 +297,7 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     kind = pred.kind
     if kind is Kind.TERM:
         term = text_of(pred.value)
-        rx = _term_regex(term)
+        rx = term_regex(term)
         pieces = [p.lower() for p in term.split("*") if p]
 
         def run_term(event: Event) -> bool:
@@ -362,6 +364,42 @@ def compile_expr(
     raise TypeError(f"not an IR expression: {expr!r}")
 
 
+def key_text(value: Any) -> str:
+    """A value as a dispatch key: lower-cased text, a whole JSON number without its fraction
+    (``4688.0`` equals a rule's ``4688``, :func:`_value_eq`), so that keys only ever merge
+    values the predicates could equate."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+    return text_of(value).lower()
+
+
+#: Fields every event has whether or not its JSON holds them (:meth:`ir.events.Event.get`).
+VIRTUAL_FIELDS = ("_raw",)
+
+
+def event_keys(event: Event) -> set[tuple[str, str | None]]:
+    """The ``(channel, event id)`` keys of an event, one per value of a multi-valued field
+    (``(channel, None)`` too), matching :func:`dispatch_keys` on the rule side."""
+    channels = event.values("Channel")
+    if channels is MISSING:
+        return set()
+    ids = event.values("EventID")
+    keys: set[tuple[str, str | None]] = set()
+    for channel in channels:
+        name = key_text(channel)
+        keys.add((name, None))
+        if ids is not MISSING:
+            keys.update((name, key_text(i)) for i in ids)
+    return keys
+
+
+def event_field_keys(event: Event) -> set[str]:
+    """The top-level field names of an event, as :attr:`RuleSet` indexes required fields."""
+    return {*event.fields, *VIRTUAL_FIELDS}
+
+
 def dispatch_keys(
     condition: Expr, channel_field: str = "Channel", id_field: str = "EventID"
 ) -> set[tuple[str, str | None]] | None:
@@ -375,7 +413,7 @@ def dispatch_keys(
         for leaf in leaves:
             if not (isinstance(leaf, Predicate) and leaf.field == name and leaf.kind is Kind.EQ):
                 return None
-            out.append(text_of(leaf.value).lower())
+            out.append(key_text(leaf.value))
         return out
 
     channels: list[str] | None = None
@@ -528,16 +566,11 @@ class RuleSet:
 
     def candidates(self, event: Event) -> list[int]:
         found: set[int] = set(self._always)
-        channel = event.get("Channel")
-        if channel is not MISSING and channel is not None:
-            channel = text_of(channel).lower()
-            found.update(self._by_key.get((channel, None), ()))
-            event_id = event.get("EventID")
-            if event_id is not MISSING and event_id is not None:
-                found.update(self._by_key.get((channel, text_of(event_id).lower()), ()))
+        for key in event_keys(event):
+            found.update(self._by_key.get(key, ()))
         if self._by_field:
-            for key in event.fields:
-                found.update(self._by_field.get(key, ()))
+            for name in event_field_keys(event):
+                found.update(self._by_field.get(name, ()))
         return sorted(found)
 
     def match(self, event: Event) -> list[int]:

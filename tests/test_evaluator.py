@@ -179,3 +179,39 @@ def test_field_less_predicates_need_a_value():
     anywhere = compile_expr(P(None, "contains", ""))
     assert not anywhere(Event({}))
     assert anywhere(Event({"a": ""}))
+
+
+# --- the dispatch index only narrows ------------------------------------------------------------
+
+
+def test_ruleset_shows_every_rule_each_event_it_matches() -> None:
+    """RuleSet's index (channel/event id keys, required fields) must never hide a rule from an
+    event the rule matches. Found by the Spark differential: a rule on ``_raw`` (a field every
+    event has), a multi-valued Channel and a JSON EventID of 4688.0 were each hidden."""
+    from ir.evaluator import RuleSet, compile_rule
+    from ir.logsources import LogSourceProfile, SourceBranch, SourceMapping
+    from ir.nodes import Filter, LogSource, Rule
+
+    security = And((Predicate("Channel", Kind.EQ, "Security"), Predicate("EventID", Kind.EQ, 4688)))
+    mapping = SourceMapping("windows", "process_creation", None, (SourceBranch(security),))
+    profile = LogSourceProfile("test", (mapping,))
+    rules = [
+        Rule("raw", (Filter(Predicate("_raw", Kind.CONTAINS, "needle")),)),
+        Rule(
+            "proc",
+            (Filter(Predicate("CommandLine", Kind.CONTAINS, "x")),),
+            LogSource("windows", "process_creation"),
+        ),
+    ]
+    compiled = [compile_rule(r, profile) for r in rules]
+    ruleset = RuleSet(compiled)
+    events = [
+        Event({"Message": "a needle here"}),
+        Event({"Channel": ["Security", "Other"], "EventID": 4688, "CommandLine": "x"}),
+        Event({"Channel": "Security", "EventID": 4688.0, "CommandLine": "x"}),
+        Event({"Channel": "security", "EventID": "4688", "CommandLine": "x"}),
+    ]
+    for event in events:
+        expected = [i for i, c in enumerate(compiled) if c.matches(event)]
+        assert expected, event.fields  # each event is matched by some rule
+        assert ruleset.match(event) == expected, event.fields
