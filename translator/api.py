@@ -242,8 +242,19 @@ def evaluate(
     events: Iterable[Event | dict[str, Any]],
     profile_name: str = "windows",
     fields: str | None = None,
+    engine: str = "python",
+    master: str = "local[2]",
 ) -> Iterator[Match]:
-    """Every (rule, event) pair that matches, by position in the inputs (filter-only rules)."""
+    """Every (rule, event) pair that matches, by position in the inputs (filter-only rules).
+
+    ``engine="spark"`` runs the rules on Apache Spark (``master``: a Spark master URL) with the
+    same meaning (:mod:`backends.spark`); it needs ``pip install 'ruleglot[spark]'`` and
+    raises the rules' ``unsupported`` errors instead of skipping them."""
+    if engine == "spark":
+        yield from _evaluate_spark(rules, events, profile_name, fields, master)
+        return
+    if engine != "python":
+        raise RuleglotError(f"unknown engine {engine!r} (have: python, spark)", category="invalid")
     chosen = profile(profile_name)
     compiled = [
         r if isinstance(r, CompiledRule) else compile_rule(r, chosen, fields_for(r, fields))
@@ -254,6 +265,29 @@ def evaluate(
         ev = event if isinstance(event, Event) else Event(event)
         for rule_index in ruleset.match(ev):
             yield Match(rule_index, event_index)
+
+
+def _evaluate_spark(
+    rules: Iterable[Rule | CompiledRule],
+    events: Iterable[Event | dict[str, Any]],
+    profile_name: str,
+    fields: str | None,
+    master: str,
+) -> Iterator[Match]:
+    from backends.spark import require_pyspark, spark_session
+
+    require_pyspark()
+    from backends.spark.run import compile_all, match_events
+
+    spark = spark_session(master)  # rules become Spark columns: a session must be active
+    plain = [r.rule if isinstance(r, CompiledRule) else r for r in rules]
+    run = compile_all(plain, profile(profile_name), lambda r: fields_for(r, fields))
+    if run.errors:
+        raise run.errors[0][1]
+    for rule_index, event_index in sorted(
+        match_events(spark, run, events), key=lambda m: (m[1], m[0])
+    ):
+        yield Match(rule_index, event_index)
 
 
 def compile_run(

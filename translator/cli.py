@@ -357,6 +357,20 @@ class _Eval:
     multiple=True,
     help="Instead: run expectation cases (corpus/cases, SigmaHQ cases.jsonl).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["python", "spark"]),
+    default="python",
+    show_default=True,
+    help="spark: run the rules on Apache Spark, same matches (needs 'ruleglot[spark]' and "
+    "Java 17); --events may also name Parquet folders written by ruleglot.",
+)
+@click.option(
+    "--master",
+    default="local[2]",
+    show_default=True,
+    help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, sc://HOST.",
+)
 def eval_command(
     rules: tuple[str, ...],
     event_paths: tuple[str, ...],
@@ -370,6 +384,8 @@ def eval_command(
     lookups: str | None,
     jobs: int,
     case_paths: tuple[str, ...],
+    engine: str,
+    master: str,
 ) -> None:
     """Run RULES (files or folders) on events.
 
@@ -386,6 +402,11 @@ def eval_command(
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
     options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(rules, read, run.errors, **options)
+    if engine == "spark":
+        from translator.spark_eval import eval_spark
+
+        eval_spark(run, loaded, event_paths, master, started)
+        return
     event_files = list(expand_paths(event_paths, EVENT_SUFFIXES))
     filter_rules = [(p, r) for p, r in loaded if api.is_filter_only(r)]
     pipeline_rules = [(p, r) for p, r in loaded if not api.is_filter_only(r)]

@@ -1,0 +1,169 @@
+"""The Spark engine against the evaluator on the whole shared corpus: identical matches?
+
+    python benchmarks/spark_differential.py [--master local[2]] [--sigma-limit N] [--spl-limit N]
+
+Sigma: every rule of ``sigma/rules/`` with the ``windows`` log-source profile. SPL: every
+security_content detection whose search starts with a source macro and only filters
+(``search``/``where``), read through the ``splunk_windows_xml`` field profile, as ``ruleglot
+eval`` runs it. Both engines run over every event of ``events/``. For each rule that both
+compile, the (event file, event index) sets are compared; rules Spark refuses are counted by
+the construct named; every difference is listed with the rule and a few of its events.
+Searches with other stages (stats...) are pipelines: the evaluator runs them
+(``translator.api.run``); Spark refuses them by name, and they are counted here as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+
+from backends.spark import spark_session  # noqa: E402
+from backends.spark.run import compile_all, match_paths  # noqa: E402
+from backends.spl import MacroTable  # noqa: E402
+from ir.errors import RuleglotError  # noqa: E402
+from ir.evaluator import RuleSet, compile_rule  # noqa: E402
+from ir.nodes import Filter, Rule  # noqa: E402
+from translator.api import fields_for, is_filter_only, parse, profile  # noqa: E402
+from translator.inputs import EVENT_SUFFIXES, expand_paths  # noqa: E402
+from translator.parallel import match_files  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpus"
+
+
+def sigma_rules(shared: Path, limit: int | None) -> list[Rule]:
+    rules: list[Rule] = []
+    for path in sorted((shared / "sigma" / "rules").rglob("*.yml"))[:limit]:
+        with contextlib.suppress(RuleglotError):
+            rules.extend(parse(path.read_text(encoding="utf-8"), "sigma", str(path)))
+    return rules
+
+
+def spl_rules(shared: Path, limit: int | None) -> tuple[list[Rule], list[Rule]]:
+    """Source-macro searches the evaluator can read that only filter; and, of the others
+    (pipelines), their leading filter stages as filter-only rules."""
+    macros = MacroTable.from_folder(shared / "spl" / "macros")
+    wanted = set()
+    for line in (shared / "spl" / "INDEX.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = orjson.loads(line)
+        if entry.get("search_kind") == "macro_first":
+            wanted.add(entry["path"])
+    rules: list[Rule] = []
+    prefixes: list[Rule] = []
+    for path in sorted((shared / "spl" / "detections").rglob("*.yml"))[:limit]:
+        if str(path.relative_to(shared / "spl")) not in wanted:
+            continue
+        try:
+            found = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=macros)
+        except RuleglotError:
+            continue
+        for rule in found:
+            if is_filter_only(rule):
+                rules.append(rule)
+                continue
+            leading = []
+            for stage in rule.stages:
+                if not isinstance(stage, Filter):
+                    break
+                leading.append(stage)
+            if leading:
+                prefixes.append(replace(rule, stages=tuple(leading)))
+    return rules, prefixes
+
+
+def evaluator_matches(
+    rules: list[Rule], indices: list[int], files: list[Path], profile_name: str, fields: str | None
+) -> set[tuple[str, int, int]]:
+    chosen = profile(profile_name)
+    compiled = [compile_rule(rules[i], chosen, fields_for(rules[i], fields)) for i in indices]
+    out = set()
+    for result in match_files(RuleSet(compiled), files, jobs=2):
+        for event_index, matched in result.matches:
+            for rule in matched:
+                out.add((str(result.path), event_index, indices[rule]))
+    return out
+
+
+def compare(label: str, rules: list[Rule], files: list[Path], spark, fields: str | None) -> None:
+    started = time.perf_counter()
+    run = compile_all(rules, profile("windows"), lambda r: fields_for(r, fields))
+    compiled_in = time.perf_counter() - started
+    refused: Counter[str] = Counter()
+    other: Counter[str] = Counter()
+    for _, err in run.errors:
+        if err.category == "unsupported":
+            refused[err.construct or "?"] += 1
+        else:
+            other[f"{err.category}:{err.construct or '-'}"] += 1
+    started = time.perf_counter()
+    got = set(match_paths(spark, run, files)[0])
+    spark_time = time.perf_counter() - started
+    started = time.perf_counter()
+    expected = evaluator_matches(rules, run.indices, files, "windows", fields)
+    eval_time = time.perf_counter() - started
+    by_rule_got: dict[int, set] = defaultdict(set)
+    by_rule_exp: dict[int, set] = defaultdict(set)
+    for f, e, r in got:
+        by_rule_got[r].add((f, e))
+    for f, e, r in expected:
+        by_rule_exp[r].add((f, e))
+    differing = [i for i in run.indices if by_rule_got.get(i) != by_rule_exp.get(i)]
+    print(f"== {label}")
+    print(f"rules read: {len(rules)}; compiled by Spark: {len(run.indices)} ({compiled_in:.1f}s)")
+    print(f"refused by Spark (unsupported, by construct): {dict(refused.most_common())}")
+    if other:
+        print(f"rejected by the evaluator too: {dict(other.most_common())}")
+    print(
+        f"matches: Spark {len(got)} in {spark_time:.1f}s, evaluator {len(expected)} in "
+        f"{eval_time:.1f}s; rules with matches: {len(by_rule_exp)}"
+    )
+    print(
+        f"rules compared: {len(run.indices)}; identical: {len(run.indices) - len(differing)}; "
+        f"different: {len(differing)}"
+    )
+    for i in differing[:30]:
+        mine, theirs = by_rule_got.get(i, set()), by_rule_exp.get(i, set())
+        extra, missing = sorted(mine - theirs)[:3], sorted(theirs - mine)[:3]
+        print(f"  DIFF {rules[i].title!r}: spark-only {extra} evaluator-only {missing}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--sigma-limit", type=int, default=None)
+    parser.add_argument("--spl-limit", type=int, default=None)
+    parser.add_argument("--events-limit", type=int, default=None)
+    parser.add_argument("--skip", choices=["sigma", "spl"], action="append", default=[])
+    args = parser.parse_args()
+    files = list(expand_paths([args.shared / "events"], EVENT_SUFFIXES))[: args.events_limit]
+    spark = spark_session(args.master)
+    if "sigma" not in args.skip:
+        compare("Sigma rules/", sigma_rules(args.shared, args.sigma_limit), files, spark, None)
+    if "spl" not in args.skip:
+        rules, prefixes = spl_rules(args.shared, args.spl_limit)
+        compare(
+            "security_content source-macro searches that only filter", rules, files, spark, None
+        )
+        print(f"source-macro searches that are pipelines (refused by Spark): {len(prefixes)}")
+        compare(
+            "their leading filter stages (the search before the first other command)",
+            prefixes,
+            files,
+            spark,
+            None,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

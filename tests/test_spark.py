@@ -1,0 +1,405 @@
+"""The Spark engine gives exactly the evaluator's matches (issue 9), or a named refusal.
+
+One SparkSession (``local[2]``) for the whole module. Java 17 is installed with apt when no
+``java`` is on PATH (CI runs as root on Debian); without PySpark the module is skipped.
+
+* regexes: Python ``re`` and the Java rewrite agree on texts chosen where the engines differ;
+* properties: random IR rules on random events, Spark and the evaluator, rule by rule;
+* the shared corpus: a deliberate subset of SigmaHQ rules covering every predicate kind, and
+  the leading search of security_content's source-macro detections (terms, field profile);
+* CLI and library: ``--engine spark`` prints the default engine's lines; refusals are named.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ir.errors import RuleglotError
+from ir.evaluator import RuleSet, compile_rule
+from ir.events import Event
+from ir.logsources import NO_PROFILE
+from ir.nodes import Filter, Kind, Predicate, Rule
+from tests import strategies as s
+from translator.api import evaluate, fields_for, parse, profile
+
+from .conftest import SHARED_CORPUS, shared
+
+pyspark = pytest.importorskip(
+    "pyspark", reason="pyspark is not installed: pip install -e '.[test]'"
+)
+
+from backends.spark import spark_session  # noqa: E402
+from backends.spark.events import View, canonical_row, schema, write_parquet  # noqa: E402
+from backends.spark.regex import to_java  # noqa: E402
+from backends.spark.run import compile_all, match_events, match_paths, read_events  # noqa: E402
+
+
+def _ensure_java() -> None:
+    if shutil.which("java"):
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("no java on PATH and cannot install openjdk-17-jre-headless here")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "openjdk-17-jre-headless"], check=True, env=env
+    )
+
+
+@pytest.fixture(scope="module")
+def spark():
+    _ensure_java()
+    session = spark_session("local[2]")
+    yield session
+    session.stop()
+
+
+# --- regexes: the Java rewrite means what Python's pattern means ----------------------------
+
+TEXTS = [
+    "abc", "ABC", "a\nb\n", "line\r\nnext", "x\u2028y", "", "foo bar", "foo_bar",
+    "caf\u00e9 ok", "\u212a", "k", "K", "s\u017f", "\u0661\u0662", "12", "a\x1cb", "\u00a0",
+    "C:\\Windows\\System32\\cmd.exe", "the end\n", "\u0130i",
+]  # fmt: skip
+PATTERNS = [
+    ("abc$", ""), ("b$", ""), ("(?m)^$", ""), ("(?m)^next", ""), (r"^b", "m"), (r"y$", ""),
+    (r"\bbar", ""), (r"\Bbar", ""), (r"\B", ""), (r"caf\w", ""), (r"\w+ ok", ""),
+    (r"\d\d", ""), (r"a\sb", ""), (r"\s", ""), (r"[A-Z]", "i"), (r"k", "i"), (r"\u212a", "i"),
+    (r"S", "i"), (r"[^a-z]", "i"), (r"a.b", ""), (r"a.b", "s"), (r".", ""), (r"\\system32\\", "i"),
+    (r"(?P<x>o)(?P=x)", ""), (r"(a|b)+c", ""), (r"fo{2,}", ""), (r"fo{1,2}?b", ""),
+    (r"(?<=foo )bar", ""), (r"(?<!x)ok", ""), (r"\Aabc\Z", ""), (r"end\Z", ""),
+    (r"(?i:abc)", ""), (r"(?-i:abc)", "i"), (r"[\d\s]", ""), (r"[^\W_]", ""), (r"i", "i"),
+]  # fmt: skip
+
+
+def test_regex_rewrite_agrees_with_python_on_texts_where_engines_differ(spark):
+    cases = [(p, f, t) for p, f in PATTERNS for t in TEXTS]
+    rows = [(i, t, to_java(p, f)) for i, (p, f, t) in enumerate(cases)]
+    frame = spark.createDataFrame(rows, "i int, t string, p string")
+    got = {r["i"]: r["m"] for r in frame.selectExpr("i", "t RLIKE p AS m").collect()}
+    flags = {"i": re.I, "m": re.M, "s": re.S}
+    wrong = []
+    for i, (pattern, letters, text) in enumerate(cases):
+        value = 0
+        for letter in letters:
+            value |= flags[letter]
+        expected = re.search(pattern, text, value) is not None
+        if got[i] != expected:
+            wrong.append((pattern, letters, text, expected))
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags", "construct"),
+    [("(a)?(?(1)b|c)", "", "regex conditional group"), (r"(a)\1", "i", "regex backreference")],
+)
+def test_regexes_java_cannot_mean_the_same_are_refused_by_name(pattern, flags, construct):
+    with pytest.raises(RuleglotError) as caught:
+        to_java(pattern, flags)
+    assert caught.value.category == "unsupported" and caught.value.construct == construct
+
+
+# --- properties: random rules, random events --------------------------------------------------
+
+REFUSED = {"timepart", "cidr (IPv6 network)", "regex backreference"}
+
+
+def _spark_vs_evaluator(spark, exprs, events) -> None:
+    rules = [Rule(f"r{i}", (Filter(e),)) for i, e in enumerate(exprs)]
+    run = compile_all(rules, NO_PROFILE, lambda _: None)
+    for _, err in run.errors:
+        assert err.category == "unsupported" and err.construct in REFUSED, err
+    got = set(match_events(spark, run, events))
+    ruleset = RuleSet(compile_rule(rules[i]) for i in run.indices)
+    expected = {
+        (run.indices[r], e) for e, event in enumerate(events) for r in ruleset.match(Event(event))
+    }
+    assert got == expected
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(s.exprs, min_size=8, max_size=8), st.lists(s.events, min_size=12, max_size=12))
+def test_random_rules_match_the_same_random_events(spark, exprs, events):
+    _spark_vs_evaluator(spark, exprs, events)
+
+
+def test_every_predicate_kind_on_nested_and_flat_events(spark):
+    events = [
+        {"Event": {"System": {"EventID": 4688, "Channel": "Security",
+                              "Provider": {"#attributes": {"Name": "X"}}},
+                   "EventData": {"NewProcessName": "C:\\Windows\\CMD.exe", "Threat Name": "T",
+                                 "IpAddress": "10.1.2.3", "Empty": None}}},
+        {"Image": "c:\\tools\\cmd.exe", "Port": "443", "Tags": ["a", "EVIL", None],
+         "IP": "010.1.2.3", "User": {"Name": "bob"}, "Ref": "C:\\TOOLS", "_raw": "x EventCode=1 y"},
+        {"Image": None, "Port": 80.0, "Tags": [], "IP": "10.255.255.255"},
+    ]  # fmt: skip
+    p = Predicate
+    exprs = [
+        p("NewProcessName", Kind.ENDSWITH, "\\cmd.exe"),
+        p("Image", Kind.EQ, "C:\\TOOLS\\CMD.EXE", cased=True),
+        p("Image", Kind.EQ, "C:\\TOOLS\\CMD.EXE"),
+        p("ThreatName", Kind.EQ, "t"),
+        p("Provider_Name", Kind.EQ, "x"),
+        p("EventID", Kind.EQ, 4688),
+        p("Port", Kind.GTE, 100),
+        p("Port", Kind.EQ, 80),
+        p("Tags", Kind.EQ, "evil"),
+        p("IP", Kind.CIDR, "10.0.0.0/8"),
+        p("IpAddress", Kind.CIDR, "10.1.2.0/24"),
+        p("Empty", Kind.NULL, None),
+        p("Image", Kind.NULL, None),
+        p("Image", Kind.EXISTS, False),
+        p("User.Name", Kind.EQ, "BOB"),
+        p("Event.System.Channel", Kind.EQ, "security"),
+        p(None, Kind.CONTAINS, "evil"),
+        p(None, Kind.TERM, "EventCode=1"),
+        p(None, Kind.TERM, "eventcode"),
+        p("Image", Kind.FIELDREF, s.FieldRef("Ref", "startswith")),
+        p("Image", Kind.REGEX, s.Regex(r"\\cmd\.EXE$", "i")),
+    ]
+    _spark_vs_evaluator(spark, exprs, events)
+
+
+# --- the shared corpus: a representative subset -------------------------------------------
+
+#: SigmaHQ rules chosen to cover each predicate kind and log-source shape (keywords, regex,
+#: cidr, null/exists, fieldref, numbers, wildcards, the 4688 audit branch with its aliases).
+SIGMA_SUBSET_PER_KIND = 6
+
+
+def _sigma_subset() -> list[Rule]:
+    root = shared("sigma", "rules", "windows")
+    by_kind: dict[str, list[Rule]] = {}
+    for path in sorted(root.rglob("*.yml")):
+        try:
+            rules = parse(path.read_text(encoding="utf-8"), "sigma", str(path))
+        except RuleglotError:
+            continue
+        for rule in rules:
+            kinds = {str(p.kind) for f in rule.filters for p in _all_predicates(f)}
+            kinds |= {"keyword" for f in rule.filters for x in _all_predicates(f) if not x.field}
+            kinds.add(rule.logsource.category or rule.logsource.service or "-")
+            for kind in kinds:
+                bucket = by_kind.setdefault(kind, [])
+                if len(bucket) < SIGMA_SUBSET_PER_KIND and rule not in bucket:
+                    bucket.append(rule)
+    chosen: dict[str, Rule] = {}
+    for bucket in by_kind.values():
+        for rule in bucket:
+            chosen.setdefault(rule.title, rule)
+    return list(chosen.values())
+
+
+def _all_predicates(stage: Filter):
+    from ir.nodes import predicates
+
+    return predicates(stage.expr)
+
+
+def _event_files(limit: int = 60) -> list[Path]:
+    from translator.inputs import EVENT_SUFFIXES, expand_paths
+
+    files = list(expand_paths([shared("events")], EVENT_SUFFIXES))
+    step = max(1, len(files) // limit)
+    return files[::step][:limit]
+
+
+def _evaluator_matches(rules, indices, files, fields=None):
+    from translator.parallel import match_files
+
+    chosen = profile("windows")
+    compiled = [compile_rule(rules[i], chosen, fields_for(rules[i], fields)) for i in indices]
+    out = set()
+    for result in match_files(RuleSet(compiled), files):
+        for event_index, matched in result.matches:
+            out.update((str(result.path), event_index, indices[r]) for r in matched)
+    return out
+
+
+def test_sigma_subset_matches_like_the_evaluator_on_shared_events(spark):
+    rules = _sigma_subset()
+    files = _event_files()
+    run = compile_all(rules, profile("windows"), lambda r: fields_for(r, None))
+    for _, err in run.errors:
+        assert err.category == "unsupported", err
+    assert len(run.indices) >= 0.9 * len(rules)
+    got, total = match_paths(spark, run, files, count=True)
+    expected = _evaluator_matches(rules, run.indices, files)
+    assert expected, "the subset should match some events"
+    assert set(got) == expected
+    assert total and total > 1000
+
+
+def test_spl_leading_searches_match_like_the_evaluator(spark):
+    from dataclasses import replace
+
+    import orjson
+
+    from backends.spl import MacroTable
+
+    macros = MacroTable.from_folder(shared("spl", "macros"))
+    index = [orjson.loads(x) for x in shared("spl", "INDEX.jsonl").read_text().splitlines()]
+    paths = [e["path"] for e in index if e.get("search_kind") == "macro_first"][::8][:80]
+    rules = []
+    for rel in paths:
+        path = SHARED_CORPUS / "spl" / rel
+        try:
+            found = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=macros)
+        except RuleglotError:
+            continue
+        for rule in found:
+            leading = []
+            for stage in rule.stages:
+                if not isinstance(stage, Filter):
+                    break
+                leading.append(stage)
+            if leading:
+                rules.append(replace(rule, stages=tuple(leading)))
+    files = _event_files(30)
+    run = compile_all(rules, profile("windows"), lambda r: fields_for(r, None))
+    assert not run.errors
+    got, _ = match_paths(spark, run, files)
+    assert set(got) == _evaluator_matches(rules, run.indices, files)
+
+
+# --- CLI, library, Parquet, refusals -------------------------------------------------------
+
+RULE = """title: cmd
+id: 11111111-2222-3333-4444-555555555555
+logsource: {category: process_creation, product: windows}
+detection:
+  sel: {Image|endswith: '\\\\cmd.exe'}
+  condition: sel
+"""
+EVENTS = [
+    {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\x\\CMD.exe"},
+    {"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\y\\cmd.exe"},
+    {"Channel": "Security", "EventID": 4688, "Image": "C:\\y\\cmd.exe"},
+]
+
+
+def test_library_engine_spark_equals_default(spark):
+    rules = parse(RULE, "sigma")
+    default = list(evaluate(rules, EVENTS))
+    assert default == list(evaluate(rules, EVENTS, engine="spark"))
+    assert [m.event_index for m in default] == [0, 1]
+
+
+def test_cli_engine_spark_prints_the_default_engines_lines(spark, tmp_path):
+    import orjson
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    (tmp_path / "r.yml").write_text(RULE)
+    (tmp_path / "e.jsonl").write_bytes(b"\n".join(orjson.dumps(e) for e in EVENTS))
+    args = ["eval", str(tmp_path / "r.yml"), "--events", str(tmp_path / "e.jsonl")]
+    default = CliRunner().invoke(main, args)
+    on_spark = CliRunner().invoke(main, [*args, "--engine", "spark"])
+    assert default.exit_code == on_spark.exit_code == 0, on_spark.output
+    lines = [x for x in on_spark.stdout.splitlines() if x.startswith("{")]
+    assert lines == [x for x in default.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 2
+
+
+def test_cli_without_pyspark_names_the_extra(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    import backends.spark.session as session
+    from translator.cli import main
+
+    real = session.importlib.util.find_spec
+    monkeypatch.setattr(
+        session.importlib.util, "find_spec", lambda n, *a: None if n == "pyspark" else real(n)
+    )
+    (tmp_path / "r.yml").write_text(RULE)
+    (tmp_path / "e.jsonl").write_text("{}\n")
+    args = ["eval", str(tmp_path / "r.yml"), "--events", str(tmp_path / "e.jsonl")]
+    result = CliRunner().invoke(main, [*args, "--engine", "spark"])
+    assert result.exit_code == 2
+    assert "pyspark is not installed: pip install 'ruleglot[spark]'" in result.stderr
+
+
+def test_parquet_store_gives_the_same_matches_and_refuses_missing_fields(spark, tmp_path):
+    rules = parse(RULE, "sigma")
+    run = compile_all(rules, profile("windows"), lambda r: None)
+    events_file = tmp_path / "e.jsonl"
+    events_file.write_text("\n".join(__import__("json").dumps(e) for e in EVENTS) + "\n")
+    frame = read_events(spark, [events_file], run.ruleset.views)
+    write_parquet(frame, tmp_path / "store", run.ruleset.views)
+    from_json, _ = match_paths(spark, run, [events_file])
+    from_parquet, _ = match_paths(spark, run, [tmp_path / "store"])
+    assert [m[1:] for m in from_parquet] == [m[1:] for m in from_json] == [(0, 0), (1, 0)]
+    narrow = [View(None, frozenset({"Channel"}), False)]
+    write_parquet(read_events(spark, [events_file], narrow), tmp_path / "narrow", narrow)
+    with pytest.raises(RuleglotError, match="lack what the rules read"):
+        match_paths(spark, run, [tmp_path / "narrow"])
+
+
+def test_pipelines_and_timeparts_are_refused_with_the_construct_and_position():
+    from backends.spark.engine import compile_spark_rule
+
+    (search,) = parse("index=x EventCode=1 | stats count by host", "spl")
+    with pytest.raises(RuleglotError) as caught:
+        compile_spark_rule(search, NO_PROFILE, fields_for(search, None))
+    assert caught.value.category == "unsupported" and caught.value.construct == "Stats"
+    assert caught.value.line == 1
+    rule = Rule("t", (Filter(Predicate("Time", Kind.TIMEPART, s.TimePart("hour", 3))),))
+    with pytest.raises(RuleglotError) as caught:
+        compile_spark_rule(rule)
+    assert caught.value.construct == "timepart"
+
+
+def test_canonical_rows_fit_their_schema(spark):
+    profiled = fields_for(parse(RULE, "sigma")[0], "splunk_windows")
+    views = [
+        View(None, frozenset({"Image", "Event.System"}), True),
+        View(profiled, frozenset({"process_name"})),
+    ]
+    rows = [canonical_row("f", i, Event(e), views) for i, e in enumerate(EVENTS)]
+    frame = spark.createDataFrame(rows, schema(views))
+    assert frame.count() == 3
+
+
+def test_cli_engine_spark_in_a_fresh_process_as_the_readme_runs_it(tmp_path):
+    """No session is running before the command (the README's path): it starts its own."""
+    import sys
+
+    import orjson
+
+    _ensure_java()
+    (tmp_path / "r.yml").write_text(RULE)
+    (tmp_path / "e.jsonl").write_bytes(b"\n".join(orjson.dumps(e) for e in EVENTS))
+    script = Path(sys.executable).parent / "ruleglot"
+    if not script.exists():
+        pytest.skip("the ruleglot console script is not installed (pip install -e .)")
+    command = [str(script), "eval", str(tmp_path / "r.yml")]
+    command += ["--events", str(tmp_path / "e.jsonl")]
+    root = Path(__file__).resolve().parent.parent
+    default = subprocess.run(command, capture_output=True, cwd=root, check=True)
+    on_spark = subprocess.run([*command, "--engine", "spark"], capture_output=True, cwd=root)
+    assert on_spark.returncode == 0, on_spark.stderr.decode()[-2000:]
+    assert on_spark.stdout == default.stdout
+    assert on_spark.stdout.count(b"\n") == 2
+
+
+def test_dispatch_corners_match_like_the_evaluator(spark):
+    """The evaluator's dispatch once hid rules from events they match (a multi-valued Channel,
+    an EventID of 4688.0, a rule on _raw); both engines now key events with its functions."""
+    rules = parse(RULE, "sigma") + parse('_raw="*needle*"', "spl")
+    events = [
+        {"Channel": ["Security", "Other"], "EventID": 4688, "NewProcessName": "C:\\x\\cmd.exe"},
+        {"Channel": "Security", "EventID": 4688.0, "NewProcessName": "C:\\x\\cmd.exe"},
+        {"Channel": "System", "Message": "a needle"},
+    ]
+    default = list(evaluate(rules, events))
+    assert {(m.rule_index, m.event_index) for m in default} == {(0, 0), (0, 1), (1, 2)}
+    assert default == list(evaluate(rules, events, engine="spark"))
