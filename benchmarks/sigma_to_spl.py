@@ -31,8 +31,8 @@ from backends.spl import read_spl_search  # noqa: E402
 from backends.spl.emit import emit_spl_result, logsource_macro_definitions  # noqa: E402
 from backends.spl.macros import MacroTable  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
-from ir.evaluator import CompiledRule, RuleSet, dispatch_keys  # noqa: E402
-from ir.events import MISSING, Event, text_of  # noqa: E402
+from ir.evaluator import CompiledRule, RuleSet, dispatch_keys, key_text  # noqa: E402
+from ir.events import MISSING, Event  # noqa: E402
 from ir.fieldprofiles import FieldProfile  # noqa: E402
 from ir.nodes import Filter, Or, Rule, conjuncts  # noqa: E402
 from translator.api import (  # noqa: E402
@@ -108,10 +108,10 @@ def matched_spl(
         if isinstance(source, list) or isinstance(code, list):
             candidates = set(range(len(compiled)))
         elif source is not MISSING and source is not None:
-            source = text_of(source).lower()
+            source = key_text(source)
             candidates.update(by_key.get((source, None), ()))
             if code is not MISSING and code is not None:
-                candidates.update(by_key.get((source, text_of(code).lower()), ()))
+                candidates.update(by_key.get((source, key_text(code)), ()))
         for rule_index in candidates:
             if compiled[rule_index].matches(event):
                 hits[rule_index].add(event_index)
