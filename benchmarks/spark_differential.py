@@ -32,7 +32,7 @@ from backends.spark.run import compile_all, match_paths  # noqa: E402
 from backends.spl import MacroTable  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.evaluator import RuleSet, compile_rule  # noqa: E402
-from ir.nodes import Filter, Rule  # noqa: E402
+from ir.nodes import Rule  # noqa: E402
 from translator.api import fields_for, is_filter_only, parse, profile  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths  # noqa: E402
 from translator.parallel import match_files  # noqa: E402
@@ -70,13 +70,8 @@ def spl_rules(shared: Path, limit: int | None) -> tuple[list[Rule], list[Rule]]:
             if is_filter_only(rule):
                 rules.append(rule)
                 continue
-            leading = []
-            for stage in rule.stages:
-                if not isinstance(stage, Filter):
-                    break
-                leading.append(stage)
-            if leading:
-                prefixes.append(replace(rule, stages=tuple(leading)))
+            if rule.leading_filters:
+                prefixes.append(replace(rule, stages=rule.leading_filters))
     return rules, prefixes
 
 

@@ -35,7 +35,7 @@ from backends.sigma.emit import emit_sigma  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.evaluator import RuleSet  # noqa: E402
 from ir.events import Event  # noqa: E402
-from ir.nodes import Filter, Rule  # noqa: E402
+from ir.nodes import Rule  # noqa: E402
 from translator.api import compile_rules, is_filter_only, macros, parse  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
 
@@ -121,12 +121,7 @@ def main() -> None:
 def _carried(rule: Rule) -> Rule:
     """A rule's leading filter stages: what a Sigma rule carries of an SPL search, and the
     event filter of a correlation."""
-    stages = []
-    for stage in rule.stages:
-        if not isinstance(stage, Filter):
-            break
-        stages.append(stage)
-    return Rule(rule.title, tuple(stages), rule.logsource, language=rule.language)
+    return Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
 
 
 def _check_meaning(pairs: list[tuple[str, Rule, list[Rule], list[str]]], folder: Path) -> None:

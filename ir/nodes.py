@@ -619,6 +619,17 @@ class Rule:
         return tuple(s for s in self.stages if isinstance(s, Filter))
 
     @property
+    def leading_filters(self) -> tuple[Filter, ...]:
+        """The filter stages before the first other stage: the events a pipeline starts from
+        (what a Sigma rule can carry of an SPL search, a correlation's event filter)."""
+        out: list[Filter] = []
+        for stage in self.stages:
+            if not isinstance(stage, Filter):
+                break
+            out.append(stage)
+        return tuple(out)
+
+    @property
     def exclusions(self) -> tuple[Expr, ...]:
         """Top-level ``NOT(...)`` conjuncts of every filter stage."""
         return tuple(e for f in self.filters for e in f.exclusions)

@@ -256,13 +256,8 @@ def test_spl_leading_searches_match_like_the_evaluator(spark):
         except RuleglotError:
             continue
         for rule in found:
-            leading = []
-            for stage in rule.stages:
-                if not isinstance(stage, Filter):
-                    break
-                leading.append(stage)
-            if leading:
-                rules.append(replace(rule, stages=tuple(leading)))
+            if rule.leading_filters:
+                rules.append(replace(rule, stages=rule.leading_filters))
     files = _event_files(30)
     run = compile_all(rules, profile("windows"), lambda r: fields_for(r, None))
     assert not run.errors
