@@ -28,7 +28,7 @@ from ir.events import Event
 from ir.logsources import NO_PROFILE
 from ir.nodes import Filter, Kind, Predicate, Rule
 from tests import strategies as s
-from translator.api import evaluate, fields_for, parse, profile
+from translator.api import compile_rules, evaluate, fields_for, parse, profile
 
 from .conftest import SHARED_CORPUS, shared
 
@@ -398,3 +398,11 @@ def test_dispatch_corners_match_like_the_evaluator(spark):
     default = list(evaluate(rules, events))
     assert {(m.rule_index, m.event_index) for m in default} == {(0, 0), (0, 1), (1, 2)}
     assert default == list(evaluate(rules, events, engine="spark"))
+
+
+def test_library_engine_spark_refuses_compiled_rules(spark):
+    """A compiled rule does not carry its profiles; Spark would run it with others."""
+    compiled = compile_rules(parse(RULE, "sigma"))
+    with pytest.raises(RuleglotError) as info:
+        list(evaluate(compiled, EVENTS, engine="spark"))
+    assert info.value.construct == "engine"

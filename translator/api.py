@@ -280,7 +280,18 @@ def _evaluate_spark(
     from backends.spark.run import compile_all, match_events
 
     spark = spark_session(master)  # rules become Spark columns: a session must be active
-    plain = [r.rule if isinstance(r, CompiledRule) else r for r in rules]
+    plain: list[Rule] = []
+    for rule in rules:
+        if isinstance(rule, CompiledRule):
+            # a compiled rule does not say which profiles it was compiled with: refused,
+            # rather than run with other ones
+            raise RuleglotError(
+                "engine='spark' takes rules, not compiled rules (it compiles them itself "
+                "with profile_name and fields)",
+                category="invalid",
+                construct="engine",
+            )
+        plain.append(rule)
     run = compile_all(plain, profile(profile_name), lambda r: fields_for(r, fields))
     if run.errors:
         raise run.errors[0][1]
