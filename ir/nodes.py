@@ -70,7 +70,7 @@ Immutability and equality
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import TypeAlias
@@ -311,6 +311,30 @@ class UnaryOp:
 
 
 EvalExpr: TypeAlias = "FieldValue | Literal | Call | BinOp | UnaryOp"
+
+
+def map_eval(
+    expr: EvalExpr,
+    field: Callable[[str], str],
+    literal: Callable[[str], str] | None = None,
+) -> EvalExpr:
+    """``expr`` with every field name passed through ``field`` (and every string literal
+    through ``literal``, if given); spans kept. For renaming fields (a profile's names) and
+    filling templates (``foreach``'s ``<<FIELD>>``)."""
+    if isinstance(expr, FieldValue):
+        return FieldValue(field(expr.name), expr.span)
+    if isinstance(expr, Literal):
+        if literal is not None and isinstance(expr.value, str):
+            return Literal(literal(expr.value), expr.span)
+        return expr
+    if isinstance(expr, Call):
+        return Call(expr.name, tuple(map_eval(a, field, literal) for a in expr.args), expr.span)
+    if isinstance(expr, BinOp):
+        left, right = map_eval(expr.left, field, literal), map_eval(expr.right, field, literal)
+        return BinOp(expr.op, left, right, expr.span)
+    if isinstance(expr, UnaryOp):
+        return UnaryOp(expr.op, map_eval(expr.arg, field, literal), expr.span)
+    raise TypeError(f"not an eval expression: {expr!r}")
 
 
 @dataclass(frozen=True, slots=True)

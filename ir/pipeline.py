@@ -76,19 +76,15 @@ from ir.nodes import (
     FOREACH_FIELD,
     Aggregation,
     Bin,
-    BinOp,
-    Call,
     Command,
     Convert,
     Dedup,
     Eval,
     EvalExpr,
-    FieldValue,
     FillNull,
     Filter,
     ForEach,
     Head,
-    Literal,
     Lookup,
     MultiValue,
     Rename,
@@ -98,7 +94,7 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
-    UnaryOp,
+    map_eval,
 )
 
 #: Timestamp fields read for ``_time`` after the event's own ``_time``, in this order.
@@ -1272,19 +1268,11 @@ def _multivalue(stage: MultiValue, now: float) -> RowsFn:
 def _templated(expr: EvalExpr, name: str) -> EvalExpr:
     """``expr`` with the ``<<FIELD>>`` token replaced by ``name`` in field names and strings
     (the template is text in Splunk: the token is replaced wherever it appears)."""
-    if isinstance(expr, FieldValue):
-        return FieldValue(expr.name.replace(FOREACH_FIELD, name), expr.span)
-    if isinstance(expr, Literal):
-        if isinstance(expr.value, str):
-            return Literal(expr.value.replace(FOREACH_FIELD, name), expr.span)
-        return expr
-    if isinstance(expr, Call):
-        return Call(expr.name, tuple(_templated(a, name) for a in expr.args), expr.span)
-    if isinstance(expr, BinOp):
-        return BinOp(expr.op, _templated(expr.left, name), _templated(expr.right, name), expr.span)
-    if isinstance(expr, UnaryOp):
-        return UnaryOp(expr.op, _templated(expr.arg, name), expr.span)
-    raise TypeError(f"not an eval expression: {expr!r}")
+
+    def fill(text: str) -> str:
+        return text.replace(FOREACH_FIELD, name)
+
+    return map_eval(expr, fill, fill)
 
 
 def _foreach(stage: ForEach, now: float) -> RowsFn:

@@ -93,9 +93,8 @@ def compile_spark_rule(
 ) -> SparkRule:
     """``rule`` as a Spark column, with the evaluator's log-source semantics (module doc);
     the fields it reads are added to ``reads``."""
-    for stage in rule.stages:  # named and positioned before the evaluator's own refusal
-        if not isinstance(stage, Filter):
-            _body(rule, FieldView({}, fields))
+    if any(not isinstance(stage, Filter) for stage in rule.stages):
+        _body(rule, FieldView({}, fields))  # Spark's named refusal before the evaluator's
     compiled = compile_rule(rule, profile, fields)  # the evaluator's own errors first
     mine = Reads()  # merged into ``reads`` only once the whole rule compiled
     sql: list[str] = []

@@ -91,14 +91,9 @@ def _any(values: str, test: Test, depth: int) -> str:
 
 
 def _text_op(kind: Kind, needle: str) -> Callable[[str], str]:
-    literal = sql_string(needle)
-    ops: dict[Kind, Callable[[str], str]] = {
-        Kind.EQ: lambda t: f"{t} = {literal}",
-        Kind.CONTAINS: lambda t: f"contains({t}, {literal})",
-        Kind.STARTSWITH: lambda t: f"startswith({t}, {literal})",
-        Kind.ENDSWITH: lambda t: f"endswith({t}, {literal})",
-    }
-    return ops[kind]
+    """The comparison of a text with a constant: :func:`_pair_op` with a literal."""
+    op, literal = _pair_op(kind), sql_string(needle)
+    return lambda t: op(t, literal)
 
 
 def _pair_op(kind: Kind) -> Callable[[str, str], str]:

@@ -112,6 +112,7 @@ from ir.nodes import (
     all_of,
     any_of,
     conjuncts,
+    map_eval,
 )
 
 __all__ = [
@@ -190,15 +191,7 @@ class _Names:
 
 
 def _rename_eval(expr: EvalExpr, names: dict[str, str]) -> EvalExpr:
-    if isinstance(expr, FieldValue):
-        return FieldValue(names.get(expr.name, expr.name))
-    if isinstance(expr, Call):
-        return Call(expr.name, tuple(_rename_eval(a, names) for a in expr.args))
-    if isinstance(expr, BinOp):
-        return BinOp(expr.op, _rename_eval(expr.left, names), _rename_eval(expr.right, names))
-    if isinstance(expr, UnaryOp):
-        return UnaryOp(expr.op, _rename_eval(expr.arg, names))
-    return expr
+    return map_eval(expr, lambda name: names.get(name, name))
 
 
 def _rename_stage(stage: Stage, names: dict[str, str]) -> Stage:
