@@ -617,6 +617,20 @@ Stage: TypeAlias = (
 )
 
 
+def stage_command(stage: Stage) -> str:
+    """The SPL command a stage is (``stats``, ``eval``, ``transaction``...): the name errors
+    and warnings give a stage."""
+    if isinstance(stage, (Stats, Table, Head, MultiValue, Lookup, Subsearch, Filter)):
+        return stage.command
+    if isinstance(stage, Command):
+        return stage.name
+    names: dict[type, str] = {
+        Eval: "eval", Rex: "rex", Rename: "rename", Bin: "bin", Dedup: "dedup", Sort: "sort",
+        FillNull: "fillnull", Convert: "convert", ForEach: "foreach",
+    }  # fmt: skip
+    return names.get(type(stage), type(stage).__name__.lower())
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A detection rule: metadata, log source and stages. See the module docstring."""

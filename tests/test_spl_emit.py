@@ -425,3 +425,19 @@ def test_keywords_become_a_foreach_over_every_field(fields: str) -> None:
         for extra, _ in KEYWORD_EVENTS
     ]
     assert verdicts == [expected for _, expected in KEYWORD_EVENTS]
+
+
+def test_refusals_name_the_construct_and_point_at_it() -> None:
+    """Found in review: the per-branch field renaming dropped predicate spans (errors pointed
+    at 1:1), and an unmodelled command was named by its IR class ("Command")."""
+    rule = read_sigma(
+        "title: t\nlogsource: {product: windows, service: security}\ndetection:\n  s:\n"
+        "    A|fieldref|contains: B\n  condition: s\n"
+    )[0]
+    with pytest.raises(RuleglotError) as err:
+        emit_spl(rule)
+    assert (err.value.construct, err.value.line, err.value.col) == ("fieldref", 5, 26)
+    stages = read_spl_search("index=x | transaction host")
+    with pytest.raises(RuleglotError) as err:
+        emit_spl(Rule("t", tuple(stages), language="spl"))
+    assert (err.value.construct, err.value.line, err.value.col) == ("transaction", 1, 11)

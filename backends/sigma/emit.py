@@ -123,37 +123,27 @@ from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
     And,
     Bin,
-    Command,
     Condition,
-    Convert,
-    Dedup,
     Eval,
     Expr,
     FieldRef,
     FieldValue,
-    FillNull,
     Filter,
-    Head,
     Kind,
-    Lookup,
-    MultiValue,
     Not,
     Or,
     Pattern,
     Predicate,
-    Rename,
-    Rex,
     Rule,
-    Sort,
     Stage,
     Stats,
-    Subsearch,
     Table,
     Wildcard,
     all_of,
     any_of,
     conjuncts,
     predicates,
+    stage_command,
 )
 
 __all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
@@ -211,18 +201,6 @@ def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
     return FIELD_PROFILES[name]()
 
 
-def _stage_name(stage: Stage) -> str:
-    if isinstance(stage, (Stats, Table, Head, MultiValue, Lookup, Subsearch, Filter)):
-        return stage.command
-    if isinstance(stage, Command):
-        return stage.name
-    names = {
-        Eval: "eval", Rex: "rex", Rename: "rename", Bin: "bin", Dedup: "dedup", Sort: "sort",
-        FillNull: "fillnull", Convert: "convert",
-    }  # fmt: skip
-    return names.get(type(stage), type(stage).__name__.lower())
-
-
 class _Emitter:
     def __init__(self, rule: Rule, lossy: bool, profile: FieldProfile | None) -> None:
         self.rule = rule
@@ -273,7 +251,7 @@ class _Emitter:
         raw, exprs, dropping = self.prefix(stages[:end])
         if dropping is not None:
             for stage in stages[end:]:
-                name = _stage_name(stage)
+                name = stage_command(stage)
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
                              stage.span)  # fmt: skip
             correlation = refusal = None
@@ -317,7 +295,7 @@ class _Emitter:
         exprs: list[Expr] = []
         dropping: str | None = None
         for index, stage in enumerate(stages):
-            name = _stage_name(stage)
+            name = stage_command(stage)
             pairs = _copies(stage)
             if dropping is not None:
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
@@ -357,7 +335,7 @@ class _Emitter:
         for stage in self.rule.stages[refusal.start :]:
             if stage is refusal.stage:
                 continue
-            name = _stage_name(stage)
+            name = stage_command(stage)
             self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span)
 
     # --- correlation rules

@@ -113,6 +113,7 @@ from ir.nodes import (
     any_of,
     conjuncts,
     map_eval,
+    stage_command,
 )
 
 __all__ = [
@@ -217,13 +218,12 @@ def _rename(expr: Expr, names: dict[str, str]) -> Expr:
         if isinstance(value, FieldRef):
             value = FieldRef(names.get(value.field, value.field), value.match)
         name = names.get(expr.field, expr.field) if expr.field is not None else None
-        return Predicate(name, expr.kind, value, expr.cased)
+        return replace(expr, field=name, value=value)  # the span stays: errors point at it
     if isinstance(expr, Condition):
-        return Condition(_rename_eval(expr.expr, names))
+        return replace(expr, expr=_rename_eval(expr.expr, names))
     if isinstance(expr, Not):
-        return Not(_rename(expr.arg, names))
-    args = tuple(_rename(a, names) for a in expr.args)
-    return And(args) if isinstance(expr, And) else Or(args)
+        return replace(expr, arg=_rename(expr.arg, names))
+    return replace(expr, args=tuple(_rename(a, names) for a in expr.args))
 
 
 def _source_condition(expr: Expr, names: _Names) -> Expr:
@@ -526,8 +526,8 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
         return f"{stage.command} {stage.count}"
     if isinstance(stage, FillNull):
         return " ".join(["fillnull", f"value={quote(stage.value)}", *map(_arg, stage.fields)])
-    name = type(stage).__name__
-    raise _unsupported(f"the {name} stage is not written to SPL yet", name)
+    name = stage_command(stage)
+    raise _unsupported(f"the {name} command is not written to SPL", name)
 
 
 # --- the rule --------------------------------------------------------------------------------
