@@ -35,7 +35,10 @@ TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
     "basename": lambda value, _: (
         [_basename(v) for v in value] if isinstance(value, list) else _basename(value)
     ),
-    "prefix": lambda value, argument: argument + text_of(value),
+    "prefix": lambda value, argument: (
+        [argument + text_of(v) for v in value] if isinstance(value, list)
+        else argument + text_of(value)
+    ),
     "constant": lambda _, argument: argument,
 }
 

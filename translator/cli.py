@@ -591,3 +591,8 @@ from translator.catalog_cli import catalog_command, explain_command  # noqa: E40
 
 main.add_command(explain_command)
 main.add_command(catalog_command)
+
+# ``check`` (issue 5), the equivalence harness, lives in its own module too.
+from translator import check_cli  # noqa: E402
+
+main.add_command(check_cli.check_command)  # type: ignore[has-type]  # import cycle

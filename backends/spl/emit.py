@@ -278,6 +278,8 @@ def _search_leaf(pred: Predicate) -> str | None:
             if part is Wildcard.ONE or (isinstance(part, str) and "*" in part):
                 return None
             text += "*" if part is Wildcard.MANY else str(part)
+        if set(text) <= {"*"}:
+            return None  # `f=*` reads as exists, true on JSON null; the pattern is not
         return f"{name}={quote(text)}"
     if not isinstance(value, str) or "*" in value:
         return None

@@ -1,0 +1,238 @@
+"""The equivalence harness: event generation (ir/generate.py) and ``ruleglot check``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+
+from backends.sigma import read_sigma
+from backends.spl import read_spl_search
+from backends.spl.emit import emit_spl_result
+from ir.evaluator import compile_expr
+from ir.events import Event
+from ir.generate import generate, generated_events_strategy
+from ir.nodes import Filter, Rule
+from translator import api
+from translator.api import compile_rules, field_profile
+from translator.cli import main
+
+from .conftest import shared
+
+RULE = """
+title: question mark, exclusion and two selections
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  sel_image:
+    Image|endswith: '\\a?c.exe'
+  sel_cmd:
+    CommandLine|contains|all: ['-enc', 'hidden']
+  filter:
+    User: 'SYSTEM'
+  condition: (sel_image or sel_cmd) and not filter
+"""
+
+
+def _rule(text: str = RULE) -> Rule:
+    return read_sigma(text, "rule.yml")[0]
+
+
+def _write(tmp_path: Path, text: str = RULE, name: str = "rule.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- generation --------------------------------------------------------------------------------
+
+
+def test_generation_is_deterministic_for_a_seed() -> None:
+    windows = api.profile("windows")
+    first = [g.fields for g in generate(_rule(), profile=windows, seed=7)]
+    again = [g.fields for g in generate(_rule(), profile=windows, seed=7)]
+    assert first == again and len(first) > 20
+
+
+def test_every_branch_and_the_exclusion_are_exercised() -> None:
+    rule = _rule()
+    events = [g.event() for g in generate(rule, profile=api.profile("windows"))]
+    (expr,) = [s.expr for s in rule.stages if isinstance(s, Filter)]
+    image, cmd = (compile_expr(e) for e in expr.args[0].args)  # type: ignore[attr-defined]
+    excluded = compile_expr(expr.args[1].arg)  # type: ignore[attr-defined]
+    compiled = compile_rules([rule], "windows")[0]
+    matched = [e for e in events if compiled.matches(e)]
+    assert any(image(e) and not cmd(e) for e in matched), "selection 1 alone decides"
+    assert any(cmd(e) and not image(e) for e in matched), "selection 2 alone decides"
+    suppressed = [e for e in events if (image(e) or cmd(e)) and excluded(e)]
+    assert suppressed and not any(compiled.matches(e) for e in suppressed
+                                  if e.get("Channel") is not None)
+    # an |all on one field is met by one value holding both texts
+    assert any("-enc" in str(e.get("CommandLine")) and "hidden" in str(e.get("CommandLine"))
+               for e in matched)
+
+
+def test_near_misses_are_the_ways_translations_go_wrong() -> None:
+    values = [g.fields.get("Image", "<missing>") for g in generate(
+        _rule(), profile=api.profile("windows"), limit=5000)]
+    texts = {v for v in values if isinstance(v, str)}
+    assert "\\axc.exe" in texts                      # the hit: ? is one character
+    assert "\\AXC.EXE" in texts                      # case changed
+    assert "axc.exe" in texts                        # one character less at the boundary
+    assert "/axc.exe" in texts                       # the other slash
+    assert "<missing>" in values and None in values and "" in values   # missing, null, empty
+    assert any(isinstance(v, list) and len(v) == 2 for v in values)    # a list of values
+
+
+def test_spl_rules_are_generated_in_event_field_names() -> None:
+    stages = read_spl_search('source="WinEventLog:Security" EventCode=4688 process_name="evil.exe"')
+    rule = Rule("spl", tuple(stages), language="spl")
+    fields = field_profile("splunk_windows")
+    made = generate(rule, fields=fields)
+    witness = made[0].fields
+    assert witness["Channel"] == "Security" and str(witness["EventID"]) == "4688"
+    assert compile_rules([rule], "none", "splunk_windows")[0].matches(made[0].event())
+
+
+def test_generated_events_strategy_feeds_property_tests() -> None:
+    rule = _rule()
+    spl = emit_spl_result(rule, logsources=api.profile("windows"), fields="splunk_windows")
+    back = Rule("spl", tuple(read_spl_search(spl.text)), language="spl")
+    source = compile_rules([rule], "windows")[0]
+    target = compile_rules([back], "none", "splunk_windows")[0]
+    seen: list[bool] = []
+
+    @settings(max_examples=60, database=None)
+    @given(generated_events_strategy([rule], profile=api.profile("windows")))
+    def agree(event: Event) -> None:
+        seen.append(source.matches(event))
+        assert source.matches(event) == target.matches(event), event.fields
+
+    agree()
+    assert any(seen) and not all(seen)
+
+
+def test_multi_valued_channel_reads_as_a_multi_valued_source() -> None:
+    """Found by check: the field profile's prefix transform stringified a list."""
+    fields = field_profile("splunk_windows")
+    assert fields is not None
+    event = fields.apply(Event.from_fields({"Channel": ["Security"], "EventID": 4688}))
+    assert event.get("source") == ["WinEventLog:Security"]
+
+
+# --- ruleglot check ------------------------------------------------------------------------------
+
+
+def _check(*args: str) -> Any:
+    return CliRunner().invoke(main, ["check", *args])
+
+
+def test_check_a_correct_translation(tmp_path: Path) -> None:
+    result = _check(str(_write(tmp_path)), "--format", "json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "equivalent" and entry["generated"] > 20
+
+
+@pytest.fixture
+def broken_emitter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A translation that writes Sigma's ``?`` as ``*`` (pySigma-backend-splunk's issue #55),
+    the way ruleglot's SPL writes it: ``a.c`` -> ``a.*c``."""
+    real = api.emit_translation
+
+    def broken(rule: Rule, write: str = "ir", **options: Any) -> api.Translation:
+        done = real(rule, write, **options)
+        done.text = done.text.replace("a.c", "a.*c")
+        return done
+
+    monkeypatch.setattr(api, "emit_translation", broken)
+
+
+def test_check_finds_a_minimal_counterexample(tmp_path: Path, broken_emitter: None) -> None:
+    result = _check(str(_write(tmp_path)), "--format", "json")
+    assert result.exit_code == 1, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "differs"
+    example = entry["counterexample"]
+    assert (example["source"], example["translation"]) == (False, True)
+    event = example["event"]
+    # nothing the difference does not need: the log source's two fields and the image
+    assert set(event) == {"Channel", "EventID", "Image"}
+    assert event["Image"].lower() == "\\ac.exe"
+
+
+def test_check_table_for_people(tmp_path: Path, broken_emitter: None) -> None:
+    result = _check(str(_write(tmp_path)))
+    assert result.exit_code == 1
+    assert "differs" in result.stdout and "counterexample" in result.stdout
+    line = [x for x in result.stdout.splitlines() if x.startswith("{")][0]
+    assert json.loads(line)["Image"].lower() == "\\ac.exe"     # copyable as an event line
+    assert "1 differs" in result.stderr
+
+
+def test_check_on_given_events_names_their_origin(tmp_path: Path, broken_emitter: None) -> None:
+    events = tmp_path / "events.jsonl"
+    rows = [{"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\x\\abbc.exe"}]
+    events.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = _check(str(_write(tmp_path)), "--events", str(events), "--no-generated",
+                    "--format", "json")
+    assert result.exit_code == 1
+    (entry,) = json.loads(result.stdout)
+    assert entry["counterexample"]["origin"] == f"{events}#0"
+    assert entry["generated"] == 0 and entry["events"] == 1
+
+
+def test_check_empty_wildcard_is_not_written_as_exists(tmp_path: Path) -> None:
+    """Found by check on SigmaHQ's aws_rds_change_master_password: ``|contains: '*'`` was
+    written ``f="*"``, which SPL reads as "f exists", true on a JSON null."""
+    rule = RULE.replace("CommandLine|contains|all: ['-enc', 'hidden']", "CommandLine|contains: '*'")
+    result = _check(str(_write(tmp_path, rule)), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["status"] == "equivalent"
+
+
+def test_check_refusals_and_bad_input(tmp_path: Path) -> None:
+    cased_fieldref = RULE.replace("User: 'SYSTEM'", "User|fieldref|contains: Image")
+    _write(tmp_path, cased_fieldref, "refused.yml")
+    _write(tmp_path, "title: [unclosed", "bad.yml")
+    result = _check(str(tmp_path), "--format", "json", "--report", str(tmp_path / "r.json"))
+    report = json.loads((tmp_path / "r.json").read_text())
+    statuses = {Path(e["path"]).name: e["status"] for e in report}
+    assert statuses["refused.yml"] == "refused"
+    assert statuses["bad.yml"] == "input-error"
+    refused = next(e for e in report if e["status"] == "refused")
+    assert refused["error"]["construct"] and refused["error"]["line"]
+    assert result.exit_code == 2            # nothing differs; an input could not be read
+
+
+SPL_LOSSY = """
+name: lossy
+search: '`wineventlog_security` EventCode=4720 | stats count by user'
+"""
+
+
+def test_check_spl_to_sigma_lossy_is_announced(tmp_path: Path) -> None:
+    macros = shared("spl", "macros")
+    path = _write(tmp_path, SPL_LOSSY, "lossy.yml")
+    result = _check("--from", "spl", "--macros", str(macros), "--lossy", str(path),
+                    "--format", "json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
+    constructs = {w["construct"] for w in entry["warnings"]}
+    assert "stats" in constructs
+    # the dropped eventtype= disjunct of the source macro is what the counterexample shows
+    assert "logsource" in constructs and entry["counterexample"]["event"].get("eventtype")
+
+
+def test_check_strict_spl_to_sigma_is_refused(tmp_path: Path) -> None:
+    macros = shared("spl", "macros")
+    path = _write(tmp_path, SPL_LOSSY, "lossy.yml")
+    result = _check("--from", "spl", "--macros", str(macros), str(path), "--format", "json")
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "refused" and entry["error"]["construct"] == "stats"

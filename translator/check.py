@@ -1,0 +1,366 @@
+"""The equivalence harness: does a translation match the same events as its source?
+
+For each rule: translate it (:func:`translator.api.emit_translation`), read the translation back
+with the target language's reader, and run both on the same events — the user's events and
+events generated from both rules (:mod:`ir.generate`: every branch and exclusion, and near
+misses of each). The verdicts come from the one evaluator on both sides; nothing is assumed.
+When they differ on some event, that event is shrunk to a minimal counterexample (fields
+dropped, values shortened, lists cut down while the two verdicts still differ).
+
+What is compared:
+
+* a rule that only filters (every Sigma rule, SPL ``search``/``where``/``regex``): whether it
+  matches each event;
+* an SPL pipeline whose stages each keep or drop rows one at a time (``foreach``/``eval``/
+  ``rex``/``rename``/``table``/...: how Sigma keywords are written in SPL): whether the event
+  comes out as a row;
+* a pipeline that aggregates (``stats``, ``dedup``, ``head``...): its leading filters, the part
+  a Sigma rule (or a correlation's event rule) can carry; the report says so (``compared``).
+
+A lossy translation (``--lossy``; every warning names a construct and its position) is compared
+on the part of the source it carries, the leading filters. Its status is ``lossy`` whatever the
+comparison finds, since the loss was announced; a counterexample, when one is found, shows what
+the named constructs cost (a dropped ``eventtype=`` disjunct of a source macro, a bare term).
+
+Statuses: ``equivalent``; ``lossy`` (see above); ``differs`` (a translation that claimed no loss
+and does not match the same events: the silent mistranslation this harness exists for; with a
+counterexample and the two verdicts); ``refused`` (strict translation impossible: the error names
+the construct and its position); ``error`` (the translation did not read back, or could not be
+evaluated: a ruleglot bug, always reported).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from backends.sigma import read_sigma
+from backends.spl import read_spl_search
+from backends.spl.emit import logsource_macro_definitions
+from backends.spl.macros import MacroTable
+from ir.errors import RuleglotError
+from ir.evaluator import CompiledRule, RuleSet, compile_expr
+from ir.events import Event
+from ir.generate import generate
+from ir.nodes import (
+    Convert,
+    Eval,
+    FillNull,
+    Filter,
+    ForEach,
+    Lookup,
+    Rename,
+    Rex,
+    Rule,
+    Table,
+)
+from translator import api
+
+#: Stages that decide each row on its own, keeping it or not: a pipeline made only of these
+#: returns a row for an event exactly when the event passes.
+ROW_WISE = (Filter, ForEach, Eval, Rex, Rename, Table, FillNull, Convert, Lookup)
+
+
+
+def reading(language: str, options: dict[str, Any], written: bool) -> tuple[str, str]:
+    """How a rule of ``language`` reads events: (log-source profile, field profile).
+
+    Sigma (and IR) rules select their events by log source (``logsources``, default
+    ``windows``) and name Windows fields; SPL searches select their own events with ``source=``
+    terms and name fields as Splunk extracts them, through ``fields`` (the profile the
+    translation was written for: ``splunk_windows`` when writing SPL, the reader's default
+    ``splunk_windows_xml`` when reading it).
+    """
+    if language == "spl":
+        default = "splunk_windows" if written else api.DEFAULT_FIELDS["spl"]
+        return "none", options.get("fields") or default
+    return options.get("logsources") or "windows", "none"
+
+
+@dataclass
+class Counterexample:
+    """The smallest event found on which source and translation disagree."""
+
+    event: dict[str, Any]
+    source: bool
+    translation: bool
+    origin: str
+
+
+@dataclass
+class CheckResult:
+    """One rule's outcome; ``to_dict`` is the JSON report's entry."""
+
+    path: str
+    title: str
+    rule_id: str | None
+    status: str
+    translation: str | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    compared: str = "rule"
+    events: int = 0
+    generated: int = 0
+    counterexample: Counterexample | None = None
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        return {k: v for k, v in out.items() if v not in (None, [], "")}
+
+
+class Decider:
+    """A rule ready to decide events: ``matches(event)`` and ``match_many(events)``."""
+
+    def __init__(self, rule: Rule, profile_name: str, fields: str | None) -> None:
+        self.rule = rule
+        self.compared = "rule"
+        if not all(isinstance(s, ROW_WISE) for s in rule.stages):
+            rule = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
+            self.compared = "leading filters"
+        self.view = rule
+        self.profile = api.profile(profile_name)
+        self.fields = api.fields_for(rule, fields)
+        self.compiled: CompiledRule | None = None
+        if api.is_filter_only(rule):
+            self.compiled = api.compile_rules([rule], profile_name, fields)[0]
+            self.matches: Callable[[Event], bool] = self.compiled.matches
+            self.run = None
+        else:
+            run = api.compile_run(rule, fields)
+            self.run = run
+            head = next(s for s in rule.stages if isinstance(s, Filter)) if any(
+                isinstance(s, Filter) for s in rule.stages) else None
+            chosen = api.fields_for(rule, fields)
+            narrow = compile_expr(head.expr) if head is not None else (lambda e: True)
+
+            def matches(event: Event) -> bool:
+                seen = chosen.apply(event) if chosen is not None else event
+                return narrow(seen) and bool(run([event]))
+
+            self.matches = matches
+
+
+def _macro_table(names: Iterable[str]) -> MacroTable | None:
+    names = list(names)
+    return MacroTable.from_dict(logsource_macro_definitions(names)) if names else None
+
+
+def read_back(
+    text: str, write: str, macros: Iterable[str] = (), path: str = "", everything: bool = False
+) -> Rule:
+    """The translation read by the target language's reader (one rule). The data-source
+    macros an SPL translation calls for unmapped log sources select no event of the profile,
+    or, with ``everything``, every event (to compare the detection logic alone)."""
+    if write == "spl":
+        table = (
+            MacroTable.from_dict({name: "" for name in macros}) if everything
+            else _macro_table(macros)
+        )
+        stages = read_spl_search(text, macros=table)
+        return Rule("translation", tuple(stages), language="spl")
+    rules = read_sigma(text, path or None)
+    if len(rules) != 1:  # a correlation and its event rules: the correlation decides
+        rules = [r for r in rules if not api.is_filter_only(r)] or rules
+    return rules[-1]
+
+
+def _flat(event: Event) -> dict[str, Any]:
+    return {k: v for k, v in event.fields.items() if k != "Event"}
+
+
+def _as_event(fields: dict[str, Any]) -> Event:
+    return Event.from_fields(fields)
+
+
+def _smaller(value: Any) -> Iterator[Any]:
+    """Smaller versions of one value, most aggressive first."""
+    if isinstance(value, list):
+        yield from value
+        for i in range(len(value)):
+            yield value[:i] + value[i + 1:]
+    elif isinstance(value, str):
+        size = len(value)
+        chunk = size // 2
+        while chunk >= 1:
+            for start in range(0, size - chunk + 1, chunk):
+                yield value[:start] + value[start + chunk:]
+            chunk //= 2
+
+
+def shrink(fields: dict[str, Any], differs: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """Greedy delta debugging: drop fields, then shorten values, while ``differs`` holds."""
+    current = dict(fields)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(current):
+            trial = {k: v for k, v in current.items() if k != name}
+            if differs(trial):
+                current, changed = trial, True
+        for name in list(current):
+            for smaller in _smaller(current[name]):
+                trial = {**current, name: smaller}
+                if differs(trial):
+                    current, changed = trial, True
+                    break
+    return current
+
+
+def counterexample(
+    source: Decider, target: Decider, event: Event, origin: str
+) -> Counterexample:
+    """``event`` (on which the two differ) shrunk as far as the difference survives."""
+    flat = _flat(event)
+
+    def differs(fields: dict[str, Any]) -> bool:
+        candidate = _as_event(fields)
+        return source.matches(candidate) != target.matches(candidate)
+
+    if differs(flat):
+        flat = shrink(flat, differs)
+        shown = _as_event(flat)
+        return Counterexample(flat, source.matches(shown), target.matches(shown), origin)
+    # the difference needs the event's own raw text (a term in _raw): report it whole
+    return Counterexample(flat, source.matches(event), target.matches(event), origin)
+
+
+@dataclass
+class Pair:
+    """A source rule, its translation read back, and how each side reads events."""
+
+    path: str
+    source: Rule
+    result: CheckResult
+    source_side: Decider | None = None
+    target_side: Decider | None = None
+
+
+def translate_pair(
+    path: str, rule: Rule, read: str, write: str, *, lossy: bool, options: dict[str, Any]
+) -> Pair:
+    """Translate and read back one rule; the result's status is set when it cannot go on."""
+    result = CheckResult(path, rule.title, rule.id, "equivalent")
+    pair = Pair(path, rule, result)
+    try:
+        done = api.emit_translation(rule, write, lossy=lossy, **options)
+    except RuleglotError as err:
+        err.path = err.path or path
+        result.status, result.error = "refused", err.to_dict()
+        return pair
+    result.translation, result.warnings = done.text, list(done.warnings)
+    source_reading = reading(read, options, written=False)
+    if done.macros and write == "spl":
+        # An unmapped log source: its macro is the user's to define, so the log source cannot
+        # be compared; the detection logic can, on every event, on both sides.
+        source_reading = ("none", source_reading[1])
+        result.compared = f"detection only (log source left to macro {', '.join(done.macros)})"
+    elif write == "sigma" and read != "sigma":
+        chosen = api.profile(reading(write, options, written=True)[0])
+        back_rule = None
+        with contextlib.suppress(RuleglotError):
+            back_rule = read_back(done.text, write, path=path)
+        if back_rule is not None and chosen.mappings and not back_rule.logsource.is_empty() \
+                and chosen.resolve(back_rule.logsource) is None:
+            result.status = "unmapped"
+            ls = back_rule.logsource
+            result.compared = (
+                f"not compared: log source product={ls.product} category={ls.category} "
+                f"service={ls.service} selects no event of profile {chosen.name}"
+            )
+            return pair
+    try:
+        back = read_back(done.text, write, done.macros, path, everything=bool(done.macros))
+    except RuleglotError as err:
+        result.status = "error"
+        result.error = {**err.to_dict(), "message": f"translation does not read back: {err}"}
+        return pair
+    source = rule
+    if done.warnings and rule.leading_filters != rule.stages:  # compared on what it carries
+        source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
+        result.compared = "leading filters"
+    try:
+        pair.source_side = Decider(source, *source_reading)
+        pair.target_side = Decider(back, *reading(write, options, written=True))
+    except RuleglotError as err:
+        result.status = "error"
+        result.error = {**err.to_dict(), "message": f"cannot evaluate: {err}"}
+        return pair
+    if "leading filters" in (pair.source_side.compared, pair.target_side.compared):
+        result.compared = "leading filters"
+    return pair
+
+
+def _generated(pair: Pair, seed: int, limit: int) -> list[Event]:
+    assert pair.source_side is not None and pair.target_side is not None
+    events: list[Event] = []
+    for side in (pair.source_side, pair.target_side):
+        events.extend(
+            g.event()
+            for g in generate(side.view, profile=side.profile, fields=side.fields, seed=seed,
+                              limit=limit)
+        )
+    return events
+
+
+def compare_on_events(pairs: Sequence[Pair], events: Sequence[Event]) -> list[int | None]:
+    """For each pair, the index of the first of ``events`` the two sides decide differently
+    (``None``: none). Filter rules of each side run through one :class:`RuleSet`."""
+    live = [p for p in pairs if p.source_side is not None and p.target_side is not None]
+    first: dict[int, int] = {}
+    if not events or not live:
+        return [None for _ in pairs]
+    sides: list[list[set[int]]] = []
+    for which in ("source_side", "target_side"):
+        deciders = [getattr(p, which) for p in live]
+        compiled = [(i, d.compiled) for i, d in enumerate(deciders) if d.compiled is not None]
+        hits: list[set[int]] = [set() for _ in live]
+        ruleset = RuleSet(c for _, c in compiled)
+        for event_index, event in enumerate(events):
+            for k in ruleset.match(event):
+                hits[compiled[k][0]].add(event_index)
+        for i, decider in enumerate(deciders):
+            if decider.compiled is None:
+                hits[i] = {j for j, e in enumerate(events) if decider.matches(e)}
+        sides.append(hits)
+    for i, (a, b) in enumerate(zip(*sides, strict=True)):
+        if a != b:
+            first[id(live[i])] = min(a ^ b)
+    return [first.get(id(p)) for p in pairs]
+
+
+def check_pairs(
+    pairs: Sequence[Pair],
+    events: Sequence[Event],
+    *,
+    generated: bool = True,
+    seed: int = 0,
+    limit: int = 200,
+    origins: Sequence[str] | None = None,
+    progress: Callable[[Iterable[Pair]], Iterable[Pair]] = lambda xs: xs,
+) -> list[CheckResult]:
+    """Decide every pair on ``events`` (and generated events), fill in each result."""
+    firsts = compare_on_events(pairs, events)
+    for pair, first in zip(progress(pairs), firsts, strict=False):
+        result = pair.result
+        if pair.source_side is None or pair.target_side is None:
+            continue
+        result.events = len(events)
+        if first is not None:
+            origin = origins[first] if origins else f"event {first}"
+            result.counterexample = counterexample(
+                pair.source_side, pair.target_side, events[first], origin)
+        elif generated:
+            made = _generated(pair, seed, limit)
+            result.generated = len(made)
+            for event in made:
+                if pair.source_side.matches(event) != pair.target_side.matches(event):
+                    result.counterexample = counterexample(
+                        pair.source_side, pair.target_side, event, "generated")
+                    break
+        if result.warnings:  # announced: a counterexample shows what the warnings cost
+            result.status = "lossy"
+        elif result.counterexample is not None:
+            result.status = "differs"
+    return [p.result for p in pairs]

@@ -1,0 +1,215 @@
+"""``ruleglot check``: the equivalence harness on the command line (:mod:`translator.check`).
+
+For people, a table of every rule that is not equivalent and a summary; for scripts, the JSON
+report (``--report FILE`` or ``--format json``). Exit status: 1 when any rule differs (or its
+translation did not read back: a ruleglot bug); otherwise 2 when some input could not be read;
+otherwise 0.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from ir.errors import RuleglotError
+from ir.events import Event
+from translator.check import CheckResult, Pair, check_pairs, translate_pair
+from translator.cli import (
+    EXIT_INPUT_ERROR,
+    _progress,
+    _read_options,
+    _reader_options,
+    _report,
+    _write_atomically,
+    load_rules,
+)
+from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events
+
+EXIT_DIFFERS = 1
+#: Statuses that fail a check run (exit 1).
+FAILING = ("differs", "error")
+
+
+def _load_events(
+    paths: Iterable[str], errors: list[RuleglotError]
+) -> tuple[list[Event], list[str]]:
+    events: list[Event] = []
+    origins: list[str] = []
+    files = list(expand_paths(paths, EVENT_SUFFIXES))
+    for path in _progress(files, len(files), "reading events"):
+        for item in read_events(path):
+            if isinstance(item, RuleglotError):
+                errors.append(item)
+                _report(item)
+                continue
+            index, event = item
+            events.append(event)
+            origins.append(f"{path}#{index}")
+    return events, origins
+
+
+def _table(results: list[CheckResult], show_all: bool) -> Table:
+    table = Table(title="ruleglot check")
+    for column in ("rule", "status", "compared", "source", "translation", "why"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        quiet = result.status in ("equivalent", "unmapped") or (
+            result.status == "lossy" and result.counterexample is None)
+        if quiet and not show_all:
+            continue
+        example = result.counterexample
+        verdicts = ("match" if example.source else "no match",
+                    "match" if example.translation else "no match") if example else ("", "")
+        why = f"counterexample from {example.origin}" if example else ""
+        if result.error:
+            why = f"{result.error.get('construct') or result.error.get('category')}: " + str(
+                result.error.get("message", ""))[:160]
+        table.add_row(result.path, result.status, result.compared, *verdicts, why)
+    return table
+
+
+def _print_people(results: list[CheckResult], show_all: bool) -> None:
+    """The table, then each counterexample as one JSON line (copyable into an events file)."""
+    console = Console(soft_wrap=True)
+    if show_all or any(r.status != "equivalent" for r in results):
+        console.print(_table(results, show_all))
+    for result in results:
+        if result.counterexample is not None:
+            console.print(f"{result.path}: counterexample", highlight=False)
+            console.print(orjson.dumps(result.counterexample.event, default=str).decode(),
+                          highlight=False, markup=False)
+
+
+@click.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@_reader_options
+@click.option(
+    "--to",
+    "write",
+    type=click.Choice(["sigma", "spl"]),
+    default=None,
+    help="Language to translate to (default: the other one).",
+)
+@click.option(
+    "--events",
+    "event_paths",
+    multiple=True,
+    help="JSON Lines event files or folders to evaluate both sides on; repeatable.",
+)
+@click.option(
+    "--generated/--no-generated",
+    default=True,
+    show_default=True,
+    help="Also evaluate on events generated from both rules (hits and near misses).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of the event generator.")
+@click.option(
+    "--generated-limit",
+    default=200,
+    show_default=True,
+    help="At most this many generated events per rule and side.",
+)
+@click.option(
+    "--lossy",
+    is_flag=True,
+    help="Translate lossily and compare the part of each rule the translation carries.",
+)
+@click.option("--fields", default=None, help="Field profile of the SPL side.")
+@click.option(
+    "--logsources",
+    default="windows",
+    show_default=True,
+    help="Log-source profile of the Sigma side ('none': every rule on every event).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="stdout: a table of the rules that are not equivalent, or the JSON report.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Table: list equivalent rules too.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write the JSON report (one entry per rule) here.",
+)
+def check_command(
+    paths: tuple[str, ...],
+    read: str,
+    macros: str | None,
+    undefined_macros: str,
+    search_precedence: str,
+    pipelines: tuple[str, ...],
+    write: str | None,
+    event_paths: tuple[str, ...],
+    generated: bool,
+    seed: int,
+    generated_limit: int,
+    lossy: bool,
+    fields: str | None,
+    logsources: str,
+    output_format: str,
+    show_all: bool,
+    report_path: str | None,
+) -> None:
+    """Translate the rules in PATHS, read each translation back, and show that source and
+    translation match the same events (given with --events, and generated); for each rule that
+    does not, the smallest event found that tells them apart and the two verdicts."""
+    started = time.perf_counter()
+    write = write or ("spl" if read != "spl" else "sigma")
+    errors: list[RuleglotError] = []
+    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    loaded = load_rules(paths, read, errors, **options)
+    events, origins = _load_events(event_paths, errors)
+    write_options = {"fields": fields, "logsources": logsources}
+    pairs: list[Pair] = [
+        translate_pair(str(path), rule, read, write, lossy=lossy, options=write_options)
+        for path, rule in _progress(loaded, len(loaded), "translating")
+    ]
+    results = check_pairs(
+        pairs,
+        events,
+        generated=generated,
+        seed=seed,
+        limit=generated_limit,
+        origins=origins,
+        progress=lambda xs: _progress(xs, len(pairs), "comparing"),
+    )
+    report: list[dict[str, Any]] = [r.to_dict() for r in results]
+    report += [{"path": e.path, "status": "input-error", "error": e.to_dict()} for e in errors]
+    if report_path:
+        _write_atomically(
+            Path(report_path), orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
+        )
+    if output_format == "json":
+        click.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        _print_people(results, show_all)
+    counts = Counter(r.status for r in results)
+    generated_total = sum(r.generated for r in results)
+    click.echo(
+        f"checked {len(results)} rule(s) {read} -> {write}: "
+        + ", ".join(f"{counts.get(s, 0)} {s}"
+                    for s in ("equivalent", "lossy", "differs", "refused", "unmapped", "error"))
+        + f" ({sum(1 for r in results if r.status == 'lossy' and r.counterexample)} lossy ones"
+        " differ on what they carry)"
+        + f"; {len(events)} given event(s), {generated_total} generated; "
+        f"{len(errors)} input error(s); {time.perf_counter() - started:.1f}s",
+        err=True,
+    )
+    if any(r.status in FAILING for r in results):
+        sys.exit(EXIT_DIFFERS)
+    if errors:
+        sys.exit(EXIT_INPUT_ERROR)
