@@ -32,6 +32,7 @@ evaluated: a ruleglot bug, always reported).
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -304,30 +305,80 @@ def _generated(pair: Pair, seed: int, limit: int) -> list[Event]:
     return events
 
 
-def compare_on_events(pairs: Sequence[Pair], events: Sequence[Event]) -> list[int | None]:
-    """For each pair, the index of the first of ``events`` the two sides decide differently
-    (``None``: none). Filter rules of each side run through one :class:`RuleSet`."""
-    live = [p for p in pairs if p.source_side is not None and p.target_side is not None]
-    first: dict[int, int] = {}
-    if not events or not live:
-        return [None for _ in pairs]
+def _hits(live: Sequence[Pair], events: Sequence[Event], offset: int) -> list[list[set[int]]]:
+    """Per side, per pair: the indexes (from ``offset``) of ``events`` the side matches."""
     sides: list[list[set[int]]] = []
     for which in ("source_side", "target_side"):
         deciders = [getattr(p, which) for p in live]
         compiled = [(i, d.compiled) for i, d in enumerate(deciders) if d.compiled is not None]
         hits: list[set[int]] = [set() for _ in live]
         ruleset = RuleSet(c for _, c in compiled)
-        for event_index, event in enumerate(events):
+        for event_index, event in enumerate(events, start=offset):
             for k in ruleset.match(event):
                 hits[compiled[k][0]].add(event_index)
         for i, decider in enumerate(deciders):
             if decider.compiled is None:
-                hits[i] = {j for j, e in enumerate(events) if decider.matches(e)}
+                hits[i] = {j for j, e in enumerate(events, start=offset) if decider.matches(e)}
         sides.append(hits)
+    return sides
+
+
+#: What forked workers read (closures do not pickle; a forked child inherits them).
+_SHARED: dict[str, Any] = {}
+
+
+def _hits_in_worker(bounds: tuple[int, int]) -> list[list[set[int]]]:
+    start, stop = bounds
+    return _hits(_SHARED["live"], _SHARED["events"][start:stop], start)
+
+
+def _forked(jobs: int) -> bool:
+    return jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def compare_on_events(
+    pairs: Sequence[Pair], events: Sequence[Event], jobs: int = 1
+) -> list[int | None]:
+    """For each pair, the index of the first of ``events`` the two sides decide differently
+    (``None``: none). Filter rules of each side run through one :class:`RuleSet`; with
+    ``jobs`` > 1 the events are split over forked processes."""
+    live = [p for p in pairs if p.source_side is not None and p.target_side is not None]
+    if not events or not live:
+        return [None for _ in pairs]
+    if _forked(jobs) and len(events) >= 2 * jobs:
+        step = -(-len(events) // jobs)
+        bounds = [(i, min(i + step, len(events))) for i in range(0, len(events), step)]
+        _SHARED.update(live=live, events=events)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                parts = pool.map(_hits_in_worker, bounds)
+        finally:
+            _SHARED.clear()
+        sides = [
+            [set().union(*(part[side][i] for part in parts)) for i in range(len(live))]
+            for side in (0, 1)
+        ]
+    else:
+        sides = _hits(live, events, 0)
+    first: dict[int, int] = {}
     for i, (a, b) in enumerate(zip(*sides, strict=True)):
         if a != b:
             first[id(live[i])] = min(a ^ b)
     return [first.get(id(p)) for p in pairs]
+
+
+def _on_generated(pair: Pair, seed: int, limit: int) -> tuple[int, Counterexample | None]:
+    assert pair.source_side is not None and pair.target_side is not None
+    made = _generated(pair, seed, limit)
+    for event in made:
+        if pair.source_side.matches(event) != pair.target_side.matches(event):
+            return len(made), counterexample(
+                pair.source_side, pair.target_side, event, "generated")
+    return len(made), None
+
+
+def _generated_in_worker(index: int) -> tuple[int, Counterexample | None]:
+    return _on_generated(_SHARED["pairs"][index], _SHARED["seed"], _SHARED["limit"])
 
 
 def check_pairs(
@@ -338,27 +389,39 @@ def check_pairs(
     seed: int = 0,
     limit: int = 200,
     origins: Sequence[str] | None = None,
-    progress: Callable[[Iterable[Pair]], Iterable[Pair]] = lambda xs: xs,
+    jobs: int = 1,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] = lambda xs: xs,
 ) -> list[CheckResult]:
-    """Decide every pair on ``events`` (and generated events), fill in each result."""
-    firsts = compare_on_events(pairs, events)
-    for pair, first in zip(progress(pairs), firsts, strict=False):
+    """Decide every pair on ``events`` (and generated events), fill in each result; ``jobs``
+    processes (forked: the compiled rules are inherited, results come back in order)."""
+    firsts = compare_on_events(pairs, events, jobs)
+    todo: list[int] = []
+    for index, (pair, first) in enumerate(zip(pairs, firsts, strict=True)):
+        if pair.source_side is None or pair.target_side is None:
+            continue
+        pair.result.events = len(events)
+        if first is not None:
+            origin = origins[first] if origins else f"event {first}"
+            pair.result.counterexample = counterexample(
+                pair.source_side, pair.target_side, events[first], origin)
+        elif generated:
+            todo.append(index)
+    if _forked(jobs) and len(todo) > 1:
+        _SHARED.update(pairs=pairs, seed=seed, limit=limit)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                outcomes = list(progress(pool.imap(_generated_in_worker, todo, chunksize=4)))
+        finally:
+            _SHARED.clear()
+    else:
+        outcomes = [_on_generated(pairs[i], seed, limit) for i in progress(todo)]
+    for index, (count, example) in zip(todo, outcomes, strict=True):
+        pairs[index].result.generated = count
+        pairs[index].result.counterexample = example
+    for pair in pairs:
         result = pair.result
         if pair.source_side is None or pair.target_side is None:
             continue
-        result.events = len(events)
-        if first is not None:
-            origin = origins[first] if origins else f"event {first}"
-            result.counterexample = counterexample(
-                pair.source_side, pair.target_side, events[first], origin)
-        elif generated:
-            made = _generated(pair, seed, limit)
-            result.generated = len(made)
-            for event in made:
-                if pair.source_side.matches(event) != pair.target_side.matches(event):
-                    result.counterexample = counterexample(
-                        pair.source_side, pair.target_side, event, "generated")
-                    break
         if result.warnings:  # announced: a counterexample shows what the warnings cost
             result.status = "lossy"
         elif result.counterexample is not None:

@@ -8,6 +8,7 @@ otherwise 0.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -140,6 +141,13 @@ def _print_people(results: list[CheckResult], show_all: bool) -> None:
 )
 @click.option("--all", "show_all", is_flag=True, help="Table: list equivalent rules too.")
 @click.option(
+    "--jobs",
+    default=os.cpu_count() or 1,
+    show_default="the number of CPUs",
+    type=click.IntRange(1),
+    help="Processes to compare on (forked; rules are compiled once).",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False),
@@ -162,6 +170,7 @@ def check_command(
     logsources: str,
     output_format: str,
     show_all: bool,
+    jobs: int,
     report_path: str | None,
 ) -> None:
     """Translate the rules in PATHS, read each translation back, and show that source and
@@ -185,7 +194,8 @@ def check_command(
         seed=seed,
         limit=generated_limit,
         origins=origins,
-        progress=lambda xs: _progress(xs, len(pairs), "comparing"),
+        jobs=jobs,
+        progress=lambda xs: _progress(xs, len(pairs), "comparing on generated events"),
     )
     report: list[dict[str, Any]] = [r.to_dict() for r in results]
     report += [{"path": e.path, "status": "input-error", "error": e.to_dict()} for e in errors]
