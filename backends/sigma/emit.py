@@ -22,8 +22,10 @@ Predicates (the kind table of :mod:`ir.nodes`, inverted)
     modifier; null -> ``null``; fieldref -> ``|fieldref`` (``|startswith``...); timepart ->
     ``|hour`` etc.; ``cased`` -> ``|cased``. Not expressible, hence ``unsupported``: ``term``
     (an SPL indexed-term match on ``_raw``, not a keyword; lossy: written as a keyword),
-    :class:`~ir.nodes.Condition` leaves, a cased field reference (lossy: written uncased), and
-    field-less eq/startswith/endswith/exists/null/fieldref/timepart.
+    :class:`~ir.nodes.Condition` leaves, a cased field reference (lossy: written uncased),
+    field-less eq/startswith/endswith/exists/null/fieldref/timepart, and ``number``: eq with a
+    whole float (``1.0``: pySigma reads it as the integer ``1``, which does not equal the text
+    ``"1.0"``; lossy: written as that integer).
 
 Stages
     The filters (``search``, ``where``, ``regex``) before the first other stage are ANDed
@@ -105,7 +107,7 @@ import fnmatch
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -615,6 +617,12 @@ class _Emitter:
             return None
         if p.field == "_raw" and self.rule.language != "sigma":
             return self.raw_text(p)
+        if p.kind is Kind.EQ and isinstance(p.value, float) and p.value.is_integer():
+            # pySigma reads a YAML 1.0 as the integer 1, which no longer equals the text "1.0"
+            self.problem("number", f"the number {p.value!r} reads back from Sigma as "
+                         f"{int(p.value)}, which does not equal the text {p.value!r}; "
+                         "written as that integer", p.span)  # fmt: skip
+            return replace(p, value=int(p.value))
         if p.kind is Kind.TERM:
             if not self.keywords:
                 self.problem("term", f"SPL term {p.value!r} matches indexed terms of _raw; "
