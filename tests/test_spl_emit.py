@@ -441,3 +441,14 @@ def test_refusals_name_the_construct_and_point_at_it() -> None:
     with pytest.raises(RuleglotError) as err:
         emit_spl(Rule("t", tuple(stages), language="spl"))
     assert (err.value.construct, err.value.line, err.value.col) == ("transaction", 1, 11)
+
+
+def test_dotted_field_names_are_quoted_in_eval() -> None:
+    """In eval, ``.`` concatenates: ``match(a.b, ...)`` could read as ``a . b``; ``'a.b'`` is
+    the field under every reading (seen in check's translations of SigmaHQ's AWS rules)."""
+    rule = Rule("dots", (Filter(Predicate("a.b", Kind.REGEX, Regex("x"))),))
+    spl = emit_spl(rule)
+    assert "match('a.b', " in spl
+    stages = read_spl_search(spl)
+    assert compile_rules([Rule("back", tuple(stages), language="spl")], "none", "none")[0].matches(
+        Event.from_fields({"a.b": "x"}))

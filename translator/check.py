@@ -46,6 +46,7 @@ from ir.evaluator import CompiledRule, RuleSet, compile_expr
 from ir.events import Event
 from ir.generate import generate
 from ir.nodes import (
+    And,
     Convert,
     Eval,
     FillNull,
@@ -112,7 +113,9 @@ class CheckResult:
 
 
 class Decider:
-    """A rule ready to decide events: ``matches(event)`` and ``match_many(events)``."""
+    """A rule ready to decide events: ``matches(event)``; a pipeline also ``match_many``."""
+
+    match_many: Callable[[Sequence[Event], int], set[int]]
 
     def __init__(self, rule: Rule, profile_name: str, fields: str | None) -> None:
         self.rule = rule
@@ -131,16 +134,30 @@ class Decider:
         else:
             run = api.compile_run(rule, fields)
             self.run = run
-            head = next(s for s in rule.stages if isinstance(s, Filter)) if any(
-                isinstance(s, Filter) for s in rule.stages) else None
-            chosen = api.fields_for(rule, fields)
-            narrow = compile_expr(head.expr) if head is not None else (lambda e: True)
+            chosen = self.fields
+            leading = [f.expr for f in rule.leading_filters]
+            narrow = compile_expr(And(tuple(leading))) if leading else (lambda e: True)
 
             def matches(event: Event) -> bool:
                 seen = chosen.apply(event) if chosen is not None else event
                 return narrow(seen) and bool(run([event]))
 
+            def match_many(events: Sequence[Event], offset: int) -> set[int]:
+                # one pipeline run over every event its leading filters keep; rows point at
+                # the event they stand for (as the field profile extended it)
+                position: dict[int, int] = {}
+                selected: list[Event] = []
+                for index, event in enumerate(events, start=offset):
+                    seen = chosen.apply(event) if chosen is not None else event
+                    if narrow(seen):
+                        selected.append(event)
+                        position[id(seen)] = position[id(event)] = index
+                rows = run(selected)
+                return {position[id(r.source)] for r in rows  # type: ignore[attr-defined]
+                        if id(getattr(r, "source", None)) in position}
+
             self.matches = matches
+            self.match_many = match_many
 
 
 def _macro_table(names: Iterable[str]) -> MacroTable | None:
@@ -318,7 +335,7 @@ def _hits(live: Sequence[Pair], events: Sequence[Event], offset: int) -> list[li
                 hits[compiled[k][0]].add(event_index)
         for i, decider in enumerate(deciders):
             if decider.compiled is None:
-                hits[i] = {j for j, e in enumerate(events, start=offset) if decider.matches(e)}
+                hits[i] = decider.match_many(events, offset)
         sides.append(hits)
     return sides
 

@@ -128,8 +128,13 @@ FORMATS = ("plain", "savedsearches")
 
 #: What the search grammar accepts as the field of ``field=value`` (spl.lark, SEARCH_CMP).
 _SEARCH_FIELD = re.compile(r'[^\s()"=<>!|\[\]\\*]+')
-#: A bare field name in an eval expression (spl.lark, FIELD); others are ``'single quoted'``.
-_EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_]+)*")
+#: A bare field name in an eval expression; others are ``'single quoted'``. ruleglot's grammar
+#: also reads ``a.b`` bare as one field (spl.lark, FIELD), but in eval ``.`` is the
+#: concatenation operator and Splunk's documentation asks for quotes around any name with a
+#: character other than letters, digits and ``_`` (Search Reference, "eval": field names;
+#: SPL2 Search Manual, "Quotation marks"), so names with ``.`` or ``:`` are always quoted:
+#: ``'a.b'`` means the field under every reading.
+_EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: A plain word for command arguments (rename, table, by ...).
 _ARG_WORD = re.compile(r'[^\s,()|\[\]"=\']+')
 _EVAL_KEYWORDS = {"and", "or", "not", "xor", "like", "in", "true", "false"}
