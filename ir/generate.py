@@ -174,6 +174,8 @@ def near_misses(value: Any) -> list[Any]:
     """The ways a translation gets a value wrong, applied to one value."""
     if value is MISSING:
         return ["", None]
+    if isinstance(value, list):  # a list already: its values one by one, and fewer of them
+        return [MISSING, None, [], *value, value[:1], value[1:]]
     out: list[Any] = [MISSING, None, "", [value, OTHER], [OTHER], [value]]
     if isinstance(value, bool):
         return out + [str(value).lower()]
