@@ -13,7 +13,9 @@ the profile ``none`` every rule runs on every event.
 
 :class:`RuleSet` evaluates many rules on one event by dispatching on the ``(Channel, EventID)``
 keys that the log-source conditions require, so a rule never even runs on an event its log source
-cannot select. The dispatch is an over-approximation: guards are always evaluated as well.
+cannot select; a rule read with a field profile (an SPL search) is dispatched the same way on the
+``(source, EventCode)`` its own filter requires, read through the profile. The dispatch is an
+over-approximation: guards and filters are always evaluated as well.
 """
 
 from __future__ import annotations
@@ -322,19 +324,88 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     on_text = _on_text(pred)
     if on_text is not None:
         test, lower = on_text
+        if kind in _PLAIN_TEXT and not (kind is Kind.EQ and isinstance(pred.value, _NUMERIC)):
+            # the hot path: the same test as ``test``, without a call per value
+            needle = text_of(pred.value)
+            return _plain_text_test(kind, name, needle.lower() if lower else needle, lower)
 
         def run_text(event: Event) -> bool:
             texts = event.texts(name, lower)
-            return texts is not MISSING and any(test(t) for t in texts)
+            if texts is MISSING:
+                return False
+            for text in texts:  # noqa: SIM110 - no generator per event on the hot path
+                if test(text):
+                    return True
+            return False
 
         return run_text
     value_test = _on_value(pred)
 
     def run_value(event: Event) -> bool:
         values = event.values(name)
-        return values is not MISSING and any(value_test(v) for v in values)
+        if values is MISSING:
+            return False
+        for value in values:  # noqa: SIM110 - no generator per event on the hot path
+            if value_test(value):
+                return True
+        return False
 
     return run_value
+
+
+_PLAIN_TEXT = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH)
+_NUMERIC = (bool, int, float)
+
+
+def _plain_text_test(kind: Kind, name: str, needle: str, lower: bool) -> Matcher:
+    """:func:`_text_compare` on every value of the field, as one loop (any value holds)."""
+    if kind is Kind.CONTAINS:
+
+        def contains(event: Event) -> bool:
+            texts = event.texts(name, lower)
+            if texts is MISSING:
+                return False
+            for text in texts:  # noqa: SIM110 - no generator per event on the hot path
+                if needle in text:
+                    return True
+            return False
+
+        return contains
+    if kind is Kind.EQ:
+
+        def equals(event: Event) -> bool:
+            texts = event.texts(name, lower)
+            if texts is MISSING:
+                return False
+            for text in texts:  # noqa: SIM110 - no generator per event on the hot path
+                if text == needle:
+                    return True
+            return False
+
+        return equals
+    if kind is Kind.STARTSWITH:
+
+        def starts(event: Event) -> bool:
+            texts = event.texts(name, lower)
+            if texts is MISSING:
+                return False
+            for text in texts:  # noqa: SIM110 - no generator per event on the hot path
+                if text.startswith(needle):
+                    return True
+            return False
+
+        return starts
+
+    def ends(event: Event) -> bool:
+        texts = event.texts(name, lower)
+        if texts is MISSING:
+            return False
+        for text in texts:  # noqa: SIM110 - no generator per event on the hot path
+            if text.endswith(needle):
+                return True
+        return False
+
+    return ends
 
 
 def compile_expr(
@@ -358,10 +429,40 @@ def compile_expr(
         return lambda e: not inner(e)
     parts = tuple(compile_expr(a, aliases, now=now) for a in expr.args)
     if isinstance(expr, And):
-        return lambda e: all(p(e) for p in parts)
+        return _all_of(parts)
     if isinstance(expr, Or):
-        return lambda e: any(p(e) for p in parts)
+        return _any_of(parts)
     raise TypeError(f"not an IR expression: {expr!r}")
+
+
+def _all_of(parts: tuple[Matcher, ...]) -> Matcher:
+    """``all(p(e) for p in parts)``, as a plain loop (no generator per event)."""
+    if len(parts) == 2:
+        first, second = parts
+        return lambda e: first(e) and second(e)
+
+    def run(event: Event) -> bool:
+        for part in parts:  # noqa: SIM110 - no generator per event on the hot path
+            if not part(event):
+                return False
+        return True
+
+    return run
+
+
+def _any_of(parts: tuple[Matcher, ...]) -> Matcher:
+    """``any(p(e) for p in parts)``, as a plain loop (no generator per event)."""
+    if len(parts) == 2:
+        first, second = parts
+        return lambda e: first(e) or second(e)
+
+    def run(event: Event) -> bool:
+        for part in parts:  # noqa: SIM110 - no generator per event on the hot path
+            if part(event):
+                return True
+        return False
+
+    return run
 
 
 def key_text(value: Any) -> str:
@@ -379,13 +480,15 @@ def key_text(value: Any) -> str:
 VIRTUAL_FIELDS = ("_raw",)
 
 
-def event_keys(event: Event) -> set[tuple[str, str | None]]:
+def event_keys(
+    event: Event, channel_field: str = "Channel", id_field: str = "EventID"
+) -> set[tuple[str, str | None]]:
     """The ``(channel, event id)`` keys of an event, one per value of a multi-valued field
     (``(channel, None)`` too), matching :func:`dispatch_keys` on the rule side."""
-    channels = event.values("Channel")
+    channels = event.values(channel_field)
     if channels is MISSING:
         return set()
-    ids = event.values("EventID")
+    ids = event.values(id_field)
     keys: set[tuple[str, str | None]] = set()
     for channel in channels:
         name = key_text(channel)
@@ -431,6 +534,33 @@ def dispatch_keys(
     return {(c, i) for c in channels for i in event_ids}
 
 
+#: The fields a search in Splunk's names selects its events by (a field profile extracts them).
+SPL_KEY_FIELDS = ("source", "EventCode")
+
+
+def filter_dispatch_keys(
+    condition: Expr, channel_field: str, id_field: str
+) -> set[tuple[str, str | None]] | None:
+    """:func:`dispatch_keys`, also through one OR of the conjunction whose every branch has
+    keys (``(source=A EventCode=1) OR (source=B EventCode=2)``, the way the SPL writer says a
+    log source with several branches): an event must then have a key of some branch."""
+    found = dispatch_keys(condition, channel_field, id_field)
+    if found is not None:
+        return found
+    for conjunct in conjuncts(condition):
+        if not isinstance(conjunct, Or):
+            continue
+        keys: set[tuple[str, str | None]] = set()
+        for branch in conjunct.args:
+            branch_keys = dispatch_keys(branch, channel_field, id_field)
+            if branch_keys is None:
+                break
+            keys |= branch_keys
+        else:
+            return keys
+    return None
+
+
 def required_fields(expr: Expr) -> frozenset[str] | None:
     """Fields of which an event must have at least one for ``expr`` to hold; ``None`` if no
     such set is known (a NOT, a field-less predicate, ``null``, ``exists: false``)."""
@@ -474,11 +604,17 @@ class CompiledRule:
     dispatch: set[tuple[str, str | None]] | None = field(default=None)
     needs: frozenset[str] | None = None
     fields: FieldProfile | None = None
+    #: the fields ``dispatch`` keys are values of: ``Channel``/``EventID`` of the event for
+    #: log-source branches, :data:`SPL_KEY_FIELDS` through ``fields`` for a search
+    key_fields: tuple[str, str] = ("Channel", "EventID")
 
     def matches(self, event: Event) -> bool:
         if self.fields is not None:
             event = self.fields.apply(event)
-        return any(b.guard(event) and b.body(event) for b in self.branches)
+        for branch in self.branches:  # noqa: SIM110 - no generator per event on the hot path
+            if branch.guard(event) and branch.body(event):
+                return True
+        return False
 
 
 def _always(_: Event) -> bool:
@@ -497,7 +633,7 @@ def _filter_body(rule: Rule, aliases: Mapping[str, str]) -> Matcher:
         stages.append(compile_expr(stage.expr, aliases))
     if len(stages) == 1:
         return stages[0]
-    return lambda e: all(s(e) for s in stages)
+    return _all_of(tuple(stages))
 
 
 def compile_rule(
@@ -514,10 +650,18 @@ def compile_rule(
     filters = [s.expr for s in rule.stages if isinstance(s, Filter)]
     if not profile.mappings or rule.logsource.is_empty():
         needs = required_fields(And(tuple(filters))) if filters else None
+        search_keys = None
         if needs is not None and fields is not None:
             needs = needs.union(*(fields.sources_of(name) for name in needs))
+        if fields is not None and filters:
+            search_keys = filter_dispatch_keys(And(tuple(filters)), *SPL_KEY_FIELDS)
         return CompiledRule(
-            rule, [_Branch(_always, _filter_body(rule, {}), None)], needs=needs, fields=fields
+            rule,
+            [_Branch(_always, _filter_body(rule, {}), None)],
+            dispatch=search_keys,
+            needs=needs,
+            fields=fields,
+            key_fields=SPL_KEY_FIELDS,
         )
     resolved = profile.resolve(rule.logsource)
     if resolved is None:
@@ -544,17 +688,36 @@ class RuleSet:
     """Many compiled rules; each event is shown only to the rules it could match.
 
     Rules with a mapped log source are indexed by the ``(Channel, EventID)`` keys their branches
-    require; the others by the fields their filter requires (:func:`required_fields`); what is
-    left runs on every event. The index only narrows: every candidate is still fully evaluated.
+    require; searches read with a field profile by the ``(source, EventCode)`` keys their filter
+    requires, taken from each event through that profile; the others by the fields their
+    filter requires (:func:`required_fields`); what is left runs on every event. The index
+    only narrows: every candidate is still fully evaluated.
     """
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
         self.rules = list(rules)
         self._by_key: dict[tuple[str, str | None], list[int]] = {}
+        #: per (field profile, key fields): that profile's index (searches in Splunk's names)
+        self._by_profile_key: dict[
+            tuple[str, tuple[str, str]],
+            tuple[FieldProfile, dict[tuple[str, str | None], list[int]]],
+        ] = {}
         self._by_field: dict[str, list[int]] = {}
         self._always: list[int] = []
         for index, compiled in enumerate(self.rules):
-            if compiled.dispatch is not None:
+            if (
+                compiled.dispatch is not None
+                and compiled.fields is not None
+                and (compiled.key_fields != ("Channel", "EventID"))
+            ):
+                group = (compiled.fields.name, compiled.key_fields)
+                profile, by_key = self._by_profile_key.setdefault(group, (compiled.fields, {}))
+                if profile != compiled.fields:  # two profiles with one name: no index
+                    self._always.append(index)
+                    continue
+                for key in compiled.dispatch:
+                    by_key.setdefault(key, []).append(index)
+            elif compiled.dispatch is not None:
                 for key in compiled.dispatch:
                     self._by_key.setdefault(key, []).append(index)
             elif compiled.needs:
@@ -568,6 +731,9 @@ class RuleSet:
         found: set[int] = set(self._always)
         for key in event_keys(event):
             found.update(self._by_key.get(key, ()))
+        for (_, key_fields), (profile, by_key) in self._by_profile_key.items():
+            for key in event_keys(profile.apply(event), *key_fields):
+                found.update(by_key.get(key, ()))
         if self._by_field:
             for name in event_field_keys(event):
                 found.update(self._by_field.get(name, ()))

@@ -215,3 +215,60 @@ def test_ruleset_shows_every_rule_each_event_it_matches() -> None:
         expected = [i for i, c in enumerate(compiled) if c.matches(event)]
         assert expected, event.fields  # each event is matched by some rule
         assert ruleset.match(event) == expected, event.fields
+
+
+def test_ruleset_dispatches_searches_on_source_and_eventcode_through_their_profile() -> None:
+    """Searches read with a field profile are indexed by the ``(source, EventCode)`` their
+    filter requires, read from each event through that profile; the index only narrows."""
+    from backends.spl import read_spl_search
+    from ir.evaluator import RuleSet, compile_rule
+    from ir.logsources import NO_PROFILE
+    from ir.nodes import Rule
+    from translator.api import field_profile
+
+    profile = field_profile("splunk_windows")
+    sysmon = "WinEventLog:Microsoft-Windows-Sysmon/Operational"
+    searches = [
+        'source="WinEventLog:Security" EventCode=4688 CommandLine="*x*"',
+        f'((source="WinEventLog:Security" EventCode=4688) OR (source="{sysmon}" EventCode=1)) '
+        'CommandLine="*x*"',
+        'CommandLine="*x*"',
+        'source="WinEventLog:Security" NOT EventCode=4688 CommandLine="*x*"',
+        'source="WinEventLog:Security" EventCode="4688" CommandLine="*x*"',
+    ]
+    compiled = [
+        compile_rule(Rule(s, read_spl_search(s), language="spl"), NO_PROFILE, profile)
+        for s in searches
+    ]
+    assert compiled[0].dispatch == {("wineventlog:security", "4688")}
+    assert compiled[1].dispatch == {
+        ("wineventlog:security", "4688"),
+        ("wineventlog:microsoft-windows-sysmon/operational", "1"),
+    }
+    assert compiled[2].dispatch is None
+    assert compiled[3].dispatch == {("wineventlog:security", None)}
+    ruleset = RuleSet(compiled)
+    events = [
+        Event({"Channel": "Security", "EventID": 4688, "CommandLine": "x"}),
+        Event({"Channel": "Security", "EventID": 4688.0, "CommandLine": "x"}),
+        Event({"Channel": "security", "EventID": "4688", "CommandLine": "x"}),
+        Event({"Channel": "Security", "EventID": 4624, "CommandLine": "x"}),
+        Event({"Channel": ["Other", "Security"], "EventID": [1, 4688], "CommandLine": "x"}),
+        Event({"Channel": sysmon.split(":")[1], "EventID": 1, "CommandLine": "x"}),
+        Event({"source": "WinEventLog:Security", "EventCode": "4688", "CommandLine": "x"}),
+        Event({"EventID": 4688, "CommandLine": "x"}),
+        Event(
+            {
+                "Event": {
+                    "System": {"Channel": "Security", "EventID": 4688},
+                    "EventData": {"CommandLine": "x"},
+                }
+            }
+        ),  # fmt: skip
+    ]
+    for event in events:
+        expected = [i for i, c in enumerate(compiled) if c.matches(event)]
+        assert ruleset.match(event) == expected, event.fields
+    # and it does narrow: a 4624 event is not shown to the 4688 searches
+    candidates = ruleset.candidates(events[3])
+    assert 0 not in candidates and 1 not in candidates and 3 in candidates

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sigma.plugins import InstalledSigmaPlugins
 from sigma.processing.pipeline import ProcessingPipeline
 
 from backends.sigma import read_sigma
@@ -70,6 +69,10 @@ def pipeline(names: Iterable[str]) -> ProcessingPipeline | None:
                 ) from None
         else:
             if available is None:
+                # imported here: plugin discovery loads every backend (and requests), which
+                # reading and translating rules never need
+                from sigma.plugins import InstalledSigmaPlugins
+
                 available = InstalledSigmaPlugins.autodiscover().pipelines
             if name not in available:
                 raise RuleglotError(

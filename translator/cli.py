@@ -8,12 +8,13 @@ stderr; a progress bar only when stderr is a terminal.
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, is_dataclass
 from dataclasses import fields as dataclass_fields
-from dataclasses import is_dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,7 +31,7 @@ from ir.nodes import FieldValue, Predicate, Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
-from translator.parallel import match_files
+from translator.parallel import available_cores, fork_map, match_files
 
 T = TypeVar("T")
 EXIT_INPUT_ERROR = 2
@@ -461,6 +462,54 @@ def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> 
     return out_dir / relative.with_suffix(OUTPUT_SUFFIXES[write])
 
 
+@dataclass
+class _FileTranslation:
+    """What translating one input file gave: its read error, or one (report entry, translation
+    or error) pair per rule."""
+
+    path: Path
+    read_error: RuleglotError | None = None
+    rules: list[tuple[dict[str, Any], api.Translation | RuleglotError]] = field(
+        default_factory=list
+    )
+    #: the output file was written (by the worker), and holds the translations' texts
+    written: bool = False
+
+
+def _translate_file(
+    path: Path,
+    read: str,
+    options: dict[str, Any],
+    write: str,
+    emit: dict[str, Any],
+    out_path: Path | None = None,
+) -> _FileTranslation:
+    """Read one file and translate each of its rules (in a worker process when ``-j`` > 1);
+    with ``out_path``, write the translations there (as the sequential loop would)."""
+    try:
+        rules = api.parse(read_text(path), read, str(path), **options)
+    except RuleglotError as err:
+        err.path = err.path or str(path)
+        return _FileTranslation(path, err)
+    done = _FileTranslation(path)
+    for rule in rules:
+        entry: dict[str, Any] = {"path": str(path), "rule_id": rule.id, "title": rule.title}
+        try:
+            done.rules.append((entry, api.emit_translation(rule, write, **emit)))
+        except RuleglotError as err:
+            err.path = err.path or str(path)
+            done.rules.append((entry, err))
+    texts = [t.text for _, t in done.rules if isinstance(t, api.Translation)]
+    if out_path is not None and texts:
+        _write_atomically(out_path, "\n".join(texts))
+        done.written = True
+    return done
+
+
+#: Below this many input files, ``translate`` does not fork (a worker costs more than it saves).
+PARALLEL_MIN_FILES = 64
+
+
 @main.command("translate")
 @click.argument("paths", nargs=-1, required=True)
 @_reader_options
@@ -511,6 +560,15 @@ def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> 
     type=click.Path(dir_okay=False),
     help="Write a JSON report: per rule ok, lossy (with constructs) or error.",
 )
+@click.option(
+    "-j",
+    "--jobs",
+    default=0,
+    type=click.IntRange(0),
+    help="Processes to read and translate files on (0, the default: one per core, for "
+    f"{PARALLEL_MIN_FILES} files or more). Output and messages are the same whatever the "
+    "number.",
+)
 def translate_command(
     paths: tuple[str, ...],
     read: str,
@@ -525,6 +583,7 @@ def translate_command(
     logsources: str,
     lossy: bool,
     report_path: str | None,
+    jobs: int,
 ) -> None:
     """Translate rules in PATHS (files or folders) to the --to language.
 
@@ -533,25 +592,47 @@ def translate_command(
     """
     errors: list[RuleglotError] = []
     options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
-    loaded = load_rules(paths, read, errors, **options)
+    files = list(expand_paths(paths, RULE_SUFFIXES[read]))
+    emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
+    if jobs == 0:
+        jobs = available_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     roots = [Path(p) for p in paths]
+    # Each file's output is written where it is translated, unless two inputs share an output
+    # path (then the last one wins, as in order, so the writes stay here).
+    targets: dict[Path, Path] = {}
+    if out_dir is not None:
+        targets = {f: _output_path(Path(out_dir), f, roots, write) for f in files}
+        if len(set(targets.values())) < len(files):
+            targets = {}
+
+    def translate_one(path: Path) -> _FileTranslation:
+        return _translate_file(path, read, options, write, emit, targets.get(path))
+
+    # What is loaded by now (modules, pipelines, macros) lives to the end: the collector need
+    # not scan it again and again while thousands of rules are read (and forked workers share
+    # its pages instead of copying them when the collector touches them).
+    gc.freeze()
+
+    # Files are read and translated on ``jobs`` processes; everything else happens here, in
+    # input order: read errors first (as a sequential read reports them), then each rule.
+    chunk = max(1, min(32, len(files) // (8 * jobs)))
+    translated = list(
+        _progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
+    )
+    for item in translated:
+        if item.read_error is not None:
+            errors.append(item.read_error)
+            _report(item.read_error)
     report: list[dict[str, Any]] = [
         {"path": err.path, "status": "error", "errors": [err.to_dict()]} for err in errors
     ]
     outputs: dict[Path, list[str]] = {}
-    for source, rule in _progress(loaded, len(loaded), "translating"):
-        entry: dict[str, Any] = {"path": str(source), "rule_id": rule.id, "title": rule.title}
-        try:
-            done = api.emit_translation(
-                rule,
-                write,
-                lossy=lossy,
-                fields=fields,
-                format=output_format,
-                logsources=logsources,
-            )
-        except RuleglotError as err:
-            err.path = err.path or str(source)
+    written = {item.path for item in translated if item.written}
+    for source, entry, done in (
+        (item.path, entry, done) for item in translated for entry, done in item.rules
+    ):
+        if isinstance(done, RuleglotError):
+            err = done
             errors.append(err)
             _report(err)
             report.append({**entry, "status": "error", "errors": [err.to_dict()]})
@@ -564,7 +645,8 @@ def translate_command(
         report.append({**entry, "status": done.status, "constructs": done.warnings})
         if done.macros:
             report[-1]["macros"] = done.macros
-        outputs.setdefault(source, []).append(done.text)
+        if source not in written:
+            outputs.setdefault(source, []).append(done.text)
     for source, texts in outputs.items():
         text = "\n".join(texts)
         if out_dir is None:

@@ -9,15 +9,55 @@ errors of unreadable lines. With ``jobs=1`` nothing is forked.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ir.errors import RuleglotError
 from ir.evaluator import RuleSet
 from translator.inputs import read_events
 
 _RULESET: RuleSet | None = None
+_TASK: Callable[[Any], Any] | None = None
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_task(item: Any) -> Any:
+    assert _TASK is not None
+    return _TASK(item)
+
+
+def fork_map(
+    function: Callable[[T], R], items: Sequence[T], jobs: int = 1, chunksize: int = 1
+) -> Iterator[R]:
+    """``map(function, items)`` on up to ``jobs`` forked processes, results in input order.
+
+    ``function`` and what it closes over (compiled rules, a macro table, a pipeline) are
+    inherited by the forked workers, never pickled; only items and results cross processes.
+    With ``jobs=1``, fewer than two items or no ``fork`` (Windows, macOS defaults aside),
+    nothing is forked."""
+    global _TASK
+    if jobs <= 1 or len(items) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from map(function, items)
+        return
+    _TASK = function
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
+            yield from pool.imap(_run_task, items, chunksize=chunksize)
+    finally:
+        _TASK = None
 
 
 @dataclass

@@ -144,14 +144,28 @@ class _Source:
         self.text = text
         self.path = path
         self.lines = text.splitlines() or [""]
+        #: (line, column), 0-based, of the end of a text that does not end with a YAML line
+        #: break, for marks from the C composer (:meth:`position`); ``None`` otherwise
+        self.eof: tuple[int, int] | None = None
 
     def span(self, mark: Any) -> Span:
         """A span from a PyYAML mark (0-based) or node (its start and end marks)."""
         start, end = getattr(mark, "start_mark", mark), getattr(mark, "end_mark", None)
-        span = Span(start.line + 1, start.column + 1, self.path)
-        if end is not None:
-            span = Span(span.line, span.col, self.path, end.line + 1, end.column + 1)
-        return span
+        line, col = self.position(start)
+        if end is None:
+            return Span(line, col, self.path)
+        end_line, end_col = self.position(end)
+        return Span(line, col, self.path, end_line, end_col)
+
+    def position(self, mark: Any) -> tuple[int, int]:
+        """A mark's 1-based line and column, as PyYAML's pure-Python composer places it.
+
+        libyaml (the C composer) differs in one case only: when the text does not end with a line
+        break, it puts the end of the stream at the start of a line after the text, PyYAML at
+        the end of the last line; that mark is moved to where PyYAML puts it."""
+        if self.eof is not None and mark.line > self.eof[0]:
+            return self.eof[0] + 1, self.eof[1] + 1
+        return mark.line + 1, mark.column + 1
 
     def start(self) -> Span:
         return Span(1, 1, self.path)
@@ -209,11 +223,14 @@ class _Marker:
 _SELF = _Marker("self")
 
 
-@dataclass(frozen=True)
-class _KeyOf:
-    """Key under which a mapping's location tree keeps the span of the YAML key ``key``."""
+#: First item of the keys under which a mapping's location tree keeps the span of its YAML keys.
+_KEY = _Marker("key")
 
-    key: Hashable
+
+def _key_of(key: Hashable) -> tuple[_Marker, Hashable]:
+    """The key under which a mapping's location tree keeps the span of the YAML key ``key`` (a
+    tuple: YAML data never has tuple keys, and a tuple is cheaper to make than an object)."""
+    return (_KEY, key)
 
 
 @dataclass
@@ -225,9 +242,11 @@ class _SeqLoc:
 
 
 #: A location tree has the shape of the data it describes: a dict for a mapping (plus ``_SELF``
-#: and ``_KeyOf`` entries), a :class:`_SeqLoc` for a sequence, a :class:`Span` for a scalar.
-#: Same shape means pySigma's own ``deep_dict_update`` merges it like the data.
-Loc: TypeAlias = "Span | _SeqLoc | dict[Any, Any]"
+#: and :func:`_key_of` entries), a :class:`_SeqLoc` for a sequence, a :class:`Span` for a scalar.
+#: Same shape means pySigma's own ``deep_dict_update`` merges it like the data. Scalars and keys
+#: (most of a rule, and most of it never asked for a position) keep their ``yaml.ScalarNode``
+#: instead, made a span only when asked (:func:`_loc_span`, :func:`_key_span`).
+Loc: TypeAlias = "Span | yaml.ScalarNode | _SeqLoc | dict[Any, Any]"
 
 
 @dataclass
@@ -242,12 +261,21 @@ class _Doc:
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _node_span(node: yaml.ScalarNode, path: str | None) -> Span:
+    """The span of a scalar node whose marks are where PyYAML's own composer puts them."""
+    start, end = node.start_mark, node.end_mark
+    return Span(start.line + 1, start.column + 1, path, end.line + 1, end.column + 1)
 
 
 def _loc_span(loc: Any, default: Span) -> Span:
-    """The span a location tree starts at, else ``default``."""
+    """The span a location tree starts at, else ``default`` (whose path it shares)."""
     if isinstance(loc, Span):
         return loc
+    if isinstance(loc, yaml.ScalarNode):
+        return _node_span(loc, default.path)
     if isinstance(loc, _SeqLoc):
         return loc.span
     if isinstance(loc, dict) and isinstance(loc.get(_SELF), Span):
@@ -264,7 +292,9 @@ def _child(loc: Any, key: Hashable) -> Any:
 
 
 def _key_span(loc: Any, key: Hashable, default: Span) -> Span:
-    found = _child(loc, _KeyOf(key)) if isinstance(key, Hashable) else None
+    found = _child(loc, _key_of(key)) if isinstance(key, Hashable) else None
+    if isinstance(found, yaml.ScalarNode):
+        return _node_span(found, default.path)
     return found if isinstance(found, Span) else default
 
 
@@ -274,8 +304,52 @@ def _items(loc: Any, count: int) -> list[Any]:
     return (items + [None] * count)[:count]
 
 
+#: libyaml's composer, when PyYAML was built with it: the same nodes and marks as the pure-Python
+#: one, about twenty times faster.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
+#: What YAML (and PyYAML's reader) counts as a line break.
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _end_of_text(text: str) -> tuple[int, int] | None:
+    """The 0-based (line, column) of the end of ``text`` if it does not end with a line break."""
+    if not text or text[-1] in "\r\n\x85\u2028\u2029":
+        return None
+    lines = 0
+    last = 0
+    for found in _YAML_BREAKS.finditer(text):
+        lines += 1
+        last = found.end()
+    return lines, len(text) - last
+
+
 def _load_documents(source: _Source) -> list[_Doc]:
-    """Compose every YAML document and build its data and location tree."""
+    """Compose every YAML document and build its data and location tree.
+
+    libyaml composes when it is there; should it refuse the text, the pure-Python composer
+    reads it again, so that syntax errors (messages and positions) are PyYAML's own whichever
+    composer is installed."""
+    if _FAST_LOADER is not None:
+        source.eof = _end_of_text(source.text)
+        try:
+            builder = _TreeBuilder(source)
+            docs = []
+            for node in yaml.compose_all(source.text, Loader=_FAST_LOADER):
+                if node is not None:
+                    data, loc = builder.build(node)
+                    docs.append(_Doc(data, loc, source.span(node)))
+            return docs
+        except RuleglotError:
+            raise
+        except Exception:  # noqa: S110 - read again below, for PyYAML's own error
+            pass
+        finally:
+            source.eof = None
+    return _load_documents_slowly(source)
+
+
+def _load_documents_slowly(source: _Source) -> list[_Doc]:
+    """:func:`_load_documents` with PyYAML's pure-Python composer."""
     builder = _TreeBuilder(source)
     docs: list[_Doc] = []
     try:
@@ -310,6 +384,10 @@ class _TreeBuilder:
         self.active: set[int] = set()
 
     def build(self, node: yaml.Node) -> tuple[Any, Loc]:
+        if isinstance(node, yaml.ScalarNode):
+            # a string is its node's text (SafeConstructor.construct_yaml_str)
+            value = node.value if node.tag == _STR_TAG else self._scalar(node)
+            return value, self._scalar_loc(node)
         if id(node) in self.active:
             raise self.source.error("recursive YAML alias", "invalid", self.source.span(node))
         self.active.add(id(node))
@@ -321,6 +399,14 @@ class _TreeBuilder:
             return self._scalar(node), self.source.span(node)
         finally:
             self.active.discard(id(node))
+
+    def _scalar_loc(self, node: yaml.ScalarNode) -> Span | yaml.ScalarNode:
+        """The node itself (a span made on demand), unless its marks need moving
+        (:meth:`_Source.position`)."""
+        eof = self.source.eof
+        if eof is not None and node.end_mark.line > eof[0]:
+            return self.source.span(node)
+        return node
 
     def _scalar(self, node: yaml.Node) -> Any:
         try:
@@ -349,17 +435,22 @@ class _TreeBuilder:
         for key_node, value_node in explicit:
             key = self._key(key_node, seen)
             data[key], loc[key] = self.build(value_node)
-            loc[_KeyOf(key)] = self.source.span(key_node)
+            loc[_key_of(key)] = (
+                self._scalar_loc(key_node)
+                if isinstance(key_node, yaml.ScalarNode)
+                else self.source.span(key_node)
+            )
             if _names_a_field(key):
                 data[key] = _field_names_as_written(data[key], value_node)
         return data, loc
 
     def _key(self, key_node: yaml.Node, seen: set[Any]) -> Any:
         key, _ = self.build(key_node)
-        span = self.source.span(key_node)
         if not isinstance(key, Hashable):
+            span = self.source.span(key_node)
             raise self.source.error("YAML: unhashable mapping key", "syntax", span)
         if key in seen:
+            span = self.source.span(key_node)
             raise self.source.error(f"duplicate key {key!r}", "invalid", span, "duplicate-key")
         seen.add(key)
         return key
@@ -375,12 +466,12 @@ class _TreeBuilder:
             for key, value in merged.items():
                 if key not in data:
                     data[key], loc[key] = value, merged_loc.get(key)
-                    loc[_KeyOf(key)] = merged_loc.get(_KeyOf(key))
+                    loc[_key_of(key)] = merged_loc.get(_key_of(key))
 
 
 def _names_a_field(key: Any) -> bool:
     """A detection key whose values are field names (``field|fieldref``), not values."""
-    return isinstance(key, str) and "fieldref" in key.split("|")[1:]
+    return isinstance(key, str) and "fieldref" in key and "fieldref" in key.split("|")[1:]
 
 
 def _field_names_as_written(value: Any, node: yaml.Node) -> Any:
@@ -441,6 +532,20 @@ def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
             raise source.error(message, "invalid", span, "action")
 
 
+def _copy_loc(loc: Any) -> Any:
+    """A copy of a location tree that a later merge cannot change; leaves are shared (YAML
+    nodes are not copied: libyaml's marks do not survive ``copy.deepcopy``).
+
+    Mappings lose their own span (``_SELF``), as they did when the whole document was
+    deep-copied (that copied the marker key too, so it was never found again): a correlation's
+    errors point at the key of a mapping value (``condition:``), not at its first entry."""
+    if isinstance(loc, dict):
+        return {key: _copy_loc(value) for key, value in loc.items() if key is not _SELF}
+    if isinstance(loc, _SeqLoc):
+        return _SeqLoc(loc.span, [_copy_loc(item) for item in loc.items])
+    return loc
+
+
 def _merge_doc(dest: _Doc, src: _Doc, source: _Source) -> _Doc:
     try:
         return _merge(dest, src)
@@ -453,7 +558,7 @@ def _drop_key(doc: _Doc, key: str) -> None:
     doc.data.pop(key, None)
     if isinstance(doc.loc, dict):
         doc.loc.pop(key, None)
-        doc.loc.pop(_KeyOf(key), None)
+        doc.loc.pop(_key_of(key), None)
 
 
 def _refuse_meta_rules(doc: _Doc, source: _Source) -> None:
@@ -482,7 +587,7 @@ def _read_collection(
         name, ident = _text(doc.data.get("name")), _text(doc.data.get("id"))
         if "correlation" in doc.data:
             # a copy: a later 'repeat' document merges into the yielded document's data
-            read.append(copy.deepcopy(doc))
+            read.append(_Doc(copy.deepcopy(doc.data), _copy_loc(doc.loc), doc.span))
             known.append(Referenced(None, name, ident))
         else:
             rule = _read_rule(doc, source, pipeline)

@@ -1,0 +1,784 @@
+"""ruleglot's speed, measured side by side with its peers in one run (issue 7).
+
+    python benchmarks/performance.py                   # everything, 3 runs each
+    python benchmarks/performance.py --quick           # 300 rules, 5,000 events: a smoke run
+    python benchmarks/performance.py --only a,b --runs 5 --json /tmp/perf.json
+
+Needs the ``bench`` extra (``pip install -e '.[bench]'``: sigma-cli, pySigma-backend-sqlite).
+Every number is the median of ``--runs`` runs (``--sqlite-runs`` for the slow SQLite peer and
+``--growth-runs`` for the growth curves); each measurement runs in its own (forked or spawned)
+process, whose peak resident memory (``ru_maxrss``) is reported. The machine may be shared:
+CPU seconds are reported beside wall seconds, and ``uptime``'s load average is printed.
+
+(a) Sigma -> SPL, all of ``sigma/rules``, as subprocesses, alternating which goes first:
+    ``sigma convert -t splunk --without-pipeline -s RULES -o FILE`` (sigma-cli, pySigma with
+    pySigma-backend-splunk, no pipeline) against ``ruleglot translate RULES --to spl
+    --logsources none -o DIR`` (no log-source terms and Sigma's own field names, that is the same
+    target: neither adds ``source``/``EventCode`` terms nor renames fields). Same outputs'
+    meaning is checked here by counting one query per rule on each side (pySigma's skipped
+    rules are the ones it prints under "Ignored errors"); the query-by-query check that both
+    mean the same is ``benchmarks/pysigma_differential.py``.
+(b) Every security_content detection (``spl/detections``, with ``spl/macros``) read into IR,
+    in-process (as ``benchmarks/spl_corpus.py`` reads them), on one core and on all cores.
+(c) Every rule of ``sigma/rules`` evaluated over every shared event (``events/**.jsonl``):
+    ruleglot (log-source profile ``windows``; in-process on one core and on all cores, and the
+    ``ruleglot eval -j N`` command) against pySigma -> pySigma-backend-sqlite (``sysmon`` +
+    ``windows_logsource`` pipelines) -> SQLite in memory, Zircolite's way: one table, every
+    column ``TEXT COLLATE NOCASE``, each event flattened (EVTX ``Event.System.*`` and
+    ``Event.EventData.*`` children as top-level columns, attributes as ``Element_Attribute``,
+    nested objects of flat events as dotted columns, lists as JSON text). The table load, the
+    rule conversion and the queries are timed separately; ruleglot's JSON parsing is timed
+    once, apart, like the table load. Growth: 1x, 2x and 4x the events (the list repeated) with
+    all rules, and half the rules with 1x the events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import multiprocessing
+import os
+import pickle
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpus"
+BIN = Path(sys.executable).parent
+console = Console(highlight=False, soft_wrap=True, width=150)
+
+
+# --- measuring ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One run of one measurement: seconds per phase, counts, the process's peak memory."""
+
+    times: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+    cpu: float = 0.0
+    peak_mb: float = 0.0
+
+
+def _rusage_mb(usage: Any) -> float:
+    return float(usage.ru_maxrss) / 1024.0  # kilobytes on Linux
+
+
+def run_command(argv: Sequence[str], stdout: Path | None = None) -> tuple[Sample, str, int]:
+    """Run a command; its wall time, CPU time and peak memory (its own and its children's,
+    from ``wait4``), its stderr and exit status."""
+    with tempfile.TemporaryFile() as err, open(stdout or os.devnull, "wb") as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=ROOT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        text = err.read().decode("utf-8", "replace")
+    sample = Sample({"wall": wall}, cpu=usage.ru_utime + usage.ru_stime, peak_mb=_rusage_mb(usage))
+    return sample, text, process.returncode
+
+
+def in_child(work: Callable[[], Sample]) -> Sample:
+    """Run ``work`` in a forked process (what it allocates is measured alone, and nothing it
+    caches survives into the next run); its peak memory is the child's ``ru_maxrss``."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.close(read_end)
+        code = 0
+        try:
+            started = time.process_time()
+            sample = work()
+            sample.cpu = time.process_time() - started
+            payload = pickle.dumps(sample)
+        except BaseException as exc:  # report, never hang the parent
+            payload = pickle.dumps(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            code = 1
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(payload)
+        os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        payload = pipe.read()
+    _, _, usage = os.wait4(pid, 0)
+    result = pickle.loads(payload)
+    if isinstance(result, Exception):
+        raise result
+    assert isinstance(result, Sample)
+    result.peak_mb = _rusage_mb(usage)
+    return result
+
+
+def median_sample(samples: list[Sample]) -> dict[str, Any]:
+    """Medians of every time, the CPU time and peak memory; counts from the first run."""
+    keys = list(samples[0].times)
+    return {
+        "runs": len(samples),
+        "times": {k: statistics.median(s.times[k] for s in samples) for k in keys},
+        "all_times": {k: [round(s.times[k], 3) for s in samples] for k in keys},
+        "cpu": statistics.median(s.cpu for s in samples),
+        "peak_mb": max(s.peak_mb for s in samples),
+        "counts": samples[0].counts,
+    }
+
+
+def repeat(runs: int, work: Callable[[], Sample], label: str) -> dict[str, Any]:
+    samples = []
+    for index in range(runs):
+        sample = work()
+        shown = ", ".join(f"{k} {v:.2f}s" for k, v in sample.times.items())
+        console.print(f"  [dim]{label} run {index + 1}/{runs}: {shown}[/dim]")
+        samples.append(sample)
+    return median_sample(samples)
+
+
+# --- the corpus -------------------------------------------------------------------------------
+
+
+def rule_files(rules: Path, limit: int | None = None, half: bool = False) -> list[Path]:
+    files = sorted(rules.rglob("*.yml"))
+    if limit is not None:
+        files = files[:limit]
+    return files[: len(files) // 2] if half else files
+
+
+def mirror(files: Iterable[Path], root: Path, into: Path) -> Path:
+    """A folder holding (symbolic links to) ``files``, as they sit under ``root``."""
+    for path in files:
+        target = into / path.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(path.resolve())
+    return into
+
+
+@dataclass
+class Events:
+    """Every event line, parsed once: ``(text, JSON object)``."""
+
+    items: list[tuple[str, dict[str, Any]]]
+    parse_seconds: float
+    files: list[Path]
+
+
+def load_events(folder: Path, limit: int | None) -> Events:
+    from translator.inputs import EVENT_SUFFIXES, expand_paths
+
+    files = list(expand_paths([folder], EVENT_SUFFIXES))
+    started = time.perf_counter()
+    items: list[tuple[str, dict[str, Any]]] = []
+    for path in files:
+        for line in path.read_bytes().splitlines():
+            if line.strip():
+                data = orjson.loads(line)
+                if isinstance(data, dict):
+                    items.append((line.decode("utf-8", "replace"), data))
+    elapsed = time.perf_counter() - started
+    if limit is not None:
+        items = items[:limit]
+    return Events(items, elapsed, files)
+
+
+# --- (a) Sigma -> SPL --------------------------------------------------------------------------
+
+
+def command(name: str, module_main: str) -> list[str]:
+    """The installed console script ``name`` beside this Python, else the module's main."""
+    script = BIN / name
+    if script.exists():
+        return [str(script)]
+    module, _, function = module_main.partition(":")
+    return [sys.executable, "-c", f"from {module} import {function}; {function}()"]
+
+
+SIGMA = ["sigma.cli.main:main"]
+
+
+def _ignored(stderr: str) -> int:
+    """How many rules sigma-cli skipped (``-s``): the lines under 'Ignored errors'."""
+    _, _, tail = stderr.partition("Ignored errors:")
+    return sum(1 for line in tail.splitlines() if line.strip().endswith(".yml") or ": " in line)
+
+
+def bench_translate(
+    rules: Path, rule_count: int, runs: int, work: Path, to_dir: bool
+) -> dict[str, Any]:
+    """Both write every query into one file (sigma-cli ``-o FILE``, ruleglot's stdout); with
+    ``to_dir``, ruleglot's one-file-per-rule ``-o DIR`` is measured too (a file per rule costs
+    what the file system charges for creating files, which is no part of translating)."""
+    sigma = command("sigma", "sigma.cli.main:main")
+    ruleglot = command("ruleglot", "translator.cli:main")
+    sigma_out = work / "sigma.spl"
+    rg_file = work / "ruleglot.spl"
+    rg_out = work / "ruleglot-spl"
+    sigma_argv = [*sigma, "convert", "-t", "splunk", "--without-pipeline", "-s", str(rules)]
+    sigma_argv += ["-o", str(sigma_out)]
+    rg_argv = [*ruleglot, "translate", str(rules), "--to", "spl", "--logsources", "none"]
+    tools: list[tuple[str, list[str], Path | None]] = [
+        ("sigma-cli", sigma_argv, None),
+        ("ruleglot", rg_argv, rg_file),
+    ]
+    if to_dir:
+        tools.append(("ruleglot -o DIR", [*rg_argv, "-o", str(rg_out)], None))
+    samples: dict[str, list[Sample]] = {name: [] for name, _, _ in tools}
+    checks: dict[str, Any] = {}
+    for index in range(runs):
+        order = list(tools)
+        if index % 2:
+            order.reverse()
+        for name, argv, stdout in order:
+            shutil.rmtree(rg_out, ignore_errors=True)
+            sample, stderr, status = run_command(argv, stdout)
+            if name == "sigma-cli":
+                skipped = _ignored(stderr)
+                sample.counts = {"exit": status, "rules": rule_count, "skipped": skipped,
+                                 "queries": rule_count - skipped}  # fmt: skip
+            else:
+                found = re.search(r"(\d+) ok, (\d+) lossy, (\d+) error", stderr)
+                ok, lossy, errors = (int(g) for g in found.groups()) if found else (0, 0, -1)
+                if rg_out.exists():
+                    files = sum(1 for _ in rg_out.rglob("*.spl"))
+                else:
+                    files = rg_file.read_text(encoding="utf-8").count("\n")
+                sample.counts = {"exit": status, "rules": rule_count, "ok": ok,
+                                 "lossy": lossy, "errors": errors, "files": files,
+                                 "queries": ok + lossy}  # fmt: skip
+            samples[name].append(sample)
+            console.print(f"  [dim]{name} run {index + 1}/{runs}: {sample.times['wall']:.2f}s "
+                          f"(cpu {sample.cpu:.2f}s, {sample.peak_mb:.0f} MB)[/dim]")  # fmt: skip
+    result = {name: median_sample(s) for name, s in samples.items()}
+    # start-up: what the command costs before it reads a rule
+    for name, argv in (("sigma-cli", [*sigma, "--help"]), ("ruleglot", [*ruleglot, "--help"])):
+        startup = [run_command(argv)[0].times["wall"] for _ in range(max(3, runs))]
+        result[name]["startup"] = statistics.median(startup)
+    sigma_q = result["sigma-cli"]["counts"]["queries"]
+    rg_q = result["ruleglot"]["counts"]["queries"]
+    checks["query per rule"] = f"sigma-cli {sigma_q}/{rule_count}, ruleglot {rg_q}/{rule_count}"
+    result["checks"] = checks
+    result["ratio"] = result["sigma-cli"]["times"]["wall"] / result["ruleglot"]["times"]["wall"]
+    return result
+
+
+# --- (b) security_content into IR --------------------------------------------------------------
+
+
+_SPL_READER: list[Callable[[str, str], list[Any]]] = []
+
+
+def _read_detection(path: Path) -> int:
+    """Rules read from one detection (kept in the worker), or -1 when it does not read."""
+    from ir.errors import RuleglotError
+
+    try:
+        return len(_SPL_READER[0](path.read_text(encoding="utf-8"), str(path)))
+    except RuleglotError:
+        return -1
+
+
+def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str, Any]:
+    from backends.spl import MacroTable, read_spl
+    from translator.parallel import fork_map
+
+    files = sorted((corpus / "spl" / "detections").rglob("*.yml"))[:limit]
+
+    def read_all(jobs: int) -> Sample:
+        started = time.perf_counter()
+        macros = MacroTable.from_folder(corpus / "spl" / "macros")
+        macro_seconds = time.perf_counter() - started
+        _SPL_READER[:] = [lambda text, path: read_spl(text, path, macros=macros)]
+        counts = list(fork_map(_read_detection, files, jobs, chunksize=16))
+        total = time.perf_counter() - started
+        return Sample(
+            {"total": total, "macros": macro_seconds},
+            {
+                "detections": len(files),
+                "parsed": sum(1 for c in counts if c >= 0),
+                "failed": sum(1 for c in counts if c < 0),
+            },  # fmt: skip
+        )
+
+    result = {"1 core": repeat(runs, lambda: in_child(lambda: read_all(1)), "spl 1 core")}
+    if jobs > 1:
+        label = f"{jobs} cores"
+        result[label] = repeat(runs, lambda: in_child(lambda: read_all(jobs)), f"spl {label}")
+    return result
+
+
+# --- (c) evaluation ----------------------------------------------------------------------------
+
+
+def _ruleglot_rules(files: Sequence[Path]) -> tuple[list[Any], int]:
+    from backends.sigma import read_sigma
+    from ir.errors import RuleglotError
+    from ir.evaluator import compile_rule
+    from translator import api
+
+    chosen = api.profile("windows")
+    compiled = []
+    failed = 0
+    for path in files:
+        try:
+            for rule in read_sigma(path.read_text(encoding="utf-8"), str(path)):
+                if api.is_filter_only(rule):
+                    compiled.append(compile_rule(rule, chosen))
+        except RuleglotError:
+            failed += 1
+    return compiled, failed
+
+
+_MATCH_STATE: dict[str, Any] = {}
+
+
+def _match_chunk(bounds: tuple[int, int]) -> tuple[int, Counter[int]]:
+    from ir.events import Event
+
+    ruleset = _MATCH_STATE["ruleset"]
+    items = _MATCH_STATE["items"]
+    per_rule: Counter[int] = Counter()
+    matches = 0
+    for text, data in items[bounds[0] : bounds[1]]:
+        found = ruleset.match(Event(data, text))
+        matches += len(found)
+        per_rule.update(found)
+    return matches, per_rule
+
+
+def ruleglot_eval(files: Sequence[Path], events: Events, factor: int, jobs: int) -> Sample:
+    """Read and compile the rules, then match every event (an Event built from the parsed
+    JSON, normalised, per event); with ``jobs`` > 1 the events are split over forked workers."""
+    from ir.evaluator import RuleSet
+    from translator.parallel import fork_map
+
+    started = time.perf_counter()
+    compiled, failed = _ruleglot_rules(files)
+    ruleset = RuleSet(compiled)
+    compile_seconds = time.perf_counter() - started
+    items = events.items * factor
+    _MATCH_STATE.update(ruleset=ruleset, items=items)
+    step = max(1, -(-len(items) // (jobs * 8)))
+    chunks = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+    started = time.perf_counter()
+    matches = 0
+    per_rule: Counter[int] = Counter()
+    for count, rules in fork_map(_match_chunk, chunks, jobs):
+        matches += count
+        per_rule.update(rules)
+    match_seconds = time.perf_counter() - started
+    return Sample(
+        {
+            "rules": compile_seconds,
+            "match": match_seconds,
+            "total": compile_seconds + match_seconds,
+        },  # fmt: skip
+        {
+            "rules": len(compiled),
+            "rule files failed": failed,
+            "events": len(items),
+            "matches": matches,
+            "rules matching": len(per_rule),
+        },  # fmt: skip
+    )
+
+
+def flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """An event as one row, Zircolite-style (module docstring)."""
+    from ir.events import normalize
+
+    row: dict[str, Any] = {}
+
+    def put(name: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                put(f"{name}.{key}", inner)
+        elif isinstance(value, list):
+            row.setdefault(name, json.dumps(value, ensure_ascii=False))
+        elif isinstance(value, bool):
+            row.setdefault(name, "true" if value else "false")
+        elif value is not None:
+            row.setdefault(name, str(value))
+
+    for key, value in normalize(data).items():
+        if key != "Event":  # the EVTX original, already hoisted
+            put(key, value)
+    return row
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class SqliteTable:
+    """One in-memory table, every column TEXT COLLATE NOCASE (column names fold case)."""
+
+    def __init__(self) -> None:
+        self.db = sqlite3.connect(":memory:")
+        self.db.create_function("regexp", 2, _regexp, deterministic=True)
+        self.columns: dict[str, str] = {}  # lower-cased name -> name as created
+
+    def load(self, rows: list[dict[str, Any]]) -> None:
+        names: dict[str, str] = {}
+        for row in rows:
+            for name in row:
+                names.setdefault(name.lower(), name)
+        self.columns = names
+        ordered = list(names)
+        spec = ", ".join(f"{_quote(names[n])} TEXT COLLATE NOCASE" for n in ordered)
+        self.db.execute(f"CREATE TABLE logs (row_id INTEGER PRIMARY KEY, {spec})")
+        slots = {name: index for index, name in enumerate(ordered)}
+        marks = ", ".join("?" for _ in ordered)
+        columns = ", ".join(_quote(names[n]) for n in ordered)
+
+        def values() -> Iterable[list[Any]]:
+            for row in rows:
+                out: list[Any] = [None] * len(ordered)
+                for name, value in row.items():
+                    slot = slots[name.lower()]
+                    if out[slot] is None:
+                        out[slot] = value
+                yield out
+
+        self.db.executemany(f"INSERT INTO logs ({columns}) VALUES ({marks})", values())
+        self.db.commit()
+
+    def query(self, sql: str) -> int | None:
+        """Rows the query returns; a column no event has is added (NULL) and the query retried;
+        ``None`` when SQLite refuses the query."""
+        for _ in range(64):
+            try:
+                return len(self.db.execute(sql).fetchall())
+            except sqlite3.OperationalError as exc:
+                found = re.match(r"no such column: (.+)", str(exc))
+                if not found:
+                    return None
+                name = found.group(1).strip('"`[]')
+                self.db.execute(f"ALTER TABLE logs ADD COLUMN {_quote(name)} TEXT COLLATE NOCASE")
+                self.columns[name.lower()] = name
+        return None
+
+
+_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    if value is None:
+        return False
+    compiled = _REGEX_CACHE.get(pattern)
+    if compiled is None:
+        compiled = _REGEX_CACHE[pattern] = re.compile(pattern)
+    return compiled.search(str(value)) is not None
+
+
+def pysigma_queries(files: Sequence[Path]) -> tuple[list[tuple[int, str]], int]:
+    """``(file index, SQL)`` for every query pySigma-backend-sqlite writes for the rules, with
+    the sysmon and windows log-source pipelines; and how many files it refused."""
+    from sigma.backends.sqlite import sqliteBackend
+    from sigma.collection import SigmaCollection
+    from sigma.pipelines.sysmon import sysmon_pipeline
+    from sigma.pipelines.windows import windows_logsource_pipeline
+
+    backend = sqliteBackend(sysmon_pipeline() + windows_logsource_pipeline())
+    queries: list[tuple[int, str]] = []
+    refused = 0
+    for index, path in enumerate(files):
+        try:
+            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
+            for query in backend.convert(collection):
+                queries.append((index, str(query)))
+        except Exception:
+            refused += 1
+    return queries, refused
+
+
+def sqlite_eval(
+    files: Sequence[Path], events: Events, factor: int, queries: list[tuple[int, str]] | None
+) -> Sample:
+    started = time.perf_counter()
+    rows = [flatten(data) for _, data in events.items] * factor
+    table = SqliteTable()
+    table.load(rows)
+    load_seconds = time.perf_counter() - started
+    refused = 0
+    convert_seconds = 0.0
+    if queries is None:
+        started = time.perf_counter()
+        queries, refused = pysigma_queries(files)
+        convert_seconds = time.perf_counter() - started
+    wanted = len(files)
+    started = time.perf_counter()
+    matches = 0
+    failed = 0
+    matching: set[int] = set()
+    for index, sql in queries:
+        if index >= wanted:
+            continue
+        found = table.query(sql)
+        if found is None:
+            failed += 1
+        else:
+            matches += found
+            if found:
+                matching.add(index)
+    query_seconds = time.perf_counter() - started
+    times = {"load": load_seconds}
+    if convert_seconds:
+        times["convert"] = convert_seconds
+    times["query"] = query_seconds
+    times["total"] = sum(times.values())
+    return Sample(
+        times,
+        {
+            "events": len(rows),
+            "columns": len(table.columns),
+            "rule files refused": refused,
+            "queries": sum(1 for i, _ in queries if i < wanted),
+            "queries failed": failed,
+            "matches": matches,
+            "rule files matching": len(matching),
+        },  # fmt: skip
+    )
+
+
+def bench_eval(
+    rules: Path,
+    files: list[Path],
+    events: Events,
+    runs: int,
+    sqlite_runs: int,
+    growth_runs: int,
+    jobs: int,
+    events_dir: Path,
+    growth_events: int | None = None,
+) -> dict[str, Any]:
+    half = files[: len(files) // 2]
+    result: dict[str, Any] = {"json parse (once)": events.parse_seconds}
+    console.print("  [dim]pySigma -> SQLite: converting the rules (once)[/dim]")
+    started = time.perf_counter()
+    queries, refused = pysigma_queries(files)
+    convert_seconds = time.perf_counter() - started
+    result["sqlite convert (once)"] = {"seconds": convert_seconds, "queries": len(queries),
+                                       "rule files refused": refused}  # fmt: skip
+    console.print(f"  [dim]  {len(queries)} queries in {convert_seconds:.1f}s[/dim]")
+    main: dict[str, Any] = {}
+    main["ruleglot 1 core"] = repeat(
+        runs, lambda: in_child(lambda: ruleglot_eval(files, events, 1, 1)), "ruleglot 1 core"
+    )
+    if jobs > 1:
+        main[f"ruleglot {jobs} cores"] = repeat(
+            runs,
+            lambda: in_child(lambda: ruleglot_eval(files, events, 1, jobs)),
+            f"ruleglot {jobs} cores",
+        )
+    ruleglot = command("ruleglot", "translator.cli:main")
+    cli_argv = [*ruleglot, "eval", str(rules), "--events", str(events_dir), "-j", str(jobs)]
+
+    def run_cli() -> Sample:
+        sample, stderr, status = run_command(cli_argv)
+        found = re.search(r"(\d+) match\(es\)", stderr)
+        sample.times["total"] = sample.times.pop("wall")
+        sample.counts = {"exit": status, "matches": int(found.group(1)) if found else -1}
+        return sample
+
+    if events_dir.exists():
+        main[f"ruleglot eval -j {jobs}"] = repeat(runs, run_cli, f"ruleglot eval -j {jobs}")
+    main["pySigma -> SQLite"] = repeat(
+        sqlite_runs, lambda: in_child(lambda: sqlite_eval(files, events, 1, queries)), "sqlite"
+    )
+    main["pySigma -> SQLite"]["times"]["convert"] = convert_seconds
+    main["pySigma -> SQLite"]["times"]["total"] += convert_seconds
+    result["main"] = main
+    if growth_events is not None:
+        events = Events(events.items[:growth_events], events.parse_seconds, events.files)
+    result["growth base events"] = len(events.items)
+    growth: dict[str, Any] = {}
+    fast_label = f"ruleglot {jobs} cores" if jobs > 1 else "ruleglot 1 core"
+    for label, chosen, factor in (
+        ("half rules, 1x events", half, 1),
+        ("all rules, 1x events", files, 1),
+        ("all rules, 2x events", files, 2),
+        ("all rules, 4x events", files, 4),
+    ):
+        row: dict[str, Any] = {}
+        for name, cores in (("ruleglot 1 core", 1), (fast_label, jobs)):
+            if name in row:
+                continue
+            row[name] = repeat(
+                growth_runs,
+                lambda c=cores, f=factor, ch=chosen: in_child(  # type: ignore[misc]
+                    lambda: ruleglot_eval(ch, events, f, c)
+                ),
+                f"growth {label} {name}",
+            )
+        row["pySigma -> SQLite"] = repeat(
+            growth_runs,
+            lambda f=factor, ch=chosen: in_child(  # type: ignore[misc]
+                lambda: sqlite_eval(ch, events, f, queries)
+            ),
+            f"growth {label} sqlite",
+        )
+        growth[label] = row
+    result["growth"] = growth
+    return result
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def _s(value: float) -> str:
+    return f"{value:.2f}s"
+
+
+def report(results: dict[str, Any]) -> None:
+    if "a" in results:
+        a = results["a"]
+        table = Table(title="(a) Sigma rules -> SPL, whole corpus, subprocess wall time (median)")
+        for column in ("tool", "wall", "cpu", "start-up", "peak MB", "queries", "exit"):
+            table.add_column(column)
+        for name in [n for n in a if n.startswith(("sigma", "ruleglot"))]:
+            row = a[name]
+            startup = _s(row["startup"]) if "startup" in row else "-"
+            table.add_row(name, _s(row["times"]["wall"]), _s(row["cpu"]), startup,
+                          f"{row['peak_mb']:.0f}", f"{row['counts']['queries']}",
+                          str(row["counts"]["exit"]))  # fmt: skip
+        console.print(table)
+        console.print(f"ruleglot is {a['ratio']:.1f}x faster than sigma-cli (target: 5x); "
+                      f"{a['checks']['query per rule']}")  # fmt: skip
+    if "b" in results:
+        table = Table(title="(b) security_content detections -> IR, in-process (median)")
+        for column in ("cores", "total", "of which macros", "parsed", "failed", "peak MB"):
+            table.add_column(column)
+        for name, row in results["b"].items():
+            c = row["counts"]
+            table.add_row(name, _s(row["times"]["total"]), _s(row["times"]["macros"]),
+                          f"{c['parsed']}/{c['detections']}", str(c["failed"]),
+                          f"{row['peak_mb']:.0f}")  # fmt: skip
+        console.print(table)
+    if "c" in results:
+        c = results["c"]
+        table = Table(title="(c) all rules over all events (median); times in seconds")
+        for column in ("engine", "load", "rules/convert", "match/query", "total", "cpu",
+                       "peak MB", "matches"):  # fmt: skip
+            table.add_column(column)
+        for name, row in c["main"].items():
+            t = row["times"]
+            load = t.get("load", c["json parse (once)"] if "match" in t else None)
+            rules_time = t.get("rules", t.get("convert"))
+            match_time = t.get("match", t.get("query"))
+            table.add_row(
+                name,
+                _s(load) if load is not None else "-",
+                _s(rules_time) if rules_time is not None else "-",
+                _s(match_time) if match_time is not None else "-",
+                _s(t["total"]), _s(row["cpu"]), f"{row['peak_mb']:.0f}",
+                str(row["counts"].get("matches", "-")),
+            )  # fmt: skip
+        console.print(table)
+        growth = Table(
+            title=f"(c) growth from {c['growth base events']} events: match/query seconds "
+            "(median), SQLite table load in brackets"
+        )
+        growth.add_column("rules, events")
+        names = list(next(iter(c["growth"].values())))
+        for name in names:
+            growth.add_column(name)
+        for label, row in c["growth"].items():
+            cells = []
+            for name in names:
+                t = row[name]["times"]
+                if "query" in t:
+                    cells.append(f"{_s(t['query'])} (+{_s(t['load'])})")
+                else:
+                    cells.append(_s(t["match"]))
+            growth.add_row(label, *cells)
+        console.print(growth)
+
+
+def load_average() -> str:
+    with contextlib.suppress(OSError):
+        return Path("/proc/loadavg").read_text().strip()
+    return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=SHARED)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sqlite-runs", type=int, default=None,
+                        help="runs of pySigma -> SQLite at 1x (default: --runs)")  # fmt: skip
+    parser.add_argument("--growth-runs", type=int, default=1)
+    parser.add_argument(
+        "--growth-events", type=int, help="growth curves from the first N events (default: all)"
+    )
+    parser.add_argument("--quick", action="store_true", help="300 rules, 5,000 events, 200 SPL")
+    parser.add_argument("--only", default="a,b,c", help="comma-separated: a, b, c")
+    parser.add_argument("--jobs", type=int, default=0, help="cores for ruleglot (0: all)")
+    parser.add_argument("--json", type=Path, help="write every number here")
+    parser.add_argument(
+        "--translate-dir", action="store_true", help="(a): also ruleglot -o DIR, a file per rule"
+    )
+    args = parser.parse_args(argv)
+    from translator.parallel import available_cores
+
+    jobs = args.jobs or available_cores()
+    only = {x.strip() for x in args.only.split(",")}
+    rules = args.corpus / "sigma" / "rules"
+    events_dir = args.corpus / "events"
+    console.print(f"load average before: {load_average()}; cores: {available_cores()}; "
+                  f"python {sys.version.split()[0]}")  # fmt: skip
+    results: dict[str, Any] = {"load_before": load_average(), "jobs": jobs}
+    with tempfile.TemporaryDirectory(prefix="ruleglot-bench-") as tmp:
+        work = Path(tmp)
+        files = rule_files(rules, 300 if args.quick else None)
+        if args.quick:
+            rules = mirror(files, rules, work / "rules")
+            files = rule_files(rules)
+        if "a" in only:
+            console.print(f"(a) translating {len(files)} rules")
+            results["a"] = bench_translate(rules, len(files), args.runs, work, args.translate_dir)
+        if "b" in only:
+            console.print("(b) reading security_content detections")
+            results["b"] = bench_spl(args.corpus, args.runs, jobs, 200 if args.quick else None)
+        if "c" in only:
+            events = load_events(events_dir, 5000 if args.quick else None)
+            console.print(f"(c) {len(files)} rules over {len(events.items)} events")
+            cli_events = events_dir
+            if args.quick:  # the command reads files: give it the same events
+                cli_events = work / "events"
+                cli_events.mkdir()
+                (cli_events / "events.jsonl").write_text(
+                    "\n".join(text for text, _ in events.items) + "\n", encoding="utf-8"
+                )
+            results["c"] = bench_eval(
+                rules, files, events, args.runs, args.sqlite_runs or args.runs,
+                args.growth_runs, jobs, cli_events, args.growth_events,
+            )  # fmt: skip
+    results["load_after"] = load_average()
+    console.print()
+    report(results)
+    console.print(f"load average before {results['load_before']}, after {results['load_after']}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("fork", force=True)
+    raise SystemExit(main())
