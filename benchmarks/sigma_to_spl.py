@@ -31,10 +31,9 @@ from backends.spl import read_spl_search  # noqa: E402
 from backends.spl.emit import emit_spl_result, logsource_macro_definitions  # noqa: E402
 from backends.spl.macros import MacroTable  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
-from ir.evaluator import CompiledRule, RuleSet, dispatch_keys, key_text  # noqa: E402
-from ir.events import MISSING, Event  # noqa: E402
-from ir.fieldprofiles import FieldProfile  # noqa: E402
-from ir.nodes import Filter, Or, Rule, conjuncts  # noqa: E402
+from ir.evaluator import CompiledRule, RuleSet  # noqa: E402
+from ir.events import Event  # noqa: E402
+from ir.nodes import Rule  # noqa: E402
 from translator.api import (  # noqa: E402
     compile_rules,
     compile_run,
@@ -62,59 +61,6 @@ def matched(compiled: list[CompiledRule], events: list[Event]) -> list[set[int]]
     for index, event in enumerate(events):
         for rule_index in ruleset.match(event):
             hits[rule_index].add(index)
-    return hits
-
-
-Key = tuple[str, str | None]
-
-
-def spl_keys(rule: Rule) -> set[Key] | None:
-    """Keys for the emitted search's first filter: ``(cond) OR (cond)`` or ``cond`` terms."""
-    first = rule.stages[0] if rule.stages else None
-    if not isinstance(first, Filter):
-        return None
-    for conjunct in (first.expr, *conjuncts(first.expr)):
-        branches = conjunct.args if isinstance(conjunct, Or) else (conjunct,)
-        keys: set[Key] = set()
-        for branch in branches:
-            found = dispatch_keys(branch, "source", "EventCode")
-            if found is None:
-                break
-            keys |= found
-        else:
-            return keys
-    return None
-
-
-def matched_spl(
-    compiled: list[CompiledRule], events: list[Event], fields: FieldProfile | None
-) -> list[set[int]]:
-    """Like :func:`matched`, with the translated searches indexed by the ``source`` and
-    ``EventCode`` they require, read from each event through the same field profile (an index
-    that only narrows: every candidate is fully evaluated)."""
-    by_key: dict[Key, list[int]] = {}
-    always: list[int] = []
-    for index, rule in enumerate(compiled):
-        keys = spl_keys(rule.rule)
-        if keys is None:
-            always.append(index)
-        for key in keys or ():
-            by_key.setdefault(key, []).append(index)
-    hits: list[set[int]] = [set() for _ in compiled]
-    for event_index, event in enumerate(events):
-        seen = fields.apply(event) if fields is not None else event
-        candidates = set(always)
-        source, code = seen.get("source"), seen.get("EventCode")
-        if isinstance(source, list) or isinstance(code, list):
-            candidates = set(range(len(compiled)))
-        elif source is not MISSING and source is not None:
-            source = key_text(source)
-            candidates.update(by_key.get((source, None), ()))
-            if code is not MISSING and code is not None:
-                candidates.update(by_key.get((source, key_text(code)), ()))
-        for rule_index in candidates:
-            if compiled[rule_index].matches(event):
-                hits[rule_index].add(event_index)
     return hits
 
 
@@ -174,10 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     source_hits = matched(source, events)
     filters = [i for i, p in enumerate(pairs) if is_filter_only(p[2])]
     target = compile_rules([pairs[i][2] for i in filters], args.logsources, fields=args.fields)
-    if args.logsources == "none":  # no source terms to index on: the evaluator's own index
-        filter_hits = matched(target, events)
-    else:
-        filter_hits = matched_spl(target, events, field_profile(args.fields))
+    filter_hits = matched(target, events)  # RuleSet dispatches searches by source/EventCode
     target_hits: list[set[int]] = [set() for _ in pairs]
     for index, hits in zip(filters, filter_hits, strict=True):
         target_hits[index] = hits
