@@ -1,6 +1,7 @@
 """The Spark engine against the evaluator on the whole shared corpus: identical matches?
 
     python benchmarks/spark_differential.py [--master local[2]] [--sigma-limit N] [--spl-limit N]
+    python benchmarks/spark_differential.py --pipelines [--spl-offset N] [--spl-limit N]
 
 Sigma: every rule of ``sigma/rules/`` with the ``windows`` log-source profile. SPL: every
 security_content detection whose search starts with a source macro and only filters
@@ -8,8 +9,13 @@ security_content detection whose search starts with a source macro and only filt
 eval`` runs it. Both engines run over every event of ``events/``. For each rule that both
 compile, the (event file, event index) sets are compared; rules Spark refuses are counted by
 the construct named; every difference is listed with the rule and a few of its events.
-Searches with other stages (stats...) are pipelines: the evaluator runs them
-(``translator.api.run``); Spark refuses them by name, and they are counted here as such.
+Searches with other stages (stats...) are pipelines: ``--pipelines`` compares their result
+rows instead. Every source-macro search the evaluator runs as a pipeline (with the lookups
+folder and the ``splunk_windows_xml`` field profile, as ``benchmarks/spl_eval.py`` runs them)
+is compiled by :mod:`backends.spark.pipeline`; the events are ingested once for all of them and
+each search is one Spark job. Rows are compared as multisets (as lists when a ``sort`` or
+``head`` defines their order); the report counts compared, identical, refused by construct
+and differing searches, each difference with a few rows only one engine returned.
 """
 
 from __future__ import annotations
@@ -131,6 +137,114 @@ def compare(label: str, rules: list[Rule], files: list[Path], spark, fields: str
         print(f"  DIFF {rules[i].title!r}: spark-only {extra} evaluator-only {missing}")
 
 
+def pipeline_rules(
+    shared: Path, limit: int | None, offset: int = 0
+) -> list[tuple[str, Rule]]:
+    """Source-macro searches that are pipelines, as ``benchmarks/spl_eval.py`` reads them."""
+    macros = MacroTable.from_folder(shared / "spl" / "macros")
+    out: list[tuple[str, Rule]] = []
+    for line in (shared / "spl" / "INDEX.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = orjson.loads(line)
+        if entry.get("search_kind") != "macro_first":
+            continue
+        path = shared / "spl" / entry["path"]
+        try:
+            found = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=macros)
+        except RuleglotError:
+            continue
+        out.extend((entry["path"], rule) for rule in found if not is_filter_only(rule))
+    return out[offset : offset + limit] if limit else out[offset:]
+
+
+def _row_key(row: dict) -> bytes:
+    return orjson.dumps(row, option=orjson.OPT_SORT_KEYS, default=str)
+
+
+def compare_pipelines(
+    shared: Path, files: list[Path], spark, limit: int | None, offset: int = 0
+) -> None:
+    """Result rows of every source-macro pipeline the evaluator runs: Spark vs evaluator."""
+    from backends.spark.pipeline import collect, compile_pipeline, read_pipeline_events
+    from ir.lookups import LookupProvider
+    from ir.pipeline import compile_pipeline as evaluator_pipeline
+    from translator.inputs import read_events
+
+    now = time.time()
+    lookups = LookupProvider(shared / "spl" / "lookups")
+    events = []
+    for path in files:
+        events.extend(item[1] for item in read_events(path) if not isinstance(item, RuleglotError))
+    runnable = []
+    not_run: Counter[str] = Counter()
+    for name, rule in pipeline_rules(shared, limit, offset):
+        try:
+            evaluator_pipeline(rule.stages, lookups=lookups, now=now)
+        except RuleglotError as err:
+            not_run[f"{err.category}:{err.construct or '-'}"] += 1
+            continue
+        runnable.append((name, rule))
+    refused: Counter[str] = Counter()
+    plans = []
+    for name, rule in runnable:
+        try:
+            plans.append((name, rule, compile_pipeline(rule, fields_for(rule, None), now=now)))
+        except RuleglotError as err:
+            refused[err.construct or "?"] += 1
+    print("== security_content source-macro pipelines: result rows")
+    print(f"pipelines read: {len(runnable) + sum(not_run.values())}; run by the evaluator: "
+          f"{len(runnable)} (not run: {dict(not_run.most_common(8))} ...)")
+    print(f"refused by Spark (unsupported, by construct): {dict(refused.most_common())}",
+          flush=True)
+    profiles = {id(plan.profile): plan.profile for _, _, plan in plans}
+    identical = 0
+    differing: list[str] = []
+    failed: Counter[str] = Counter()
+    spark_time = eval_time = 0.0
+    for key, chosen in profiles.items():
+        group = [(n, r, p) for n, r, p in plans if id(p.profile) == key]
+        frame = read_pipeline_events(spark, files, [p for _, _, p in group], chosen)
+        frame = frame.persist()
+        print(f"events ingested for Spark: {frame.count()}")
+        applied = [chosen.apply(e) if chosen is not None else e for e in events]
+        for done, (name, rule, plan) in enumerate(group, 1):
+            if done % 25 == 0:
+                print(f"  (running) {done}/{len(group)} compared, {identical} identical",
+                      flush=True)
+            started = time.perf_counter()
+            try:
+                got = collect(plan, frame)
+            except Exception as exc:  # noqa: BLE001 - a Spark failure is a difference to report
+                failed[type(exc).__name__] += 1
+                differing.append(f"{name}: Spark failed: {str(exc).splitlines()[0][:200]}")
+                print(f"  (running) DIFF {differing[-1]}", flush=True)
+                continue
+            spark_time += time.perf_counter() - started
+            started = time.perf_counter()
+            rows = evaluator_pipeline(rule.stages, lookups=lookups, now=now)(applied)
+            want = [{k: v for k, v in r.fields.items() if k != "Event"} for r in rows]
+            eval_time += time.perf_counter() - started
+            if plan.state.ordered:
+                same = [_row_key(r) for r in got] == [_row_key(r) for r in want]
+            else:
+                same = Counter(map(_row_key, got)) == Counter(map(_row_key, want))
+            if same:
+                identical += 1
+                continue
+            mine, theirs = Counter(map(_row_key, got)), Counter(map(_row_key, want))
+            extra = [k.decode()[:300] for k in (mine - theirs)][:2]
+            missing = [k.decode()[:300] for k in (theirs - mine)][:2]
+            differing.append(
+                f"{name}: Spark {len(got)} rows, evaluator {len(want)}; spark-only {extra} "
+                f"evaluator-only {missing}"
+            )
+            print(f"  (running) DIFF {differing[-1]}", flush=True)
+        frame.unpersist()
+    print(f"compared: {len(plans)}; identical: {identical}; differing: {len(differing)} "
+          f"(Spark {spark_time:.1f}s, evaluator {eval_time:.1f}s)")
+    for line in differing:
+        print(f"  DIFF {line}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=SHARED)
@@ -139,9 +253,16 @@ def main() -> int:
     parser.add_argument("--spl-limit", type=int, default=None)
     parser.add_argument("--events-limit", type=int, default=None)
     parser.add_argument("--skip", choices=["sigma", "spl"], action="append", default=[])
+    parser.add_argument("--spl-offset", type=int, default=0, help="--pipelines: skip N searches")
+    parser.add_argument(
+        "--pipelines", action="store_true", help="compare the result rows of SPL pipelines only"
+    )
     args = parser.parse_args()
     files = list(expand_paths([args.shared / "events"], EVENT_SUFFIXES))[: args.events_limit]
     spark = spark_session(args.master)
+    if args.pipelines:
+        compare_pipelines(args.shared, files, spark, args.spl_limit, args.spl_offset)
+        return 0
     if "sigma" not in args.skip:
         compare("Sigma rules/", sigma_rules(args.shared, args.sigma_limit), files, spark, None)
     if "spl" not in args.skip:

@@ -7,7 +7,9 @@ One SparkSession (``local[2]``) for the whole module. Java 17 is installed with 
 * properties: random IR rules on random events, Spark and the evaluator, rule by rule;
 * the shared corpus: a deliberate subset of SigmaHQ rules covering every predicate kind, and
   the leading search of security_content's source-macro detections (terms, field profile);
-* CLI and library: ``--engine spark`` prints the default engine's lines; refusals are named.
+* CLI and library: ``--engine spark`` prints the default engine's lines; refusals are named;
+* pipelines: each SPL stage kind on hand-made events, and a few security_content searches on
+  shared events, give the default engine's rows; what is not compiled is refused by name.
 """
 
 from __future__ import annotations
@@ -406,3 +408,149 @@ def test_library_engine_spark_refuses_compiled_rules(spark):
     with pytest.raises(RuleglotError) as info:
         list(evaluate(compiled, EVENTS, engine="spark"))
     assert info.value.construct == "engine"
+
+
+# --- pipelines: SPL stages on Spark give the default engine's rows ---------------------------
+
+PIPE_EVENTS = [
+    {"host": "a", "user": "bob", "n": 5, "cmd": "Cmd.exe /c whoami", "_time": 100,
+     "ip": "10.0.0.2", "tags": ["x", "y"], "flag": True, "obj": {"k": 1}},
+    {"host": "a", "user": "alice", "n": "7", "cmd": "powershell -enc AAA", "_time": 50,
+     "ip": "9.1.1.1"},
+    {"host": "b", "user": "bob", "n": 2.5, "cmd": "net user", "_time": 3700,
+     "tags": ["y", "z", "y"]},
+    {"host": "b", "user": None, "cmd": "x", "_time": 7200.5},
+    {"user": "carol", "n": "abc", "cmd": "whoami /all", "_time": 10},
+    {"host": "c", "user": "dave", "n": -3, "cmd": "", "_time": 86500, "ip": "10.0.0.10"},
+]  # fmt: skip
+PIPE_SEARCHES = [
+    # eval (arithmetic, concatenation, if/case/coalesce), table
+    'search host=* | eval x=n*2, y=host."-".user, z=if(n>3,"big","small"), '
+    'k=case(n>4, "a", n>1, "b"), co=coalesce(user, host, "none"), d=n/2, md=n%2, '
+    'p=n+1, q="a"+host, nn=-n, rr=round(n/3,2) | table host user x y z k co d md p q nn rr',
+    # stats with by: count, min/max of _time, values, dc; convert ctime
+    "search * | stats count min(_time) as firstTime max(_time) as lastTime values(user) as "
+    "users dc(user) as du by host | convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(firstTime)",
+    # stats without by: multivalue values, sum, avg, earliest/latest/first/list/range
+    "search * | stats count values(tags) as t sum(n) as s avg(n) as a earliest(user) as e "
+    "latest(user) as l first(host) as f list(host) as li range(n) as r",
+    # eventstats, where (a predicate and a condition), rename, fillnull
+    "search * | eventstats count by host | where n > 2 OR isnull(n) | rename user as who "
+    "| fillnull value=NA who | table host who n count",
+    # text and multivalue functions
+    'search * | eval l=lower(cmd), u=upper(host), len=len(cmd), r=replace(cmd, "(\\w+)", '
+    '"<\\1>"), s=substr(cmd, 2, 3), c=mvcount(tags), i=mvindex(tags,1), j=mvjoin(tags,";"), '
+    'f=mvfind(tags,"z"), sp=split(cmd," "), t=trim("  x "), la=mvindex(tags, mvcount(tags)-1), '
+    'ta=mvindex(split(cmd," "), -2, -1), h=mvindex(tags, 0, 5) | table l u len r s c i j f sp t '
+    "la ta h",
+    # sort, head (their order is compared), dedup
+    "search * | dedup host | sort - n | head 2 | table host user n",
+    # bin _time, stats by _time; an open pipeline keeps every event field (raw values too)
+    "search * | bin _time span=1h | stats count by _time",
+    'search * | where match(cmd, "(?i)who") AND like(cmd, "%who%") | eval m=1',
+]
+
+
+@pytest.mark.parametrize(
+    "search",
+    PIPE_SEARCHES,
+    ids=["eval", "stats-by", "stats", "eventstats", "functions", "dedup-sort-head", "bin", "open"],
+)
+def test_pipeline_stages_give_the_default_engines_rows(spark, search):
+    from backends.spark.pipeline import compile_pipeline, run_plan
+    from translator.api import run
+
+    (rule,) = parse(search, "spl")
+    want = run(rule, PIPE_EVENTS, fields="none")
+    got = run_plan(spark, compile_pipeline(rule, None), [Event(e) for e in PIPE_EVENTS])
+    assert got == want  # in the evaluator's order too
+    assert want, "each search returns rows"
+
+
+@pytest.mark.parametrize(
+    ("search", "construct", "column"),
+    [
+        ('search x=1 | rex field=cmd "(?<a>\\w+)"', "rex", 14),
+        ("search x=1 | eval u=urldecode(cmd)", "eval:urldecode", 21),
+        ("search x=1 | stats stdev(n) by host", "stats:stdev", 14),
+        ("search x=1 | rename a* as b*", "rename:wildcard", 14),
+    ],
+)
+def test_pipeline_constructs_not_compiled_are_refused_by_name_and_position(
+    spark, search, construct, column
+):
+    from backends.spark.pipeline import compile_pipeline
+
+    (rule,) = parse(search, "spl")
+    with pytest.raises(RuleglotError) as caught:
+        compile_pipeline(rule, None)
+    assert caught.value.category == "unsupported"
+    assert caught.value.construct == construct
+    assert (caught.value.line, caught.value.col) == (1, column)
+
+
+#: Real source-macro searches (stats, eval, fields, rename, table, convert) and event files
+#: of the shared corpus on which the default engine returns rows for them.
+CORPUS_PIPELINES = [
+    "endpoint/suspicious_computer_account_name_change.yml",
+    "endpoint/windows_default_group_policy_object_modified.yml",
+    "endpoint/windows_identify_powershell_web_access_iis_pool.yml",
+    "endpoint/wmi_permanent_event_subscription___sysmon.yml",
+]
+CORPUS_EVENT_FILES = [
+    "evtx-attack-samples/Privilege Escalation/samaccount_spoofing_CVE-2021-42287_CVE-2021-42278"
+    "_DC_securitylogs.evtx.jsonl",
+    "evtx-attack-samples/Credential Access/ACL_ForcePwd_SPNAdd_User_Computer_Accounts.evtx.jsonl",
+    "deepbluecli/Powershell-Invoke-Obfuscation-string-menu.evtx.jsonl",
+    "evtx-attack-samples/Persistence/sysmon_20_21_1_CommandLineEventConsumer.evtx.jsonl",
+]
+
+
+def test_security_content_pipelines_give_the_default_engines_rows(spark):
+    from backends.spark.pipeline import collect, compile_pipeline, read_pipeline_events
+    from backends.spl import MacroTable
+    from translator.api import run
+    from translator.inputs import read_events as read_jsonl
+
+    detections = shared("spl", "detections")
+    macros = MacroTable.from_folder(shared("spl", "macros"))
+    files = [shared("events", *name.split("/")) for name in CORPUS_EVENT_FILES]
+    rules = []
+    for name in CORPUS_PIPELINES:
+        path = detections / name
+        rules.extend(parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=macros))
+    plans = [compile_pipeline(rule, fields_for(rule, None)) for rule in rules]
+    frame = read_pipeline_events(spark, files, plans, plans[0].profile).persist()
+    events = [item[1] for f in files for item in read_jsonl(f) if not isinstance(item, Exception)]
+    with_rows = 0
+    for rule, plan in zip(rules, plans, strict=True):
+        want = run(rule, events)
+        assert collect(plan, frame) == want, rule.title
+        with_rows += bool(want)
+    frame.unpersist()
+    assert with_rows == len(rules)
+
+
+def test_cli_engine_spark_prints_the_default_engines_pipeline_rows(spark, tmp_path):
+    import orjson
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    (tmp_path / "stats.spl").write_text(
+        "search host=* | stats count min(_time) as firstTime values(user) as users by host\n"
+    )
+    (tmp_path / "table.spl").write_text('search * | eval who=coalesce(user, "-") | table who\n')
+    (tmp_path / "e.jsonl").write_bytes(b"\n".join(orjson.dumps(e) for e in PIPE_EVENTS))
+    args = ["eval", str(tmp_path), "--from", "spl", "--fields", "none"]
+    args += ["--events", str(tmp_path / "e.jsonl")]
+    default = CliRunner().invoke(main, args)
+    on_spark = CliRunner().invoke(main, [*args, "--engine", "spark"])
+    assert default.exit_code == on_spark.exit_code == 0, on_spark.output
+    lines = [x for x in on_spark.stdout.splitlines() if x.startswith("{")]
+    assert lines == [x for x in default.stdout.splitlines() if x.startswith("{")]
+    assert len(lines) == 3 + 6
+    (tmp_path / "rex.spl").write_text('search * | rex field=cmd "(?<w>\\w+)"\n')
+    refused = CliRunner().invoke(main, [*args, "--engine", "spark"])
+    assert refused.exit_code == 2
+    assert "rex.spl:1:12: unsupported" in refused.stderr

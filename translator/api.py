@@ -304,6 +304,25 @@ def _evaluate_spark(
         yield Match(rule_index, event_index)
 
 
+def run_spark(
+    rule: Rule,
+    events: Iterable[Event | dict[str, Any]],
+    fields: str | None = None,
+    master: str = "local[2]",
+) -> list[dict[str, Any]]:
+    """:func:`run` on Apache Spark (:mod:`backends.spark.pipeline`): the same rows, in the same
+    order; raises the rule's positioned ``unsupported`` error for what Spark does not compile
+    (lookups among them)."""
+    from backends.spark import require_pyspark, spark_session
+
+    require_pyspark()
+    from backends.spark.pipeline import compile_pipeline, run_plan
+
+    spark = spark_session(master)  # stages become Spark columns: a session must be active
+    plan = compile_pipeline(rule, fields_for(rule, fields))
+    return run_plan(spark, plan, [e if isinstance(e, Event) else Event(e) for e in events])
+
+
 def compile_run(
     rule: Rule, fields: str | None = None, lookups: LookupProvider | None = None
 ) -> Callable[[Iterable[Event]], list[Event]]:

@@ -1,10 +1,12 @@
 """``ruleglot eval --engine spark``: the same JSON lines as the default engine, from Spark.
 
 Kept out of ``translator/cli.py`` so that the CLI imports nothing of PySpark unless asked.
-Every rule is compiled to Spark (:mod:`backends.spark`); one the Spark engine cannot run with
-the evaluator's meaning (an SPL pipeline, an IPv6 ``cidr``...) is reported as a positioned
-``unsupported`` error naming the construct, and the exit status is then 2, as for any input
-error. Matches are printed in the default engine's order: events file, event, rule.
+Every rule is compiled to Spark (:mod:`backends.spark`): filter rules all in one job, SPL
+pipelines (:mod:`backends.spark.pipeline`) one job each. One the Spark engine cannot run with
+the evaluator's meaning (an IPv6 ``cidr``, a stage or eval function not compiled...) is
+reported as a positioned ``unsupported`` error naming the construct, and the exit status is
+then 2, as for any input error. Matches are printed in the default engine's order (events
+file, event, rule), then each pipeline's rows in its order, as the default engine prints them.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def eval_spark(
     from backends.spark.run import compile_all, match_paths
 
     spark = spark_session(master)  # rules become Spark columns: a session must be active
+    pipelines = [(p, r) for p, r in loaded if not api.is_filter_only(r)]
+    loaded = [(p, r) for p, r in loaded if api.is_filter_only(r)]
     rules = [rule for _, rule in loaded]
     compiled = compile_all(
         rules, api.profile(run.profile_name), lambda r: api.fields_for(r, run.fields)
@@ -76,6 +80,7 @@ def eval_spark(
                 "event_index": event_index,
             }
         )
+    ran = _pipelines(spark, run, pipelines, files) if pipelines else 0
     unmapped = Counter(
         "/".join(filter(None, (r.rule.logsource.product, r.rule.logsource.category,
                                r.rule.logsource.service)))
@@ -84,9 +89,10 @@ def eval_spark(
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     click.echo(
-        f"{len(compiled.indices)} filter rule(s) run on Spark ({master}) on {events} event(s) "
-        f"from {len(files)} input(s): {run.matches} match(es) by {len(run.matched_rules)} "
-        f"rule(s); {len(run.errors)} input error(s); {elapsed:.1f}s",
+        f"{len(compiled.indices)} filter rule(s) and {ran} pipeline(s) run on Spark ({master}) "
+        f"on {events} event(s) from {len(files)} input(s): {run.matches} match(es), "
+        f"{run.rows} row(s), by {len(run.matched_rules)} rule(s); {len(run.errors)} input "
+        f"error(s); {elapsed:.1f}s",
         err=True,
     )
     if unmapped:
@@ -98,3 +104,54 @@ def eval_spark(
         )
     if run.errors:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+def _pipelines(
+    spark: Any, run: Any, rules: list[tuple[Path, Rule]], files: list[Path]
+) -> int:  # fmt: skip
+    """SPL pipelines (rules with stages other than filters) on Spark, one job per rule, each
+    printing the default engine's ``{"rule_id", "rule_path", "row"}`` lines in its order; a
+    stage or function not compiled is the rule's positioned ``unsupported`` error."""
+    import time as _time
+
+    from backends.spark.pipeline import collect, compile_pipeline, read_pipeline_events
+    from backends.spark.run import is_parquet
+
+    now = _time.time()  # the search's start time, one for every rule (as the default engine)
+    plans = []
+    for path, rule in rules:
+        try:
+            plan = compile_pipeline(rule, api.fields_for(rule, run.fields), now)
+            plans.append((path, rule, plan))
+        except RuleglotError as err:
+            run._fail(err, path)
+    parquet = [f for f in files if is_parquet(f)]
+    if parquet and plans:
+        for path, _, _ in plans:
+            run._fail(
+                RuleglotError(
+                    "pipelines run on Spark from JSON Lines events only (Parquet stores hold "
+                    "the filters' columns, not the pipelines' fields)",
+                    category="unsupported",
+                    construct="parquet pipeline",
+                ),
+                path,
+            )
+        return 0
+    by_profile: dict[int, list[Any]] = {}
+    for item in plans:
+        by_profile.setdefault(id(item[2].profile), []).append(item)
+    results: dict[int, list[dict[str, Any]]] = {}
+    for group in by_profile.values():
+        frame = read_pipeline_events(spark, files, [p for _, _, p in group], group[0][2].profile)
+        frame = frame.persist()
+        for item in group:
+            results[id(item)] = collect(item[2], frame)
+        frame.unpersist()
+    for item in plans:
+        path, rule, _ = item
+        for row in results[id(item)]:
+            run.rows += 1
+            run.matched_rules.add(str(path))
+            run._write({"rule_id": rule.id, "rule_path": str(path), "row": row})
+    return len(plans)

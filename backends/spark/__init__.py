@@ -2,7 +2,8 @@
 
 ``events``: the evaluator's event model as canonical Spark rows; ``regex``: Python regexes
 rewritten for Java with the same meaning (or refused); ``predicates``: IR trees as Spark
-columns; ``engine``: many rules in one pass; ``run``: the whole run for the API and CLI;
+columns; ``engine``: many rules in one pass; ``pipeline``: SPL stages (eval, stats...) as
+DataFrame transformations; ``run``: the whole run for the API and CLI;
 ``session``: starting Spark, and the install hint when PySpark is missing.
 
 Importing this package does not import PySpark; ``backends.spark.run`` does.

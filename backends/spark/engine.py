@@ -77,8 +77,8 @@ def _body(rule: Rule, view: FieldView) -> str:
         if not isinstance(stage, Filter):
             raise unsupported(
                 type(stage).__name__,
-                f"stage {type(stage).__name__} is not a filter: pipelines are not compiled to "
-                "Spark",
+                f"stage {type(stage).__name__} is not a filter: a pipeline returns rows, not "
+                "matches (run it with translator.api.run_spark or ruleglot eval --engine spark)",
             ).at(stage.span)
         column = compiler.expr(stage.expr)
         out = column if out is None else f"({out} AND {column})"

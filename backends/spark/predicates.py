@@ -26,8 +26,9 @@ field-less     ``exists`` over ``_all``, every scalar of the event
 =============  ===================================================================================
 
 An OR of predicates on the same field shares one ``exists`` (the same meaning, a smaller plan).
-:class:`~ir.nodes.Condition` leaves (SPL eval expressions in ``where``) are refused: eval's
-semantics (:mod:`ir.evalexpr`) are not compiled to Spark.
+:class:`~ir.nodes.Condition` leaves (SPL eval expressions in ``where``) are refused here, in
+filter rules, which read the canonical columns; pipelines compile them over their own values
+(:mod:`backends.spark.pipeline`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1664 @@
+"""SPL pipelines (a rule's stages after its leading filters) as DataFrame transformations.
+
+:func:`compile_pipeline` compiles a rule's stages into transformations of canonical event rows
+(:mod:`backends.spark.events`) with the exact meaning of :mod:`ir.pipeline` (each stage's
+semantics and Splunk reference are there), eval expressions with that of :mod:`ir.evalexpr`
+and :mod:`ir.functions`. What is not compiled is a positioned ``unsupported`` error naming
+the construct (``eval:<function>``, ``stats:<function>``, the command...), raised before any
+event is read.
+
+Values
+    Every pipeline field is one column of type :data:`VALUE`: an array of scalars
+    ``struct<k, t, n>`` (``k``: ``s`` string, ``i`` integer, ``f`` float, ``b`` boolean; ``t``:
+    the text :func:`ir.functions.to_text` gives; ``n``: :func:`ir.functions.to_number`, a
+    double, null for non-numbers), null for a missing field or SPL null; two or more scalars
+    are a multivalue, as :func:`ir.functions.mv` builds them. Event fields are encoded once,
+    at ingestion, by the evaluator's own functions (``Row.get`` then ``field_value``), as is
+    ``_time`` (:func:`ir.pipeline.event_time`).
+
+Rows
+    While rows still stand for events ("open"), the fields no stage touched are the event's:
+    they are carried as the event's JSON (``_pfields``) and overlaid at the end with the
+    fields stages set; stages that need every field name of an open row (wildcards, ``fillnull``
+    without a list, ``fields -``) are refused. ``stats`` and ``table`` close the field set.
+    ``_ord`` orders rows as the evaluator does (events in input order; ``stats`` groups by
+    their keys), so that ``dedup``, ``head`` and ``sort`` keep the evaluator's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from backends.spark.events import View, canonical_row, quoted
+from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string
+from backends.spark.regex import to_java
+from ir.errors import RuleglotError, Span
+from ir.events import MISSING, Event
+from ir.fieldprofiles import FieldProfile
+from ir.functions import field_value, format_number, like_regex, pcre_to_python, to_number
+from ir.nodes import (
+    Aggregation,
+    Bin,
+    BinOp,
+    Call,
+    Condition,
+    Convert,
+    Dedup,
+    Eval,
+    EvalExpr,
+    Expr,
+    FieldValue,
+    FillNull,
+    Filter,
+    Head,
+    Literal,
+    Rename,
+    Rule,
+    Sort,
+    Stage,
+    Stats,
+    Table,
+    UnaryOp,
+    stage_command,
+)
+from ir.pipeline import Row
+
+#: The Spark type of a pipeline value (module docstring).
+VALUE = "array<struct<k:string,t:string,n:double,j:string>>"
+_NULL = f"CAST(NULL AS {VALUE})"
+_EMPTY = f"CAST(array() AS {VALUE})"
+_NOJ = "CAST(NULL AS STRING)"
+_NUMERIC = "'^-?[0-9]+(\\\\.[0-9]+)?$'"
+
+
+def _unsupported(construct: str, message: str, span: Span | None) -> RuleglotError:
+    return RuleglotError(message, category="unsupported", construct=construct).at(span)
+
+
+# --- encoding (Python side) ---------------------------------------------------------------
+
+
+def _scalar(v: Any) -> tuple[str, str, float | None]:
+    if isinstance(v, bool):
+        return ("b", "true" if v else "false", None)
+    if isinstance(v, int):
+        return ("i", str(v), float(v))
+    if isinstance(v, float):
+        return ("f", format_number(v), v)
+    text = str(v)
+    number = to_number(text)
+    return ("s", text, None if number is None else float(number))
+
+
+def encode(value: Any) -> list[tuple[str, str, float | None]] | None:
+    """An eval value (:mod:`ir.functions`) as a :data:`VALUE` cell."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_scalar(v) for v in value] or None
+    return [_scalar(value)]
+
+
+def encode_raw(raw: Any) -> list[tuple[str, str, float | None, str | None]] | None:
+    """A field's raw value (``Row.get``; ``MISSING``: absent) as a :data:`VALUE` cell: its
+    eval value (``field_value``), with the raw JSON (``j``) where the raw value is not that
+    (booleans, objects, nested lists, nulls: stages that copy fields keep the raw value)."""
+    if raw is MISSING:
+        return None
+    value = field_value(raw)
+    plain = (isinstance(raw, (str, int, float)) and not isinstance(raw, bool)) or (
+        isinstance(raw, list)
+        and len(raw) >= 2
+        and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in raw)
+    )
+    try:
+        j = None if plain else orjson.dumps(raw).decode()
+    except TypeError:
+        j = None
+    if value is None:
+        return [("z", "", None, j)]
+    cell: list[tuple[str, str, float | None, str | None]] = [
+        (*scalar, None) for scalar in encode(value) or []
+    ]
+    if cell and j is not None:
+        cell[0] = (*cell[0][:3], j)
+    return cell
+
+
+def _decode_scalar(s: Any) -> Any:
+    k, t, n = s["k"], s["t"], s["n"]
+    if k == "s":
+        return t
+    if k == "b":
+        return t == "true"
+    if k == "i":
+        return int(n) if n is not None and abs(n) < 2**53 else int(t)
+    return float(n)
+
+
+def decode(cell: Any) -> Any:
+    """A :data:`VALUE` cell as the evaluator's value (``None``: missing)."""
+    if cell is None:
+        return MISSING
+    if not cell:
+        return None
+    if cell[0]["j"] is not None:
+        return orjson.loads(cell[0]["j"])
+    values = [_decode_scalar(s) for s in cell]
+    return values[0] if len(values) == 1 else values
+
+
+# --- SQL helpers ---------------------------------------------------------------------------
+
+_counter = itertools.count()
+
+
+def _var() -> str:
+    return f"x{next(_counter)}"
+
+
+def _num_text(n: str, k: str) -> str:
+    """:func:`ir.functions.format_number` of a double ``n`` of kind ``k`` (``'i'``/``'f'``)."""
+    return (
+        f"CASE WHEN {k} = 'i' THEN CAST(CAST({n} AS BIGINT) AS STRING) "
+        f"WHEN isnan({n}) THEN 'nan' WHEN {n} = double('inf') THEN 'inf' "
+        f"WHEN {n} = double('-inf') THEN '-inf' "
+        f"WHEN {n} = floor({n}) AND abs({n}) < 1e16 THEN CAST(CAST({n} AS BIGINT) AS STRING) "
+        f"ELSE CAST({n} AS STRING) END"
+    )
+
+
+def _number_scalar(n: str, k: str) -> str:
+    return f"named_struct('k', {k}, 't', {_num_text(n, k)}, 'n', {n}, 'j', {_NOJ})"
+
+
+def _string_scalar(t: str) -> str:
+    return (
+        f"named_struct('k', 's', 't', {t}, 'n', "
+        f"CASE WHEN {t} RLIKE {_NUMERIC} THEN CAST({t} AS DOUBLE) END, 'j', {_NOJ})"
+    )
+
+
+def _bool_value(cond: str) -> str:
+    return (
+        f"array(named_struct('k', 'b', 't', IF({cond}, 'true', 'false'), "
+        f"'n', CAST(NULL AS DOUBLE), 'j', {_NOJ}))"
+    )
+
+
+def _let(value: str, body: Callable[[str], str]) -> str:
+    """``body`` over ``value`` computed once (a lambda binding keeps the SQL linear)."""
+    var = _var()
+    return f"element_at(transform(array({value}), {var} -> {body(var)}), 1)"
+
+
+def _mv(array: str) -> str:
+    """``mv``: an empty array is null."""
+    return _let(array, lambda a: f"IF(size({a}) > 0, {a}, {_NULL})")
+
+
+def _per_value(value: str, each: Callable[[str], str]) -> str:
+    """A function of single values over each value (``per_value``): ``each`` gives one
+    scalar (or null, dropped) for a scalar."""
+    var = _var()
+    return _mv(f"filter(transform({value}, {var} -> {each(var)}), y -> y IS NOT NULL)")
+
+
+def _single(value: str) -> str:
+    """The value's scalar when it is exactly one value, else null."""
+    return f"IF(size({value}) = 1, {value}[0], NULL)"
+
+
+def _is_int(s: str) -> str:
+    return f"({s}.k = 'i' OR ({s}.k = 's' AND NOT contains({s}.t, '.')))"
+
+
+def _int_or_float(s: str) -> str:
+    return f"IF({_is_int(s)}, 'i', 'f')"
+
+
+def _literal(value: Any) -> str:
+    cell = encode(value)
+    if cell is None:
+        return _NULL
+    parts = []
+    for k, t, n in cell:
+        number = "CAST(NULL AS DOUBLE)" if n is None else _double(n)
+        parts.append(f"named_struct('k', '{k}', 't', {sql_string(t)}, 'n', {number}, 'j', {_NOJ})")
+    return f"array({', '.join(parts)})"
+
+
+def _double(n: float) -> str:
+    if math.isnan(n):
+        return "double('NaN')"
+    if math.isinf(n):
+        return "double('Infinity')" if n > 0 else "double('-Infinity')"
+    return f"CAST({sql_string(repr(float(n)))} AS DOUBLE)"
+
+
+# --- rows' state ---------------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    """What the compiler knows of the rows at a point of the pipeline."""
+
+    open: bool = True  # rows stand for events: untouched fields are the event's
+    cols: dict[str, str] = field(default_factory=dict)  # field -> column, fields stages set
+    order: list[str] = field(default_factory=list)  # closed rows: their fields, in order
+    loads: set[str] = field(default_factory=set)  # event fields read (ingested columns)
+    ordered: bool = False  # a sort/head made the row order part of the result
+    fallback: dict[str, str] = field(default_factory=dict)  # closed rows' event _raw/_time
+
+    def column(self, name: str) -> str:
+        if name in self.cols:
+            return quoted(self.cols[name])
+        if not self.open:
+            return quoted(self.fallback[name]) if name in self.fallback else _NULL
+        self.loads.add(name)
+        return quoted(load_column(name))
+
+
+def load_column(name: str) -> str:
+    return f"_p:{name}"
+
+
+def read_value(column: str) -> str:
+    """A field's value as eval reads it (``field_value``): a present null is null, a stored
+    boolean reads as its text, the raw JSON (``j``) is dropped."""
+    return (
+        f"IF(exists({column}, s -> s.k = 'z'), {_NULL}, transform({column}, s -> named_struct("
+        f"'k', IF(s.k = 'b', 's', s.k), 't', s.t, 'n', IF(s.k = 'b', CAST(NULL AS DOUBLE), s.n), "
+        f"'j', {_NOJ})))"
+    )
+
+
+# --- eval expressions ------------------------------------------------------------------------
+
+
+class EvalCompiler:
+    """:mod:`ir.evalexpr` as Spark SQL over :data:`VALUE` columns: :meth:`value` gives the
+    value, :meth:`cond` a never-null boolean "the value is exactly true"."""
+
+    def __init__(self, state: State, now: float) -> None:
+        self.state = state
+        self.now = now
+
+    def value(self, expr: EvalExpr) -> str:
+        try:
+            return self._value(expr)
+        except RuleglotError as err:
+            raise err.at(getattr(expr, "span", None)) from None
+
+    def cond(self, expr: EvalExpr) -> str:
+        try:
+            direct = self._cond(expr)
+        except RuleglotError as err:
+            raise err.at(getattr(expr, "span", None)) from None
+        if direct is not None:
+            return direct
+        v = self.value(expr)
+        return _let(
+            v, lambda a: f"coalesce(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'true', false)"
+        )
+
+    # booleans computed directly (None: through the value)
+    def _cond(self, expr: EvalExpr) -> str | None:
+        if isinstance(expr, BinOp):
+            op = expr.op.upper()
+            if op == "AND":
+                return f"({self.cond(expr.left)} AND {self.cond(expr.right)})"
+            if op == "OR":
+                return f"({self.cond(expr.left)} OR {self.cond(expr.right)})"
+            if op == "XOR":
+                return f"({self.cond(expr.left)} <> {self.cond(expr.right)})"
+            if op in ("=", "==", "!=", "<", "<=", ">", ">="):
+                return self._compare(op, self.value(expr.left), self.value(expr.right))
+            if op == "LIKE":
+                return self._like(expr.left, expr.right)
+        if isinstance(expr, UnaryOp) and expr.op.upper() == "NOT":
+            v = self.value(expr.arg)
+            return _let(
+                v,
+                lambda a: (
+                    f"coalesce(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'false', false)"
+                ),
+            )
+        if isinstance(expr, Call):
+            name = expr.name.lower()
+            if name in ("isnull", "isnotnull"):
+                self._arity(expr, 1, 1)
+                test = "IS NULL" if name == "isnull" else "IS NOT NULL"
+                return f"({self.value(expr.args[0])} {test})"
+            if name == "match":
+                self._arity(expr, 2, 2)
+                java = self._regex(expr.args[1], "match")
+                return self._any(
+                    self.value(expr.args[0]), lambda s: f"{s}.t RLIKE {sql_string(java)}"
+                )
+            if name == "like":
+                self._arity(expr, 2, 2)
+                return self._like(expr.args[0], expr.args[1])
+            if name == "in":
+                self._arity(expr, 1, None)
+                subject = self.value(expr.args[0])
+                tests = []
+                for arg in expr.args[1:]:
+                    c = self.value(arg)
+                    tests.append(
+                        lambda s, c=c: _let(
+                            c, lambda b: f"({b} IS NOT NULL AND {self._equal(s, f'{b}[0]')})"
+                        )
+                    )
+                if not tests:
+                    return "false"
+                return self._any(subject, lambda s: " OR ".join(t(s) for t in tests))
+            if name in ("true", "false"):
+                self._arity(expr, 0, 0)
+                return name
+        if isinstance(expr, Literal) and isinstance(expr.value, bool):
+            return "true" if expr.value else "false"
+        return None
+
+    @staticmethod
+    def _any(value: str, test: Callable[[str], str]) -> str:
+        var = _var()
+        return f"coalesce(exists({value}, {var} -> {test(var)}), false)"
+
+    @staticmethod
+    def _equal(a: str, b: str) -> str:
+        return (
+            f"(CASE WHEN {a}.n IS NOT NULL AND {b}.n IS NOT NULL THEN {a}.n = {b}.n "
+            f"ELSE {a}.t = {b}.t END)"
+        )
+
+    def _compare(self, op: str, left: str, right: str) -> str:
+        x, y = _var(), _var()
+        if op in ("=", "==", "!="):
+            pair = self._equal(x, y)
+        else:
+            sign = op
+            pair = (
+                f"(CASE WHEN {x}.n IS NOT NULL AND {y}.n IS NOT NULL THEN {x}.n {sign} {y}.n "
+                f"ELSE {x}.t {sign} {y}.t END)"
+            )
+        some = f"exists({left}, {x} -> exists({right}, {y} -> {pair}))"
+        both = f"{left} IS NOT NULL AND {right} IS NOT NULL"
+        if op == "!=":
+            return f"coalesce({both} AND NOT {some}, false)"
+        return f"coalesce({both} AND {some}, false)"
+
+    def _like(self, subject: EvalExpr, pattern: EvalExpr) -> str:
+        if not (isinstance(pattern, Literal) and isinstance(pattern.value, str)):
+            raise _unsupported(
+                "eval:like",
+                "like() with a pattern that is not a string literal is not compiled to Spark",
+                getattr(pattern, "span", None),
+            )
+        body = like_regex(pattern.value).pattern
+        java = to_java(r"\A(?:" + body + r")\Z", "s")
+        return self._any(self.value(subject), lambda s: f"{s}.t RLIKE {sql_string(java)}")
+
+    def _regex(self, arg: EvalExpr, function: str) -> str:
+        if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
+            raise _unsupported(
+                f"eval:{function}",
+                f"{function}() with a regex that is not a string literal is not compiled to Spark",
+                getattr(arg, "span", None),
+            )
+        return to_java(pcre_to_python(arg.value), "")
+
+    @staticmethod
+    def _arity(expr: Call, low: int, high: int | None) -> None:
+        count = len(expr.args)
+        if count < low or (high is not None and count > high):
+            raise RuleglotError(
+                f"{expr.name}() takes {low} to {high} arguments, not {count}",
+                construct=f"eval:{expr.name}",
+            )
+
+    def _value(self, expr: EvalExpr) -> str:
+        direct = self._cond(expr)
+        if direct is not None:
+            return _bool_value(direct)
+        if isinstance(expr, Literal):
+            return _literal(expr.value)
+        if isinstance(expr, FieldValue):
+            return read_value(self.state.column(expr.name))
+        if isinstance(expr, UnaryOp):
+            op = expr.op.upper()
+            if op == "+":
+                return self.value(expr.arg)
+            if op == "-":
+                v = self.value(expr.arg)
+                return _let(
+                    v,
+                    lambda a: (
+                        f"IF(size({a}) = 1 AND {a}[0].n IS NOT NULL, array("
+                        f"{_number_scalar('-' + a + '[0].n', _int_or_float(a + '[0]'))}), {_NULL})"
+                    ),
+                )
+            raise RuleglotError(f"unknown unary operator {expr.op!r}", construct=f"eval:{expr.op}")
+        if isinstance(expr, BinOp):
+            return self._binary(expr)
+        if isinstance(expr, Call):
+            return self._call(expr)
+        raise TypeError(f"not an eval expression: {expr!r}")
+
+    def _binary(self, expr: BinOp) -> str:
+        op = expr.op.upper()
+        left, right = self.value(expr.left), self.value(expr.right)
+        if op == ".":
+            return _let(
+                left,
+                lambda a: _let(
+                    right,
+                    lambda b: (
+                        f"IF(size({a}) = 1 AND size({b}) = 1, array({_string_scalar(f'concat({a}[0].t, {b}[0].t)')}), {_NULL})"  # noqa: E501
+                    ),
+                ),
+            )
+        if op == "+":
+            literal = any(
+                isinstance(s, Literal) and isinstance(s.value, str) for s in (expr.left, expr.right)
+            )
+            return _let(left, lambda a: _let(right, lambda b: self._plus(a, b, literal)))
+        if op in ("-", "*", "/", "%"):
+            return _let(left, lambda a: _let(right, lambda b: self._arith(op, a, b)))
+        raise RuleglotError(f"unknown operator {expr.op!r}", construct=f"eval:{expr.op}")
+
+    @staticmethod
+    def _arith(op: str, a: str, b: str) -> str:
+        x, y = f"{a}[0]", f"{b}[0]"
+        ints = f"({_is_int(x)} AND {_is_int(y)})"
+        if op == "-":
+            n, k = f"({x}.n - {y}.n)", f"IF({ints}, 'i', 'f')"
+        elif op == "*":
+            n, k = f"({x}.n * {y}.n)", f"IF({ints}, 'i', 'f')"
+        elif op == "/":
+            n = f"({x}.n / {y}.n)"
+            k = f"IF({ints} AND {x}.n - {y}.n * floor({x}.n / {y}.n) = 0, 'i', 'f')"
+        else:
+            n, k = f"({x}.n - {y}.n * floor({x}.n / {y}.n))", f"IF({ints}, 'i', 'f')"
+        guard = f"size({a}) = 1 AND size({b}) = 1 AND {x}.n IS NOT NULL AND {y}.n IS NOT NULL"
+        if op in ("/", "%"):
+            guard += f" AND {y}.n <> 0"
+        return f"IF({guard}, array({_number_scalar(n, k)}), {_NULL})"
+
+    @staticmethod
+    def _plus(a: str, b: str, literal: bool) -> str:
+        x, y = f"{a}[0]", f"{b}[0]"
+        single = f"size({a}) = 1 AND size({b}) = 1"
+        concat = f"array({_string_scalar(f'concat({x}.t, {y}.t)')})"
+        if literal:
+            return f"IF({single} AND {x}.k <> 'b' AND {y}.k <> 'b', {concat}, {_NULL})"
+        ints = f"({_is_int(x)} AND {_is_int(y)})"
+        kind = f"IF({ints}, 'i', 'f')"
+        number = f"array({_number_scalar(f'({x}.n + {y}.n)', kind)})"
+        return (
+            f"CASE WHEN NOT ({single}) THEN {_NULL} "
+            f"WHEN {x}.n IS NOT NULL AND {y}.n IS NOT NULL THEN {number} "
+            f"WHEN {x}.k = 's' AND {y}.k = 's' THEN {concat} ELSE {_NULL} END"
+        )
+
+    def _call(self, expr: Call) -> str:
+        name = expr.name.lower()
+        handler = getattr(self, f"_fn_{name}", None)
+        if handler is None:
+            raise _unsupported(
+                f"eval:{name}", f"eval function {name}() is not compiled to Spark", expr.span
+            )
+        result: str = handler(expr)
+        return result
+
+    def _literal_arg(self, expr: Call, index: int, kind: type | tuple[type, ...]) -> Any:
+        arg = expr.args[index]
+        if not (
+            isinstance(arg, Literal)
+            and isinstance(arg.value, kind)
+            and not (kind is not bool and isinstance(arg.value, bool))
+        ):
+            raise _unsupported(
+                f"eval:{expr.name.lower()}",
+                f"{expr.name}() is compiled to Spark with constant arguments only",
+                getattr(arg, "span", expr.span),
+            )
+        return arg.value
+
+    def _fn_if(self, expr: Call) -> str:
+        self._arity(expr, 3, 3)
+        test, yes, no = expr.args
+        return f"CASE WHEN {self.cond(test)} THEN {self.value(yes)} ELSE {self.value(no)} END"
+
+    def _fn_case(self, expr: Call) -> str:
+        if not expr.args or len(expr.args) % 2:
+            raise RuleglotError("case() takes pairs of condition and value", construct="eval:case")
+        parts = [
+            f"WHEN {self.cond(t)} THEN {self.value(v)}"
+            for t, v in zip(expr.args[::2], expr.args[1::2], strict=True)
+        ]
+        return f"CASE {' '.join(parts)} ELSE {_NULL} END"
+
+    def _fn_coalesce(self, expr: Call) -> str:
+        self._arity(expr, 1, None)
+        return f"coalesce({', '.join(self.value(a) for a in expr.args)})"
+
+    def _fn_null(self, expr: Call) -> str:
+        self._arity(expr, 0, 0)
+        return _NULL
+
+    def _fn_now(self, expr: Call) -> str:
+        self._arity(expr, 0, 0)
+        from ir.functions import tidy_number
+
+        return _literal(tidy_number(self.now))
+
+    def _text_fn(self, expr: Call, each: Callable[[str], str]) -> str:
+        return _per_value(self.value(expr.args[0]), lambda s: _string_scalar(each(f"{s}.t")))
+
+    def _fn_lower(self, expr: Call) -> str:
+        self._arity(expr, 1, 1)
+        return self._text_fn(expr, lambda t: f"lower({t})")
+
+    def _fn_upper(self, expr: Call) -> str:
+        self._arity(expr, 1, 1)
+        return self._text_fn(expr, lambda t: f"upper({t})")
+
+    def _strip(self, expr: Call, side: str) -> str:
+        self._arity(expr, 1, 2)
+        chars = " \t" if len(expr.args) == 1 else self._literal_arg(expr, 1, str)
+        if chars == "":
+            return self._text_fn(expr, lambda t: t)
+        return self._text_fn(expr, lambda t: f"trim({side} {sql_string(chars)} FROM {t})")
+
+    def _fn_trim(self, expr: Call) -> str:
+        return self._strip(expr, "BOTH")
+
+    def _fn_ltrim(self, expr: Call) -> str:
+        return self._strip(expr, "LEADING")
+
+    def _fn_rtrim(self, expr: Call) -> str:
+        return self._strip(expr, "TRAILING")
+
+    def _fn_len(self, expr: Call) -> str:
+        self._arity(expr, 1, 1)
+        return _per_value(
+            self.value(expr.args[0]),
+            lambda s: _number_scalar(f"CAST(char_length({s}.t) AS DOUBLE)", "'i'"),
+        )
+
+    def _fn_replace(self, expr: Call) -> str:
+        self._arity(expr, 3, 3)
+        python = pcre_to_python(str(self._literal_arg(expr, 1, str)))
+        java = to_java(python, "")
+        groups = re.compile(python).groups
+        template = self._literal_arg(expr, 2, str)
+        out: list[str] = []
+        i = 0
+        while i < len(template):
+            char = template[i]
+            if char == "\\" and i + 1 < len(template):
+                digits = re.match(r"\d{1,2}", template[i + 1 :])
+                if digits:
+                    number = int(digits.group(0))
+                    following = template[
+                        i + 1 + len(digits.group(0)) : i + 2 + len(digits.group(0))
+                    ]
+                    if number > groups or following.isdigit():
+                        raise _unsupported(
+                            "eval:replace",
+                            "replace() with a group reference "
+                            "Java reads differently is not compiled to Spark",
+                            expr.span,
+                        )
+                    out.append(f"${number}")
+                    i += 1 + len(digits.group(0))
+                    continue
+                literal = template[i + 1] if template[i + 1] == "\\" else template[i : i + 2]
+                out.extend("\\" + c if c in "\\$" else c for c in literal)
+                i += 2
+                continue
+            out.append("\\" + char if char in "\\$" else char)
+            i += 1
+        replacement = "".join(out)
+        return self._text_fn(
+            expr, lambda t: f"regexp_replace({t}, {sql_string(java)}, {sql_string(replacement)})"
+        )
+
+    def _fn_substr(self, expr: Call) -> str:
+        self._arity(expr, 2, 3)
+        start = to_number(self._literal_arg(expr, 1, (int, float, str)))
+        length = None
+        if len(expr.args) == 3:
+            length = to_number(self._literal_arg(expr, 2, (int, float, str)))
+            if length is None or length < 0:
+                return _NULL
+        if start is None:
+            return _NULL
+        first = int(start)
+
+        def each(t: str) -> str:
+            begin = (
+                f"{first - 1}"
+                if first > 0
+                else f"greatest(char_length({t}) + ({first}), 0)"
+                if first < 0
+                else "0"
+            )
+            if length is None:
+                return f"substring({t}, {begin} + 1)"
+            return f"substring({t}, {begin} + 1, {int(length)})"
+
+        return self._text_fn(expr, each)
+
+    def _fn_split(self, expr: Call) -> str:
+        self._arity(expr, 2, 2)
+        delimiter = self._literal_arg(expr, 1, str)
+        if delimiter == "":
+            raise _unsupported(
+                "eval:split", "split() with an empty delimiter is not compiled to Spark", expr.span
+            )
+        java = sql_string(re.escape(delimiter))
+        value = self.value(expr.args[0])
+        var, piece = _var(), _var()
+        return _mv(
+            f"flatten(transform(coalesce({value}, {_EMPTY}), {var} -> transform(split({var}.t, "
+            f"{java}, -1), {piece} -> {_string_scalar(piece)})))"
+        )
+
+    def _fn_mvcount(self, expr: Call) -> str:
+        self._arity(expr, 1, 1)
+        return _let(
+            self.value(expr.args[0]),
+            lambda a: (
+                f"IF({a} IS NULL, {_NULL}, array({_number_scalar(f'CAST(size({a}) AS DOUBLE)', repr('i'))}))"  # noqa: E501
+            ),
+        )
+
+    def _fn_mvindex(self, expr: Call) -> str:
+        self._arity(expr, 2, 3)
+
+        def number(arg: EvalExpr) -> str:
+            """``int(to_number(X))`` of a single value (null otherwise)."""
+            return _let(
+                self.value(arg),
+                lambda v: f"IF(size({v}) = 1 AND {v}[0].k <> 'b', CAST({v}[0].n AS BIGINT), NULL)",
+            )
+
+        start = number(expr.args[1])
+        end = number(expr.args[2]) if len(expr.args) == 3 else None
+
+        def body(a: str, first: str, last: str | None) -> str:
+            lo = f"IF({first} < 0, {first} + size({a}), {first})"
+            valid = f"{a} IS NOT NULL AND {first} IS NOT NULL AND {lo} >= 0 AND {lo} < size({a})"
+            if last is None:
+                return f"IF({valid}, array(element_at({a}, CAST({lo} + 1 AS INT))), {_NULL})"
+            hi = f"least(IF({last} < 0, {last} + size({a}), {last}), size({a}) - 1)"
+            return (
+                f"IF({valid} AND {last} IS NOT NULL AND {hi} >= {lo}, "
+                f"slice({a}, CAST({lo} + 1 AS INT), CAST({hi} - {lo} + 1 AS INT)), {_NULL})"
+            )
+
+        if end is None:
+            return _let(self.value(expr.args[0]), lambda a: _let(start, lambda f: body(a, f, None)))
+        stop = end
+        return _let(
+            self.value(expr.args[0]),
+            lambda a: _let(start, lambda f: _let(stop, lambda t: body(a, f, t))),
+        )
+
+    def _fn_mvjoin(self, expr: Call) -> str:
+        self._arity(expr, 2, 2)
+        delimiter = self._literal_arg(expr, 1, str)
+        return _let(
+            self.value(expr.args[0]),
+            lambda a: (
+                f"IF({a} IS NULL, {_NULL}, array({_string_scalar(f'array_join(transform({a}, s -> s.t), {sql_string(delimiter)})')}))"  # noqa: E501
+            ),
+        )
+
+    def _fn_mvfind(self, expr: Call) -> str:
+        self._arity(expr, 2, 2)
+        java = self._regex(expr.args[1], "mvfind")
+        return _let(
+            self.value(expr.args[0]),
+            lambda a: _let(
+                f"array_position(transform(coalesce({a}, {_EMPTY}), s -> coalesce(s.t RLIKE "
+                f"{sql_string(java)}, false)), true)",
+                lambda p: (
+                    f"IF({p} > 0, array({_number_scalar(f'CAST({p} - 1 AS DOUBLE)', repr('i'))}), {_NULL})"  # noqa: E501
+                ),
+            ),
+        )
+
+    def _fn_mvappend(self, expr: Call) -> str:
+        self._arity(expr, 1, None)
+        parts = ", ".join(f"coalesce({self.value(a)}, {_EMPTY})" for a in expr.args)
+        return _mv(f"flatten(array({parts}))")
+
+    def _fn_abs(self, expr: Call) -> str:
+        self._arity(expr, 1, 1)
+        return _per_value(
+            self.value(expr.args[0]),
+            lambda s: f"IF({s}.n IS NULL, NULL, {_number_scalar(f'abs({s}.n)', _int_or_float(s))})",
+        )
+
+    def _fn_round(self, expr: Call) -> str:
+        self._arity(expr, 1, 2)
+        places = 0
+        if len(expr.args) == 2:
+            number = to_number(self._literal_arg(expr, 1, (int, float, str)))
+            if number is None:
+                return _NULL
+            places = int(number)
+        kind = "'i'" if places <= 0 else "'f'"
+        return _per_value(
+            self.value(expr.args[0]),
+            lambda s: f"IF({s}.n IS NULL, NULL, {_number_scalar(f'round({s}.n, {places})', kind)})",
+        )
+
+    def _fn_tostring(self, expr: Call) -> str:
+        self._arity(expr, 1, 1)
+        return _per_value(
+            self.value(expr.args[0]),
+            lambda s: (
+                f"IF({s}.k = 'b', {_string_scalar(_capitalised(s))}, {_string_scalar(f'{s}.t')})"
+            ),
+        )
+
+
+def _capitalised(s: str) -> str:
+    return f"IF({s}.t = 'true', 'True', 'False')"
+
+
+# --- filters over pipeline rows ----------------------------------------------------------------
+
+
+class _RowFields(FieldView):
+    """Predicates over pipeline values: a field's struct (``isnull``, ``vals``) as the
+    evaluator's event model sees a row's value (``text_of``, ``str.lower``, ``number_of``)."""
+
+    def __init__(self, state: State) -> None:
+        super().__init__({}, None, Reads())
+        self.state = state
+
+    def column(self, name: str) -> str:
+        v = self.state.column(name)
+        text = "IF(s.k = 'f' AND s.j IS NULL, CAST(s.n AS STRING), s.t)"
+        kind = "CASE s.k WHEN 'i' THEN 'n' WHEN 'f' THEN 'n' ELSE s.k END"
+        number = "IF(s.k = 'b', CAST(NULL AS DOUBLE), s.n)"
+        return (
+            f"IF({v} IS NULL, NULL, named_struct('isnull', exists({v}, s -> s.k = 'z' AND s.j = "
+            f"'null'), 'vals', transform(filter({v}, s -> s.k <> 'z'), s -> "
+            f"named_struct('t', {text}, 'l', lower({text}), 'k', {kind}, 'n', {number}))))"
+        )
+
+    def all_values(self) -> str:
+        raise RuleglotError(
+            "a field-less predicate after a pipeline stage is not compiled to Spark",
+            category="unsupported",
+            construct="field-less predicate",
+        )
+
+
+class _Predicates(PredicateCompiler):
+    """Filters with :class:`~ir.nodes.Condition` leaves compiled by :class:`EvalCompiler`."""
+
+    def __init__(self, view: FieldView, evals: EvalCompiler) -> None:
+        super().__init__(view)
+        self.evals = evals
+
+    def _expr(self, expr: Expr) -> str:
+        if isinstance(expr, Condition):
+            try:
+                return self.evals.cond(expr.expr)
+            except RuleglotError as err:
+                raise err.at(expr.span) from None
+        return super()._expr(expr)
+
+
+# --- stages --------------------------------------------------------------------------------------
+
+Step = Callable[[DataFrame], DataFrame]
+_STATS = {
+    "count",
+    "c",
+    "dc",
+    "distinct_count",
+    "estdc",
+    "values",
+    "list",
+    "min",
+    "max",
+    "sum",
+    "avg",
+    "mean",
+    "earliest",
+    "latest",
+    "first",
+    "last",
+    "range",
+}
+
+
+@dataclass
+class Plan:
+    """A compiled pipeline: the steps over canonical rows (``_ord``, ``_pfields``, ``_raw``,
+    the ``views`` columns and ``_p:<name>`` for ``loads``), and how to read the result."""
+
+    rule: Rule
+    profile: FieldProfile | None
+    reads: Reads
+    steps: list[Step]
+    state: State
+
+    @property
+    def views(self) -> list[View]:
+        return self.reads.views()
+
+    def rows(self, frame: DataFrame) -> DataFrame:
+        needed = ["_file", "_index", "_raw", "_ord", "_pfields"]
+        for view in self.views:
+            needed.extend(view.column(n) for n in sorted(view.names))
+            if view.leaves:
+                needed.append(view.all_column)
+        needed.extend(load_column(n) for n in sorted(self.state.loads))
+        present = set(frame.columns)
+        frame = frame.select(*(quoted(c) for c in dict.fromkeys(needed) if c in present))
+        for step in self.steps:
+            frame = step(frame)
+        return frame
+
+    def result_columns(self) -> list[str]:
+        if self.state.open:
+            return ["_ord", "_pfields", *self.state.cols.values()]
+        return ["_ord", *(self.state.cols[n] for n in self.state.order)]
+
+    def decode(self, row: Any) -> dict[str, Any]:
+        state = self.state
+        if state.open:
+            out = dict(orjson.loads(row["_pfields"]))
+            for name, column in state.cols.items():
+                value = decode(row[column])
+                if value is MISSING:
+                    out.pop(name, None)
+                else:
+                    out[name] = value
+            return out
+        fields: dict[str, Any] = {}
+        for name in state.order:
+            value = decode(row[state.cols[name]])
+            if value is not MISSING:
+                fields[name] = value
+        return fields
+
+
+class _Compiler:
+    def __init__(self, rule: Rule, profile: FieldProfile | None, now: float) -> None:
+        self.rule = rule
+        self.profile = profile
+        self.now = now
+        self.state = State()
+        self.reads = Reads()
+        self.steps: list[Step] = []
+        self.fresh = itertools.count()
+        self.pending: dict[str, str] = {}
+
+    def project(self, column: str, sql: str) -> None:
+        """Add a column; consecutive independent columns are added in one projection (each
+        ``withColumn`` costs one analysis of the whole plan)."""
+        if any(f"`{c}`" in sql for c in self.pending):
+            self.flush()
+        self.pending[column] = sql
+
+    def flush(self) -> None:
+        if self.pending:
+            columns = {c: F.expr(sql) for c, sql in self.pending.items()}
+            self.steps.append(lambda frame: frame.withColumns(columns))
+            self.pending = {}
+
+    def step(self, step: Step) -> None:
+        self.flush()
+        self.steps.append(step)
+
+    def new_column(self) -> str:
+        return f"_c{next(self.fresh)}"
+
+    def evals(self) -> EvalCompiler:
+        return EvalCompiler(self.state, self.now)
+
+    def set_field(self, name: str, column: str) -> None:
+        self.state.cols[name] = column
+        if not self.state.open and name not in self.state.order:
+            self.state.order.append(name)
+
+    def compile(self) -> Plan:
+        leading = True
+        for stage in self.rule.stages:
+            try:
+                if isinstance(stage, Filter):
+                    self.filter(stage, leading)
+                    continue
+                leading = False
+                self.stage(stage)
+            except RuleglotError as err:
+                raise err.at(stage.span) from None
+        self.flush()
+        return Plan(self.rule, self.profile, self.reads, self.steps, self.state)
+
+    def stage(self, stage: Stage) -> None:
+        handlers: dict[type, Callable[[Any], None]] = {
+            Eval: self.eval, Rename: self.rename, Table: self.table, Stats: self.stats,
+            Bin: self.bin, Dedup: self.dedup, Sort: self.sort, Head: self.head,
+            FillNull: self.fillnull, Convert: self.convert,
+        }  # fmt: skip
+        handler = handlers.get(type(stage))
+        if handler is None:
+            command = stage_command(stage)
+            raise _unsupported(
+                command, f"the {command} command is not compiled to Spark", stage.span
+            )
+        handler(stage)
+
+    # filters
+    def filter(self, stage: Filter, leading: bool) -> None:
+        view = FieldView({}, self.profile, self.reads) if leading else _RowFields(self.state)
+        sql = _Predicates(view, self.evals()).expr(stage.expr)
+        self.step(lambda frame: frame.where(F.expr(sql)))
+
+    def eval(self, stage: Eval) -> None:
+        for name, expr in stage.assignments:
+            sql = self.evals().value(expr)
+            column = self.new_column()
+            self.project(column, sql)
+            self.set_field(name, column)
+
+    def rename(self, stage: Rename) -> None:
+        for old, new in stage.pairs:
+            if "*" in old or "*" in new:
+                if self.state.open:
+                    raise _unsupported(
+                        "rename:wildcard",
+                        "rename with wildcards on events is "
+                        "not compiled to Spark (it needs every field name)",
+                        stage.span,
+                    )
+                pattern = re.compile("(.*?)".join(re.escape(p) for p in old.split("*")), re.DOTALL)
+                for name in list(self.state.order):
+                    found = pattern.fullmatch(name)
+                    if found is None or (name in ("_raw", "_time") and not old.startswith("_")):
+                        continue
+                    target = _fill(new, found.groups())
+                    self._move(name, target)
+                continue
+            self._move(old, new)
+
+    def _move(self, old: str, new: str) -> None:
+        source = self.state.column(old)
+        column = self.new_column()
+        self.project(column, source)
+        removed = self.new_column()
+        self.project(removed, _NULL)
+        if old != new:
+            self.state.cols[old] = removed
+            if not self.state.open and old in self.state.order:
+                self.state.order.remove(old)
+        if not self.state.open and new in self.state.order:
+            self.state.order.remove(new)
+        self.set_field(new, column)
+
+    def table(self, stage: Table) -> None:
+        if stage.command == "fields" and stage.remove:
+            if self.state.open:
+                raise _unsupported(
+                    "fields:remove",
+                    "fields - on events is not compiled to Spark (it needs every field name)",
+                    stage.span,
+                )
+            for name in [n for n in self.state.order if any(_wild(p, n) for p in stage.fields)]:
+                self.state.order.remove(name)
+            return
+        chosen: list[str] = []
+        for pattern in stage.fields:
+            if "*" in pattern:
+                if self.state.open:
+                    raise _unsupported(
+                        "table:wildcard",
+                        "a table wildcard on events is not "
+                        "compiled to Spark (it needs every field name)",
+                        stage.span,
+                    )
+                chosen.extend(sorted(n for n in self.state.order if _wild(pattern, n)))
+            else:
+                chosen.append(pattern)
+        chosen = list(dict.fromkeys(chosen))
+        columns = {name: self.state.column(name) for name in chosen}
+        # ``fields`` keeps the row's event (its _raw and _time); ``table`` makes plain rows
+        self._close(columns, keep_event=stage.command == "fields")
+
+    def _close(self, columns: dict[str, str], keep_event: bool = False) -> None:
+        """Rows become rows holding only these fields (SQL of their values)."""
+        self.flush()
+        named = {name: self.new_column() for name in columns}
+        selection = [F.expr(sql).alias(named[name]) for name, sql in columns.items()]
+        fallback = {}
+        if keep_event:
+            time = self.state.column("_time")
+            fallback = {"_time": self.new_column()}
+            selection.append(F.expr(time).alias(fallback["_time"]))
+        raw = F.col("_raw") if keep_event else F.lit("").alias("_raw")
+        self.step(lambda frame: frame.select("_ord", raw, *selection))
+        self.state.open = False
+        self.state.cols = dict(named)
+        self.state.order = list(named)
+        self.state.fallback = fallback
+
+    # stats
+    def stats(self, stage: Stats) -> None:
+        if stage.command not in ("stats", "eventstats"):
+            raise _unsupported(
+                stage.command, f"{stage.command} is not compiled to Spark", stage.span
+            )
+        if stage.options:
+            raise _unsupported(
+                f"{stage.command}:options",
+                f"{stage.command} options are not compiled to Spark",
+                stage.span,
+            )
+        named: dict[str, Aggregation] = {}
+        for agg in stage.aggregations:
+            found, alias = self._aggregation(agg, stage)
+            named.pop(alias, None)  # a later aggregation of the same name wins
+            named[alias] = found
+        aggs = list(named.items())
+        by = list(stage.by)
+        evals = self.evals()
+        by_values = [evals.value(FieldValue(name)) for name in by]
+        time_sql = self.state.column("_time")
+        arg_sql: list[str | None] = []
+        for _, agg in aggs:
+            if agg.argument is None:
+                arg_sql.append(None)
+            elif isinstance(agg.argument, str):
+                arg_sql.append(evals.value(FieldValue(agg.argument)))
+            else:
+                inner = evals.value(agg.argument)
+                # false counts as null
+                arg_sql.append(
+                    _let(
+                        inner,
+                        lambda a: (
+                            f"IF(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'false', {_NULL}, {a})"  # noqa: E501
+                        ),
+                    )
+                )
+        eventstats = stage.command == "eventstats"
+        keys = [f"_k{i}" for i in range(len(by))]
+        shown = [f"_s{i}" for i in range(len(by))]
+        spots = [f"_q{i}" for i in range(len(by))]
+        results = {alias: self.new_column() for alias, _ in aggs}
+        # by-names win over aggregation names (the evaluator sets them last)
+        outputs = [(alias, results[alias]) for alias, _ in aggs if alias not in by]
+        time = f"IF(size({time_sql}) = 1 AND {time_sql}[0].k <> 'b', {time_sql}[0].n, NULL)"
+        by_columns = [self.new_column() for _ in by]
+        finishers = [
+            F.expr(_finish(agg.function.lower(), results[alias], agg.argument is None)).alias(
+                results[alias]
+            )
+            for alias, agg in aggs
+        ]
+
+        def grouped(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
+            exploded = frame
+            for i, by_sql in enumerate(by_values):
+                exploded = exploded.select(
+                    "*", F.posexplode(F.expr(by_sql)).alias(spots[i], shown[i])
+                ).withColumn(keys[i], F.col(shown[i]).getField("t"))
+            packed = exploded.withColumn("_time_n", F.expr(time))
+            collected = []
+            for (alias, _), sql in zip(aggs, arg_sql, strict=True):
+                name = results[alias]
+                if sql is None:
+                    collected.append(F.count(F.lit(1)).cast("double").alias(name))
+                else:
+                    collected.append(
+                        F.collect_list(
+                            F.expr(
+                                f"named_struct('o', _ord, 'm', _time_n, 'v', coalesce({sql}, {_EMPTY}))"  # noqa: E501
+                            )
+                        ).alias(name)
+                    )
+            first = F.min(
+                F.struct(F.col("_ord"), *(F.col(p) for p in spots), *(F.col(s) for s in shown))
+            ).alias("_first")
+            if keys:
+                summary = packed.groupBy(*keys).agg(first, *collected)
+            else:
+                summary = packed.agg(first, *collected)
+            return exploded, summary.select(*keys, "_first", *finishers)
+
+        def stats_step(frame: DataFrame) -> DataFrame:
+            _, finished = grouped(frame)
+            with_by = finished.select(
+                "*",
+                *(
+                    F.array(F.col("_first").getField(s)).alias(c)
+                    for s, c in zip(shown, by_columns, strict=True)
+                ),
+            )
+            order = [k.asc_nulls_first() for c in by_columns for k in _value_keys(f"`{c}`[0]")]
+            window = Window.orderBy(*order, F.col("_first._ord").asc())
+            return with_by.select(
+                F.row_number().over(window).cast("long").alias("_ord"),
+                F.lit("").alias("_raw"),
+                *by_columns,
+                *(c for _, c in outputs),
+            )
+
+        def eventstats_step(frame: DataFrame) -> DataFrame:
+            exploded, finished = grouped(frame)
+            results_only = finished.drop("_first")
+            if not keys:
+                return frame.crossJoin(results_only)
+            firsts = exploded.groupBy("_ord").agg(
+                F.min(F.struct(*(F.col(p) for p in spots), *(F.col(k) for k in keys))).alias("_g")
+            )
+            firsts = firsts.select("_ord", *(F.col("_g").getField(k).alias(k) for k in keys))
+            joined = frame.join(firsts, on="_ord", how="left").join(
+                results_only, on=keys, how="left"
+            )
+            return joined.drop(*keys)
+
+        if eventstats:
+            self.step(eventstats_step)
+            for alias, column in outputs:
+                current = self.state.column(alias)
+                merged = self.new_column()
+                self.project(merged, f"coalesce(`{column}`, {current})")
+                self.set_field(alias, merged)
+            return
+        self.step(stats_step)
+        self.state.open = False
+        self.state.fallback = {}
+        self.state.cols = dict(zip(by, by_columns, strict=True))
+        for alias, column in outputs:
+            self.state.cols[alias] = column
+        self.state.order = [*by, *(a for a, _ in outputs)]
+
+    def _aggregation(self, agg: Aggregation, stage: Stats) -> tuple[Aggregation, str]:
+        function = agg.function.lower()
+        if function not in _STATS:
+            raise _unsupported(
+                f"stats:{agg.function}",
+                f"stats function {agg.function}() is not compiled to Spark",
+                stage.span,
+            )
+        if agg.argument is None:
+            if function not in ("count", "c"):
+                raise RuleglotError(
+                    f"{agg.function}() needs an argument", construct=f"stats:{agg.function}"
+                ).at(stage.span)
+            return agg, agg.alias or "count"
+        if isinstance(agg.argument, str):
+            if "*" in agg.argument:
+                raise _unsupported(
+                    "stats:wildcard",
+                    "a wildcard stats argument is not compiled to Spark",
+                    stage.span,
+                )
+            return agg, agg.alias or f"{agg.function}({agg.argument})"
+        if agg.alias is None:
+            raise RuleglotError(
+                f"{agg.function}(eval(...)) needs an AS name", construct=f"stats:{agg.function}"
+            ).at(stage.span)
+        return agg, agg.alias
+
+    def bin(self, stage: Bin) -> None:
+        from ir.functions import time_unit
+
+        if stage.span_text is None:
+            raise _unsupported("bin:bins", "bin without span= is not supported", stage.span)
+        found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", stage.span_text.strip())
+        if found is None:
+            raise _unsupported(
+                "bin:span", f"bin span={stage.span_text} is not supported", stage.span
+            )
+        amount, unit_word = float(found.group(1)), found.group(2)
+        unit = time_unit(unit_word) if unit_word else "s"
+        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+        if stage.field != "_time" or unit not in seconds or amount <= 0:
+            raise _unsupported(
+                "bin",
+                "bin is compiled to Spark on _time with a span in "
+                "seconds, minutes, hours, days or weeks only",
+                stage.span,
+            )
+        width = amount * seconds[unit]
+        current = self.state.column(stage.field)
+        value = read_value(current)
+        floored = f"floor(s.n / {_double(width)}) * {_double(width)}"
+        kind = f"IF({floored} = floor({floored}) AND abs({floored}) < 9007199254740992D, 'i', 'f')"
+        # a value that is not one number is left as it is (only a text _time differs: the
+        # evaluator reads it as a timestamp; event _time values are numbers at ingestion)
+        sql = (
+            f"IF(size({value}) = 1 AND {value}[0].n IS NOT NULL, "
+            f"transform({value}, s -> {_number_scalar(floored, kind)}), {current})"
+        )
+        target = stage.alias or stage.field
+        column = self.new_column()
+        self.project(column, sql)
+        self.set_field(target, column)
+
+    def dedup(self, stage: Dedup) -> None:
+        options = {k.lower(): str(v).lower() for k, v in stage.options}
+        if any(k != "keepempty" for k in options):
+            raise _unsupported(
+                "dedup:" + next(k for k in options if k != "keepempty"),
+                "this dedup option is not compiled to Spark",
+                stage.span,
+            )
+        keep_empty = options.get("keepempty") in ("true", "t", "1")
+        values = [read_value(self.state.column(f)) for f in stage.fields]
+        missing = " OR ".join(f"{v} IS NULL" for v in values) or "false"
+        keys = [F.expr(f"transform({v}, s -> s.t)") for v in values]
+        count = stage.count
+
+        def step(frame: DataFrame) -> DataFrame:
+            window = Window.partitionBy(*keys).orderBy("_ord")
+            ranked = frame.withColumn("_dd", F.row_number().over(window))
+            empty = F.expr(missing)
+            kept = ranked.where((~empty & (F.col("_dd") <= count)) | (empty & F.lit(keep_empty)))
+            return kept.drop("_dd")
+
+        self.step(step)
+
+    def sort(self, stage: Sort) -> None:
+        limit = 10000 if stage.limit is None else stage.limit
+        orders = []
+        for name, descending in stage.keys:
+            orders.append((read_value(self.state.column(name)), descending))
+
+        def step(frame: DataFrame) -> DataFrame:
+            cols = []
+            for value, descending in orders:
+                first = f"{value}[0]"
+                cols.append(F.expr(f"{value} IS NULL").asc())
+                for key in _value_keys(first):
+                    cols.append(key.desc_nulls_last() if descending else key.asc_nulls_first())
+            cols.append(F.col("_ord").asc())
+            window = Window.orderBy(*cols)
+            ranked = frame.withColumn("_ord", F.row_number().over(window).cast("long"))
+            return ranked.where(F.col("_ord") <= limit) if limit else ranked
+
+        self.step(step)
+        self.state.ordered = True
+
+    def head(self, stage: Head) -> None:
+        if stage.command != "head":
+            raise _unsupported(
+                stage.command, f"{stage.command} is not compiled to Spark", stage.span
+            )
+        count = max(stage.count, 0)
+
+        def step(frame: DataFrame) -> DataFrame:
+            window = Window.orderBy("_ord")
+            ranked = frame.withColumn("_hd", F.row_number().over(window))
+            return ranked.where(F.col("_hd") <= count).drop("_hd")
+
+        self.step(step)
+        self.state.ordered = True
+
+    def fillnull(self, stage: FillNull) -> None:
+        names = list(stage.fields)
+        if not names:
+            if self.state.open:
+                raise _unsupported(
+                    "fillnull",
+                    "fillnull without a field list on events is not "
+                    "compiled to Spark (it needs every field name)",
+                    stage.span,
+                )
+            names = [n for n in self.state.order if n not in ("_raw", "_time")]
+        filler = _literal(stage.value)
+        for name in names:
+            current = self.state.column(name)
+            test = read_value(current)
+            column = self.new_column()
+            self.project(column, f"IF({test} IS NULL, {filler}, {current})")
+            self.set_field(name, column)
+
+    def convert(self, stage: Convert) -> None:
+        options = {k.lower(): v for k, v in stage.options}
+        if set(options) - {"timeformat"}:
+            raise _unsupported(
+                "convert",
+                "convert options other than timeformat are not compiled to Spark",
+                stage.span,
+            )
+        timeformat = options.get("timeformat", "%m/%d/%Y %H:%M:%S")
+        for function, name, alias in stage.conversions:
+            if function.lower() != "ctime":
+                raise _unsupported(
+                    f"convert:{function}",
+                    f"convert {function}() is not compiled to Spark",
+                    stage.span,
+                )
+            if "*" in name:
+                raise _unsupported(
+                    "convert:wildcard",
+                    "convert with wildcards is not compiled to Spark",
+                    stage.span,
+                )
+            java = _java_time_format(timeformat, stage.span)
+            current = self.state.column(name)
+            value = read_value(current)
+            text = (
+                f"date_format(timestamp_micros(CAST(floor(s.n * 1000000D) AS BIGINT)), "
+                f"{sql_string(java)})"
+            )
+            each = (
+                f"CASE WHEN s.n IS NULL OR s.k = 'b' THEN s WHEN isnan(s.n) OR "
+                f"abs(s.n) >= 253402300800D THEN NULL ELSE {_string_scalar(text)} END"
+            )
+            converted = _mv(f"filter(transform({value}, s -> {each}), y -> y IS NOT NULL)")
+            sql = f"IF({value} IS NULL, {current}, {converted})"
+            column = self.new_column()
+            self.project(column, sql)
+            self.set_field(alias or name, column)
+
+
+def _wild(pattern: str, name: str) -> bool:
+    if name in ("_raw", "_time") and not pattern.startswith("_"):
+        return False
+    rx = re.compile("(.*?)".join(re.escape(p) for p in pattern.split("*")), re.DOTALL)
+    return rx.fullmatch(name) is not None
+
+
+def _fill(template: str, captures: Sequence[str]) -> str:
+    pieces = template.split("*")
+    out = [pieces[0]]
+    for index, piece in enumerate(pieces[1:]):
+        out.append(captures[index] if index < len(captures) else "")
+        out.append(piece)
+    return "".join(out)
+
+
+_TIME_VARS = {
+    "Y": "yyyy",
+    "m": "MM",
+    "d": "dd",
+    "H": "HH",
+    "M": "mm",
+    "S": "ss",
+    "T": "HH:mm:ss",
+    "F": "yyyy-MM-dd",
+}
+
+
+def _java_time_format(fmt: str, span: Span | None) -> str:
+    out: list[str] = []
+    literal: list[str] = []
+
+    def flush() -> None:
+        if literal:
+            text = "".join(literal).replace("'", "''")
+            out.append(f"'{text}'")
+            literal.clear()
+
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == "%" and i + 1 < len(fmt):
+            var = fmt[i + 1]
+            if var == "%":
+                literal.append("%")
+            elif var in _TIME_VARS:
+                flush()
+                out.append(_TIME_VARS[var])
+            else:
+                raise _unsupported(
+                    "convert:timeformat",
+                    f"time format variable %{var} is not compiled to Spark",
+                    span,
+                )
+            i += 2
+            continue
+        literal.append(fmt[i])
+        i += 1
+    flush()
+    return "".join(out)
+
+
+def _value_keys(scalar: str) -> list[Any]:
+    """Sort keys of SPL's order for one scalar: numbers first (numerically), then IPv4
+    addresses (as addresses), then texts (by code point)."""
+    ipv4 = "'^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}$'"  # noqa: E501
+    ipnum = (
+        f"IF({scalar}.t RLIKE {ipv4}, aggregate(split({scalar}.t, '\\\\.'), 0L, "
+        f"(acc, o) -> acc * 256 + CAST(o AS BIGINT)), NULL)"
+    )
+    return [
+        F.expr(f"IF({scalar}.n IS NOT NULL AND {scalar}.k <> 'b', 0, 1)"),
+        F.expr(f"IF({scalar}.k <> 'b', {scalar}.n, NULL)"),
+        F.expr(ipnum),
+        F.expr(f"{scalar}.t"),
+    ]
+
+
+def _finish(function: str, column: str, no_argument: bool) -> str:
+    """The aggregation's value from the collected ``(o: row order, m: _time, v: values)``."""
+    c = f"`{column}`"
+    if no_argument:
+        return f"array({_number_scalar(f'{c}', repr('i'))})"
+    values = f"flatten(transform(array_sort({c}), r -> r.v))"
+    timed = (
+        f"flatten(transform(array_sort({c}), r -> transform(r.v, v -> "
+        f"named_struct('m', r.m, 'v', v))))"
+    )
+    nums = "filter(__L__, x -> x.n IS NOT NULL AND x.k <> 'b')"
+    strs = "filter(__L__, x -> NOT (x.n IS NOT NULL AND x.k <> 'b'))"
+
+    def over(body: str, source: str = values) -> str:
+        return _let(source, lambda a: body.replace("__L__", a))
+
+    def first_by(array: str, better: str) -> str:
+        return f"aggregate({array}, {array}[0], (acc, x) -> IF({better}, x, acc))"
+
+    def total(array: str) -> str:
+        return f"aggregate({array}, 0D, (acc, x) -> acc + x.n)"
+
+    def tidy(n: str) -> str:
+        kind = f"IF({n} = floor({n}) AND abs({n}) < 9007199254740992D, 'i', 'f')"
+        return f"array({_number_scalar(n, kind)})"
+
+    if function in ("count", "c"):
+        return over(f"array({_number_scalar('CAST(size(__L__) AS DOUBLE)', repr('i'))})")
+    if function in ("dc", "distinct_count", "estdc"):
+        return over(
+            f"array({_number_scalar('CAST(size(array_distinct(transform(__L__, x -> x.t))) AS DOUBLE)', repr('i'))})"  # noqa: E501
+        )
+    if function == "values":
+        indexed = "transform(__L__, (x, i) -> named_struct('t', x.t, 'i', i, 'x', x))"
+        return over(
+            _let(
+                f"array_sort({indexed})",
+                lambda s: _mv(
+                    f"transform(filter({s}, (y, j) -> j = 0 OR {s}[j - 1].t <> y.t), y -> y.x)"
+                ),
+            )
+        )
+    if function == "list":
+        return over(_mv("slice(__L__, 1, 100)"))
+    if function in ("first", "last"):
+        return over(
+            f"IF(size(__L__) = 0, {_NULL}, array(element_at(__L__, {1 if function == 'first' else -1})))"  # noqa: E501
+        )
+    if function in ("min", "max"):
+        if function == "max":
+            body = (
+                f"CASE WHEN size({strs}) > 0 THEN array({first_by(strs, 'x.t > acc.t')}) "
+                f"WHEN size({nums}) > 0 THEN array({first_by(nums, 'x.n > acc.n')}) "
+                f"ELSE {_NULL} END"
+            )
+        else:
+            body = (
+                f"CASE WHEN size({nums}) > 0 THEN array({first_by(nums, 'x.n < acc.n')}) "
+                f"WHEN size({strs}) > 0 THEN array({first_by(strs, 'x.t < acc.t')}) "
+                f"ELSE {_NULL} END"
+            )
+        return over(body)
+    if function in ("earliest", "latest"):
+        sign = "<" if function == "earliest" else ">"
+        pick = first_by("filter(__L__, x -> x.m IS NOT NULL)", f"x.m {sign} acc.m")
+        return over(f"IF(exists(__L__, x -> x.m IS NOT NULL), array(({pick}).v), {_NULL})", timed)
+    if function == "sum":
+        return over(f"IF(size({nums}) > 0, {_let(total(nums), tidy)}, {_NULL})")
+    if function in ("avg", "mean"):
+        return over(f"IF(size({nums}) > 0, {_let(f'{total(nums)} / size({nums})', tidy)}, {_NULL})")
+    if function == "range":
+        return over(
+            f"IF(size({nums}) > 0, {_let(f'array_max(transform({nums}, x -> x.n)) - array_min(transform({nums}, x -> x.n))', tidy)}, {_NULL})"  # noqa: E501
+        )
+    raise AssertionError(function)
+
+
+# --- the whole run -----------------------------------------------------------------------------
+
+
+def compile_pipeline(
+    rule: Rule, fields: FieldProfile | None = None, now: float | None = None
+) -> Plan:
+    """``rule``'s stages as Spark steps (module docstring); raises the positioned
+    ``unsupported`` error of the first construct not compiled."""
+    import time as _time
+
+    return _Compiler(rule, fields, _time.time() if now is None else now).compile()
+
+
+def pipeline_row(
+    plan_names: Sequence[str], views: Sequence[View], profile: FieldProfile | None,
+    file: str, index: int, order: int, event: Event, with_fields: bool,
+) -> tuple[Any, ...]:  # fmt: skip
+    """The canonical row of an event for a pipeline: :func:`canonical_row`, then ``_ord``,
+    ``_pfields`` and one encoded value per field the pipeline reads."""
+    base = canonical_row(file, index, event, views)
+    seen = event if profile is None else profile.apply(event)
+    row = Row.of(seen)
+    cells = []
+    for name in plan_names:
+        raw = row.get(name)
+        cells.append(encode_raw(raw))
+    pfields = (
+        orjson.dumps({k: v for k, v in row.fields.items() if k != "Event"}).decode()
+        if with_fields
+        else None
+    )
+    return (*base, order, pfields, *cells)
+
+
+def pipeline_schema(names: Sequence[str], views: Sequence[View]) -> Any:
+    from pyspark.sql.types import (
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+        _parse_datatype_string,
+    )
+
+    from backends.spark.events import schema
+
+    value = _parse_datatype_string(VALUE)
+    base = schema(views)
+    return StructType(
+        [
+            *base.fields,
+            StructField("_ord", LongType()),
+            StructField("_pfields", StringType()),
+            *(StructField(load_column(n), value) for n in names),
+        ]
+    )
+
+
+def merged(plans: Sequence[Plan]) -> tuple[list[str], list[View], bool]:
+    """What ingestion computes for these plans: the fields they read, the canonical views of
+    their leading filters, and whether one needs the events' fields (it ends open)."""
+    names = sorted({n for plan in plans for n in plan.state.loads})
+    reads = Reads()
+    for plan in plans:
+        reads.merge(plan.reads)
+    return names, reads.views(), any(plan.state.open for plan in plans)
+
+
+#: ``_ord`` of an event: the file's position in the input, then the event's index in it.
+FILE_SHIFT = 32
+
+
+def events_frame(
+    spark: Any, plans: Sequence[Plan], events: Sequence[Event], profile: FieldProfile | None
+) -> DataFrame:
+    """In-memory events (shipped from the driver) as rows for ``plans``."""
+    names, views, with_fields = merged(plans)
+    rows = [
+        pipeline_row(names, views, profile, "", index, index, event, with_fields)
+        for index, event in enumerate(events)
+    ]
+    return spark.createDataFrame(rows, pipeline_schema(names, views))
+
+
+def read_pipeline_events(
+    spark: Any, paths: Sequence[Any], plans: Sequence[Plan], profile: FieldProfile | None
+) -> DataFrame:
+    """JSON Lines files as rows for ``plans`` (normalised on the executors, as
+    :func:`backends.spark.events.read_json_events` does)."""
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    from backends.spark.events import _hadoop_path, events_of
+
+    names, views, with_fields = merged(plans)
+    schema = pipeline_schema(names, views)
+    paths = list(paths)
+    if not paths:
+        return spark.createDataFrame([], schema)
+    shown = {str(Path(p).resolve()): (rank, str(p)) for rank, p in enumerate(paths)}
+
+    def rows(item: tuple[str, bytes]) -> Any:
+        uri, data = item
+        local = unquote(uri[len("file:") :]) if uri.startswith("file:") else uri
+        rank, name = shown.get("/" + local.lstrip("/"), (len(shown), uri))
+        for index, event in events_of(name, data):
+            order = (rank << FILE_SHIFT) | index
+            yield pipeline_row(names, views, profile, name, index, order, event, with_fields)
+
+    files = spark.sparkContext.binaryFiles(",".join(_hadoop_path(p) for p in paths))
+    parallelism = max(1, spark.sparkContext.defaultParallelism)
+    slices = min(len(paths), 4 * parallelism)
+    if files.getNumPartitions() < slices:
+        files = files.repartition(slices)
+    return spark.createDataFrame(files.flatMap(rows), schema)
+
+
+def run_plan(spark: Any, plan: Plan, events: Sequence[Event]) -> list[dict[str, Any]]:
+    """The plan's result rows on in-memory events, in the evaluator's order."""
+    return collect(plan, events_frame(spark, [plan], events, plan.profile))
+
+
+def collect(plan: Plan, frame: DataFrame) -> list[dict[str, Any]]:
+    """The plan's result rows over ingested rows, in the evaluator's order."""
+    result = plan.rows(frame)
+    got = sorted(result.select(*plan.result_columns()).collect(), key=lambda r: r["_ord"])
+    return [plan.decode(r) for r in got]
+
+
+__all__ = [
+    "VALUE", "Plan", "collect", "compile_pipeline", "decode", "encode", "events_frame",
+    "read_pipeline_events", "run_plan",
+]  # fmt: skip
