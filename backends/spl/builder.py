@@ -481,7 +481,8 @@ class Builder:
             ]
             if not values:
                 self.fail("IN needs at least one value", "invalid", first.start_pos, "IN")
-            preds = [self.value_predicate(text, v, self.node_span(v)) for v in values]
+            name = _dequote(text) if first.type == "QUOTED" else text  # `"f" IN (...)`
+            preds = [self.value_predicate(name, v, self.node_span(v)) for v in values]
             return any_of(preds, span=span)
         self.fail(
             f"unexpected search element {kind}", "invalid", first.start_pos
@@ -491,6 +492,8 @@ class Builder:
         found = re.fullmatch(r"(.*?)\s*(!=|<=|>=|==|=|<|>)", head, re.S)
         assert found is not None
         name, op = found.group(1), found.group(2)
+        if len(name) >= 2 and name[0] == name[-1] == '"':  # `"user.username"="x"`
+            name = _dequote(name)
         if op in ("=", "=="):
             return self.value_predicate(name, value, span)
         if op == "!=":
