@@ -251,7 +251,8 @@ def _wild_match(pattern: str, name: str) -> re.Match[str] | None:
     return _wildcard(pattern).fullmatch(name)
 
 
-def _fill_wildcards(template: str, captures: Sequence[str]) -> str:
+def fill_wildcards(template: str, captures: Sequence[str]) -> str:
+    """A rename/alias template with each `*` replaced by what the pattern's `*` captured."""
     pieces = template.split("*")
     out = [pieces[0]]
     for index, piece in enumerate(pieces[1:]):
@@ -413,7 +414,7 @@ def _rename(stage: Rename, now: float) -> RowsFn:
                             continue
                         value = Row(fields, current.source).get(name)
                         fields.pop(name, None)
-                        fields[_fill_wildcards(new, match.groups())] = value
+                        fields[fill_wildcards(new, match.groups())] = value
                     continue
                 value = Row(fields, current.source).get(old)
                 fields.pop(old, None)
@@ -633,7 +634,7 @@ class _Agg:
         for name in sorted(names):
             match = _wild_match(self.pattern, name)
             if match is not None:
-                out.append((_fill_wildcards(self.alias, match.groups()), name))
+                out.append((fill_wildcards(self.alias, match.groups()), name))
         return out
 
     def values(self, rows: list[Row], field: str | None) -> tuple[list[Any], list[float | None]]:
@@ -1169,7 +1170,7 @@ def _convert(stage: Convert, now: float) -> RowsFn:
             for function, pattern, alias in conversions:
                 current = Row(fields, row.source)
                 if "*" in pattern:
-                    targets = [(n, _fill_wildcards(alias, m.groups()) if alias else n)
+                    targets = [(n, fill_wildcards(alias, m.groups()) if alias else n)
                                for n in _names(current) if (m := _wild_match(pattern, n))]
                 else:
                     targets = [(pattern, alias or pattern)]

@@ -70,7 +70,7 @@ from ir.nodes import (
     UnaryOp,
     stage_command,
 )
-from ir.pipeline import Row
+from ir.pipeline import Row, fill_wildcards
 
 #: The Spark type of a pipeline value (module docstring).
 VALUE = "array<struct<k:string,t:string,n:double,j:string>>"
@@ -997,7 +997,7 @@ class _Compiler:
                     found = pattern.fullmatch(name)
                     if found is None or (name in ("_raw", "_time") and not old.startswith("_")):
                         continue
-                    target = _fill(new, found.groups())
+                    target = fill_wildcards(new, found.groups())
                     self._move(name, target)
                 continue
             self._move(old, new)
@@ -1381,15 +1381,6 @@ def _wild(pattern: str, name: str) -> bool:
         return False
     rx = re.compile("(.*?)".join(re.escape(p) for p in pattern.split("*")), re.DOTALL)
     return rx.fullmatch(name) is not None
-
-
-def _fill(template: str, captures: Sequence[str]) -> str:
-    pieces = template.split("*")
-    out = [pieces[0]]
-    for index, piece in enumerate(pieces[1:]):
-        out.append(captures[index] if index < len(captures) else "")
-        out.append(piece)
-    return "".join(out)
 
 
 _TIME_VARS = {
