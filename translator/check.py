@@ -353,13 +353,23 @@ def _forked(jobs: int) -> bool:
     return jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
 
 
+def _on_given_events(pair: Pair) -> bool:
+    """Whether ``pair`` is compared on the given events: not when its log source is left to a
+    macro (detection only), since the given events are the profile's and none is of that log
+    source; such a pair is compared on its generated events."""
+    return (
+        pair.source_side is not None and pair.target_side is not None
+        and not pair.result.compared.startswith("detection only")
+    )
+
+
 def compare_on_events(
     pairs: Sequence[Pair], events: Sequence[Event], jobs: int = 1
 ) -> list[int | None]:
     """For each pair, the index of the first of ``events`` the two sides decide differently
     (``None``: none). Filter rules of each side run through one :class:`RuleSet`; with
     ``jobs`` > 1 the events are split over forked processes."""
-    live = [p for p in pairs if p.source_side is not None and p.target_side is not None]
+    live = [p for p in pairs if _on_given_events(p)]
     if not events or not live:
         return [None for _ in pairs]
     if _forked(jobs) and len(events) >= 2 * jobs:
@@ -416,7 +426,7 @@ def check_pairs(
     for index, (pair, first) in enumerate(zip(pairs, firsts, strict=True)):
         if pair.source_side is None or pair.target_side is None:
             continue
-        pair.result.events = len(events)
+        pair.result.events = len(events) if _on_given_events(pair) else 0
         if first is not None:
             origin = origins[first] if origins else f"event {first}"
             pair.result.counterexample = counterexample(
