@@ -220,6 +220,7 @@ def pipeline_safe(decider: check.Decider, profile_name: str) -> check.Decider:
         resolved = chosen.resolve(logsource)
     if resolved is None:
         decider.matches = lambda event: bool(run([event]))
+        decider.match_many = lambda events, offset: _each(decider, events, offset)
         return decider
     branches = [(compile_expr(b.condition), b.alias_map()) for b in resolved]
 
@@ -235,7 +236,14 @@ def pipeline_safe(decider: check.Decider, profile_name: str) -> check.Decider:
         return False
 
     decider.matches = matches
+    decider.match_many = lambda events, offset: _each(decider, events, offset)
     return decider
+
+
+def _each(decider: check.Decider, events: Sequence[Event], offset: int) -> set[int]:
+    """``match_many`` through this module's ``matches`` (check's own batch run would bypass
+    the log source and aliases applied above)."""
+    return {i for i, event in enumerate(events, start=offset) if decider.matches(event)}
 
 
 def evaluate(
