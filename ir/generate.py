@@ -54,6 +54,7 @@ from ir.nodes import (
     Rule,
     TimePart,
     Wildcard,
+    map_fields,
 )
 
 #: Where a field-less predicate (a Sigma keyword, an SPL bare term) puts its text.
@@ -64,23 +65,6 @@ OTHER = "zq0"
 Constraint = tuple[Predicate, bool]
 #: field -> what the value of that field must make true or false.
 Witness = dict[str, list[Constraint]]
-
-
-def _rename(expr: Expr, names: Callable[[str], str]) -> Expr:
-    if isinstance(expr, Predicate):
-        if expr.field is None:
-            return expr
-        value = expr.value
-        if isinstance(value, FieldRef):
-            value = FieldRef(names(value.field), value.match)
-        return Predicate(names(expr.field), expr.kind, value, expr.cased)
-    if isinstance(expr, And):
-        return And(tuple(_rename(a, names) for a in expr.args))
-    if isinstance(expr, Or):
-        return Or(tuple(_rename(a, names) for a in expr.args))
-    if isinstance(expr, Not):
-        return Not(_rename(expr.arg, names))
-    return expr
 
 
 # --- values that hit one predicate ----------------------------------------------------------
@@ -404,7 +388,7 @@ def rule_expressions(
         return []
     body: Expr = filters[0] if len(filters) == 1 else And(tuple(filters))
     if fields is not None:
-        body = _rename(body, _unprofile(fields))
+        body = map_fields(body, _unprofile(fields))
     resolved = None
     if profile is not None and profile.mappings and not rule.logsource.is_empty():
         resolved = profile.resolve(rule.logsource)
@@ -413,7 +397,7 @@ def rule_expressions(
     out: list[Expr] = []
     for branch in resolved:
         aliases = branch.alias_map()
-        renamed = _rename(body, lambda n, a=aliases: a.get(n, n))  # type: ignore[misc]
+        renamed = map_fields(body, lambda n, a=aliases: a.get(n, n))  # type: ignore[misc]
         out.append(And((branch.condition, renamed)))
     return out
 
@@ -457,20 +441,25 @@ def generate(
                 seen.add(_key(event))
                 solved.append(event)
                 add(event, "witness")
-    misses: list[tuple[dict[str, Any], str]] = []
-    for event in solved:
-        for name, value in event.items():
-            for changed in near_misses(value):
-                other = {k: v for k, v in event.items() if k != name}
-                if changed is not MISSING:
-                    other[name] = changed
-                misses.append((other, f"near-miss:{name}"))
+    misses = [miss for event in solved for miss in event_near_misses(event)]
     room = max(0, limit - len(found))
     if len(misses) > room:
         misses = rng.sample(misses, room)
     for event, origin in misses:
         add(event, origin)
     return list(found.values())[:limit]
+
+
+def event_near_misses(event: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """``event`` with one field changed by each of :func:`near_misses`, and how."""
+    out: list[tuple[dict[str, Any], str]] = []
+    for name, value in event.items():
+        for changed in near_misses(value):
+            other = {k: v for k, v in event.items() if k != name}
+            if changed is not MISSING:
+                other[name] = changed
+            out.append((other, f"near-miss:{name}"))
+    return out
 
 
 def _exclusion_view(expr: Expr) -> Expr:
@@ -513,14 +502,6 @@ def generated_events_strategy(
 
     base = st.sampled_from(pool)
     mutated = base.flatmap(
-        lambda ev: st.sampled_from(
-            [ev]
-            + [
-                {**{k: v for k, v in ev.items() if k != name},
-                 **({} if changed is MISSING else {name: changed})}
-                for name, value in ev.items()
-                for changed in near_misses(value)
-            ]
-        )
+        lambda ev: st.sampled_from([ev] + [miss for miss, _ in event_near_misses(ev)])
     )
     return mutated.map(Event.from_fields)

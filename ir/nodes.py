@@ -350,6 +350,27 @@ class Condition:
 Expr: TypeAlias = "Predicate | Condition | And | Or | Not"
 
 
+def map_fields(expr: Expr, field: Callable[[str], str]) -> Expr:
+    """The filter tree ``expr`` with every field name passed through ``field``: predicate
+    fields, field references and the fields of eval conditions; spans kept (errors point at
+    them). For a profile's names, a log-source branch's aliases, a field profile undone."""
+    if isinstance(expr, Predicate):
+        value = expr.value
+        if isinstance(value, FieldRef):
+            value = FieldRef(field(value.field), value.match)
+        name = field(expr.field) if expr.field is not None else None
+        return Predicate(name, expr.kind, value, expr.cased, expr.span)
+    if isinstance(expr, Condition):
+        return Condition(map_eval(expr.expr, field), expr.span)
+    if isinstance(expr, Not):
+        return Not(map_fields(expr.arg, field), expr.span)
+    if isinstance(expr, And):
+        return And(tuple(map_fields(a, field) for a in expr.args), expr.span)
+    if isinstance(expr, Or):
+        return Or(tuple(map_fields(a, field) for a in expr.args), expr.span)
+    raise TypeError(f"not a filter expression: {expr!r}")
+
+
 def all_of(args: Sequence[Expr], span: Span | None = None) -> Expr:
     """The conjunction of ``args``, nested ANDs flattened; a single operand is itself."""
     flat: list[Expr] = []

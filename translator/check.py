@@ -31,7 +31,6 @@ evaluated: a ruleglot bug, always reported).
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -268,39 +267,36 @@ def translate_pair(
         result.status, result.error = "refused", err.to_dict()
         return pair
     result.translation, result.warnings = done.text, list(done.warnings)
-    source_reading = reading(read, options, written=False)
-    if done.macros and write == "spl":
-        # An unmapped log source: its macro is the user's to define, so the log source cannot
-        # be compared; the detection logic can, on every event, on both sides.
-        source_reading = ("none", source_reading[1])
-        result.compared = f"detection only (log source left to macro {', '.join(done.macros)})"
-    elif write == "sigma" and read != "sigma":
-        chosen = api.profile(reading(write, options, written=True)[0])
-        back_rule = None
-        with contextlib.suppress(RuleglotError):
-            back_rule = read_back(done.text, write, path=path)
-        if back_rule is not None and chosen.mappings and not back_rule.logsource.is_empty() \
-                and chosen.resolve(back_rule.logsource) is None:
-            result.status = "unmapped"
-            ls = back_rule.logsource
-            result.compared = (
-                f"not compared: log source product={ls.product} category={ls.category} "
-                f"service={ls.service} selects no event of profile {chosen.name}"
-            )
-            return pair
     try:
         back = read_back(done.text, write, done.macros, path, everything=bool(done.macros))
     except RuleglotError as err:
         result.status = "error"
         result.error = {**err.to_dict(), "message": f"translation does not read back: {err}"}
         return pair
+    source_reading = reading(read, options, written=False)
+    target_reading = reading(write, options, written=True)
+    if done.macros and write == "spl":
+        # An unmapped log source: its macro is the user's to define, so the log source cannot
+        # be compared; the detection logic can, on every event, on both sides.
+        source_reading = ("none", source_reading[1])
+        result.compared = f"detection only (log source left to macro {', '.join(done.macros)})"
+    elif write == "sigma" and read != "sigma":
+        chosen = api.profile(target_reading[0])
+        ls = back.logsource
+        if chosen.mappings and not ls.is_empty() and chosen.resolve(ls) is None:
+            result.status = "unmapped"
+            result.compared = (
+                f"not compared: log source product={ls.product} category={ls.category} "
+                f"service={ls.service} selects no event of profile {chosen.name}"
+            )
+            return pair
     source = rule
     if done.warnings and rule.leading_filters != rule.stages:  # compared on what it carries
         source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
         result.compared = "leading filters"
     try:
         pair.source_side = Decider(source, *source_reading)
-        pair.target_side = Decider(back, *reading(write, options, written=True))
+        pair.target_side = Decider(back, *target_reading)
     except RuleglotError as err:
         result.status = "error"
         result.error = {**err.to_dict(), "message": f"cannot evaluate: {err}"}

@@ -128,7 +128,6 @@ from ir.nodes import (
     Condition,
     Eval,
     Expr,
-    FieldRef,
     FieldValue,
     Filter,
     Kind,
@@ -144,6 +143,7 @@ from ir.nodes import (
     all_of,
     any_of,
     conjuncts,
+    map_fields,
     predicates,
     stage_command,
 )
@@ -803,20 +803,7 @@ def _substitute(expr: Expr, copies: dict[str, str]) -> Expr:
     """``expr`` reading each copied field's source (``eval f=g`` before it: ``f`` is ``g``)."""
     if not copies:
         return expr
-    if isinstance(expr, Predicate):
-        name = copies.get(expr.field, expr.field) if expr.field else None
-        value = expr.value
-        if isinstance(value, FieldRef) and value.field in copies:
-            value = FieldRef(copies[value.field], value.match)
-        if name == expr.field and value is expr.value:
-            return expr
-        return Predicate(name, expr.kind, value, expr.cased, span=expr.span)
-    if isinstance(expr, Condition):
-        return expr  # not writable in Sigma either way
-    if isinstance(expr, Not):
-        return Not(_substitute(expr.arg, copies), span=expr.span)
-    args = tuple(_substitute(a, copies) for a in expr.args)
-    return And(args, span=expr.span) if isinstance(expr, And) else Or(args, span=expr.span)
+    return map_fields(expr, lambda name: copies.get(name, name))
 
 
 def _with_field(p: Predicate, name: str) -> Predicate:

@@ -113,6 +113,7 @@ from ir.nodes import (
     any_of,
     conjuncts,
     map_eval,
+    map_fields,
     stage_command,
 )
 
@@ -218,17 +219,7 @@ def _rename_stage(stage: Stage, names: dict[str, str]) -> Stage:
 
 def _rename(expr: Expr, names: dict[str, str]) -> Expr:
     """``expr`` with field names mapped (predicates, field references, eval expressions)."""
-    if isinstance(expr, Predicate):
-        value = expr.value
-        if isinstance(value, FieldRef):
-            value = FieldRef(names.get(value.field, value.field), value.match)
-        name = names.get(expr.field, expr.field) if expr.field is not None else None
-        return replace(expr, field=name, value=value)  # the span stays: errors point at it
-    if isinstance(expr, Condition):
-        return replace(expr, expr=_rename_eval(expr.expr, names))
-    if isinstance(expr, Not):
-        return replace(expr, arg=_rename(expr.arg, names))
-    return replace(expr, args=tuple(_rename(a, names) for a in expr.args))
+    return map_fields(expr, lambda name: names.get(name, name))
 
 
 def _source_condition(expr: Expr, names: _Names) -> Expr:
