@@ -236,3 +236,53 @@ def test_check_strict_spl_to_sigma_is_refused(tmp_path: Path) -> None:
     result = _check("--from", "spl", "--macros", str(macros), str(path), "--format", "json")
     (entry,) = json.loads(result.stdout)
     assert entry["status"] == "refused" and entry["error"]["construct"] == "stats"
+
+
+DNS_RULE = """
+title: a DNS rule names `query`, which the Windows field profile extracts from QueryName
+logsource:
+  category: dns
+detection:
+  selection:
+    query|endswith: '.telegram.org'
+  condition: selection
+"""
+
+
+def test_field_profile_is_not_applied_to_a_macro_log_source(tmp_path: Path) -> None:
+    """Found by check on SigmaHQ's net_dns_* rules: the SPL side read `query` through the
+    Windows field profile (``query`` <- Sysmon ``QueryName``), so an event with only
+    ``QueryName`` matched the translation and not the rule; a log source left to a macro is
+    not the profile's Windows data."""
+    result = _check(str(_write(tmp_path, DNS_RULE)), "--format", "json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "equivalent" and entry["compared"].startswith("detection only")
+    linux = "title: t\nlogsource:\n  product: linux\ndetection:\n  s:\n    EventID: 4\n"
+    written = emit_spl_result(read_sigma(linux + "  condition: s\n")[0])
+    assert written.text == "`sigma_linux` EventID=4"    # no EventCode: not a Windows log source
+
+
+def test_product_windows_needs_a_channel_with_a_value(tmp_path: Path) -> None:
+    """Found by check on win_alert_mimikatz_keywords: ``product: windows`` alone was "Channel
+    exists", true on a JSON null Channel, from which Splunk extracts no ``source``."""
+    rule = read_sigma("title: t\nlogsource:\n  product: windows\ndetection:\n  s:\n    EventID: 4\n"
+                      "  condition: s\n")[0]
+    (compiled,) = compile_rules([rule], "windows")
+    assert compiled.matches(Event.from_fields({"Channel": "Security", "EventID": 4}))
+    assert not compiled.matches(Event.from_fields({"Channel": None, "EventID": 4}))
+    assert emit_spl_result(rule).text == 'source="WinEventLog:*" EventCode=4'
+
+
+def test_a_field_the_profile_extracts_from_another_is_announced(tmp_path: Path) -> None:
+    """win_sshd_openssh_server_listening_on_socket names ``process``, which the add-on's CIM
+    extraction fills from ``CommandLine`` on an event without it: a warning, so check reports
+    the pair lossy (with the event) instead of a silent difference."""
+    rule = ("title: t\nlogsource:\n  product: windows\n  service: openssh\ndetection:\n"
+            "  s:\n    process: sshd\n  condition: s\n")
+    result = _check(str(_write(tmp_path, rule)), "--format", "json")
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "lossy", result.output
+    assert "'process'" in entry["warnings"][0]["message"]
+    assert "CommandLine" in entry["warnings"][0]["message"]
+    assert entry["counterexample"]["event"].get("CommandLine") is not None

@@ -279,6 +279,8 @@ def translate_pair(
         # An unmapped log source: its macro is the user's to define, so the log source cannot
         # be compared; the detection logic can, on every event, on both sides.
         source_reading = ("none", source_reading[1])
+        # ... and the field profile, which describes the profile's Windows events, is not theirs
+        target_reading = (target_reading[0], "none")
         result.compared = f"detection only (log source left to macro {', '.join(done.macros)})"
     elif write == "sigma" and read != "sigma":
         chosen = api.profile(target_reading[0])

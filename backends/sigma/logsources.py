@@ -29,7 +29,7 @@ from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mappi
 from sigma.pipelines.windows import windows as _windows_pipeline
 
 from ir.logsources import LogSourceProfile, SourceBranch, SourceMapping
-from ir.nodes import And, Expr, Kind, Or, Predicate
+from ir.nodes import And, Expr, Kind, Not, Or, Predicate
 
 # The windows pipeline module annotates its tables with ``ast.Dict`` (a typo upstream); read them
 # as plain dicts.
@@ -83,7 +83,9 @@ def _mappings() -> list[SourceMapping]:
     for category, info in POWERSHELL_CATEGORIES.items():
         branch = SourceBranch(_event_of(info["service"], info["EventID"]))
         out.append(SourceMapping("windows", category, None, (branch,)))
-    has_channel = Predicate("Channel", Kind.EXISTS, True)
+    # ``product: windows`` alone: any event of a Windows channel. A JSON null Channel names
+    # none (and Splunk's ``source`` is not extracted from it), so "has a value", not "exists"
+    has_channel = Not(Predicate("Channel", Kind.NULL, True))
     out.append(SourceMapping("windows", None, None, (SourceBranch(has_channel),)))
     return out
 

@@ -28,7 +28,11 @@ Log source
 
 Field names
     Kept as the rule writes them, except ``EventID`` -> ``EventCode`` (the Splunk field profiles
-    only *add* fields, so every other event field is read as is).
+    only *add* fields, so every other event field is read as is). A log source left to a macro
+    keeps even ``EventID``: the field profile describes the profile's Windows events, not the
+    user's data. A field the rule names that the profile also *extracts from other fields*
+    (Sigma ``process`` vs the add-on's ``process`` <- ``CommandLine``) is written as is, with a
+    warning: on an event without it, Splunk reads the extraction.
 
 search first, then one where
     The filter's top-level conjuncts that ``search`` can say exactly are written in the search;
@@ -114,6 +118,7 @@ from ir.nodes import (
     conjuncts,
     map_eval,
     map_fields,
+    predicates,
     stage_command,
 )
 
@@ -222,14 +227,21 @@ def _rename(expr: Expr, names: dict[str, str]) -> Expr:
     return map_fields(expr, lambda name: names.get(name, name))
 
 
+def _channel_has_value(expr: Not) -> bool:
+    """``NOT Channel is null``: the windows profile's condition for ``product: windows``."""
+    arg = expr.arg
+    return isinstance(arg, Predicate) and arg.field == "Channel" and arg.kind is Kind.NULL
+
+
 def _source_condition(expr: Expr, names: _Names) -> Expr:
     """A log-source branch condition in Splunk's names (``Channel`` -> ``source``)."""
     if isinstance(expr, Predicate) and expr.field == "Channel" and names.source_prefix is not None:
         if expr.kind is Kind.EQ and isinstance(expr.value, str):
             return Predicate("source", Kind.EQ, names.source_prefix + expr.value)
-        if expr.kind is Kind.EXISTS and expr.value is True:
-            return Predicate("source", Kind.STARTSWITH, names.source_prefix)
         return expr
+    if isinstance(expr, Not) and _channel_has_value(expr) and names.source_prefix is not None:
+        # the field profile extracts ``source`` only from a Channel that holds a value
+        return Predicate("source", Kind.STARTSWITH, names.source_prefix)
     if isinstance(expr, Predicate):
         return _rename(expr, names.renames)
     if isinstance(expr, Condition):
@@ -531,6 +543,31 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
 # --- the rule --------------------------------------------------------------------------------
 
 
+def _extraction_collisions(rule: Rule, fields: str | None) -> list[str]:
+    """Warnings for the rule's fields that the field profile also extracts from other event
+    fields (Sigma ``process`` vs the add-on's ``process`` <- ``CommandLine``): written as they
+    are, Splunk reads the extraction on an event that lacks the field itself."""
+    if fields in (None, "none") or fields not in FIELD_PROFILES:
+        return []
+    profile = FIELD_PROFILES[fields]()
+    used = {
+        p.field
+        for stage in rule.stages
+        if isinstance(stage, Filter)
+        for p in predicates(stage.expr)
+        if p.field is not None
+    }
+    out = []
+    for name in sorted(used & profile.targets):
+        sources = [s for s in profile.sources_of(name) if s != name]
+        if sources:
+            out.append(
+                f"field {name!r} is also the name the {fields} field profile extracts from "
+                f"{', '.join(sources)}: on an event without {name!r}, Splunk reads that instead"
+            )
+    return out
+
+
 def logsource_macro(logsource: LogSource) -> str:
     """The search macro standing for a log source the profile does not map: ``sigma_`` and
     its product, category and service (those it has), each reduced to letters, digits and
@@ -643,9 +680,13 @@ def emit_spl_result(
 
 def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitted:
     warnings: list[str] = []
-    names = _Names.of(fields)
     branches = _branches(rule, logsources)
     macro = branches if isinstance(branches, str) else None
+    # the field profile describes the profile's (Windows) events: a log source left to a
+    # macro is the user's data, whose fields the rule names as they are
+    names = _Names.of(None if macro is not None else fields)
+    if isinstance(branches, tuple):
+        warnings += _extraction_collisions(rule, fields)
     stages = list(rule.stages)
     first: Expr | None = None
     if stages and isinstance(stages[0], Filter) and stages[0].command == "search":
