@@ -29,7 +29,7 @@ A log source the ``windows`` profile does not map (cloud, linux, proxy...) selec
 event; for those rules both sides run with no log-source profile (``detection only``), so the
 detection logic is still compared, on the shared and the generated events. pySigma's pipeline
 queries (``| rex | eval | search`` for OR'ed regexes) are run whole, on the events their log
-source selects (:func:`pipeline_safe`).
+source selects (:class:`translator.check.Decider`).
 
 Queries the reader refuses are counted by error construct. Every differing or refused pair is
 looked up in the triage file (``docs/pysigma_splunk_triage.yml``: classes with ``id``, ``rules``,
@@ -60,7 +60,6 @@ from backends.sigma import read_sigma  # noqa: E402
 from backends.spl import read_spl_search  # noqa: E402
 from benchmarks.sigma_to_spl import load_events  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
-from ir.evaluator import compile_expr  # noqa: E402
 from ir.events import Event  # noqa: E402
 from ir.nodes import FieldRef, Filter, Kind, Pattern, Rule, Wildcard, predicates  # noqa: E402
 from translator import check  # noqa: E402
@@ -188,62 +187,20 @@ def sides(pair: Pair) -> tuple[check.Decider, check.Decider, str]:
     if selects:
         return (
             check.Decider(pair.sigma, "windows", "none"),
-            pipeline_safe(check.Decider(rule, "none", fields), "none"),
+            check.Decider(rule, "none", fields),
             "its own source= terms",
         )
     if not ls.is_empty() and profile("windows").resolve(ls) is None:
         return (
             check.Decider(pair.sigma, "none", "none"),
-            pipeline_safe(check.Decider(rule, "none", fields), "none"),
+            check.Decider(rule, "none", fields),
             "detection only (log source not in the windows profile)",
         )
     return (
         check.Decider(pair.sigma, "windows", "none"),
-        pipeline_safe(check.Decider(rule, "windows", fields), "windows"),
+        check.Decider(rule, "windows", fields),
         "the Sigma rule's log source",
     )
-
-
-def pipeline_safe(decider: check.Decider, profile_name: str) -> check.Decider:
-    """A pipeline side (pySigma's ``| rex | eval | search`` for OR'ed regexes) decided by
-    running it on the events its log source selects, with that branch's field aliases (4688's
-    ``NewProcessName`` also under ``Image``), as a filter side reads them: ``compile_run``
-    applies neither. No narrowing by its first filter, which in these queries comes after the
-    ``eval`` stages whose fields it reads."""
-    run = decider.run
-    if decider.compiled is not None or run is None:
-        return decider
-    chosen = profile(profile_name)
-    logsource = decider.rule.logsource
-    resolved = None
-    if chosen.mappings and not logsource.is_empty():
-        resolved = chosen.resolve(logsource)
-    if resolved is None:
-        decider.matches = lambda event: bool(run([event]))
-        decider.match_many = lambda events, offset: _each(decider, events, offset)
-        return decider
-    branches = [(compile_expr(b.condition), b.alias_map()) for b in resolved]
-
-    def matches(event: Event) -> bool:
-        for condition, aliases in branches:
-            if condition(event):
-                fields = dict(event.fields)
-                for name, source in aliases.items():
-                    if source in fields and name not in fields:
-                        fields[name] = fields[source]
-                if run([Event.from_fields(fields, event.raw_text)]):
-                    return True
-        return False
-
-    decider.matches = matches
-    decider.match_many = lambda events, offset: _each(decider, events, offset)
-    return decider
-
-
-def _each(decider: check.Decider, events: Sequence[Event], offset: int) -> set[int]:
-    """``match_many`` through this module's ``matches`` (check's own batch run would bypass
-    the log source and aliases applied above)."""
-    return {i for i, event in enumerate(events, start=offset) if decider.matches(event)}
 
 
 def evaluate(

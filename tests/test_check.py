@@ -286,3 +286,22 @@ def test_a_field_the_profile_extracts_from_another_is_announced(tmp_path: Path) 
     assert "'process'" in entry["warnings"][0]["message"]
     assert "CommandLine" in entry["warnings"][0]["message"]
     assert entry["counterexample"]["event"].get("CommandLine") is not None
+
+
+def test_a_pipeline_with_a_log_source_reads_each_branch_with_its_aliases() -> None:
+    """pySigma's ``| rex | eval | search`` queries run on the Sigma rule's log source: a 4688
+    event's ``NewProcessName`` is read as ``Image`` there, as a filter rule reads it."""
+    from ir.nodes import LogSource
+    from translator.check import Decider
+
+    stages = read_spl_search('Image="*\\\\cmd.exe" | eval x=1 | where x=1')
+    rule = Rule("p", tuple(stages), LogSource("windows", "process_creation"), language="spl")
+    decider = Decider(rule, "windows", "none")
+    assert decider.compiled is None
+    security = Event.from_fields(
+        {"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\cmd.exe"})
+    sysmon = Event.from_fields({"Channel": "Microsoft-Windows-Sysmon/Operational",
+                                "EventID": 1, "Image": "C:\\cmd.exe"})
+    elsewhere = Event.from_fields({"Channel": "System", "EventID": 1, "Image": "C:\\cmd.exe"})
+    assert [decider.matches(e) for e in (security, sysmon, elsewhere)] == [True, True, False]
+    assert decider.match_many([security, sysmon, elsewhere], 10) == {10, 11}

@@ -324,10 +324,14 @@ def run_spark(
 
 
 def compile_run(
-    rule: Rule, fields: str | None = None, lookups: LookupProvider | None = None
+    rule: Rule,
+    fields: str | None = None,
+    lookups: LookupProvider | None = None,
+    aliases: dict[str, str] | None = None,
 ) -> Callable[[Iterable[Event]], list[Event]]:
-    """``events -> rows`` for any rule; raises for what the pipeline cannot run."""
-    run_stages = compile_pipeline(rule.stages, lookups=lookups)
+    """``events -> rows`` for any rule; raises for what the pipeline cannot run. ``aliases``
+    are a log-source branch's (a field read under another name when the event lacks it)."""
+    run_stages = compile_pipeline(rule.stages, lookups=lookups, aliases=aliases)
     chosen = fields_for(rule, fields)
     if chosen is None:
         return run_stages

@@ -131,32 +131,61 @@ class Decider:
             self.matches: Callable[[Event], bool] = self.compiled.matches
             self.run = None
         else:
-            run = api.compile_run(rule, fields)
-            self.run = run
-            chosen = self.fields
-            leading = [f.expr for f in rule.leading_filters]
-            narrow = compile_expr(And(tuple(leading))) if leading else (lambda e: True)
+            self.run = api.compile_run(rule, fields)
+            branches: list[tuple[Callable[[Event], bool], Run]] = [(_ANY_EVENT, self.run)]
+            if self.profile.mappings and not rule.logsource.is_empty():
+                # a pipeline with a log source: each branch's events, with its field aliases
+                # (none for a log source the profile does not map, as for a filter rule)
+                branches = [
+                    (
+                        compile_expr(b.condition),
+                        api.compile_run(rule, fields, aliases=b.alias_map()),
+                    )
+                    for b in self.profile.resolve(rule.logsource) or ()
+                ]
+            self._pipeline(rule, branches)
 
-            def matches(event: Event) -> bool:
-                seen = chosen.apply(event) if chosen is not None else event
-                return narrow(seen) and bool(run([event]))
+    def _pipeline(self, rule: Rule, branches: list[tuple[Callable[[Event], bool], Run]]) -> None:
+        """``matches``/``match_many`` of a pipeline: an event passes when, among the events a
+        branch of its log source selects, the pipeline returns a row standing for it. The
+        leading filters narrow the events first when no branch aliases a field."""
+        chosen = self.fields
+        leading = [f.expr for f in rule.leading_filters]
+        plain = len(branches) == 1 and branches[0][0] is _ANY_EVENT
+        narrow = compile_expr(And(tuple(leading))) if leading and plain else _ANY_EVENT
 
-            def match_many(events: Sequence[Event], offset: int) -> set[int]:
-                # one pipeline run over every event its leading filters keep; rows point at
-                # the event they stand for (as the field profile extended it)
+        def matches(event: Event) -> bool:
+            seen = chosen.apply(event) if chosen is not None else event
+            if not narrow(seen):
+                return False
+            return any(selects(event) and run([event]) for selects, run in branches)
+
+        def match_many(events: Sequence[Event], offset: int) -> set[int]:
+            # one pipeline run per branch over the events it selects; rows point at the event
+            # they stand for (as the field profile extended it)
+            found: set[int] = set()
+            for selects, run in branches:
                 position: dict[int, int] = {}
                 selected: list[Event] = []
                 for index, event in enumerate(events, start=offset):
                     seen = chosen.apply(event) if chosen is not None else event
-                    if narrow(seen):
+                    if index not in found and selects(event) and narrow(seen):
                         selected.append(event)
                         position[id(seen)] = position[id(event)] = index
-                rows = run(selected)
-                return {position[id(r.source)] for r in rows  # type: ignore[attr-defined]
-                        if id(getattr(r, "source", None)) in position}
+                rows = run(selected) if selected else []
+                found |= {position[id(r.source)] for r in rows  # type: ignore[attr-defined]
+                          if id(getattr(r, "source", None)) in position}
+            return found
 
-            self.matches = matches
-            self.match_many = match_many
+        self.matches = matches
+        self.match_many = match_many
+
+
+Run = Callable[[Iterable[Event]], list[Event]]
+
+
+def _ANY_EVENT(event: Event) -> bool:  # noqa: N802 (a constant predicate)
+    return True
 
 
 def _macro_table(names: Iterable[str]) -> MacroTable | None:
