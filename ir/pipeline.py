@@ -480,7 +480,7 @@ def _table(stage: Table, now: float) -> RowsFn:
 
 # --- stats --------------------------------------------------------------------------------------
 
-_PERCENTILE = re.compile(r"(perc|p|exactperc|upperperc)(\d+(?:\.\d+)?)")
+PERCENTILE = re.compile(r"(perc|p|exactperc|upperperc)(\d+(?:\.\d+)?)")
 _STATS_FUNCTIONS = {
     "count", "c", "dc", "distinct_count", "estdc", "values", "list", "min", "max", "sum", "avg",
     "mean", "earliest", "latest", "earliest_time", "latest_time", "first", "last", "range",
@@ -521,7 +521,7 @@ def _extreme(values: list[Any], largest: bool) -> Any:
     return min(strings, key=lambda v: to_text(v) or "") if strings else None
 
 
-def _aggregate(function: str, values: list[Any], times: list[float | None], rows: int) -> Any:
+def aggregate(function: str, values: list[Any], times: list[float | None], rows: int) -> Any:
     """One aggregation over a group. ``values``: every value of the argument in row order
     (multivalues contribute each value); ``times``: the ``_time`` of the row of each value;
     ``rows``: the group's row count (for ``count`` without argument)."""
@@ -565,7 +565,7 @@ def _aggregate(function: str, values: list[Any], times: list[float | None], rows
     numbers = _numbers(values)
     if function == "median":
         return _percentile(values, 50, "exactperc")
-    percentile = _PERCENTILE.fullmatch(function)
+    percentile = PERCENTILE.fullmatch(function)
     if percentile:
         return _percentile(values, float(percentile.group(2)), percentile.group(1))
     if not numbers:
@@ -594,7 +594,7 @@ class _Agg:
 
     def __init__(self, agg: Aggregation, by: Sequence[str], span: Span | None, now: float):
         self.function = agg.function.lower()
-        if self.function not in _STATS_FUNCTIONS and not _PERCENTILE.fullmatch(self.function):
+        if self.function not in _STATS_FUNCTIONS and not PERCENTILE.fullmatch(self.function):
             raise _unsupported(f"stats function {agg.function}() is not supported",
                                f"stats:{agg.function}", span)
         self.by = set(by)
@@ -662,7 +662,7 @@ class _Agg:
                 into[name] = len(rows)
                 continue
             values, times = self.values(rows, field)
-            result = _aggregate(self.function, values, times, len(rows))
+            result = aggregate(self.function, values, times, len(rows))
             if result is not None:
                 into[name] = result
 

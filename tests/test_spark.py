@@ -430,7 +430,7 @@ PIPE_SEARCHES = [
     'p=n+1, q="a"+host, nn=-n, rr=round(n/3,2) | table host user x y z k co d md p q nn rr',
     # stats with by: count, min/max of _time, values, dc; convert ctime
     "search * | stats count min(_time) as firstTime max(_time) as lastTime values(user) as "
-    "users dc(user) as du by host | convert timeformat=\"%Y-%m-%dT%H:%M:%S\" ctime(firstTime)",
+    'users dc(user) as du by host | convert timeformat="%Y-%m-%dT%H:%M:%S" ctime(firstTime)',
     # stats without by: multivalue values, sum, avg, earliest/latest/first/list/range
     "search * | stats count values(tags) as t sum(n) as s avg(n) as a earliest(user) as e "
     "latest(user) as l first(host) as f list(host) as li range(n) as r",
@@ -472,7 +472,9 @@ def test_pipeline_stages_give_the_default_engines_rows(spark, search):
     [
         ('search x=1 | rex field=cmd "(?<a>\\w+)"', "rex", 14),
         ("search x=1 | eval u=urldecode(cmd)", "eval:urldecode", 21),
-        ("search x=1 | stats stdev(n) by host", "stats:stdev", 14),
+        ("search x=1 | stats earliest_time(n) by host", "stats:earliest_time", 14),
+        ("search x=1 | stats count by host allnum=t", "stats:options", 14),
+        ("search x=1 | bin n span=5", "bin", 14),
         ("search x=1 | rename a* as b*", "rename:wildcard", 14),
     ],
 )
@@ -554,3 +556,163 @@ def test_cli_engine_spark_prints_the_default_engines_pipeline_rows(spark, tmp_pa
     refused = CliRunner().invoke(main, [*args, "--engine", "spark"])
     assert refused.exit_code == 2
     assert "rex.spl:1:12: unsupported" in refused.stderr
+
+
+# --- pipelines: bin on timestamps, the Python-exact aggregations ------------------------------
+
+#: ``_time`` values the evaluator's ``bin`` reads (a number, a text timestamp, a multivalue's
+#: first value) or leaves as they are (text that is no timestamp, booleans, objects).
+TIMES = ["2024-01-01T12:04:00Z", ["7300", "x"], "junk", 3599.5, True, {"a": 1}]
+SPREAD_EVENTS = [
+    *({**e, "tm": tm} for e, tm in zip(PIPE_EVENTS, TIMES, strict=True)),
+    {"host": "a", "n": "1e3", "_time": "2024-02-29 23:59:59.5"},
+    {"host": "d", "n": 4, "_time": "03/01/2024 00:00:00"},
+    {"host": "d", "n": [1, 2, "4", True], "_time": ["1704110500", 3]},
+]
+SPREAD_SEARCHES = [
+    # the event's own _time (read at ingestion) and a computed one (read on the executors)
+    "search * | bin _time span=1h | stats count by _time",
+    "search * | bin _time span=1mon | eval _time=tm | bin _time span=1q | table _time host",
+    # sample/population spread (Python's exact statistics), percentiles, mode, sumsq
+    "search * | stats stdev(n) stdevp(n) var(n) varp(n) median(n) mode(n) sumsq(n) perc90(n) "
+    "upperperc50(n) exactperc25(n) by host",
+    "search * | stats stdev(n) as s var(n) as v mode(user) as m",
+    "search * | eventstats stdev(n) as s varp(n) as v by host | table host n s v",
+    # a removed _time reads the event's time again (Row.get), the output row has none
+    "search * | rename _time as t | eval r=_time | stats count by r t",
+]
+
+
+@pytest.mark.parametrize(
+    "search",
+    SPREAD_SEARCHES,
+    ids=["bin-event", "bin-computed", "spread-by", "spread", "events", "time"],
+)
+def test_bin_timestamps_and_spread_aggregations_give_the_default_engines_rows(spark, search):
+    from backends.spark.pipeline import compile_pipeline, run_plan
+    from translator.api import run
+
+    (rule,) = parse(search, "spl")
+    want = run(rule, SPREAD_EVENTS, fields="none")
+    got = run_plan(spark, compile_pipeline(rule, None), [Event(e) for e in SPREAD_EVENTS])
+    assert got == want
+    assert want
+
+
+# --- Sigma correlations: Filter, [Eval], Bin, Stats, where on Spark --------------------------
+
+LOGON = """\
+title: Failed logon
+name: failed_logon
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4625
+  condition: selection
+---
+title: Successful logon
+name: success_logon
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4624
+    LogonType|contains: '3'
+  condition: selection
+---
+"""
+CORRELATIONS = {
+    "event_count": """\
+title: Many failed logons
+correlation:
+  type: event_count
+  rules: failed_logon
+  group-by: [TargetUserName]
+  timespan: 5m
+  condition: {gte: 2}
+""",
+    "value_count": """\
+title: Password spraying
+correlation:
+  type: value_count
+  rules: [failed_logon]
+  group-by: [IpAddress]
+  timespan: 1h
+  condition: {gt: 1, field: TargetUserName}
+""",
+    "temporal": """\
+title: Failed then successful logon
+correlation:
+  type: temporal
+  rules: [failed_logon, success_logon]
+  group-by: [TargetUserName]
+  timespan: 10m
+""",
+    "months": """\
+title: Failed logons this month
+correlation:
+  type: event_count
+  rules: failed_logon
+  timespan: 1M
+  condition: {neq: 1}
+""",
+}
+
+
+def _logon(user, when, event_id=4625, **extra):
+    """``when``: a minute of 2024-01-01T12 (read from ``UtcTime``) or an own ``_time``."""
+    stamp = (
+        {"UtcTime": f"2024-01-01 12:{when:02d}:00.000"}
+        if isinstance(when, int)
+        else {"_time": when}
+    )
+    return {"Channel": "Security", "EventID": event_id, "TargetUserName": user, **stamp, **extra}
+
+
+CORRELATION_EVENTS = [
+    _logon("bob", 1, IpAddress="10.0.0.1"),
+    _logon("bob", 2, 4624, LogonType="3"),
+    _logon("bob", "2024-01-01T12:04:59Z", IpAddress="10.0.0.1"),
+    _logon("alice", 1, IpAddress="10.0.0.1"),
+    _logon("alice", 7, 4624, LogonType="3"),
+    _logon("carol", 4, IpAddress="10.0.0.2"),
+    _logon("carol", 6, IpAddress="10.0.0.2"),  # the next 5m bucket
+    _logon("carol", 8, 4624, LogonType="2"),  # not the second rule
+    _logon("dave", 1704110460.0, IpAddress="10.0.0.2"),  # an own _time, epoch seconds
+    _logon("dave", "yesterday"),  # no time bin reads: its own group
+    _logon("erin", ["2024-01-31T23:59:59Z", 0], IpAddress="10.0.0.2"),
+]
+
+
+@pytest.mark.parametrize("kind", list(CORRELATIONS))
+def test_sigma_correlations_give_the_default_engines_rows(spark, kind):
+    from backends.sigma.reader import read_sigma
+    from backends.spark.pipeline import compile_pipeline, run_plan
+    from translator.api import run
+
+    rule = read_sigma(LOGON + CORRELATIONS[kind])[-1]  # the detections it does not use too
+    assert rule.title == CORRELATIONS[kind].split("\n")[0].removeprefix("title: ")
+    want = run(rule, CORRELATION_EVENTS)
+    plan = compile_pipeline(rule, fields_for(rule, None))
+    assert run_plan(spark, plan, [Event(e) for e in CORRELATION_EVENTS]) == want
+    assert want
+
+
+def test_cli_engine_spark_prints_the_default_engines_correlation_rows(spark, tmp_path):
+    import orjson
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    (tmp_path / "c.yml").write_text(LOGON + CORRELATIONS["temporal"])
+    (tmp_path / "e.jsonl").write_bytes(b"\n".join(orjson.dumps(e) for e in CORRELATION_EVENTS))
+    args = ["eval", str(tmp_path / "c.yml"), "--events", str(tmp_path / "e.jsonl")]
+    default = CliRunner().invoke(main, args)
+    on_spark = CliRunner().invoke(main, [*args, "--engine", "spark"])
+    assert default.exit_code == on_spark.exit_code == 0, on_spark.output
+    lines = [x for x in on_spark.stdout.splitlines() if x.startswith("{")]
+    assert lines == [x for x in default.stdout.splitlines() if x.startswith("{")]
+    assert lines

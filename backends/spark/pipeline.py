@@ -1,4 +1,5 @@
-"""SPL pipelines (a rule's stages after its leading filters) as DataFrame transformations.
+"""SPL pipelines and Sigma correlations (a rule's stages after its leading filters) as
+DataFrame transformations.
 
 :func:`compile_pipeline` compiles a rule's stages into transformations of canonical event rows
 (:mod:`backends.spark.events`) with the exact meaning of :mod:`ir.pipeline` (each stage's
@@ -6,6 +7,16 @@ semantics and Splunk reference are there), eval expressions with that of :mod:`i
 and :mod:`ir.functions`. What is not compiled is a positioned ``unsupported`` error naming
 the construct (``eval:<function>``, ``stats:<function>``, the command...), raised before any
 event is read.
+
+What runs
+    ``search``/``where`` filters, ``eval``, ``rename``, ``table``/``fields``,
+    ``stats``/``eventstats`` (every function of :mod:`ir.pipeline` but
+    ``earliest_time``/``latest_time``), ``bin`` on ``_time``, ``dedup`` (``keepempty``),
+    ``sort``, ``head``, ``fillnull``, ``convert ctime``. A Sigma correlation
+    (:mod:`backends.sigma.correlation`: Filter, the temporal tag Eval, Bin, Stats, where) is
+    such a pipeline: its Stats options ``timespan``/``approximation`` are notes the
+    evaluator does not read, so they are accepted; any other ``stats`` option is refused
+    (``stats:options``).
 
 Values
     Every pipeline field is one column of type :data:`VALUE`: an array of scalars
@@ -19,16 +30,42 @@ Values
 Rows
     While rows still stand for events ("open"), the fields no stage touched are the event's:
     they are carried as the event's JSON (``_pfields``) and overlaid at the end with the
-    fields stages set; stages that need every field name of an open row (wildcards, ``fillnull``
-    without a list, ``fields -``) are refused. ``stats`` and ``table`` close the field set.
-    ``_ord`` orders rows as the evaluator does (events in input order; ``stats`` groups by
-    their keys), so that ``dedup``, ``head`` and ``sort`` keep the evaluator's rows.
+    fields stages set. Once a stage removed ``_raw`` or ``_time`` (``eval _time=null()``,
+    ``rename _time as t``) an open row reads its event's again (``Row.get``): that value is
+    ingested too (``_e:<name>``). ``stats`` and ``table`` close the field set. ``_ord``
+    orders rows as the evaluator does (events in input order; ``stats`` groups by their
+    keys), so that ``dedup``, ``head`` and ``sort`` keep the evaluator's rows.
 
-Known differences (not yet refused by name; none showed in the corpus differential, which
-compares 486 pipelines, mostly empty on the shared events)
+Exact by the evaluator's own code
+    * ``bin`` reads ``_time`` as the evaluator does (a number, a timestamp text through
+      :func:`ir.functions.parse_timestamp`, a multivalue's first value; anything else is left
+      as it is): for the event's own value that number is computed at ingestion
+      (``_b:<name>``, :func:`bin_number`), for a value stages computed by a Python UDF on the
+      executors where it is not one number. Spans in ``s m h d w`` floor epoch seconds,
+      ``mon``/``q``/``y`` calendar months from January (UTC dates, no session time zone).
+    * ``stdev``/``stdevp``/``var``/``varp`` (``statistics``' exact variance: Splunk's stdev
+      is the sample deviation, none for a single number, non-numbers ignored), ``median``,
+      ``perc<N>``/``p<N>``/``exactperc<N>``/``upperperc<N>``, ``mode``, ``sumsq`` run the
+      evaluator's ``aggregate`` in a Python UDF, once per group, on the group's values in
+      row order: Spark's double arithmetic would round differently.
+
+Refused, and why
+    * ``fillnull`` without a field list, ``rename``/``table`` wildcards and ``fields -`` on
+      open rows (``fillnull``, ``rename:wildcard``, ``table:wildcard``, ``fields:remove``):
+      they need every field name of the events, which the plan does not know: it is built
+      before any event is read, the events' fields travel as one JSON text, and the
+      evaluator's ``fillnull`` fills the union of all rows' field names (a pass over every
+      row before the first is written). On closed rows (after ``stats``/``table``) the names
+      are known and these run.
+    * ``stats:earliest_time``/``stats:latest_time`` and ``stats:wildcard``; ``bin`` on
+      another field than ``_time`` or without a span (``bin``, ``bin:bins``, ``bin:span``);
+      commands without a compiler here (``rex``, ``streamstats``, ``lookup``...), eval
+      functions without one (``eval:<name>``), regexes Java cannot mean the same
+      (:mod:`backends.spark.regex`).
+
+Known differences (not yet refused by name; none showed in the corpus differential)
     * a JSON ``null`` field is not told apart from a missing one inside eval expressions;
     * Java's text for floats in exponent notation can differ from Python's (``1e+20``);
-    * ``bin`` reads ``_time`` as epoch seconds only, not a text timestamp;
     * ``sort`` over a column mixing IPv4 addresses and other text may order differently;
     * ``lower``/``upper`` follow Java's Unicode tables, the evaluator Python's.
 """
@@ -78,7 +115,8 @@ from ir.nodes import (
     UnaryOp,
     stage_command,
 )
-from ir.pipeline import Row, fill_wildcards
+from ir.pipeline import PERCENTILE, Row, fill_wildcards
+from ir.pipeline import aggregate as evaluator_aggregate
 
 #: The Spark type of a pipeline value (module docstring).
 VALUE = "array<struct<k:string,t:string,n:double,j:string>>"
@@ -264,11 +302,17 @@ class State:
     cols: dict[str, str] = field(default_factory=dict)  # field -> column, fields stages set
     order: list[str] = field(default_factory=list)  # closed rows: their fields, in order
     loads: set[str] = field(default_factory=set)  # event fields read (ingested columns)
+    times: set[str] = field(default_factory=set)  # event fields bin reads (their bin number)
+    sources: set[str] = field(default_factory=set)  # _raw/_time read after a stage set them
     ordered: bool = False  # a sort/head made the row order part of the result
     fallback: dict[str, str] = field(default_factory=dict)  # closed rows' event _raw/_time
 
     def column(self, name: str) -> str:
         if name in self.cols:
+            if self.open and name in INTERNAL:
+                # a stage removed it: the row reads its event's again (``Row.get``)
+                self.sources.add(name)
+                return f"coalesce({quoted(self.cols[name])}, {quoted(source_column(name))})"
             return quoted(self.cols[name])
         if not self.open:
             return quoted(self.fallback[name]) if name in self.fallback else _NULL
@@ -278,6 +322,54 @@ class State:
 
 def load_column(name: str) -> str:
     return f"_p:{name}"
+
+
+#: The fields an open row reads from its event when no stage left it one (``Row.get``).
+INTERNAL = ("_raw", "_time")
+
+
+def source_column(name: str) -> str:
+    """The ingested column of an internal field's value from the event itself (``_raw``: its
+    text, ``_time``: :func:`ir.pipeline.event_time`)."""
+    return f"_e:{name}"
+
+
+def source_value(row: Row, name: str) -> Any:
+    """What ``Row.get`` reads for an internal field once no stage left the row one."""
+    probe = Row({}, row.source)
+    return probe.get(name)
+
+
+def time_column(name: str) -> str:
+    """The ingested column of the number ``bin`` reads in an event field (:func:`bin_number`)."""
+    return f"_b:{name}"
+
+
+def bin_number(value: Any) -> float | None:
+    """The number :func:`ir.pipeline._bin` floors in a field's eval value on ``_time``:
+    ``to_number`` of a single value, else the timestamp ``parse_timestamp`` reads (a text
+    timestamp, a multivalue's first value); ``None``: the value is left as it is."""
+    from ir.functions import parse_timestamp
+
+    number = to_number(value) if not isinstance(value, list) else None
+    if number is None and value is not None:
+        number = parse_timestamp(value)
+    return None if number is None else float(number)
+
+
+def _cell_bin_number(cell: Any) -> float | None:
+    """:func:`bin_number` of a :data:`VALUE` cell (a Python UDF: values stages computed)."""
+    value = decode(cell)
+    return bin_number(None if value is MISSING else field_value(value))
+
+
+def _cell_aggregate(function: str, cells: Any) -> Any:
+    """The evaluator's own aggregation (``ir.pipeline.aggregate``) of the values of a group
+    (a Python UDF, one call per group: its arithmetic is Python's, exactly)."""
+    values = [_decode_scalar(s) for s in cells or ()]
+    result = evaluator_aggregate(function, values, [], len(values))
+    cell = encode(result)
+    return None if cell is None else [(*scalar, None) for scalar in cell]
 
 
 def read_value(column: str) -> str:
@@ -858,6 +950,29 @@ _STATS = {
 }
 
 
+#: Aggregations computed by the evaluator's own code on each group's collected values (a
+#: Python UDF): their float arithmetic (``statistics``' exact variance, interpolation) is
+#: Python's, which Spark's SQL would only approximate.
+_PYTHON_STATS = {"stdev", "stdevp", "var", "varp", "median", "mode", "sumsq"}
+#: ``Stats.options`` that are notes, not options (a Sigma correlation's, see
+#: :mod:`backends.sigma.correlation`): the evaluator's ``stats`` reads none of them.
+_NOTE_OPTIONS = {"timespan", "approximation"}
+
+
+def _python_aggregation(function: str) -> bool:
+    return function in _PYTHON_STATS or PERCENTILE.fullmatch(function) is not None
+
+
+def _finisher(agg: Aggregation, column: str) -> Any:
+    """The column of an aggregation's value from its collected ``(o, m, v)`` structs."""
+    function = agg.function.lower()
+    if _python_aggregation(function):
+        udf = F.udf(_cell_aggregate, VALUE)
+        values = F.expr(f"flatten(transform(array_sort(`{column}`), r -> r.v))")
+        return udf(F.lit(function), values).alias(column)
+    return F.expr(_finish(function, column, agg.argument is None)).alias(column)
+
+
 @dataclass
 class Plan:
     """A compiled pipeline: the steps over canonical rows (``_ord``, ``_pfields``, ``_raw``,
@@ -880,6 +995,8 @@ class Plan:
             if view.leaves:
                 needed.append(view.all_column)
         needed.extend(load_column(n) for n in sorted(self.state.loads))
+        needed.extend(time_column(n) for n in sorted(self.state.times))
+        needed.extend(source_column(n) for n in sorted(self.state.sources))
         present = set(frame.columns)
         frame = frame.select(*(quoted(c) for c in dict.fromkeys(needed) if c in present))
         for step in self.steps:
@@ -1076,7 +1193,9 @@ class _Compiler:
             raise _unsupported(
                 stage.command, f"{stage.command} is not compiled to Spark", stage.span
             )
-        if stage.options:
+        # a Sigma correlation's stats carries its timespan and approximation as notes; the
+        # evaluator's stats reads no option, other options stay refused
+        if any(key not in _NOTE_OPTIONS for key, _ in stage.options):
             raise _unsupported(
                 f"{stage.command}:options",
                 f"{stage.command} options are not compiled to Spark",
@@ -1118,12 +1237,7 @@ class _Compiler:
         outputs = [(alias, results[alias]) for alias, _ in aggs if alias not in by]
         time = f"IF(size({time_sql}) = 1 AND {time_sql}[0].k <> 'b', {time_sql}[0].n, NULL)"
         by_columns = [self.new_column() for _ in by]
-        finishers = [
-            F.expr(_finish(agg.function.lower(), results[alias], agg.argument is None)).alias(
-                results[alias]
-            )
-            for alias, agg in aggs
-        ]
+        finishers = [_finisher(agg, results[alias]) for alias, agg in aggs]
 
         def grouped(frame: DataFrame) -> tuple[DataFrame, DataFrame]:
             exploded = frame
@@ -1204,7 +1318,7 @@ class _Compiler:
 
     def _aggregation(self, agg: Aggregation, stage: Stats) -> tuple[Aggregation, str]:
         function = agg.function.lower()
-        if function not in _STATS:
+        if function not in _STATS and not _python_aggregation(function):
             raise _unsupported(
                 f"stats:{agg.function}",
                 f"stats function {agg.function}() is not compiled to Spark",
@@ -1243,24 +1357,55 @@ class _Compiler:
         amount, unit_word = float(found.group(1)), found.group(2)
         unit = time_unit(unit_word) if unit_word else "s"
         seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-        if stage.field != "_time" or unit not in seconds or amount <= 0:
+        months = {"mon": 1, "q": 3, "y": 12}
+        if stage.field != "_time" or unit not in (*seconds, *months) or amount <= 0:
             raise _unsupported(
                 "bin",
-                "bin is compiled to Spark on _time with a span in "
-                "seconds, minutes, hours, days or weeks only",
+                "bin is compiled to Spark on _time with a positive span in seconds, minutes, "
+                "hours, days, weeks, months, quarters or years only",
                 stage.span,
             )
-        width = amount * seconds[unit]
-        current = self.state.column(stage.field)
-        value = read_value(current)
-        floored = f"floor(s.n / {_double(width)}) * {_double(width)}"
-        kind = f"IF({floored} = floor({floored}) AND abs({floored}) < 9007199254740992D, 'i', 'f')"
-        # a value that is not one number is left as it is (only a text _time differs: the
-        # evaluator reads it as a timestamp; event _time values are numbers at ingestion)
-        sql = (
-            f"IF(size({value}) = 1 AND {value}[0].n IS NOT NULL, "
-            f"transform({value}, s -> {_number_scalar(floored, kind)}), {current})"
-        )
+        name = stage.field
+        event_field = self.state.open and name not in self.state.cols
+        current = self.state.column(name)
+        if event_field:
+            # the event's value: its number, timestamp text read, computed at ingestion
+            self.state.times.add(name)
+            number = f"`{time_column(name)}`"
+        else:
+            value = read_value(current)
+            udf = F.udf(_cell_bin_number, "double")
+            number_column = self.new_column()
+            self.flush()
+            self.step(
+                lambda frame: frame.withColumn(
+                    number_column,
+                    F.when(
+                        F.expr(f"size({value}) = 1 AND {value}[0].n IS NOT NULL"),
+                        F.expr(f"{value}[0].n"),
+                    ).otherwise(udf(F.expr(value))),
+                )
+            )
+            number = f"`{number_column}`"
+        if unit in seconds:
+            width = _double(amount * seconds[unit])
+            floored = f"floor({number} / {width}) * {width}"
+        else:
+            # calendar months from January (UTC), the evaluator's datetime arithmetic
+            step = int(amount) * months[unit]
+            if step <= 0:
+                raise _unsupported("bin", "bin with a span under one month", stage.span)
+            day = f"date_from_unix_date(CAST(floor({number} / 86400D) AS INT))"
+            index = f"(year({day}) * 12 + month({day}) - 1)"
+            start = f"CAST(floor({index} / {step}) * {step} AS INT)"
+            first = f"make_date(CAST(floor({start} / 12) AS INT), pmod({start}, 12) + 1, 1)"
+            floored = f"CAST(unix_date({first}) AS DOUBLE) * 86400D"
+
+        def body(f: str) -> str:
+            kind = f"IF({f} = floor({f}) AND abs({f}) < 9007199254740992D, 'i', 'f')"
+            return f"IF({number} IS NULL, {current}, array({_number_scalar(f, kind)}))"
+
+        sql = _let(floored, body)
         target = stage.alias or stage.field
         column = self.new_column()
         self.project(column, sql)
@@ -1545,16 +1690,23 @@ def compile_pipeline(
 def pipeline_row(
     plan_names: Sequence[str], views: Sequence[View], profile: FieldProfile | None,
     file: str, index: int, order: int, event: Event, with_fields: bool,
+    time_names: Sequence[str] = (), source_names: Sequence[str] = (),
 ) -> tuple[Any, ...]:  # fmt: skip
     """The canonical row of an event for a pipeline: :func:`canonical_row`, then ``_ord``,
-    ``_pfields`` and one encoded value per field the pipeline reads."""
+    ``_pfields``, one encoded value per field the pipeline reads and the :func:`bin_number`
+    of each field ``bin`` reads."""
     base = canonical_row(file, index, event, views)
     seen = event if profile is None else profile.apply(event)
     row = Row.of(seen)
-    cells = []
+    cells: list[Any] = []
     for name in plan_names:
         raw = row.get(name)
         cells.append(encode_raw(raw))
+    for name in time_names:
+        raw = row.get(name)
+        cells.append(bin_number(None if raw is MISSING else field_value(raw)))
+    for name in source_names:
+        cells.append(encode_raw(source_value(row, name)))
     pfields = (
         orjson.dumps({k: v for k, v in row.fields.items() if k != "Event"}).decode()
         if with_fields
@@ -1563,8 +1715,12 @@ def pipeline_row(
     return (*base, order, pfields, *cells)
 
 
-def pipeline_schema(names: Sequence[str], views: Sequence[View]) -> Any:
+def pipeline_schema(
+    names: Sequence[str], views: Sequence[View], time_names: Sequence[str] = (),
+    source_names: Sequence[str] = (),
+) -> Any:  # fmt: skip
     from pyspark.sql.types import (
+        DoubleType,
         LongType,
         StringType,
         StructField,
@@ -1582,18 +1738,46 @@ def pipeline_schema(names: Sequence[str], views: Sequence[View]) -> Any:
             StructField("_ord", LongType()),
             StructField("_pfields", StringType()),
             *(StructField(load_column(n), value) for n in names),
+            *(StructField(time_column(n), DoubleType()) for n in time_names),
+            *(StructField(source_column(n), value) for n in source_names),
         ]
     )
 
 
-def merged(plans: Sequence[Plan]) -> tuple[list[str], list[View], bool]:
-    """What ingestion computes for these plans: the fields they read, the canonical views of
-    their leading filters, and whether one needs the events' fields (it ends open)."""
+@dataclass(frozen=True)
+class Ingestion:
+    """What ingestion computes for some plans: the fields they read, those ``bin`` reads a
+    time in, the canonical views of their leading filters, and whether one needs the events'
+    fields (it ends open)."""
+
+    names: list[str]
+    time_names: list[str]
+    source_names: list[str]
+    views: list[View]
+    with_fields: bool
+
+    def schema(self) -> Any:
+        return pipeline_schema(self.names, self.views, self.time_names, self.source_names)
+
+    def row(
+        self, profile: FieldProfile | None, file: str, index: int, order: int, event: Event
+    ) -> tuple[Any, ...]:
+        return pipeline_row(
+            self.names, self.views, profile, file, index, order, event, self.with_fields,
+            self.time_names, self.source_names,
+        )  # fmt: skip
+
+
+def merged(plans: Sequence[Plan]) -> Ingestion:
+    """What ingestion computes for these plans (:class:`Ingestion`)."""
     names = sorted({n for plan in plans for n in plan.state.loads})
+    times = sorted({n for plan in plans for n in plan.state.times})
+    sources = sorted({n for plan in plans for n in plan.state.sources})
     reads = Reads()
     for plan in plans:
         reads.merge(plan.reads)
-    return names, reads.views(), any(plan.state.open for plan in plans)
+    open_ = any(plan.state.open for plan in plans)
+    return Ingestion(names, times, sources, reads.views(), open_)
 
 
 #: ``_ord`` of an event: the file's position in the input, then the event's index in it.
@@ -1604,12 +1788,9 @@ def events_frame(
     spark: Any, plans: Sequence[Plan], events: Sequence[Event], profile: FieldProfile | None
 ) -> DataFrame:
     """In-memory events (shipped from the driver) as rows for ``plans``."""
-    names, views, with_fields = merged(plans)
-    rows = [
-        pipeline_row(names, views, profile, "", index, index, event, with_fields)
-        for index, event in enumerate(events)
-    ]
-    return spark.createDataFrame(rows, pipeline_schema(names, views))
+    ingestion = merged(plans)
+    rows = [ingestion.row(profile, "", index, index, event) for index, event in enumerate(events)]
+    return spark.createDataFrame(rows, ingestion.schema())
 
 
 def read_pipeline_events(
@@ -1622,8 +1803,8 @@ def read_pipeline_events(
 
     from backends.spark.events import _hadoop_path, events_of
 
-    names, views, with_fields = merged(plans)
-    schema = pipeline_schema(names, views)
+    ingestion = merged(plans)
+    schema = ingestion.schema()
     paths = list(paths)
     if not paths:
         return spark.createDataFrame([], schema)
@@ -1635,7 +1816,7 @@ def read_pipeline_events(
         rank, name = shown.get("/" + local.lstrip("/"), (len(shown), uri))
         for index, event in events_of(name, data):
             order = (rank << FILE_SHIFT) | index
-            yield pipeline_row(names, views, profile, name, index, order, event, with_fields)
+            yield ingestion.row(profile, name, index, order, event)
 
     files = spark.sparkContext.binaryFiles(",".join(_hadoop_path(p) for p in paths))
     parallelism = max(1, spark.sparkContext.defaultParallelism)
