@@ -9,6 +9,7 @@ stderr; a progress bar only when stderr is a terminal.
 from __future__ import annotations
 
 import gc
+import importlib
 import sys
 import time
 from collections import Counter
@@ -16,12 +17,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, is_dataclass
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import orjson
-from rich.console import Console
-from rich.progress import Progress
 
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
@@ -33,10 +32,28 @@ from translator.cases import CaseResult, run_cases
 from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
 from translator.parallel import available_cores, fork_map, match_files
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 T = TypeVar("T")
 EXIT_INPUT_ERROR = 2
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+_CONSOLE: list[Console] = []
+
+
+def _stderr() -> Console:
+    """The rich console on stderr (rich is imported when a progress bar is first drawn)."""
+    if not _CONSOLE:
+        from rich.console import Console
+
+        _CONSOLE.append(Console(stderr=True, highlight=False, soft_wrap=True))
+    return _CONSOLE[0]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "stderr":  # the module's rich console, made on first use
+        return _stderr()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
@@ -44,7 +61,9 @@ def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
     if not sys.stderr.isatty():
         yield from items
         return
-    with Progress(console=stderr, transient=True) as progress:
+    from rich.progress import Progress
+
+    with Progress(console=_stderr(), transient=True) as progress:
         task = progress.add_task(label, total=total)
         for item in items:
             yield item
@@ -138,7 +157,30 @@ def _read_options(
     }
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group; ``explain``, ``catalog`` and ``check`` live in their own modules,
+    imported when one of them is run or listed (``ruleglot --help``), never for another
+    command."""
+
+    #: command name -> (module, attribute)
+    LAZY = {
+        "catalog": ("translator.catalog_cli", "catalog_command"),
+        "check": ("translator.check_cli", "check_command"),
+        "explain": ("translator.catalog_cli", "explain_command"),
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.LAZY:
+            module, attribute = self.LAZY[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ruleglot")
 def main() -> None:
     """Translate detection rules between Sigma and SPL through one IR, and run them on events."""
@@ -668,13 +710,5 @@ def translate_command(
         sys.exit(EXIT_INPUT_ERROR)
 
 
-# ``explain`` and ``catalog`` (issue 6) live in their own module.
-from translator.catalog_cli import catalog_command, explain_command  # noqa: E402
-
-main.add_command(explain_command)
-main.add_command(catalog_command)
-
-# ``check`` (issue 5), the equivalence harness, lives in its own module too.
-from translator import check_cli  # noqa: E402
-
-main.add_command(check_cli.check_command)  # type: ignore[has-type]  # import cycle
+# ``explain`` and ``catalog`` (issue 6) and ``check`` (issue 5) live in their own modules, which
+# ``_Commands`` imports when one of them is asked for.

@@ -124,9 +124,24 @@ class MacroTable:
         return sorted(self._macros)
 
 
+#: libyaml's loader, when PyYAML has it: the same data as ``yaml.safe_load``, several times faster.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+
+
+def _load_yaml(text: str) -> object:
+    """``yaml.safe_load(text)``, by libyaml when it is there; a text libyaml refuses is read
+    again by PyYAML's own loader, whose error (message and position) is the one reported."""
+    if _FAST_LOADER is not None:
+        try:
+            return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
+        except Exception:  # noqa: S110 - read again below, for PyYAML's own error
+            pass
+    return yaml.safe_load(text)
+
+
 def _read_macro_file(path: Path) -> Macro:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RuleglotError(f"cannot read macro file: {exc}", "io", str(path)) from None
     except yaml.YAMLError as exc:
@@ -152,28 +167,38 @@ def _read_macro_file(path: Path) -> Macro:
 def strip_comments(text: str) -> str:
     """``text`` with every ```` ```comment``` ```` (outside double quotes) replaced by spaces,
     line breaks kept. An unterminated comment runs to the end of the text (as in Splunk)."""
-    out = list(text)
+    if "```" not in text:  # the common case: nothing to blank
+        return text
+    out: list[str] = []
     index, length, quoted = 0, len(text), False
+    kept = 0  # text[kept:index] is copied as it is
     while index < length:
+        # the next character that matters: an escape, a quote, or a backtick outside quotes
+        found = (_QUOTED_STOP if quoted else _COMMENT_STOP).search(text, index)
+        if found is None:
+            break
+        index = found.start()
         char = text[index]
         if char == "\\":  # an escaped character, inside quotes or not (`\\"` is no quote)
             index += 2
-            continue
-        if quoted:
-            if char == '"':
-                quoted = False
         elif char == '"':
-            quoted = True
-        elif text.startswith("```", index):
+            quoted = not quoted
+            index += 1
+        else:  # ``` outside quotes
             end = text.find("```", index + 3)
             stop = length if end < 0 else end + 3
-            for pos in range(index, stop):
-                if out[pos] not in "\r\n":
-                    out[pos] = " "
-            index = stop
-            continue
-        index += 1
+            out.append(text[kept:index])
+            out.append(_LINE_BREAKS_KEPT.sub(" ", text[index:stop]))
+            index = kept = stop
+    out.append(text[kept:])
     return "".join(out)
+
+
+#: Where :func:`strip_comments` stops outside and inside double quotes.
+_COMMENT_STOP = re.compile(r'[\\"]|```')
+_QUOTED_STOP = re.compile(r'[\\"]')
+#: Every character of a comment but a line break.
+_LINE_BREAKS_KEPT = re.compile(r"[^\r\n]")
 
 
 # --- expansion -------------------------------------------------------------------------------
@@ -197,6 +222,10 @@ class Expansion:
         return None
 
 
+#: Where :meth:`_Expander.expand` stops outside double quotes (a call's backtick too).
+_CALL_STOP = re.compile(r'[\\"`]')
+
+
 class _Expander:
     def __init__(self, table: MacroTable | None, undefined: str) -> None:
         self.table = table
@@ -205,14 +234,28 @@ class _Expander:
     def expand(self, text: str, stack: tuple[str, ...], site: int | None) -> Expansion:
         """Expand ``text``; ``site`` is the outermost call's offset (``None`` at top level,
         where every character maps to itself)."""
+        if "`" not in text:  # no call: the text as it is
+            if site is not None:
+                return Expansion(text, [site] * (len(text) + 1))
+            if "\\" not in text:  # (an escape maps both its characters to the backslash)
+                return Expansion(text, list(range(len(text) + 1)))
         chars: list[str] = []
         origin: list[int] = []
         calls: list[tuple[int, int, str]] = []
         size = 0
         index, length, quoted = 0, len(text), False
         while index < length:
+            # copy up to the next escape, quote, or backtick outside quotes
+            found = (_QUOTED_STOP if quoted else _CALL_STOP).search(text, index)
+            stop = length if found is None else found.start()
+            if stop > index:
+                chars.append(text[index:stop])
+                origin.extend(range(index, stop) if site is None else [site] * (stop - index))
+                size += stop - index
+                index = stop
+                continue
             char = text[index]
-            if quoted or char != "`":
+            if char != "`":
                 if char == "\\" and index + 1 < length:
                     chars.append(text[index : index + 2])
                     origin.extend([index if site is None else site] * 2)
@@ -233,7 +276,7 @@ class _Expander:
                 raise _error(message, call_site, "syntax")
             body = self.call(text[index + 1 : end], stack, call_site)
             chars.append(body.text)
-            origin.extend(call_site for _ in body.text)
+            origin.extend([call_site] * len(body.text))
             calls.append((size, size + len(body.text), text[index + 1 : end].strip()))
             size += len(body.text)
             index = end + 1

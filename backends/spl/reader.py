@@ -91,20 +91,24 @@ from __future__ import annotations
 
 import datetime
 import functools
+import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lark
 import yaml
-from lark import Lark
 
-from backends.spl.builder import PRECEDENCES, Builder
 from backends.spl.macros import Expansion, MacroError, MacroTable, expand
 from backends.spl.source import SourceFile, scalar_offsets
 from ir.errors import RuleglotError, Span
 from ir.nodes import LogSource, Rule, Stage
+
+if TYPE_CHECKING:  # lark and the builder are imported when the first search is read
+    import lark
+
+    from backends.spl.builder import Builder
 
 __all__ = ["read_spl", "read_spl_search"]
 
@@ -112,7 +116,12 @@ _UNDEFINED = ("error", "empty")
 
 
 @functools.cache
-def _parser() -> Lark:
+def _parser() -> lark.Lark:
+    """The LALR parser of ``spl.lark``, with positions (``meta.start_pos``/``end_pos``). The
+    grammar analysis is cached on disk (:func:`_grammar_cache`): building it costs about 0.2 s
+    of CPU in every process that reads SPL (each worker of a parallel run)."""
+    from lark import Lark
+
     return Lark.open_from_package(
         "backends.spl",
         "spl.lark",
@@ -120,7 +129,32 @@ def _parser() -> Lark:
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=_grammar_cache(),
     )
+
+
+def _grammar_cache() -> str | bool:
+    """Where lark keeps the analysed grammar: a file in ruleglot's own folder of the user's
+    cache (``$XDG_CACHE_HOME/ruleglot``, else ``~/.cache/ruleglot``), never a shared temporary
+    folder (the cache is a pickle). ``False`` (no cache) when that folder cannot be made
+    private or ``RULEGLOT_NO_CACHE`` is set. lark checks the file against the grammar text,
+    the options and its own version, and rebuilds (and rewrites) a stale or broken one."""
+    if os.environ.get("RULEGLOT_NO_CACHE"):
+        return False
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "ruleglot")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        info = os.stat(folder)
+    except OSError:
+        return False
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and (info.st_uid != getuid() or info.st_mode & 0o022):
+        return False
+    import lark
+
+    version = f"{lark.__version__}-py{sys.version_info[0]}.{sys.version_info[1]}"
+    return os.path.join(folder, f"spl-grammar-{version}.lark")
 
 
 def read_spl(
@@ -190,6 +224,8 @@ def read_spl_search(
 
 
 def _check_options(source: SourceFile, precedence: str, undefined: str) -> None:
+    from backends.spl.builder import PRECEDENCES
+
     if precedence not in PRECEDENCES:
         raise source.error(
             f"search_precedence must be one of {', '.join(PRECEDENCES)}, not {precedence!r}",
@@ -217,6 +253,9 @@ def _read_pipeline(
 ) -> list[Stage]:
     """Stages of the SPL text ``spl``; ``base[i]`` is the file offset of ``spl[i]`` (identity
     when ``spl`` is the whole file)."""
+    import lark
+
+    from backends.spl.builder import Builder
 
     def file_offset(index: int) -> int:
         if base is None:
@@ -281,6 +320,8 @@ def _describe(name: str) -> str:
 def _syntax_error(
     exc: lark.exceptions.UnexpectedInput, expansion: Expansion, builder: Builder
 ) -> RuleglotError:
+    import lark
+
     text = expansion.text
     offset = exc.pos_in_stream if exc.pos_in_stream is not None else len(text)
     at_end = False
@@ -413,6 +454,12 @@ def _spl_node(node: yaml.Node) -> yaml.ScalarNode | None:
 
 def _construct(node: yaml.Node, source: SourceFile) -> dict[str, Any]:
     try:
+        data = _plain_data(node, set())
+    except Exception:  # noqa: S110 - anything unusual: PyYAML's constructor, below, decides
+        pass
+    else:
+        return data if isinstance(data, dict) else {}
+    try:
         data = yaml.constructor.SafeConstructor().construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -420,6 +467,54 @@ def _construct(node: yaml.Node, source: SourceFile) -> dict[str, Any]:
     except Exception as exc:  # e.g. a date with month 13
         raise source.error(f"YAML: {exc}", "invalid", node.start_mark.index) from None
     return data if isinstance(data, dict) else {}
+
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+#: PyYAML's safe constructors of the other plain scalars (pure functions of the node).
+_SCALARS: dict[str, Any] = {
+    tag: yaml.constructor.SafeConstructor.yaml_constructors[tag]
+    for tag in (
+        "tag:yaml.org,2002:null",
+        "tag:yaml.org,2002:bool",
+        "tag:yaml.org,2002:int",
+        "tag:yaml.org,2002:float",
+        "tag:yaml.org,2002:timestamp",
+    )
+}
+_SCALAR_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class _Unusual(Exception):
+    """A node :func:`_plain_data` leaves to PyYAML's constructor."""
+
+
+def _plain_data(node: yaml.Node, seen: set[int]) -> Any:
+    """What ``SafeConstructor().construct_document(node)`` makes of a document of plain
+    mappings, sequences and scalars, several times faster. Raises on anything else (another
+    tag, a merge key, an alias of a collection, a scalar PyYAML refuses), which the caller then
+    leaves to PyYAML."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == _STR:
+            return node.value
+        construct = _SCALARS.get(node.tag)
+        if construct is None:
+            raise _Unusual(node.tag)
+        return construct(_SCALAR_CONSTRUCTOR, node)
+    if id(node) in seen:  # an alias (PyYAML shares the object; recursion is possible)
+        raise _Unusual("alias")
+    seen.add(id(node))
+    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+        return [_plain_data(item, seen) for item in node.value]
+    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+        data: dict[Any, Any] = {}
+        for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise _Unusual("key")
+            data[_plain_data(key, seen)] = _plain_data(value, seen)
+        return data
+    raise _Unusual(node.tag)
 
 
 def _read_detection(

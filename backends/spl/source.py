@@ -94,7 +94,16 @@ def scalar_offsets(text: str, node: yaml.ScalarNode) -> list[int]:
     elif style in ("'", '"'):
         pos = start + 1
     offsets: list[int] = []
-    for char in value:
+    index, length = 0, len(value)
+    while index < length:
+        run = _common_run(value, index, text, pos, end)
+        if run:  # characters written as they are: each is the next file character
+            offsets.extend(range(pos, pos + run))
+            pos += run
+            index += run
+            continue
+        char = value[index]
+        index += 1
         probe = pos
         found = -1
         while probe < end:
@@ -118,3 +127,22 @@ def scalar_offsets(text: str, node: yaml.ScalarNode) -> list[int]:
                 pos = probe + 2 + _HEX.get(text[probe + 1], 0)
     offsets.append(min(pos, end))
     return offsets
+
+
+def _common_run(value: str, index: int, text: str, pos: int, end: int) -> int:
+    """How many characters from ``value[index]`` on equal those from ``text[pos]`` on (within
+    ``end``, and the value's current line)."""
+    if pos >= end or value[index] != text[pos]:
+        return 0
+    newline = value.find("\n", index)
+    limit = min((len(value) if newline < 0 else newline + 1) - index, end - pos)
+    if text.startswith(value[index : index + limit], pos):
+        return limit
+    low, high = 1, limit - 1  # value[index:index+low] matches; more than high does not
+    while low < high:
+        middle = (low + high + 1) // 2
+        if text.startswith(value[index : index + middle], pos):
+            low = middle
+        else:
+            high = middle - 1
+    return low
