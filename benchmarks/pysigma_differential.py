@@ -21,7 +21,8 @@ log-source profile (the same events, and the same field aliases, e.g. 4688's ``N
 read as ``Image``, as the Sigma side):
 
 * mode ``none``: no field profile (pySigma kept Sigma's field names);
-* mode ``splunk_windows``: field profile ``splunk_windows`` (``EventCode``, ``source``...). If the
+* mode ``splunk_windows``: field profile ``splunk_windows`` (``EventCode``, ``source``...), for
+  Windows log sources only. If the
   query names ``source`` (the pipeline mapped the log source: ``source="WinEventLog:Security"``)
   it is *not* given the log source and runs on every event, so its own terms are tested too.
 
@@ -58,6 +59,7 @@ import yaml  # noqa: E402
 
 from backends.sigma import read_sigma  # noqa: E402
 from backends.spl import read_spl_search  # noqa: E402
+from backends.spl.field_profile import splunk_windows_profile  # noqa: E402
 from benchmarks.sigma_to_spl import load_events  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.events import Event  # noqa: E402
@@ -191,9 +193,12 @@ def sides(pair: Pair) -> tuple[check.Decider, check.Decider, str]:
             "its own source= terms",
         )
     if not ls.is_empty() and profile("windows").resolve(ls) is None:
+        # the Splunk field profile (Windows add-on extractions) describes Windows event logs:
+        # those of a service the windows profile does not map, not zeek's or a cloud's
+        windows = (ls.product or "").lower() == "windows"
         return (
             check.Decider(pair.sigma, "none", "none"),
-            check.Decider(rule, "none", fields),
+            check.Decider(rule, "none", fields if windows else "none"),
             "detection only (log source not in the windows profile)",
         )
     return (
@@ -278,6 +283,14 @@ def features(pair: Pair, event: dict[str, Any] | None = None) -> set[str]:
             out.add("number")
         if pred.kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
             out.add("compare")
+    extracted = splunk_windows_profile()
+    for pred in _sigma_predicates(pair.sigma):
+        if pred.field and any(s != pred.field for s in extracted.sources_of(pred.field)):
+            out.add("profile-extracted-field")  # (Splunk's add-on extracts it from another)
+    if re.search(r'\bNOT\s+[^\s("=]+=(?:"(?:[^"\\]|\\.)*"|[^\s)]+)\s+OR\b', spl):
+        out.add("not-before-or")
+    if re.search(r"\bEventCode\b", spl):
+        out.add("eventcode")
     if "|windash" in sigma_text:
         out.add("windash")
     if "|expand" in sigma_text:
