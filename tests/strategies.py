@@ -112,6 +112,15 @@ HAZARD_PIECES = (
     "a", "A", "b", "\\", "*", "?", '"', "'", "|", "=", "(", ")", " ", "é", "É", "/", "1", "-",
     "OR", "NOT", "AND", "C:\\Win\\", "a/b\\c", "42", "-1", "\\*", "\\\\", "%x%", "\n",
     "\\*", "\\?", "\\", "*",
+    # wider: brackets, backtick (SPL macro quote), tab, ß (``str.lower`` and ``(?i)`` agree on
+    # it), and the other words SPL's grammars treat specially (IN, TERM(...), CASE(...),
+    # commands, eval's like/xor/true). Not ``İ`` (nor ``ſ``, Kelvin ``K``): ``(?i)`` folds it
+    # to ``i`` where ``str.lower`` does not, the limit documented in backends/spl/emit.py
+    # (module docstring, "search first, then one where") and backends/sigma/correlation.py.
+    "[", "]", "`", "\t", "ß", "IN", "TERM", "CASE", "search", "where", "TERM(a)",
+    "CASE(b)", "like", "xor", "true", "\\\\*", "a\\", "`m`", "[a]", ",", "$",
+    # text that names a network: ``search`` reads ``f="10.0.0.0/8"`` as cidr
+    "10.0.0.0/8", "fe80::/10",
 )  # fmt: skip
 hazard_texts: st.SearchStrategy[str] = st.lists(
     st.sampled_from(HAZARD_PIECES), max_size=3
@@ -121,7 +130,11 @@ nonempty_hazard_texts = st.lists(st.sampled_from(HAZARD_PIECES), min_size=1, max
 )
 #: Field names: the common ones, and names with hazards of their own (a space, an operator
 #: word of ``search`` or of ``where``, a minus, a leading digit, a quote).
-ODD_FIELDS = ("Process Name", "OR", "NOT", "IN", "like", "a-b", "1x", "a'b")
+ODD_FIELDS = (
+    "Process Name", "OR", "NOT", "IN", "like", "a-b", "1x", "a'b", "a.b", "a:b", "1", "2.5",
+    "AND", "TERM", "CASE", "search", "where", "x-1", "é", "true", "a_b", "a!b", "a[0]", "a*b",
+    "a\\b", "a\\\\b",
+)  # fmt: skip
 TRANSLATION_FIELDS = ("Image", "CommandLine", "User", "Port", *ODD_FIELDS)
 translation_field_names = st.one_of(
     st.sampled_from(TRANSLATION_FIELDS[:4]), st.sampled_from(TRANSLATION_FIELDS[:4]),
@@ -193,7 +206,8 @@ translation_predicates: st.SearchStrategy[Predicate] = st.one_of(
     _sigma_keywords,
     _translation_value_predicates(st.none()),
     st.builds(Predicate, st.none(), st.just(Kind.TERM),
-              st.sampled_from(["a", "evil", "b*", "a b", "OR", 'a"b', "x=y", "(a)"])),
+              st.sampled_from(["a", "evil", "b*", "a b", "OR", 'a"b', "x=y", "(a)", "TERM(a)",
+                               "CASE(a)", "NOT", "IN", "[a]", "`a`", "a\\", "a|b", "é"])),
 )  # fmt: skip
 #: What Sigma has words for: no bare SPL terms, keywords of the keyword shapes only, field
 #: references uncased.
@@ -233,7 +247,8 @@ search_predicates: st.SearchStrategy[Predicate] = st.one_of(
     st.builds(Predicate, translation_field_names, st.just(Kind.CIDR),
               st.sampled_from(["10.0.0.0/8", "192.168.1.0/24"])),
     st.builds(Predicate, st.none(), st.just(Kind.TERM),
-              st.sampled_from(["a", "evil", "a b", "OR", 'a"b', "x=y", "(a)", "a\\"])),
+              st.sampled_from(["a", "evil", "a b", "OR", 'a"b', "x=y", "(a)", "a\\", "TERM(a)",
+                               "CASE(a)", "NOT", "AND", "IN", "[a]", "`a`", "a|b", "search"])),
 )  # fmt: skip
 translation_exprs: st.SearchStrategy[Expr] = _trees(translation_predicates)
 #: A filter's tree: inclusions and top-level ``NOT`` conjuncts (exclusions), nested and/or/not;
@@ -245,21 +260,40 @@ search_dnf: st.SearchStrategy[Expr] = st.lists(
     .map(lambda xs: And(tuple(xs))),
     min_size=2, max_size=3,
 ).map(lambda xs: Or(tuple(xs)))  # fmt: skip
+#: Deeper trees mixing what ``search`` writes with what only ``where`` can (a regex, a cased or
+#: ``?`` test, a field reference, null): NOT over OR/AND inside ``search`` and inside ``where``,
+#: and conjuncts of both kinds side by side.
+mixed_predicates: st.SearchStrategy[Predicate] = st.one_of(
+    search_predicates, search_predicates, _field_predicates(st.booleans())
+)
+deep_exprs: st.SearchStrategy[Expr] = st.recursive(
+    mixed_predicates,
+    lambda children: st.one_of(
+        st.lists(children, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+        st.lists(children, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs))),
+        children.map(Not),
+        st.lists(children, min_size=2, max_size=3).map(lambda xs: Not(Or(tuple(xs)))),
+        st.lists(children, min_size=2, max_size=3).map(lambda xs: Not(And(tuple(xs)))),
+    ),
+    max_leaves=10,
+)
 filter_exprs: st.SearchStrategy[Expr] = st.one_of(
     _filters(translation_exprs), _filters(translation_exprs), _filters(_trees(search_predicates)),
-    _filters(search_dnf),
+    _filters(search_dnf), _filters(deep_exprs),
 )  # fmt: skip
 #: Escaping corners alone: one string predicate (or two, ANDed/ORed) whose value is made of
 #: backslashes, wildcard characters and quotes (``\\*``, ``a\\``, ``\\\\?``...).
 escape_texts = st.lists(
-    st.sampled_from(["\\*", "\\?", "\\\\", "\\", "*", "?", '"', "'", "a", " OR "]),
+    st.sampled_from(["\\*", "\\?", "\\\\", "\\", "*", "?", '"', "'", "a", " OR ", "\t", "\n",
+                     "[", "]", "`", "|", "=", "(", ")", "ß", "é", " ", "TERM(", "\\\\*"]),
     min_size=1, max_size=3,
 ).map("".join)  # fmt: skip
+_escape_fields = st.sampled_from(["Image", "CommandLine", "Image", "a.b", "OR", "Process Name"])
 escaping_exprs: st.SearchStrategy[Expr] = st.one_of(
-    st.builds(Predicate, st.sampled_from(["Image", "CommandLine"]),
+    st.builds(Predicate, _escape_fields,
               st.sampled_from([Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH]),
               escape_texts, st.booleans()),
-    st.builds(Predicate, st.sampled_from(["Image", "CommandLine"]), st.just(Kind.WILDCARD),
+    st.builds(Predicate, _escape_fields, st.just(Kind.WILDCARD),
               hazard_patterns, st.booleans()),
     _sigma_keywords,
 )  # fmt: skip
@@ -405,7 +439,10 @@ def events_for(expr: Expr) -> st.SearchStrategy[dict[str, Any]]:
 
 # --- Sigma detections as YAML text ---------------------------------------------------------------
 
-SIGMA_FIELDS = ("Image", "CommandLine", "User", "Port", "Process Name", "a-b", "OR")
+SIGMA_FIELDS = (
+    "Image", "CommandLine", "User", "Port", "Process Name", "a-b", "OR", "a.b", "a:b", "1x",
+    "NOT", "where",
+)  # fmt: skip
 _sigma_strings = st.one_of(
     hazard_texts,
     st.sampled_from(

@@ -22,7 +22,8 @@ Predicates (the kind table of :mod:`ir.nodes`, inverted)
     modifier; null -> ``null``; fieldref -> ``|fieldref`` (``|startswith``...); timepart ->
     ``|hour`` etc.; ``cased`` -> ``|cased``. Not expressible, hence ``unsupported``: ``term``
     (an SPL indexed-term match on ``_raw``, not a keyword; lossy: written as a keyword),
-    :class:`~ir.nodes.Condition` leaves, a cased field reference (lossy: written uncased),
+    :class:`~ir.nodes.Condition` leaves, a cased field reference (lossy: written uncased), a
+    field reference to a name with ``*``, ``?`` or ``\\\\`` (pySigma refuses or re-escapes it),
     field-less eq/startswith/endswith/exists/null/fieldref/timepart, and ``number``: eq with a
     whole float (``1.0``: pySigma reads it as the integer ``1``, which does not equal the text
     ``"1.0"``; lossy: written as that integer).
@@ -128,6 +129,7 @@ from ir.nodes import (
     Condition,
     Eval,
     Expr,
+    FieldRef,
     FieldValue,
     Filter,
     Kind,
@@ -639,6 +641,15 @@ class _Emitter:
                 parts.extend([Wildcard.MANY, text] if i else [text])
             parts.append(Wildcard.MANY)
             return Predicate(None, Kind.WILDCARD, Pattern(tuple(parts)), span=p.span)
+        if p.kind is Kind.FIELDREF and isinstance(p.value, FieldRef) and (
+            set(p.value.field) & set("*?") or "\\\\" in p.value.field
+        ):
+            # pySigma refuses a |fieldref value with a wildcard, and an escaped one (``a\*b``,
+            # ``a\\b``) reads back with its escapes (SigmaString.to_plain)
+            self.problem("fieldref", f"a field reference to {p.value.field!r}: Sigma's "
+                         "|fieldref cannot name a field with '*', '?' or two backslashes",
+                         p.span)  # fmt: skip
+            return None
         if p.kind is Kind.FIELDREF and p.cased:
             self.problem(
                 "fieldref", "Sigma's |fieldref cannot be case-sensitive; written uncased", p.span

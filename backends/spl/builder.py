@@ -113,7 +113,7 @@ def _number(text: str) -> int | float | None:
     return None
 
 
-def _cidr(text: str) -> str | None:
+def network_of(text: str) -> str | None:
     """The network ``text`` names (``10.0.0.0/8``, ``fe80::/10``), normalised; else ``None``."""
     if "/" not in text:
         return None
@@ -524,7 +524,7 @@ class Builder:
         if text and set(text) == {"*"}:
             return Predicate(name, Kind.EXISTS, True, span=span)
         if "*" not in text:
-            network = _cidr(text)
+            network = network_of(text)
             if network is not None:
                 return Predicate(name, Kind.CIDR, network, span=span)
             if not quoted and not cased and _INT.fullmatch(text):
@@ -1180,7 +1180,7 @@ def _predicate_of(expr: EvalExpr) -> Expr | None:
         return Predicate(args[0].name, kind, value, cased=True, span=span)
     if name == "cidrmatch" and len(args) == 2 and _is_str(args[0]):
         assert isinstance(args[0], Literal) and isinstance(args[0].value, str)
-        network = _cidr(args[0].value)
+        network = network_of(args[0].value)
         if network is not None and isinstance(args[1], FieldValue):
             return Predicate(args[1].name, Kind.CIDR, network, span=span)
         return None

@@ -38,7 +38,8 @@ search first, then one where
     The filter's top-level conjuncts that ``search`` can say exactly are written in the search;
     the others are ANDed into one ``| where`` (``A | where B`` is ``A AND B``). A conjunct goes to
     ``where`` when any of its leaves needs it: ``search`` has no ``?`` wildcard, cannot escape a
-    literal ``*``, is case-insensitive only, has no regex, field reference or null test.
+    literal ``*``, is case-insensitive only, has no regex, field reference or null test, and
+    reads a value naming a network (``f="10.0.0.0/8"``) as CIDR matching.
     In ``where`` every string test is ``match(f, "...")``, which the reader lifts back into a
     ``regex`` predicate (so missing fields and multivalues behave exactly as the IR says):
     ``(?i)`` for case-insensitive kinds (Python's and PCRE's case folding agree with
@@ -75,6 +76,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from backends.sigma.logsources import windows_profile
+from backends.spl.builder import network_of
 from backends.spl.field_profile import FIELD_PROFILES
 from ir.errors import RuleglotError
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
@@ -255,6 +257,11 @@ def _source_condition(expr: Expr, names: _Names) -> Expr:
 # --- search ----------------------------------------------------------------------------------
 
 
+def _reads_as_network(text: str) -> bool:
+    """Whether ``search`` reads ``f="text"`` as CIDR matching (the reader's own test)."""
+    return "*" not in text and network_of(text) is not None
+
+
 def _search_leaf(pred: Predicate) -> str | None:
     """``pred`` as a search term with exactly its meaning, or ``None`` when search cannot."""
     name, kind, value = pred.field, pred.kind, pred.value
@@ -286,11 +293,12 @@ def _search_leaf(pred: Predicate) -> str | None:
             if part is Wildcard.ONE or (isinstance(part, str) and "*" in part):
                 return None
             text += "*" if part is Wildcard.MANY else str(part)
-        if set(text) <= {"*"}:
-            return None  # `f=*` reads as exists, true on JSON null; the pattern is not
+        if set(text) <= {"*"} or _reads_as_network(text):
+            # `f=*` reads as exists, true on JSON null (the pattern is not); a network as cidr
+            return None
         return f"{name}={quote(text)}"
-    if not isinstance(value, str) or "*" in value:
-        return None
+    if not isinstance(value, str) or "*" in value or (kind is Kind.EQ and _reads_as_network(value)):
+        return None  # `f="10.0.0.0/8"` reads as cidr, not as equal text
     if kind is not Kind.EQ and not value:
         return None  # "**" would read as exists
     stars = {
