@@ -14,7 +14,6 @@ What it must not do: parse text (that is the grammar), expand macros, or evaluat
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any, NoReturn, TypeAlias
 from lark import Token, Tree
 
 from backends.spl.source import SourceFile
+from backends.spl.values import network_of
 from ir.errors import RuleglotError, Span
 from ir.nodes import (
     Aggregation,
@@ -111,16 +111,6 @@ def _number(text: str) -> int | float | None:
     if _NUMBER.fullmatch(text):
         return float(text)
     return None
-
-
-def network_of(text: str) -> str | None:
-    """The network ``text`` names (``10.0.0.0/8``, ``fe80::/10``), normalised; else ``None``."""
-    if "/" not in text:
-        return None
-    try:
-        return str(ipaddress.ip_network(text, strict=False))
-    except ValueError:
-        return None
 
 
 def _star_parts(text: str) -> list[str | Wildcard]:

@@ -76,8 +76,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from backends.sigma.logsources import windows_profile
-from backends.spl.builder import network_of
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.values import network_of
 from ir.errors import RuleglotError
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
