@@ -7,6 +7,7 @@ Most cases are one line: the SPL text and the IR the reader must build from it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -905,3 +906,29 @@ def mutated_search(draw: st.DrawFn) -> str:
 @given(mutated_search())
 def test_mutated_searches_parse_or_raise_a_positioned_error(text: str) -> None:
     _check(text)
+
+
+def _covered(spl: str, span: Any) -> str:
+    """The text a one-line span covers (end column exclusive, as lark's end positions are)."""
+    return spl[span.col - 1 : span.end_col - 1]
+
+
+def test_spans_take_in_brackets_and_parentheses_at_a_constructs_edges() -> None:
+    """Positions are read from tokens (no lark ``propagate_positions``): the brackets of a
+    subsearch and the parentheses of a where group, a call, ``IN (...)`` and ``(expr)`` are kept in
+    the tree so that a construct's span still starts and ends on them."""
+    where = '| where (a=1 OR b=2) AND lower(c)="x" AND d IN (1, 2)'
+    (stage,) = read_spl_search(where)
+    assert isinstance(stage, Filter) and isinstance(stage.expr, And)
+    group, call_cmp, in_op = stage.expr.args
+    assert _covered(where, group.span) == "(a=1 OR b=2)"
+    assert isinstance(call_cmp, Condition)
+    assert _covered(where, call_cmp.expr.left.span) == "lower(c)"  # type: ignore[attr-defined]
+    assert _covered(where, in_op.span) == "d IN (1, 2)"
+    search = "x=1 w IN (a, b)"
+    (stage,) = read_spl_search(search)
+    assert isinstance(stage, Filter) and isinstance(stage.expr, And)
+    assert _covered(search, stage.expr.args[1].span) == "w IN (a, b)"
+    with pytest.raises(RuleglotError) as caught:
+        read_spl_search("x=1 NOT [| inputlookup t | fields u]")
+    assert (caught.value.line, caught.value.col) == (1, 9)  # the "["

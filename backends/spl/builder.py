@@ -15,8 +15,8 @@ What it must not do: parse text (that is the grammar), expand macros, or evaluat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TypeAlias
 
 from lark import Token, Tree
@@ -544,6 +544,8 @@ class Builder:
         span = self.node_span(node)
         kind = node.data
         children = node.children
+        if kind == "paren":  # the expression, its span taking in the parentheses
+            return replace(self.eval_expr(children[1]), span=span)
         if kind == "number":
             text = str(children[0])
             number = _number(text)
@@ -557,7 +559,7 @@ class Builder:
             return FieldValue(_dequote(str(token)), span=span)
         if kind == "call":
             name = str(children[0]).lower()
-            args = tuple(self.eval_expr(c) for c in children[1:] if c is not None)
+            args = tuple(self.eval_expr(c) for c in children[1:] if isinstance(c, Tree))
             if name in ("null", "true", "false") and not args:
                 return Literal(None if name == "null" else name == "true", span=span)
             return Call(name, args, span=span)
@@ -1231,10 +1233,25 @@ def _token(tree: Tree[Any], type_: str) -> Token | None:
 
 
 def _bounds(node: Any) -> tuple[int | None, int | None]:
+    """Where a token or a subtree starts and ends in the expanded text: from its first and last
+    token, found on demand (lark's ``propagate_positions`` would store them on every node, and
+    that costs two fifths of the parse)."""
     if isinstance(node, Token):
         return node.start_pos, node.end_pos
+    first = _edge_token(node, iter)
+    last = _edge_token(node, reversed)
+    if first is None or last is None:
+        return None, None
+    return first.start_pos, last.end_pos
+
+
+def _edge_token(node: Any, order: Callable[[list[Any]], Iterator[Any]]) -> Token | None:
+    """The first (``order=iter``) or last (``reversed``) token under ``node``."""
+    if isinstance(node, Token):
+        return node
     if isinstance(node, Tree):
-        meta = node.meta
-        if not getattr(meta, "empty", True):
-            return meta.start_pos, meta.end_pos
-    return None, None
+        for child in order(node.children):
+            found = _edge_token(child, order)
+            if found is not None:
+                return found
+    return None

@@ -117,7 +117,7 @@ _UNDEFINED = ("error", "empty")
 
 @functools.cache
 def _parser() -> lark.Lark:
-    """The LALR parser of ``spl.lark``, with positions (``meta.start_pos``/``end_pos``). The
+    """The LALR parser of ``spl.lark`` (positions are read from tokens: ``builder._bounds``). The
     grammar analysis is cached on disk (:func:`_grammar_cache`): building it costs about 0.2 s
     of CPU in every process that reads SPL (each worker of a parallel run)."""
     from lark import Lark
@@ -127,7 +127,7 @@ def _parser() -> lark.Lark:
         "spl.lark",
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        propagate_positions=False,  # positions come from the tokens, on demand (builder._bounds)
         maybe_placeholders=True,
         cache=_grammar_cache(),
     )
