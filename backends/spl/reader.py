@@ -9,8 +9,8 @@ What this module owns
       ``known_false_positives`` -> falsepositives, ``how_to_implement`` -> the log source's
       free-text definition).
     * The pipeline: comments blanked and macros expanded (:mod:`backends.spl.macros`), the text
-      parsed with the LALR grammar ``spl.lark`` (contextual lexer, positions propagated), the tree
-      built into stages (:mod:`backends.spl.builder`). Every node's span is the line/column in
+      parsed with the LALR grammar ``spl.lark`` (contextual lexer; positions from tokens), the
+      tree built into stages (:mod:`backends.spl.builder`). Every node's span is the line/column in
       the ORIGINAL input (inside the YAML for a detection file; text from a macro points at the
       backtick of its call).
     * Errors: only :class:`~ir.errors.RuleglotError` leaves: ``syntax`` (YAML, or lark's
