@@ -397,12 +397,14 @@ KEYWORD_EVENTS: list[tuple[dict[str, Any], bool]] = [
     ({"Param": "c:\\\\temp\\\\x"}, False),  # JSON-escaped text is not the value
     ({"Data": {"Inner": "xxABcDyy"}}, True),  # nested value; ? is one character
     ({"Data": {"Inner": "abd"}}, False),
-    ({"mimi\"katz": "key names are not values"}, False),
+    ({'mimi"katz': "key names are not values"}, False),
     ({"ServiceName": "evil7"}, True),  # the |re keyword, unanchored by Sigma, anchored here
     ({"ServiceName": "an evil7"}, False),
     ({"ServiceName": "evil7\n"}, True),  # $ matches before a final newline (PCRE and re)
     ({"ServiceName": "EVIL7"}, False),  # a regex keyword is case-sensitive without (?i)
     ({"ServiceName": "x", "Other": "mimi"}, False),  # not across fields
+    # the profile's process_name ("evil7", a basename it computes) is not one of the values
+    ({"Image": "c:\\tools\\evil7"}, False),
 ]
 
 
@@ -411,7 +413,8 @@ def test_keywords_become_a_foreach_over_every_field(fields: str) -> None:
     """A Sigma keyword is "this text in any value": foreach over the fields, not _raw."""
     rule = read_sigma(KEYWORD_RULE)[0]
     emitted = emit_spl_result(rule, fields=fields)
-    assert "| foreach * [eval _kw1=if(match('<<FIELD>>', " in emitted.text
+    assert '| foreach * [eval _kw1=if(NOT "<<FIELD>>" IN ("file_name", ' in emitted.text
+    assert '"source"' in emitted.text  # the fields the profile computes are skipped
     assert "_raw" not in emitted.text and not emitted.warnings
     translated = Rule(rule.title, read_spl_search(emitted.text), language="spl")
     (source,) = compile_rules([rule], "windows", fields="none")
@@ -451,4 +454,5 @@ def test_dotted_field_names_are_quoted_in_eval() -> None:
     assert "match('a.b', " in spl
     stages = read_spl_search(spl)
     assert compile_rules([Rule("back", tuple(stages), language="spl")], "none", "none")[0].matches(
-        Event.from_fields({"a.b": "x"}))
+        Event.from_fields({"a.b": "x"})
+    )

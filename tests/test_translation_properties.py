@@ -260,15 +260,8 @@ def sigma_to_spl_agrees(case: SigmaCase, data: st.DataObject, windows: bool = Fa
         event(str(refused))
         return None
     skip_raw = _has_keyword(rule.filters[0].expr)
-    if windows and skip_raw:
-        # OPEN BUG (not a documented limit): the keyword's ``foreach *`` also visits the fields
-        # the Splunk field profile adds (``source="WinEventLog:Security"``), which the Sigma
-        # rule's event does not have; see test_windows_keyword_matches_extracted_source
-        events = []
-    hits = check_same(
-        source, actual, events, spl, skip_nulls=warned, skip_raw=skip_raw, spl=True
-    )
-    return hits > 0 or (windows and skip_raw)
+    hits = check_same(source, actual, events, spl, skip_nulls=warned, skip_raw=skip_raw, spl=True)
+    return hits > 0
 
 
 # --- the properties: each run counts its outcomes, so that it can tell it was not vacuous -------
@@ -422,11 +415,11 @@ def test_field_reference_to_a_wildcard_name_is_refused_by_the_sigma_emitter(targ
     assert actual({"Image": "x", "a\\b": "x"}) and not actual({"Image": "x", "a\\b": "y"})
 
 
-@pytest.mark.xfail(strict=True, reason="open: SPL keyword foreach * sees profile-added fields")
 def test_windows_keyword_matches_extracted_source() -> None:
     """Found by (c) with Windows log sources: keyword ``IN`` is not in the Security 4688
-    event's own values, but the emitted ``foreach *`` also tests the ``source`` field the
-    ``splunk_windows`` profile adds ("WinEventLog:Security" holds "in"). Not fixed here."""
+    event's own values, but the emitted ``foreach *`` also tested the ``source`` field the
+    ``splunk_windows`` profile adds ("WinEventLog:Security" holds "in"); the template now
+    skips the fields the profile computes (``source``, the ``*_name`` basenames)."""
     text = s.sigma_rule_text({"sel1": ["IN"]}, "sel1", dict(s.WINDOWS_LOGSOURCES[0]))
     (rule,) = read_sigma(text)
     actual, _, _ = spl_decider(rule, windows=True)

@@ -57,6 +57,14 @@ Keywords
     evaluator's keywords. The flags start unset (null), so they are not among the fields
     ``foreach *`` iterates when it starts; their ``_`` prefix keeps them off the event's own
     names. Not covered by this form: values Splunk holds in ``_``-prefixed internal fields.
+    Under a field profile the template skips the fields the profile *computes* from other
+    values (``source`` = ``WinEventLog:`` + ``Channel``, ``sourcetype``, the ``*_name``
+    basenames): ``NOT "<<FIELD>>" IN ("file_name", ...) AND match(...)``. They are not the
+    event's values (the Sigma rule's event has no ``source``, and ``"WinEventLog:Security"``
+    holds the keyword ``in``); the copies the profile makes (``process`` <- ``CommandLine``)
+    hold the same values as their originals, so visiting them changes nothing. Left: an event
+    carrying a field of its own under one of those names (not a Windows event's field) has
+    that field skipped too.
 
 Not expressible (``unsupported`` errors, by ``construct``)
     ``keyword`` of a kind ``match`` cannot say (a number compared as a number).
@@ -182,11 +190,14 @@ class _Names:
 
     source_prefix: str | None  # Channel X -> source=<prefix>X
     renames: dict[str, str]
+    #: fields the profile computes from other values rather than copies (``source``,
+    #: ``process_name``...): a keyword's ``foreach *`` must not test them (module docstring)
+    derived: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, fields: str | None) -> _Names:
         if fields in (None, "none"):
-            return cls(None, {})
+            return cls(None, {}, ())
         if fields not in FIELD_PROFILES:
             raise RuleglotError(
                 f"unknown field profile {fields!r} (have: none, {', '.join(FIELD_PROFILES)})",
@@ -201,7 +212,8 @@ class _Names:
                 prefix = x.argument
             if x.target == "EventCode" and x.sources == ("EventID",) and x.transform == "copy":
                 renames["EventID"] = "EventCode"
-        return cls(prefix, renames)
+        derived = sorted({x.target for x in profile.extractions if x.transform != "copy"})
+        return cls(prefix, renames, tuple(derived))
 
 
 def _rename_eval(expr: EvalExpr, names: dict[str, str]) -> EvalExpr:
@@ -636,11 +648,15 @@ def _keyword_regex(pred: Predicate) -> str:
     ).at(pred.span)
 
 
-def _keyword_flags(expr: Expr) -> tuple[Expr, str | None]:
+def _keyword_flags(expr: Expr, skipped: Sequence[str] = ()) -> tuple[Expr, str | None]:
     """``expr`` with each keyword (field-less predicate) replaced by the test of a flag field,
     and the one ``foreach`` command that sets the flags: ``_kwN`` becomes 1 when any field's
-    value matches keyword N (see the module docstring)."""
+    value matches keyword N, fields named in ``skipped`` aside (see the module docstring)."""
     assignments: list[str] = []
+    guard = ""
+    if skipped:
+        names = ", ".join(quote(name) for name in skipped)
+        guard = f'NOT "{FOREACH_FIELD}" IN ({names}) AND '
 
     def replace(node: Expr) -> Expr:
         if isinstance(node, Predicate):
@@ -648,7 +664,8 @@ def _keyword_flags(expr: Expr) -> tuple[Expr, str | None]:
                 return node
             flag = f"_kw{len(assignments) + 1}"
             regex = quote(_keyword_regex(node))
-            assignments.append(f"{flag}=if(match('{FOREACH_FIELD}', {regex}), 1, {flag})")
+            test = f"{guard}match('{FOREACH_FIELD}', {regex})"
+            assignments.append(f"{flag}=if({test}, 1, {flag})")
             return Condition(BinOp("=", FieldValue(flag), Literal(1)))
         if isinstance(node, Not):
             return Not(replace(node.arg))
@@ -662,13 +679,14 @@ def _keyword_flags(expr: Expr) -> tuple[Expr, str | None]:
     return replaced, f"foreach * [eval {', '.join(assignments)}]"
 
 
-def _first_stage(expr: Expr, warnings: list[str]) -> list[str]:
+def _first_stage(expr: Expr, warnings: list[str], derived: Sequence[str] = ()) -> list[str]:
     """Search terms for the search-expressible conjuncts, one where for the rest (after the
-    foreach that decides its keywords, if it has any)."""
+    foreach that decides its keywords, if it has any; it skips the ``derived`` fields)."""
     if search_expressible(expr):
         return [write_search(expr)]
     in_search = [c for c in conjuncts(expr) if search_expressible(c)]
-    in_where, foreach = _keyword_flags(all_of([c for c in conjuncts(expr) if c not in in_search]))
+    rest = all_of([c for c in conjuncts(expr) if c not in in_search])
+    in_where, foreach = _keyword_flags(rest, derived)
     search = write_search(all_of(in_search)) if in_search else ""
     return [search, *([foreach] if foreach else []), f"where {write_where(in_where, warnings)}"]
 
@@ -706,7 +724,7 @@ def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitt
     renamed: list[Stage] = []
     for stage in stages:
         renamed.append(_rename_stage(stage, names.renames))
-    commands = _first_stage(first, warnings) if first is not None else [""]
+    commands = _first_stage(first, warnings, names.derived) if first is not None else [""]
     if macro is not None:
         commands[0] = f"`{macro}` {commands[0]}".rstrip()
     commands += [write_stage(s, warnings) for s in renamed]
