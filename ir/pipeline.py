@@ -840,6 +840,16 @@ def _streamstats(
 _SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)")
 
 
+def bin_time_number(value: Any) -> float | None:
+    """The number ``bin`` floors in a time field's value: ``to_number`` of a single value, else
+    the timestamp :func:`~ir.functions.parse_timestamp` reads (a text timestamp, a multivalue's
+    first value); ``None``: the value is left as it is. Public for the Spark engine's ``bin``."""
+    number = to_number(value) if not isinstance(value, list) else None
+    if number is None and value is not None:
+        number = parse_timestamp(value)
+    return None if number is None else float(number)
+
+
 def _bin(stage: Bin, now: float) -> RowsFn:
     """``bin``/``bucket`` (Search Reference, "bin"): the field (``_time`` by default) floored
     to a multiple of ``span``. Time spans: ``s m h d w`` multiples of epoch seconds (days start
@@ -884,9 +894,10 @@ def _bin(stage: Bin, now: float) -> RowsFn:
         for event in rows:
             row = _as_row(event)
             value = _value(row, stage.field)
-            number = to_number(value) if not isinstance(value, list) else None
-            if number is None and is_time and value is not None:
-                number = parse_timestamp(value)
+            if is_time:
+                number: float | None = bin_time_number(value)
+            else:
+                number = to_number(value) if not isinstance(value, list) else None
             if number is None:
                 out.append(row)
                 continue

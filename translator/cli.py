@@ -50,12 +50,6 @@ def _stderr() -> Console:
     return _CONSOLE[0]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "stderr":  # the module's rich console, made on first use
-        return _stderr()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
     """``items``, with a progress bar on a terminal only (never in pipes or CI logs)."""
     if not sys.stderr.isatty():

@@ -115,7 +115,7 @@ from ir.nodes import (
     UnaryOp,
     stage_command,
 )
-from ir.pipeline import PERCENTILE, Row, fill_wildcards
+from ir.pipeline import PERCENTILE, Row, bin_time_number, fill_wildcards
 from ir.pipeline import aggregate as evaluator_aggregate
 
 #: The Spark type of a pipeline value (module docstring).
@@ -345,16 +345,8 @@ def time_column(name: str) -> str:
     return f"_b:{name}"
 
 
-def bin_number(value: Any) -> float | None:
-    """The number :func:`ir.pipeline._bin` floors in a field's eval value on ``_time``:
-    ``to_number`` of a single value, else the timestamp ``parse_timestamp`` reads (a text
-    timestamp, a multivalue's first value); ``None``: the value is left as it is."""
-    from ir.functions import parse_timestamp
-
-    number = to_number(value) if not isinstance(value, list) else None
-    if number is None and value is not None:
-        number = parse_timestamp(value)
-    return None if number is None else float(number)
+#: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
+bin_number = bin_time_number
 
 
 def _cell_bin_number(cell: Any) -> float | None:

@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeAlias
 from lark import Token, Tree
 
 from backends.spl.source import SourceFile
-from backends.spl.values import network_of
+from backends.spl.values import network_of, search_network
 from ir.errors import RuleglotError, Span
 from ir.nodes import (
     Aggregation,
@@ -513,12 +513,11 @@ class Builder:
         text = _dequote(raw) if quoted else unescape(raw)
         if text and set(text) == {"*"}:
             return Predicate(name, Kind.EXISTS, True, span=span)
-        if "*" not in text:
-            network = network_of(text)
-            if network is not None:
-                return Predicate(name, Kind.CIDR, network, span=span)
-            if not quoted and not cased and _INT.fullmatch(text):
-                return Predicate(name, Kind.EQ, int(text), span=span)
+        network = search_network(text)
+        if network is not None:
+            return Predicate(name, Kind.CIDR, network, span=span)
+        if not quoted and not cased and _INT.fullmatch(text):
+            return Predicate(name, Kind.EQ, int(text), span=span)
         kind, value = string_kind(_star_parts(text))
         return Predicate(name, kind, value, cased=cased, span=span)
 

@@ -85,7 +85,7 @@ from dataclasses import dataclass, field, replace
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
-from backends.spl.values import network_of
+from backends.spl.values import search_network
 from ir.errors import RuleglotError
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
@@ -271,7 +271,7 @@ def _source_condition(expr: Expr, names: _Names) -> Expr:
 
 def _reads_as_network(text: str) -> bool:
     """Whether ``search`` reads ``f="text"`` as CIDR matching (the reader's own test)."""
-    return "*" not in text and network_of(text) is not None
+    return search_network(text) is not None
 
 
 def _search_leaf(pred: Predicate) -> str | None:

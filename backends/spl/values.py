@@ -19,3 +19,9 @@ def network_of(text: str) -> str | None:
         return str(ipaddress.ip_network(text, strict=False))
     except ValueError:
         return None
+
+
+def search_network(text: str) -> str | None:
+    """The network ``search`` matches for the value ``f=text``: :func:`network_of` of a value
+    without a ``*`` (one with a wildcard is a pattern, whatever it looks like)."""
+    return None if "*" in text else network_of(text)
