@@ -8,6 +8,7 @@ next input. Categories are a small closed vocabulary so scripts can filter on th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The categories an error may carry. ``unsupported`` is a construct ruleglot understands but
 #: cannot represent or translate with the same meaning; ``syntax`` is malformed input; ``invalid``
@@ -90,3 +91,16 @@ class RuleglotError(Exception):
             "construct": self.construct,
             "message": self.message,
         }
+
+
+def lossy_warning(construct: str, message: str, span: Span | None) -> dict[str, Any]:
+    """A lossy translation's warning as reports carry it: the construct that could not be
+    carried over with its meaning, why, and where the rule wrote it (every emitter's warnings
+    have this shape, so a report never holds a warning without a construct or a position)."""
+    return {
+        "construct": construct,
+        "message": message,
+        "line": span.line if span else None,
+        "col": span.col if span else None,
+        "path": span.path if span else None,
+    }

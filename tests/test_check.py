@@ -285,6 +285,8 @@ def test_a_field_the_profile_extracts_from_another_is_announced(tmp_path: Path) 
     assert entry["status"] == "lossy", result.output
     assert "'process'" in entry["warnings"][0]["message"]
     assert "CommandLine" in entry["warnings"][0]["message"]
+    # named and positioned like every lossy warning: the rule's `process:` line
+    assert (entry["warnings"][0]["construct"], entry["warnings"][0]["line"]) == ("field", 7)
     assert entry["counterexample"]["event"].get("CommandLine") is not None
 
 

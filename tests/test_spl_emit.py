@@ -456,3 +456,17 @@ def test_dotted_field_names_are_quoted_in_eval() -> None:
     assert compile_rules([Rule("back", tuple(stages), language="spl")], "none", "none")[0].matches(
         Event.from_fields({"a.b": "x"})
     )
+
+
+def test_approximations_are_warnings_naming_the_construct_and_its_position() -> None:
+    """Lossless or loud: what the SPL emitter can only approximate is a warning with its
+    construct and the line and column where the rule wrote it (the report's shape)."""
+    text = (
+        "title: t\nlogsource: {product: windows, service: security}\ndetection:\n"
+        "  sel:\n    Image|re: 'a.c'\n  other:\n    Token|exists: true\n"
+        "  condition: sel or other\n"
+    )
+    (rule,) = read_sigma(text)
+    (warning,) = emit_spl_result(rule).warnings  # an OR with a regex: exists goes to where
+    assert warning["construct"] == "exists" and "JSON null" in warning["message"]
+    assert warning["line"] == 7 and warning["col"] is not None  # the `Token|exists` line

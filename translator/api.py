@@ -132,7 +132,7 @@ def _write_spl(
     # way, and its few named approximations are warnings either way
     emitted = emit_spl_result(rule, logsources=chosen, fields=fields or "splunk_windows")
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
-    warnings = [{"construct": None, "message": w} for w in emitted.warnings]
+    warnings = list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))
 
 

@@ -674,8 +674,10 @@ def translate_command(
             report.append({**entry, "status": "error", "errors": [err.to_dict()]})
             continue
         for warning in done.warnings:
+            line, col = warning.get("line"), warning.get("col")
+            where = ":".join(str(p) for p in (source, line, col) if p is not None)
             click.echo(
-                f"{source}: lossy: {warning.get('construct') or '-'}: {warning.get('message')}",
+                f"{where}: lossy: {warning.get('construct') or '-'}: {warning.get('message')}",
                 err=True,
             )
         report.append({**entry, "status": done.status, "constructs": done.warnings})

@@ -121,7 +121,7 @@ from backends.sigma.emit_correlation import (
     find_correlation,
     split_temporal,
 )
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
     And,
@@ -234,15 +234,7 @@ class _Emitter:
         if not self.lossy:
             error = RuleglotError(message, category="unsupported", construct=construct, path=path)
             raise error.at(span, self.rule.source_text)
-        self.warnings.append(
-            {
-                "construct": construct,
-                "message": message,
-                "line": span.line if span else None,
-                "col": span.col if span else None,
-                "path": path,
-            }
-        )
+        self.warnings.append(lossy_warning(construct, message, span))
 
     # --- the whole rule
 

@@ -82,11 +82,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, TypeAlias
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
 from backends.spl.values import search_network
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, Span, lossy_warning
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
 from ir.logsources import LogSourceProfile, SourceBranch
@@ -160,12 +161,17 @@ _STRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WI
 CORRELATION_ANNOTATIONS = ("timespan", "approximation")
 
 
+#: An emitter's warnings: :func:`ir.errors.lossy_warning` dicts (construct, message, position).
+Warnings: TypeAlias = list[dict[str, Any]]
+
+
 @dataclass
 class Emitted:
     """An emitted search and what it could only approximate."""
 
     text: str
-    warnings: list[str] = field(default_factory=list)
+    #: :func:`ir.errors.lossy_warning` dicts: construct, message and where the rule wrote it
+    warnings: Warnings = field(default_factory=list)
     #: the text of each command (the first one without a leading ``search``)
     commands: list[str] = field(default_factory=list)
     #: the log-source macros the search calls (see :func:`logsource_macro`)
@@ -369,7 +375,7 @@ def _match(name: str, pattern: str) -> str:
     return f"match({_field(name)}, {quote(pattern)})"
 
 
-def _where_leaf(pred: Predicate, warnings: list[str]) -> str:
+def _where_leaf(pred: Predicate, warnings: Warnings) -> str:
     """A predicate in ``where`` syntax; an error points at the predicate's source."""
     try:
         return _where_leaf_text(pred, warnings)
@@ -377,7 +383,7 @@ def _where_leaf(pred: Predicate, warnings: list[str]) -> str:
         raise err.at(pred.span) from None
 
 
-def _where_leaf_text(pred: Predicate, warnings: list[str]) -> str:
+def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
     name, kind, value = pred.field, pred.kind, pred.value
     if name is None:
         if kind is Kind.TERM:
@@ -402,7 +408,11 @@ def _where_leaf_text(pred: Predicate, warnings: list[str]) -> str:
         return f"isnull({_field(name)})"
     if kind is Kind.EXISTS:
         warnings.append(
-            f"exists on {name!r} written in where as isnull/isnotnull: differs for JSON null"
+            lossy_warning(
+                "exists",
+                f"exists on {name!r} written in where as isnull/isnotnull: differs for JSON null",
+                pred.span,
+            )
         )
         return f"isnotnull({_field(name)})" if value else f"isnull({_field(name)})"
     if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
@@ -424,7 +434,7 @@ def _where_leaf_text(pred: Predicate, warnings: list[str]) -> str:
     raise _unsupported(f"predicate kind {kind} is not written to SPL", str(kind))
 
 
-def write_where(expr: Expr, warnings: list[str]) -> str:
+def write_where(expr: Expr, warnings: Warnings) -> str:
     """Any filter tree as a where expression (where's precedence: NOT, AND, OR; compound
     operands are parenthesised anyway)."""
     if isinstance(expr, Predicate):
@@ -497,7 +507,7 @@ def aggregation_text(agg: Aggregation) -> str:
     return f"{text} as {_arg(agg.alias)}" if agg.alias else text
 
 
-def write_stage(stage: Stage, warnings: list[str]) -> str:
+def write_stage(stage: Stage, warnings: Warnings) -> str:
     """A non-first stage as ``command args`` (without the pipe); errors point at the stage."""
     try:
         return _stage_text(stage, warnings)
@@ -505,7 +515,7 @@ def write_stage(stage: Stage, warnings: list[str]) -> str:
         raise err.at(stage.span) from None
 
 
-def _stage_text(stage: Stage, warnings: list[str]) -> str:
+def _stage_text(stage: Stage, warnings: Warnings) -> str:
     if isinstance(stage, Filter):
         if stage.command == "search" and search_expressible(stage.expr):
             return f"search {write_search(stage.expr)}"
@@ -526,8 +536,12 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
         if ("approximation", "bin") in options:  # a Sigma correlation's reading, not options
             timespan = dict(options).get("timespan")
             warnings.append(
-                f"Sigma correlation timespan {timespan} is a sliding window; it is written as "
-                "bin buckets (the correlation reader's named approximation)"
+                lossy_warning(
+                    "correlation:timespan",
+                    f"Sigma correlation timespan {timespan} is a sliding window; it is written "
+                    "as bin buckets (the correlation reader's named approximation)",
+                    stage.span,
+                )
             )
             options = tuple(o for o in options if o[0] not in CORRELATION_ANNOTATIONS)
         words = [stage.command, *options_text(options)]
@@ -563,28 +577,28 @@ def _stage_text(stage: Stage, warnings: list[str]) -> str:
 # --- the rule --------------------------------------------------------------------------------
 
 
-def _extraction_collisions(rule: Rule, fields: str | None) -> list[str]:
+def _extraction_collisions(rule: Rule, fields: str | None) -> Warnings:
     """Warnings for the rule's fields that the field profile also extracts from other event
     fields (Sigma ``process`` vs the add-on's ``process`` <- ``CommandLine``): written as they
     are, Splunk reads the extraction on an event that lacks the field itself."""
     if fields in (None, "none") or fields not in FIELD_PROFILES:
         return []
     profile = FIELD_PROFILES[fields]()
-    used = {
-        p.field
-        for stage in rule.stages
-        if isinstance(stage, Filter)
-        for p in predicates(stage.expr)
-        if p.field is not None
-    }
+    used: dict[str, Span | None] = {}  # field -> where the rule first names it
+    for stage in rule.stages:
+        if isinstance(stage, Filter):
+            for p in predicates(stage.expr):
+                if p.field is not None:
+                    used.setdefault(p.field, p.span or stage.span or rule.span)
     out = []
-    for name in sorted(used & profile.targets):
+    for name in sorted(used.keys() & profile.targets):
         sources = [s for s in profile.sources_of(name) if s != name]
         if sources:
-            out.append(
+            message = (
                 f"field {name!r} is also the name the {fields} field profile extracts from "
                 f"{', '.join(sources)}: on an event without {name!r}, Splunk reads that instead"
             )
+            out.append(lossy_warning("field", message, used[name]))
     return out
 
 
@@ -679,7 +693,7 @@ def _keyword_flags(expr: Expr, skipped: Sequence[str] = ()) -> tuple[Expr, str |
     return replaced, f"foreach * [eval {', '.join(assignments)}]"
 
 
-def _first_stage(expr: Expr, warnings: list[str], derived: Sequence[str] = ()) -> list[str]:
+def _first_stage(expr: Expr, warnings: Warnings, derived: Sequence[str] = ()) -> list[str]:
     """Search terms for the search-expressible conjuncts, one where for the rest (after the
     foreach that decides its keywords, if it has any; it skips the ``derived`` fields)."""
     if search_expressible(expr):
@@ -705,7 +719,7 @@ def emit_spl_result(
 
 
 def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitted:
-    warnings: list[str] = []
+    warnings: Warnings = []
     branches = _branches(rule, logsources)
     macro = branches if isinstance(branches, str) else None
     # the field profile describes the profile's (Windows) events: a log source left to a
