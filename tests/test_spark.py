@@ -240,6 +240,28 @@ def test_sigma_subset_matches_like_the_evaluator_on_shared_events(spark):
     assert total and total > 1000
 
 
+def test_rules_cut_into_small_jobs_match_like_one_job(spark):
+    """Jobs are an execution choice: cutting the rules into jobs of three (each with its own
+    pushdown and shared guard columns) gives exactly the matches of one job of all rules."""
+    rules = _sigma_subset()[:40]
+    files = _event_files(6)
+    run = compile_all(rules, profile("windows"), lambda r: None)
+    ruleset = run.ruleset
+    events = read_events(spark, files, ruleset.views).persist()
+    small = ruleset.jobs(3)
+    assert len(small) > 5 and sorted(i for job in small for i in job) == sorted(
+        i for job in ruleset.jobs() for i in job
+    )
+    plan = ruleset.job_frame(events, small[0])._jdf.queryExecution().analyzed().toString()
+    assert "_shared0" in plan, "guards used by several rules of a job are one column"
+    whole = set(ruleset.collect(events, chunk=len(rules)))
+    assert whole, "the subset should match some of these events"
+    assert set(ruleset.collect(events, chunk=3)) == whole
+    expected = _evaluator_matches(rules, run.indices, files)
+    assert {(f, e, run.indices[r]) for f, e, r in whole} == expected
+    events.unpersist()
+
+
 def test_spl_leading_searches_match_like_the_evaluator(spark):
     from dataclasses import replace
 
@@ -265,6 +287,45 @@ def test_spl_leading_searches_match_like_the_evaluator(spark):
     assert not run.errors
     got, _ = match_paths(spark, run, files)
     assert set(got) == _evaluator_matches(rules, run.indices, files)
+
+
+def test_searches_keyed_by_source_and_eventcode_match_like_the_evaluator(spark, tmp_path):
+    """A search read through a field profile is keyed, as RuleSet keys it, by ``source`` and
+    ``EventCode`` of the event as the profile extends it, not by its own ``Channel``: the
+    jobs' ``Channel`` pushdown must not apply to it, in memory or over Parquet (found by the
+    whole-corpus differential: seven PowerShell 4104 searches matched nothing on Spark)."""
+    spl = (
+        'search source="XmlWinEventLog:Microsoft-Windows-PowerShell/Operational" '
+        "EventCode=4104 ScriptBlockText=*mimikatz*"
+    )
+    rules = parse(spl, "spl")
+    events = [
+        {
+            "Channel": "Microsoft-Windows-PowerShell/Operational",
+            "EventID": 4104,
+            "ScriptBlockText": "Invoke-Mimikatz",
+        },
+        {
+            "Channel": "Microsoft-Windows-PowerShell/Operational",
+            "EventID": 4103,
+            "ScriptBlockText": "Invoke-Mimikatz",
+        },
+        {"Channel": "Security", "EventID": 4104, "ScriptBlockText": "mimikatz"},
+    ]
+    fields = "splunk_windows_xml"
+    run = compile_all(rules, profile("windows"), lambda r: fields_for(r, fields))
+    assert run.ruleset.rules[0].profile_keyed == fields
+    assert run.ruleset.pushdown() is None
+    expected = [(0, 0)]
+    compiled = compile_rule(rules[0], NO_PROFILE, fields_for(rules[0], fields))
+    assert [i for i, e in enumerate(events) if compiled.matches(Event(e))] == [0]
+    assert match_events(spark, run, events) == expected
+    source = tmp_path / "e.jsonl"
+    source.write_text("\n".join(__import__("json").dumps(e) for e in events) + "\n")
+    views = run.ruleset.views
+    write_parquet(read_events(spark, [source], views), tmp_path / "store", views)
+    got, _ = match_paths(spark, run, [tmp_path / "store"])
+    assert [(rule, index) for _, index, rule in got] == expected
 
 
 # --- CLI, library, Parquet, refusals -------------------------------------------------------

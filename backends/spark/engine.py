@@ -15,15 +15,23 @@ its filter requires), with the keys the evaluator's own functions give (``_dkeys
 it never changes a result. When every rule has channel keys, their union is pushed down as one
 ``IN`` filter on single-channel events (Parquet skips what no rule reads).
 
-One pass: each rule is one ``CASE WHEN dispatch AND rule THEN index`` cell of an array column,
-exploded into ``(event, rule)`` rows. Spark's planner slows down more than linearly with the
-size of one projection, so rules are projected :data:`CHUNK` at a time over the same persisted
-events and the projections united: one job, one read of the events.
+Jobs: each rule is one ``CASE WHEN candidate AND rule THEN index`` cell of an array column,
+exploded into ``(event, rule)`` rows. Rules are ordered by their dispatch (so that rules of one
+log source sit together) and cut into jobs of at most :data:`CHUNK` rules; each job reads only
+the rows its rules can match (its channels pushed down to Parquet, then the union of its
+rules' dispatch keys) and only the columns they read. What the rules of a job share is
+computed once per row in a projection before theirs: each distinct dispatch test and each
+distinct log-source guard (``Channel`` and ``EventID`` of a branch) becomes one boolean column
+the rules refer to, instead of being repeated inside every rule. Why jobs and not one
+projection of all rules: Spark ships a stage's whole plan with every task, and the plan of
+SigmaHQ's 3,121 compiled rules ran the driver out of heap while tasks were deserialised
+(measured, issue 9); a job of a few hundred rules does not, and one log source's rows are read
+by the jobs of its rules only. Never a job per rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -32,7 +40,7 @@ from pyspark.sql import functions as F
 
 from backends.spark.events import View, dispatch_key
 from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string, unsupported
-from ir.evaluator import _field_keys, compile_rule
+from ir.evaluator import CompiledRule, _field_keys, compile_rule
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import Filter, Rule
@@ -43,18 +51,42 @@ CHUNK = 500
 
 @dataclass
 class SparkRule:
-    """A rule as one boolean column (``None``: unmapped, matches nothing) and the evaluator's
-    dispatch for it (``dispatch``: (channel, event id) keys; ``needs``: top-level fields)."""
+    """A rule as Spark SQL: its log-source ``branches`` (``guard`` SQL, ``None`` when the rule
+    runs on every event, and ``body`` SQL; ``None``: unmapped, matches nothing) and the
+    evaluator's dispatch for it (``dispatch``: (channel, event id) keys; ``needs``: top-level
+    fields)."""
 
     rule: Rule
-    column: Column | None
+    branches: tuple[tuple[str | None, str], ...] | None
     dispatch: set[tuple[str, str | None]] | None
     needs: frozenset[str] | None
     fields: FieldProfile | None = None
+    #: the fields ``dispatch`` keys are values of (:attr:`ir.evaluator.CompiledRule.key_fields`)
+    key_fields: tuple[str, str] = CompiledRule.key_fields
 
     @property
     def unmapped(self) -> bool:
-        return self.column is None
+        return self.branches is None
+
+    def sql(self, guards: Mapping[str, str] | None = None) -> str:
+        """The rule as one Spark SQL boolean: its branches ``guard AND body``, OR-ed; a guard
+        found in ``guards`` is replaced by the column named there (computed once per row)."""
+        assert self.branches is not None, "an unmapped rule has no SQL"
+        parts = []
+        for guard, body in self.branches:
+            if guard is None:
+                parts.append(body)
+            else:
+                parts.append(f"({(guards or {}).get(guard, guard)} AND {body})")
+        return " OR ".join(parts)
+
+    @property
+    def profile_keyed(self) -> str | None:
+        """The field profile whose ``source``/``EventCode`` the dispatch keys are values of
+        (a search read through one), else ``None`` (the event's ``Channel``/``EventID``)."""
+        if self.key_fields == CompiledRule.key_fields or self.fields is None:
+            return None
+        return self.fields.name
 
     def candidate(self) -> str | None:
         """SQL: the event is one :class:`ir.evaluator.RuleSet` shows this rule (``None``:
@@ -62,7 +94,7 @@ class SparkRule:
         if self.dispatch is not None:
             if not self.dispatch:
                 return "false"
-            keys = sorted(dispatch_key(c, i) for c, i in self.dispatch)
+            keys = sorted(dispatch_key(c, i, self.profile_keyed) for c, i in self.dispatch)
             return f"arrays_overlap(_dkeys, array({', '.join(sql_string(k) for k in keys)}))"
         if self.needs:
             keys = sorted({key for name in self.needs for key in _field_keys(name)})
@@ -97,9 +129,9 @@ def compile_spark_rule(
         _body(rule, FieldView({}, fields))  # Spark's named refusal before the evaluator's
     compiled = compile_rule(rule, profile, fields)  # the evaluator's own errors first
     mine = Reads()  # merged into ``reads`` only once the whole rule compiled
-    sql: list[str] = []
+    branches: list[tuple[str | None, str]] = []
     if not profile.mappings or rule.logsource.is_empty():
-        sql.append(_body(rule, FieldView({}, fields, mine)))
+        branches.append((None, _body(rule, FieldView({}, fields, mine))))
     else:
         resolved = profile.resolve(rule.logsource)
         if resolved is None:
@@ -108,11 +140,12 @@ def compile_spark_rule(
         for branch in resolved:
             guard = PredicateCompiler(FieldView({}, fields, mine)).expr(branch.condition)
             body = _body(rule, FieldView(branch.alias_map(), fields, mine))
-            sql.append(f"({guard} AND {body})")
+            branches.append((guard, body))
     if reads is not None:
         reads.merge(mine)
-    column = F.expr(" OR ".join(sql))
-    return SparkRule(rule, column, compiled.dispatch, compiled.needs, fields)
+    return SparkRule(
+        rule, tuple(branches), compiled.dispatch, compiled.needs, fields, compiled.key_fields
+    )
 
 
 class SparkRuleSet:
@@ -128,49 +161,78 @@ class SparkRuleSet:
         """The canonical columns the events must carry for these rules."""
         return self.reads.views()
 
-    def pushdown(self) -> Column | None:
-        """The filter every matching event passes, when all rules are keyed by channel."""
+    def pushdown(self, indices: Sequence[int] | None = None) -> Column | None:
+        """The filter every event a rule (of ``indices``, default all) matches passes, when all
+        those rules are keyed by channel: Parquet skips the rest."""
         channels: set[str] = set()
-        for rule in self.rules:
-            if rule.column is None:
+        for index in range(len(self.rules)) if indices is None else indices:
+            rule = self.rules[index]
+            if rule.unmapped:
                 continue
-            if rule.dispatch is None:
+            if rule.dispatch is None or rule.profile_keyed:  # ``_channel`` is the event's own
                 return None
             channels |= {channel for channel, _ in rule.dispatch}
         return F.col("_channel").isNull() | F.col("_channel").isin(sorted(channels))
 
-    def matched_column(self, indices: Sequence[int] | None = None) -> Column:
-        """``array<int>``: the indices of the rules (of ``indices``, default all) the row
-        matches."""
-        cells = []
-        for index in range(len(self.rules)) if indices is None else indices:
-            rule = self.rules[index]
-            if rule.column is None:
-                continue
-            candidate = rule.candidate()
-            hit = rule.column if candidate is None else F.expr(candidate) & rule.column
-            cells.append(F.when(hit, F.lit(index)))
-        if not cells:
-            return F.array().cast("array<int>")
-        return F.filter(F.array(*cells), lambda x: x.isNotNull())
+    def jobs(self, chunk: int = CHUNK) -> list[list[int]]:
+        """The compiled rules' indices cut into jobs of at most ``chunk`` rules, rules with the
+        same dispatch side by side (module docstring)."""
+        live = [i for i, rule in enumerate(self.rules) if not rule.unmapped]
+        live.sort(key=lambda i: (self.rules[i].candidate() or "", i))
+        return [live[i : i + chunk] for i in range(0, len(live), chunk)]
 
-    def matches(self, events: DataFrame, chunk: int = CHUNK) -> DataFrame:
-        """``(_file, _index, rule)`` rows, one per matching (event, rule) pair."""
-        pushed = self.pushdown()
+    def job_frame(self, events: DataFrame, indices: Sequence[int]) -> DataFrame:
+        """``(_file, _index, rule)`` rows of the rules ``indices`` (one job, at least one
+        compiled rule)."""
+        candidates = [self.rules[i].candidate() for i in indices]
+        if any(c is None for c in candidates):
+            where = None
+        else:
+            where = " OR ".join(sorted(set(c for c in candidates if c is not None))) or "false"
+        pushed = self.pushdown(indices)
         frame = events if pushed is None else events.where(pushed)
-        live = [i for i, rule in enumerate(self.rules) if rule.column is not None]
-        groups = [live[i : i + chunk] for i in range(0, len(live), chunk)] or [[]]
-        if len(groups) > 1:
-            frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
-        parts = [
-            frame.select("_file", "_index", F.explode(self.matched_column(g)).alias("rule"))
-            for g in groups
-        ]
-        out = parts[0]
-        for part in parts[1:]:
-            out = out.unionAll(part)
-        return out
+        if where is not None:
+            frame = frame.where(where)
+        shared: dict[str, str] = {}  # a test used by several rules -> its column's name
+        uses: dict[str, int] = {}
+        for index, candidate in zip(indices, candidates, strict=True):
+            tests = [candidate] + [g for g, _ in self.rules[index].branches or () if g]
+            for test in set(t for t in tests if t):
+                uses[test] = uses.get(test, 0) + 1
+        for test in sorted(t for t, n in uses.items() if n > 1):
+            shared[test] = f"_shared{len(shared)}"
+        if shared:
+            frame = frame.select("*", *(F.expr(test).alias(name) for test, name in shared.items()))
+        cells = []
+        for index, candidate in zip(indices, candidates, strict=True):
+            hit = f"({self.rules[index].sql(shared)})"
+            if candidate is not None:
+                hit = f"{shared.get(candidate, candidate)} AND {hit}"
+            cells.append(F.when(F.expr(hit), F.lit(index)))
+        return frame.select("_file", "_index", F.explode(F.array(*cells)).alias("rule")).where(
+            "rule IS NOT NULL"
+        )
 
-    def collect(self, events: DataFrame) -> list[tuple[str, int, int]]:
-        """All matches as ``(events file, event index, rule index)``, unordered."""
-        return [(r["_file"], r["_index"], r["rule"]) for r in self.matches(events).collect()]
+    def frames(self, events: DataFrame, chunk: int = CHUNK) -> list[DataFrame]:
+        """One ``(_file, _index, rule)`` frame per job; together, one row per matching
+        (event, rule) pair."""
+        return [self.job_frame(events, job) for job in self.jobs(chunk)]
+
+    def collect(
+        self, events: DataFrame, persist: bool = False, chunk: int = CHUNK
+    ) -> list[tuple[str, int, int]]:
+        """All matches as ``(events file, event index, rule index)``, unordered. ``persist``
+        keeps the events between jobs (for events that are costly to read again: JSON Lines
+        normalised in Python, in-memory rows), else each job reads its own columns."""
+        jobs = self.jobs(chunk)
+        if persist and len(jobs) > 1:
+            events = events.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            return [
+                (r["_file"], r["_index"], r["rule"])
+                for job in jobs
+                for r in self.job_frame(events, job).collect()
+            ]
+        finally:
+            if persist and len(jobs) > 1:
+                events.unpersist()

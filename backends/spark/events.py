@@ -17,7 +17,9 @@ Canonical row (:func:`schema`)
     ``_dkeys``, ``_keys``, ``_channel``
         What :class:`ir.evaluator.RuleSet` dispatches on, computed by the evaluator's own
         functions: the event's ``(channel, event id)`` keys (:func:`ir.evaluator.event_keys`,
-        one per value, as ``channel\x1fid`` strings) and its field names
+        one per value, as ``channel\x1fid`` strings; for each view through a field profile,
+        also the ``(source, EventCode)`` keys of the event as it extends it, prefixed
+        ``<profile>\x1e``) and its field names
         (:func:`ir.evaluator.event_field_keys`). A rule is only evaluated on the events the
         evaluator would show it. ``_channel``: the channel key when the event has exactly one
         (else null), for a filter pushed down to Parquet.
@@ -54,7 +56,7 @@ from urllib.parse import unquote
 import orjson
 
 from ir.errors import RuleglotError
-from ir.evaluator import event_field_keys, event_keys, number_of
+from ir.evaluator import SPL_KEY_FIELDS, event_field_keys, event_keys, number_of
 from ir.events import MISSING, Event, _scalars, text_of
 from ir.fieldprofiles import FieldProfile
 
@@ -112,9 +114,12 @@ def _field(value: Any) -> tuple[bool, list[Any]] | None:
     return (value is None, [_value(v) for v in _scalars(value)])
 
 
-def dispatch_key(channel: str, event_id: str | None) -> str:
-    """One ``(channel, event id)`` key of :func:`ir.evaluator.event_keys` as one string."""
-    return f"{channel}\x1f{event_id or ''}"
+def dispatch_key(channel: str, event_id: str | None, profile: str | None = None) -> str:
+    """One ``(channel, event id)`` key of :func:`ir.evaluator.event_keys` as one string; with
+    ``profile``, a key of the event as that field profile extends it (``source``/``EventCode``,
+    :data:`ir.evaluator.SPL_KEY_FIELDS`: how :class:`ir.evaluator.RuleSet` keys searches)."""
+    key = f"{channel}\x1f{event_id or ''}"
+    return key if profile is None else f"{profile}\x1e{key}"
 
 
 def canonical_row(
@@ -124,14 +129,17 @@ def canonical_row(
     keys = event_keys(event)
     channels = {channel for channel, _ in keys}
     channel = next(iter(channels)) if len(channels) == 1 else None  # for the pushdown only
-    dkeys = sorted(dispatch_key(c, i) for c, i in keys)
+    dkeys = [dispatch_key(c, i) for c, i in keys]
     columns: list[Any] = []
     for view in views:
         seen = event if view.profile is None else view.profile.apply(event)
+        if view.profile is not None:
+            extended = event_keys(seen, *SPL_KEY_FIELDS)
+            dkeys.extend(dispatch_key(c, i, view.profile.name) for c, i in extended)
         columns.extend(_field(seen.get(name)) for name in view.ordered)
         columns.append([_value(v) for v in seen.all_values()] if view.leaves else [])
     names = sorted(event_field_keys(event))
-    return (file, index, event.raw_text, channel, dkeys, names, *columns)
+    return (file, index, event.raw_text, channel, sorted(dkeys), names, *columns)
 
 
 def schema(views: Sequence[View] = (View(),)) -> StructType:
@@ -256,6 +264,8 @@ def read_parquet_events(
             lacking = set(view.ordered) - set(entry["names"]) if entry else {"(not stored)"}
             if entry and view.leaves and not entry["leaves"]:
                 lacking |= {"(every value, for field-less predicates)"}
+            if entry and view.profile is not None and not entry.get("profile_keys"):
+                lacking |= {"(the profile's source/EventCode keys: stored by an older ruleglot)"}
             if lacking:
                 raise RuleglotError(
                     f"the Parquet events lack what the rules read ({view.fields_column}: "
@@ -272,11 +282,20 @@ def quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
+#: Rows per Parquet file: Spark reads a file in one task at least, so files this size keep
+#: a task's memory small whatever the store's size (a 100x store written as two files ran a
+#: 2 GiB driver out of heap).
+ROWS_PER_FILE = 50_000
+
+
 def write_parquet(
     frame: DataFrame, path: str | Path, views: Sequence[View], mode: str = "overwrite"
 ) -> None:
     """Store canonical rows as Parquet (the event model applied once, at ingestion), with a
     note of the views and names stored."""
-    frame.write.mode(mode).parquet(str(path))
-    note = {v.fields_column: {"names": v.ordered, "leaves": v.leaves} for v in views}
+    frame.write.mode(mode).option("maxRecordsPerFile", ROWS_PER_FILE).parquet(str(path))
+    note = {
+        v.fields_column: {"names": v.ordered, "leaves": v.leaves, "profile_keys": True}
+        for v in views
+    }
     (Path(path) / STORED).write_bytes(orjson.dumps(note))

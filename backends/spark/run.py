@@ -91,15 +91,19 @@ def match_paths(
 ) -> tuple[list[tuple[str, int, int]], int | None]:
     """``(events file, event index, input rule index)`` of every match, in the evaluator's
     order (files as given, events, rules); and, with ``count``, how many events were read
-    (one more pass over the canonical rows, which are persisted for it)."""
+    (one more pass over the canonical rows)."""
     events = read_events(spark, paths, run.ruleset.views)
-    total = None
-    if count:
+    # JSON Lines are normalised in Python: once, kept for every job; Parquet is read by each
+    # job, only the columns and row groups it needs
+    costly = any(not is_parquet(p) for p in paths)
+    if costly:
         events = events.persist(StorageLevel.MEMORY_AND_DISK)
-        total = events.count()
-    found = run.ruleset.collect(events)
-    if count:
-        events.unpersist()
+    try:
+        total = events.count() if count else None
+        found = run.ruleset.collect(events)
+    finally:
+        if costly:
+            events.unpersist()
     order = {str(p): i for i, p in enumerate(paths)}
     rows = [(file, index, run.indices[rule]) for file, index, rule in found]
     rows.sort(key=lambda r: (order.get(r[0], len(order)), r[0], r[1], r[2]))
@@ -116,5 +120,5 @@ def match_events(
         for i, e in enumerate(events)
     ]
     frame = spark.createDataFrame(rows, schema(views))
-    found = run.ruleset.collect(frame)
+    found = run.ruleset.collect(frame, persist=True)
     return sorted((run.indices[rule], index) for _, index, rule in found)
