@@ -2,7 +2,7 @@
 
 ``events``: the evaluator's event model as canonical Spark rows; ``regex``: Python regexes
 rewritten for Java with the same meaning (or refused); ``predicates``: IR trees as Spark
-columns; ``engine``: many rules in one pass; ``pipeline``: SPL stages (eval, stats...) as
+columns; ``engine``: many rules in a few jobs; ``pipeline``: SPL stages (eval, stats...) as
 DataFrame transformations; ``run``: the whole run for the API and CLI;
 ``session``: starting Spark, and the install hint when PySpark is missing.
 

@@ -45,7 +45,7 @@ from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import Filter, Rule
 
-#: Rules per projection (:meth:`SparkRuleSet.matches`).
+#: Rules per job at most (:meth:`SparkRuleSet.jobs`).
 CHUNK = 500
 
 
@@ -149,8 +149,8 @@ def compile_spark_rule(
 
 
 class SparkRuleSet:
-    """Compiled rules, evaluated together in one pass (module docstring); ``reads``: what
-    they read, so that events are ingested with exactly those columns."""
+    """Compiled rules, evaluated in a few jobs of many rules each (module docstring);
+    ``reads``: what they read, so that events are ingested with exactly those columns."""
 
     def __init__(self, rules: Iterable[SparkRule], reads: Reads | None = None) -> None:
         self.rules = list(rules)
