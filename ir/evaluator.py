@@ -608,6 +608,14 @@ class CompiledRule:
     #: log-source branches, :data:`SPL_KEY_FIELDS` through ``fields`` for a search
     key_fields: tuple[str, str] = ("Channel", "EventID")
 
+    @property
+    def key_profile(self) -> FieldProfile | None:
+        """The field profile through which an event's ``dispatch`` keys are read (a search
+        keyed by ``source``/``EventCode``), else ``None`` (the event's own keys)."""
+        if self.dispatch is None or self.fields is None:
+            return None
+        return None if self.key_fields == ("Channel", "EventID") else self.fields
+
     def matches(self, event: Event) -> bool:
         if self.fields is not None:
             event = self.fields.apply(event)
@@ -705,14 +713,10 @@ class RuleSet:
         self._by_field: dict[str, list[int]] = {}
         self._always: list[int] = []
         for index, compiled in enumerate(self.rules):
-            if (
-                compiled.dispatch is not None
-                and compiled.fields is not None
-                and (compiled.key_fields != ("Channel", "EventID"))
-            ):
-                group = (compiled.fields.name, compiled.key_fields)
-                profile, by_key = self._by_profile_key.setdefault(group, (compiled.fields, {}))
-                if profile != compiled.fields:  # two profiles with one name: no index
+            if compiled.key_profile is not None and compiled.dispatch is not None:
+                group = (compiled.key_profile.name, compiled.key_fields)
+                profile, by_key = self._by_profile_key.setdefault(group, (compiled.key_profile, {}))
+                if profile != compiled.key_profile:  # two profiles with one name: no index
                     self._always.append(index)
                     continue
                 for key in compiled.dispatch:

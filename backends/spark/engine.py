@@ -34,13 +34,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from backends.spark.events import View, dispatch_key
 from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string, unsupported
-from ir.evaluator import CompiledRule, _field_keys, compile_rule
+from ir.evaluator import _field_keys, compile_rule
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import Filter, Rule
@@ -61,8 +60,10 @@ class SparkRule:
     dispatch: set[tuple[str, str | None]] | None
     needs: frozenset[str] | None
     fields: FieldProfile | None = None
-    #: the fields ``dispatch`` keys are values of (:attr:`ir.evaluator.CompiledRule.key_fields`)
-    key_fields: tuple[str, str] = CompiledRule.key_fields
+    #: the field profile whose ``source``/``EventCode`` the dispatch keys are values of (a
+    #: search read through one: :attr:`ir.evaluator.CompiledRule.key_profile`), else ``None``
+    #: (the event's own ``Channel``/``EventID``)
+    profile_keyed: str | None = None
 
     @property
     def unmapped(self) -> bool:
@@ -79,14 +80,6 @@ class SparkRule:
             else:
                 parts.append(f"({(guards or {}).get(guard, guard)} AND {body})")
         return " OR ".join(parts)
-
-    @property
-    def profile_keyed(self) -> str | None:
-        """The field profile whose ``source``/``EventCode`` the dispatch keys are values of
-        (a search read through one), else ``None`` (the event's ``Channel``/``EventID``)."""
-        if self.key_fields == CompiledRule.key_fields or self.fields is None:
-            return None
-        return self.fields.name
 
     def candidate(self) -> str | None:
         """SQL: the event is one :class:`ir.evaluator.RuleSet` shows this rule (``None``:
@@ -144,7 +137,12 @@ def compile_spark_rule(
     if reads is not None:
         reads.merge(mine)
     return SparkRule(
-        rule, tuple(branches), compiled.dispatch, compiled.needs, fields, compiled.key_fields
+        rule,
+        tuple(branches),
+        compiled.dispatch,
+        compiled.needs,
+        fields,
+        None if compiled.key_profile is None else compiled.key_profile.name,
     )
 
 
@@ -218,21 +216,11 @@ class SparkRuleSet:
         (event, rule) pair."""
         return [self.job_frame(events, job) for job in self.jobs(chunk)]
 
-    def collect(
-        self, events: DataFrame, persist: bool = False, chunk: int = CHUNK
-    ) -> list[tuple[str, int, int]]:
-        """All matches as ``(events file, event index, rule index)``, unordered. ``persist``
-        keeps the events between jobs (for events that are costly to read again: JSON Lines
-        normalised in Python, in-memory rows), else each job reads its own columns."""
-        jobs = self.jobs(chunk)
-        if persist and len(jobs) > 1:
-            events = events.persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            return [
-                (r["_file"], r["_index"], r["rule"])
-                for job in jobs
-                for r in self.job_frame(events, job).collect()
-            ]
-        finally:
-            if persist and len(jobs) > 1:
-                events.unpersist()
+    def collect(self, events: DataFrame, chunk: int = CHUNK) -> list[tuple[str, int, int]]:
+        """All matches as ``(events file, event index, rule index)``, unordered (each job reads
+        ``events`` again: persist them first when reading them is costly)."""
+        return [
+            (r["_file"], r["_index"], r["rule"])
+            for job in self.jobs(chunk)
+            for r in self.job_frame(events, job).collect()
+        ]

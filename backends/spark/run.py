@@ -120,5 +120,5 @@ def match_events(
         for i, e in enumerate(events)
     ]
     frame = spark.createDataFrame(rows, schema(views))
-    found = run.ruleset.collect(frame, persist=True)
+    found = run.ruleset.collect(frame)  # rows shipped in the plan: nothing to read again
     return sorted((run.indices[rule], index) for _, index, rule in found)
