@@ -31,6 +31,7 @@ by the jobs of its rules only. Never a job per rule.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -183,22 +184,20 @@ class SparkRuleSet:
         """``(_file, _index, rule)`` rows of the rules ``indices`` (one job, at least one
         compiled rule)."""
         candidates = [self.rules[i].candidate() for i in indices]
-        if any(c is None for c in candidates):
-            where = None
-        else:
-            where = " OR ".join(sorted(set(c for c in candidates if c is not None))) or "false"
         pushed = self.pushdown(indices)
         frame = events if pushed is None else events.where(pushed)
-        if where is not None:
-            frame = frame.where(where)
-        shared: dict[str, str] = {}  # a test used by several rules -> its column's name
-        uses: dict[str, int] = {}
-        for index, candidate in zip(indices, candidates, strict=True):
-            tests = [candidate] + [g for g, _ in self.rules[index].branches or () if g]
-            for test in set(t for t in tests if t):
-                uses[test] = uses.get(test, 0) + 1
-        for test in sorted(t for t, n in uses.items() if n > 1):
-            shared[test] = f"_shared{len(shared)}"
+        if None not in candidates:
+            frame = frame.where(" OR ".join(sorted({c for c in candidates if c})))
+        uses = Counter(
+            test
+            for index, candidate in zip(indices, candidates, strict=True)
+            for test in {candidate, *(g for g, _ in self.rules[index].branches or ())}
+            if test
+        )
+        # a test used by several rules -> the name of the column computing it once per row
+        shared = {
+            t: f"_shared{n}" for n, t in enumerate(sorted(t for t, k in uses.items() if k > 1))
+        }
         if shared:
             frame = frame.select("*", *(F.expr(test).alias(name) for test, name in shared.items()))
         cells = []
