@@ -15,7 +15,7 @@ What it must not do: parse text (that is the grammar), expand macros, or evaluat
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, TypeAlias
 
@@ -1237,20 +1237,33 @@ def _bounds(node: Any) -> tuple[int | None, int | None]:
     that costs two fifths of the parse)."""
     if isinstance(node, Token):
         return node.start_pos, node.end_pos
-    first = _edge_token(node, iter)
-    last = _edge_token(node, reversed)
-    if first is None or last is None:
+    first = _first_token(node.children)
+    if first is None:
         return None, None
+    last = _last_token(node.children)
+    assert last is not None
     return first.start_pos, last.end_pos
 
 
-def _edge_token(node: Any, order: Callable[[list[Any]], Iterator[Any]]) -> Token | None:
-    """The first (``order=iter``) or last (``reversed``) token under ``node``."""
-    if isinstance(node, Token):
-        return node
-    if isinstance(node, Tree):
-        for child in order(node.children):
-            found = _edge_token(child, order)
+def _first_token(children: list[Any]) -> Token | None:
+    """The first token under these children (``None`` placeholders, empty subtrees hold none)."""
+    for child in children:
+        if isinstance(child, Token):
+            return child
+        if isinstance(child, Tree):
+            found = _first_token(child.children)
+            if found is not None:
+                return found
+    return None
+
+
+def _last_token(children: list[Any]) -> Token | None:
+    """The last token under these children."""
+    for child in reversed(children):
+        if isinstance(child, Token):
+            return child
+        if isinstance(child, Tree):
+            found = _last_token(child.children)
             if found is not None:
                 return found
     return None

@@ -122,6 +122,8 @@ def _parser() -> lark.Lark:
     of CPU in every process that reads SPL (each worker of a parallel run)."""
     from lark import Lark
 
+    from backends.spl.lexer import OffsetsOnlyLexer
+
     return Lark.open_from_package(
         "backends.spl",
         "spl.lark",
@@ -130,6 +132,7 @@ def _parser() -> lark.Lark:
         propagate_positions=False,  # positions come from the tokens, on demand (builder._bounds)
         maybe_placeholders=True,
         cache=_grammar_cache(),
+        _plugins={"ContextualLexer": OffsetsOnlyLexer},
     )
 
 

@@ -37,14 +37,19 @@ class SourceFile:
         self._starts = [0]
         for line in text.splitlines(keepends=True):
             self._starts.append(self._starts[-1] + len(line))
+        #: the offset just past each line's last character (where a clamped column lands)
+        starts = self._starts[: len(self.lines)]
+        self._ends = [start + len(line) for start, line in zip(starts, self.lines, strict=True)]
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of ``offset``, clamped inside the text."""
-        offset = min(max(offset, 0), len(self.text))
+        if offset < 0:
+            offset = 0
         index = bisect.bisect_right(self._starts, offset) - 1
-        line = min(index, len(self.lines) - 1)
-        col = offset - self._starts[line] + 1
-        return line + 1, min(col, len(self.lines[line]) + 1)
+        if index >= len(self.lines):
+            index = len(self.lines) - 1
+        # past a line's end (its line break, or the text's end) is the column just after it
+        return index + 1, min(offset, self._ends[index]) - self._starts[index] + 1
 
     def span(self, start: int, end: int | None = None) -> Span:
         line, col = self.line_col(start)

@@ -1,0 +1,140 @@
+"""The offsets-only lexer (``backends/spl/lexer.py``) against lark's own contextual lexer.
+
+The reader parses with :class:`OffsetsOnlyLexer`; these tests parse the same texts with a parser
+built from the same grammar and options but lark's ``ContextualLexer``, and require the same
+trees (every token's type, value and offsets, every rule) and, on bad input, the same error
+(class, position, what was expected). The texts: every security_content search of the shared
+corpus after macro expansion, every SPL query of the repository's cases, and generated text
+made of the grammar's pieces (so that errors and unusual token sequences are covered).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import lark
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backends.spl import MacroTable
+from backends.spl.lexer import OffsetsOnlyLexer
+from backends.spl.macros import expand
+from backends.spl.reader import _parser
+from tests.conftest import shared
+
+
+@functools.cache
+def _lark_lexer_parser() -> lark.Lark:
+    """The reader's grammar and options, with lark's own contextual lexer."""
+    ours = _parser()
+    options = {
+        "parser": "lalr",
+        "lexer": "contextual",
+        "propagate_positions": ours.options.propagate_positions,
+        "maybe_placeholders": ours.options.maybe_placeholders,
+    }
+    return lark.Lark.open_from_package("backends.spl", "spl.lark", **options)
+
+
+def _shape(node: Any) -> Any:
+    """A tree as nested tuples, each token as (type, value, start, end)."""
+    if isinstance(node, lark.Token):
+        return (node.type, str(node), node.start_pos, node.end_pos)
+    if isinstance(node, lark.Tree):
+        return (str(node.data), tuple(_shape(child) for child in node.children))
+    return node
+
+
+def _outcome(parser: lark.Lark, text: str) -> Any:
+    try:
+        return ("tree", _shape(parser.parse(text)))
+    except lark.exceptions.UnexpectedInput as exc:
+        expected = getattr(exc, "expected", None) or getattr(exc, "allowed", None) or set()
+        token = getattr(exc, "token", None)
+        return (
+            "error",
+            type(exc).__name__,
+            exc.pos_in_stream,
+            exc.line if isinstance(exc, lark.exceptions.UnexpectedCharacters) else None,
+            exc.column if isinstance(exc, lark.exceptions.UnexpectedCharacters) else None,
+            sorted(str(e) for e in expected),
+            _shape(token) if token is not None else None,
+        )
+
+
+def _same(text: str) -> None:
+    assert isinstance(_parser().parser.lexer, OffsetsOnlyLexer)
+    assert _outcome(_parser(), text) == _outcome(_lark_lexer_parser(), text)
+
+
+def _corpus_searches() -> list[str]:
+    macros = MacroTable.from_folder(shared("spl", "macros"))
+    searches = []
+    for path in sorted(shared("spl", "detections").rglob("*.yml")):
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        search = data.get("search") if isinstance(data, dict) else None
+        if isinstance(search, str):
+            searches.append(expand(search, macros, undefined="empty").text)
+    return searches
+
+
+def test_every_security_content_search_lexes_as_lark_lexes_it() -> None:
+    searches = _corpus_searches()
+    assert len(searches) > 1700
+    errors = 0
+    for text in searches:
+        _same(text)
+        errors += _outcome(_parser(), text)[0] == "error"
+    assert errors < 50  # the comparison covered trees, not only errors
+
+
+def test_tokens_carry_offsets_and_no_line() -> None:
+    tree = _parser().parse('index=main user="a b"\n| stats count by host')
+    tokens = list(tree.scan_values(lambda v: isinstance(v, lark.Token)))
+    assert [(t.type, str(t), t.start_pos, t.end_pos) for t in tokens[:2]] == [
+        ("SEARCH_CMP", "index=", 0, 6),
+        ("VALUE", "main", 6, 10),
+    ]
+    assert all(t.line is None and t.end_column is None for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "index=x | stats count by",
+        'a="unterminated',
+        "a | eval x=",
+        "a | where (x>1",
+        "a | eval x=1 |",
+        "a ]",
+        "a\n| where x ==",
+        "search a | eval x=\"é\" | table x\n\n  | bogus 'x'",
+        "a | stats count(x) as n by host | where n > 5 AND NOT y LIKE \"%z\"",
+        "| tstats count from datamodel=Endpoint.Processes where Processes.x=1 by Processes.y",
+        "a [search b | fields c] | append [search d]",
+    ],
+)
+def test_edge_cases_and_errors_lex_as_lark_lexes_them(text: str) -> None:
+    _same(text)
+
+
+_PIECES = st.sampled_from(
+    [
+        "search", "where", "eval", "stats", "tstats", "rename", "table", "by", "as", "from",
+        "NOT", "OR", "AND", "IN", "not", "or", "like", "xor", "TERM(x)", "CASE(Y)", "count",
+        "x", "Processes.process_name", "'q f'", '"a b"', '"esc\\"q"', "*.exe", "1.5", "-", "+",
+        ".", "*", "/", "%", "=", "==", "!=", "<", ">=", "(", ")", "[", "]", ",", "|", " ", "\n",
+        "\t", "datamodel=", "x=", "\\", '"', "<<FIELD>>", "{k}", "é",
+    ]  # fmt: skip
+)
+
+
+@given(st.lists(_PIECES, max_size=25).map(" ".join), st.lists(_PIECES, max_size=25).map("".join))
+def test_generated_text_lexes_as_lark_lexes_it(spaced: str, glued: str) -> None:
+    _same(spaced)
+    _same(glued)
