@@ -28,11 +28,12 @@ import yaml  # noqa: E402
 
 from backends.spl import MacroTable, read_spl, read_spl_search  # noqa: E402
 from backends.spl.macros import expand  # noqa: E402
+from backends.yaml_loaders import SAFE_LOADER  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.nodes import Command, Stage, Stats, Subsearch  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+LOADER = SAFE_LOADER
 
 #: Every command name the reader models, as SPL spells it.
 MODELLED = {

@@ -105,16 +105,16 @@ def _outcome(text: str) -> Any:
         return ("error", err.category, err.message, err.line, err.col, err.construct)
 
 
-@pytest.mark.skipif(reader._FAST_LOADER is None, reason="PyYAML without libyaml")
+@pytest.mark.skipif(reader.FAST_LOADER is None, reason="PyYAML without libyaml")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_libyaml_reads_like_pure_python_yaml(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     text = CASES[name]
     fast = _outcome(text)
-    monkeypatch.setattr(reader, "_FAST_LOADER", None)
+    monkeypatch.setattr(reader, "FAST_LOADER", None)
     assert _outcome(text) == fast
 
 
-@pytest.mark.skipif(reader._FAST_LOADER is None, reason="PyYAML without libyaml")
+@pytest.mark.skipif(reader.FAST_LOADER is None, reason="PyYAML without libyaml")
 def test_the_fast_composer_is_the_one_used(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: Any, **__: Any) -> Any:
         raise AssertionError("the pure-Python composer was used")

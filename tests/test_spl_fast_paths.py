@@ -22,6 +22,7 @@ import pytest
 import yaml
 from lark import Lark
 
+from backends import yaml_loaders
 from backends.spl import MacroTable, macros, read_spl, reader
 from backends.spl.source import scalar_offsets
 
@@ -291,7 +292,7 @@ def test_macro_files_read_as_safe_load(text: str) -> None:
         except yaml.YAMLError as exc:
             return ("error", str(exc))
 
-    assert outcome(macros._load_yaml) == outcome(yaml.safe_load)
+    assert outcome(yaml_loaders.load) == outcome(yaml.safe_load)
 
 
 # --- the command line -----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import yaml
 
 from backends.spl.emit import aggregation_text, options_text, write_eval, write_stage
+from backends.yaml_loaders import SAFE_LOADER
 from ir.errors import RuleglotError
 from ir.nodes import (
     And,
@@ -117,9 +118,8 @@ def split_pipes(spl: str) -> list[str]:
 def sigma_detection(rule: Rule, text: str) -> str:
     """The ``detection:`` block of the rule's YAML document (the one holding the rule's first
     line), as written."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        nodes = list(yaml.compose_all(text, Loader=loader))
+        nodes = list(yaml.compose_all(text, Loader=SAFE_LOADER))
     except yaml.YAMLError:
         return ""
     line = rule.span.line if rule.span else None

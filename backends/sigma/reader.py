@@ -83,6 +83,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from backends.yaml_loaders import FAST_LOADER
 from ir.errors import RuleglotError, Span
 from ir.nodes import (
     Expr,
@@ -304,9 +305,6 @@ def _items(loc: Any, count: int) -> list[Any]:
     return (items + [None] * count)[:count]
 
 
-#: libyaml's composer, when PyYAML was built with it: the same nodes and marks as the pure-Python
-#: one, about twenty times faster.
-_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", None)
 #: What YAML (and PyYAML's reader) counts as a line break.
 _YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
@@ -329,12 +327,12 @@ def _load_documents(source: _Source) -> list[_Doc]:
     libyaml composes when it is there; should it refuse the text, the pure-Python composer
     reads it again, so that syntax errors (messages and positions) are PyYAML's own whichever
     composer is installed."""
-    if _FAST_LOADER is not None:
+    if FAST_LOADER is not None:
         source.eof = _end_of_text(source.text)
         try:
             builder = _TreeBuilder(source)
             docs = []
-            for node in yaml.compose_all(source.text, Loader=_FAST_LOADER):
+            for node in yaml.compose_all(source.text, Loader=FAST_LOADER):
                 if node is not None:
                     data, loc = builder.build(node)
                     docs.append(_Doc(data, loc, source.span(node)))

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import yaml
 
+from backends import yaml_loaders
 from ir.errors import RuleglotError
 
 __all__ = ["BUILTINS", "Expansion", "Macro", "MacroTable", "expand", "strip_comments"]
@@ -124,24 +125,9 @@ class MacroTable:
         return sorted(self._macros)
 
 
-#: libyaml's loader, when PyYAML has it: the same data as ``yaml.safe_load``, several times faster.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
-
-
-def _load_yaml(text: str) -> object:
-    """``yaml.safe_load(text)``, by libyaml when it is there; a text libyaml refuses is read
-    again by PyYAML's own loader, whose error (message and position) is the one reported."""
-    if _FAST_LOADER is not None:
-        try:
-            return yaml.load(text, Loader=_FAST_LOADER)  # noqa: S506 - a safe loader
-        except Exception:  # noqa: S110 - read again below, for PyYAML's own error
-            pass
-    return yaml.safe_load(text)
-
-
 def _read_macro_file(path: Path) -> Macro:
     try:
-        data = _load_yaml(path.read_text(encoding="utf-8"))
+        data = yaml_loaders.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RuleglotError(f"cannot read macro file: {exc}", "io", str(path)) from None
     except yaml.YAMLError as exc:

@@ -102,6 +102,7 @@ import yaml
 
 from backends.spl.macros import Expansion, MacroError, MacroTable, expand
 from backends.spl.source import SourceFile, scalar_offsets
+from backends.yaml_loaders import SAFE_LOADER
 from ir.errors import RuleglotError, Span
 from ir.nodes import LogSource, Rule, Stage
 
@@ -109,6 +110,7 @@ if TYPE_CHECKING:  # lark and the builder are imported when the first search is 
     import lark
 
     from backends.spl.builder import Builder
+    from backends.spl.parsing import SplParser
 
 __all__ = ["read_spl", "read_spl_search"]
 
@@ -116,23 +118,26 @@ _UNDEFINED = ("error", "empty")
 
 
 @functools.cache
-def _parser() -> lark.Lark:
-    """The LALR parser of ``spl.lark`` (positions are read from tokens: ``builder._bounds``). The
-    grammar analysis is cached on disk (:func:`_grammar_cache`): building it costs about 0.2 s
-    of CPU in every process that reads SPL (each worker of a parallel run)."""
+def _parser() -> SplParser:
+    """The LALR parser of ``spl.lark``, run by :class:`~backends.spl.parsing.SplParser` (lark's
+    tables in one loop; lark itself for the errors). Positions are read from tokens
+    (``builder._bounds``). The grammar analysis is cached on disk (:func:`_grammar_cache`):
+    building it costs about 0.2 s of CPU in every process that reads SPL (each worker of a
+    parallel run)."""
     from lark import Lark
 
-    from backends.spl.lexer import OffsetsOnlyLexer
+    from backends.spl.parsing import SplParser
 
-    return Lark.open_from_package(
-        "backends.spl",
-        "spl.lark",
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=False,  # positions come from the tokens, on demand (builder._bounds)
-        maybe_placeholders=True,
-        cache=_grammar_cache(),
-        _plugins={"ContextualLexer": OffsetsOnlyLexer},
+    return SplParser(
+        Lark.open_from_package(
+            "backends.spl",
+            "spl.lark",
+            parser="lalr",
+            lexer="contextual",
+            propagate_positions=False,  # positions come from the tokens (builder._bounds)
+            maybe_placeholders=True,
+            cache=_grammar_cache(),
+        )
     )
 
 
@@ -398,8 +403,6 @@ class _Doc:
 
 _SPL_KEYS = ("search", "logic")
 
-#: libyaml's loader when PyYAML has it (its marks count characters, as the pure one's do).
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _yaml_documents(source: SourceFile) -> list[_Doc] | None:
@@ -408,7 +411,7 @@ def _yaml_documents(source: SourceFile) -> list[_Doc] | None:
     if suffix == ".spl":
         return None
     try:
-        nodes = [n for n in yaml.compose_all(source.text, Loader=_LOADER) if n is not None]
+        nodes = [n for n in yaml.compose_all(source.text, Loader=SAFE_LOADER) if n is not None]
     except yaml.MarkedYAMLError as exc:
         if suffix not in (".yml", ".yaml"):
             return None

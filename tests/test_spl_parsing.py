@@ -1,11 +1,11 @@
-"""The offsets-only lexer (``backends/spl/lexer.py``) against lark's own contextual lexer.
+"""The SPL parser's loop (``backends/spl/parsing.py``) against lark parsing the same grammar.
 
-The reader parses with :class:`OffsetsOnlyLexer`; these tests parse the same texts with a parser
-built from the same grammar and options but lark's ``ContextualLexer``, and require the same
+The reader parses with :class:`SplParser`, which runs lark's tables itself; these tests parse
+the same texts with lark (the same grammar and options, lark's ``parse``) and require the same
 trees (every token's type, value and offsets, every rule) and, on bad input, the same error
 (class, position, what was expected). The texts: every security_content search of the shared
-corpus after macro expansion, every SPL query of the repository's cases, and generated text
-made of the grammar's pieces (so that errors and unusual token sequences are covered).
+corpus after macro expansion, hand-picked edge cases and errors, and generated text made of the
+grammar's pieces (so that errors and unusual token sequences are covered).
 """
 
 from __future__ import annotations
@@ -20,23 +20,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backends.spl import MacroTable
-from backends.spl.lexer import OffsetsOnlyLexer
 from backends.spl.macros import expand
+from backends.spl.parsing import SplParser
 from backends.spl.reader import _parser
 from tests.conftest import shared
 
 
 @functools.cache
-def _lark_lexer_parser() -> lark.Lark:
-    """The reader's grammar and options, with lark's own contextual lexer."""
-    ours = _parser()
-    options = {
-        "parser": "lalr",
-        "lexer": "contextual",
-        "propagate_positions": ours.options.propagate_positions,
-        "maybe_placeholders": ours.options.maybe_placeholders,
-    }
-    return lark.Lark.open_from_package("backends.spl", "spl.lark", **options)
+def _lark() -> lark.Lark:
+    """The reader's grammar and options, parsed by lark (no grammar cache: built afresh)."""
+    options = _parser().lark.options
+    return lark.Lark.open_from_package(
+        "backends.spl",
+        "spl.lark",
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=options.propagate_positions,
+        maybe_placeholders=options.maybe_placeholders,
+    )
 
 
 def _shape(node: Any) -> Any:
@@ -48,7 +49,7 @@ def _shape(node: Any) -> Any:
     return node
 
 
-def _outcome(parser: lark.Lark, text: str) -> Any:
+def _outcome(parser: lark.Lark | SplParser, text: str) -> Any:
     try:
         return ("tree", _shape(parser.parse(text)))
     except lark.exceptions.UnexpectedInput as exc:
@@ -58,16 +59,15 @@ def _outcome(parser: lark.Lark, text: str) -> Any:
             "error",
             type(exc).__name__,
             exc.pos_in_stream,
-            exc.line if isinstance(exc, lark.exceptions.UnexpectedCharacters) else None,
-            exc.column if isinstance(exc, lark.exceptions.UnexpectedCharacters) else None,
+            exc.line,
+            exc.column,
             sorted(str(e) for e in expected),
             _shape(token) if token is not None else None,
         )
 
 
 def _same(text: str) -> None:
-    assert isinstance(_parser().parser.lexer, OffsetsOnlyLexer)
-    assert _outcome(_parser(), text) == _outcome(_lark_lexer_parser(), text)
+    assert _outcome(_parser(), text) == _outcome(_lark(), text)
 
 
 def _corpus_searches() -> list[str]:
@@ -81,7 +81,7 @@ def _corpus_searches() -> list[str]:
     return searches
 
 
-def test_every_security_content_search_lexes_as_lark_lexes_it() -> None:
+def test_every_security_content_search_parses_as_lark_parses_it() -> None:
     searches = _corpus_searches()
     assert len(searches) > 1700
     errors = 0
@@ -119,7 +119,7 @@ def test_tokens_carry_offsets_and_no_line() -> None:
         "a [search b | fields c] | append [search d]",
     ],
 )
-def test_edge_cases_and_errors_lex_as_lark_lexes_them(text: str) -> None:
+def test_edge_cases_and_errors_parse_as_lark_parses_them(text: str) -> None:
     _same(text)
 
 
@@ -135,6 +135,6 @@ _PIECES = st.sampled_from(
 
 
 @given(st.lists(_PIECES, max_size=25).map(" ".join), st.lists(_PIECES, max_size=25).map("".join))
-def test_generated_text_lexes_as_lark_lexes_it(spaced: str, glued: str) -> None:
+def test_generated_text_parses_as_lark_parses_it(spaced: str, glued: str) -> None:
     _same(spaced)
     _same(glued)
