@@ -501,22 +501,24 @@ def _plain_data(node: yaml.Node, seen: set[int]) -> Any:
     mappings, sequences and scalars, several times faster. Raises on anything else (another
     tag, a merge key, an alias of a collection, a scalar PyYAML refuses), which the caller then
     leaves to PyYAML."""
-    if isinstance(node, yaml.ScalarNode):
-        if node.tag == _STR:
+    kind = type(node)
+    if kind is yaml.ScalarNode:
+        tag = node.tag
+        if tag == _STR:
             return node.value
-        construct = _SCALARS.get(node.tag)
+        construct = _SCALARS.get(tag)
         if construct is None:
-            raise _Unusual(node.tag)
+            raise _Unusual(tag)
         return construct(_SCALAR_CONSTRUCTOR, node)
     if id(node) in seen:  # an alias (PyYAML shares the object; recursion is possible)
         raise _Unusual("alias")
     seen.add(id(node))
-    if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+    if kind is yaml.SequenceNode and node.tag == _SEQ:
         return [_plain_data(item, seen) for item in node.value]
-    if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+    if kind is yaml.MappingNode and node.tag == _MAP:
         data: dict[Any, Any] = {}
         for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
+            if type(key) is not yaml.ScalarNode:
                 raise _Unusual("key")
             data[_plain_data(key, seen)] = _plain_data(value, seen)
         return data

@@ -18,6 +18,7 @@ What it must not do
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 
 import yaml
@@ -34,9 +35,7 @@ class SourceFile:
         self.text = text
         self.path = path
         self.lines = text.splitlines() or [""]
-        self._starts = [0]
-        for line in text.splitlines(keepends=True):
-            self._starts.append(self._starts[-1] + len(line))
+        self._starts = [0, *itertools.accumulate(map(len, text.splitlines(keepends=True)))]
         #: the offset just past each line's last character (where a clamped column lands)
         starts = self._starts[: len(self.lines)]
         self._ends = [start + len(line) for start, line in zip(starts, self.lines, strict=True)]
