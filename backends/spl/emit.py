@@ -79,6 +79,7 @@ Approximations (reported in :attr:`Emitted.warnings`, never silent)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -201,6 +202,7 @@ class _Names:
     derived: tuple[str, ...] = ()
 
     @classmethod
+    @functools.cache  # one per profile name: built for every rule it was a tenth of emitting
     def of(cls, fields: str | None) -> _Names:
         if fields in (None, "none"):
             return cls(None, {}, ())
@@ -328,35 +330,33 @@ def _search_leaf(pred: Predicate) -> str | None:
     return f"{name}={quote(stars.format(value))}"
 
 
-def search_expressible(expr: Expr) -> bool:
+def _search_text(expr: Expr) -> str | None:
+    """``expr`` as search terms, or ``None`` when search cannot express a part of it. Every
+    compound operand is parenthesised, so the text reads the same under either AND/OR
+    precedence. (One walk decides and writes: the emitter used to walk each tree twice.)"""
     if isinstance(expr, Predicate):
-        return _search_leaf(expr) is not None
+        return _search_leaf(expr)
     if isinstance(expr, Condition):
-        return False
-    if isinstance(expr, Not):
-        return search_expressible(expr.arg)
-    return all(search_expressible(a) for a in expr.args)
-
-
-def write_search(expr: Expr) -> str:
-    """A search-expressible tree as search terms; every compound operand is parenthesised, so
-    the text reads the same under either AND/OR precedence."""
-    if isinstance(expr, Predicate):
-        leaf = _search_leaf(expr)
-        if leaf is None:
-            raise _unsupported(f"search cannot express {expr!r}", str(expr.kind)).at(expr.span)
-        return leaf
+        return None
     if isinstance(expr, Not):
         inner = expr.arg
+        text = _search_text(inner)
+        if text is None:
+            return None
         if isinstance(inner, Predicate) and not (inner.kind is Kind.EXISTS and not inner.value):
-            return f"NOT {write_search(inner)}"
-        return f"NOT ({write_search(inner)})"
-    if isinstance(expr, Condition):
-        raise _unsupported("search cannot express an eval condition", "condition")
-    parts = [
-        f"({write_search(a)})" if isinstance(a, (And, Or)) else write_search(a) for a in expr.args
-    ]
+            return f"NOT {text}"
+        return f"NOT ({text})"
+    parts: list[str] = []
+    for arg in expr.args:
+        text = _search_text(arg)
+        if text is None:
+            return None
+        parts.append(f"({text})" if isinstance(arg, (And, Or)) else text)
     return " ".join(parts) if isinstance(expr, And) else " OR ".join(parts)
+
+
+def search_expressible(expr: Expr) -> bool:
+    return _search_text(expr) is not None
 
 
 # --- where -----------------------------------------------------------------------------------
@@ -517,8 +517,9 @@ def write_stage(stage: Stage, warnings: Warnings) -> str:
 
 def _stage_text(stage: Stage, warnings: Warnings) -> str:
     if isinstance(stage, Filter):
-        if stage.command == "search" and search_expressible(stage.expr):
-            return f"search {write_search(stage.expr)}"
+        text = _search_text(stage.expr) if stage.command == "search" else None
+        if text is not None:
+            return f"search {text}"
         return f"where {write_where(stage.expr, warnings)}"
     if isinstance(stage, Eval):
         return "eval " + ", ".join(f"{_field(n)}={write_eval(e)}" for n, e in stage.assignments)
@@ -696,12 +697,13 @@ def _keyword_flags(expr: Expr, skipped: Sequence[str] = ()) -> tuple[Expr, str |
 def _first_stage(expr: Expr, warnings: Warnings, derived: Sequence[str] = ()) -> list[str]:
     """Search terms for the search-expressible conjuncts, one where for the rest (after the
     foreach that decides its keywords, if it has any; it skips the ``derived`` fields)."""
-    if search_expressible(expr):
-        return [write_search(expr)]
+    whole = _search_text(expr)
+    if whole is not None:
+        return [whole]
     in_search = [c for c in conjuncts(expr) if search_expressible(c)]
     rest = all_of([c for c in conjuncts(expr) if c not in in_search])
     in_where, foreach = _keyword_flags(rest, derived)
-    search = write_search(all_of(in_search)) if in_search else ""
+    search = (_search_text(all_of(in_search)) or "") if in_search else ""
     return [search, *([foreach] if foreach else []), f"where {write_where(in_where, warnings)}"]
 
 
