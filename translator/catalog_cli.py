@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 import orjson
-from rich.console import Console
 from rich.progress import Progress, TaskID
 
 from ir.errors import RuleglotError
@@ -29,13 +28,11 @@ from translator.catalog import (
     read_counts,
     rule_keys,
 )
+from translator.cli_common import EXIT_INPUT_ERROR, stderr_console
 from translator.explain import Counts, rule_page
 from translator.indicators import IndicatorKey
 from translator.inputs import read_text
 from translator.pages import FORMATS, page_dict, render
-
-EXIT_INPUT_ERROR = 2
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class ProgressReporter:
@@ -185,7 +182,7 @@ def catalog_command(
     indicator listing the rules that use it."""
     started = time.perf_counter()
     interactive = sys.stderr.isatty()
-    with Progress(console=stderr, transient=True, disable=not interactive) as progress:
+    with Progress(console=stderr_console(), transient=True, disable=not interactive) as progress:
         report = build_site(
             paths,
             out_dir,

@@ -24,14 +24,14 @@ from rich.table import Table
 from ir.errors import RuleglotError
 from ir.events import Event
 from translator.check import CheckResult, Pair, check_pairs, translate_pair
-from translator.cli import (
+from translator.cli_common import (
     EXIT_INPUT_ERROR,
-    _progress,
-    _read_options,
-    _reader_options,
-    _report,
-    _write_atomically,
     load_rules,
+    progress,
+    read_options,
+    reader_options,
+    report_error,
+    write_atomically,
 )
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events
 
@@ -46,11 +46,11 @@ def _load_events(
     events: list[Event] = []
     origins: list[str] = []
     files = list(expand_paths(paths, EVENT_SUFFIXES))
-    for path in _progress(files, len(files), "reading events"):
+    for path in progress(files, len(files), "reading events"):
         for item in read_events(path):
             if isinstance(item, RuleglotError):
                 errors.append(item)
-                _report(item)
+                report_error(item)
                 continue
             index, event = item
             events.append(event)
@@ -92,7 +92,7 @@ def _print_people(results: list[CheckResult], show_all: bool) -> None:
 
 @click.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@_reader_options
+@reader_options
 @click.option(
     "--to",
     "write",
@@ -179,13 +179,13 @@ def check_command(
     started = time.perf_counter()
     write = write or ("spl" if read != "spl" else "sigma")
     errors: list[RuleglotError] = []
-    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(paths, read, errors, **options)
     events, origins = _load_events(event_paths, errors)
     write_options = {"fields": fields, "logsources": logsources}
     pairs: list[Pair] = [
         translate_pair(str(path), rule, read, write, lossy=lossy, options=write_options)
-        for path, rule in _progress(loaded, len(loaded), "translating")
+        for path, rule in progress(loaded, len(loaded), "translating")
     ]
     results = check_pairs(
         pairs,
@@ -195,12 +195,12 @@ def check_command(
         limit=generated_limit,
         origins=origins,
         jobs=jobs,
-        progress=lambda xs: _progress(xs, len(pairs), "comparing on generated events"),
+        progress=lambda xs: progress(xs, len(pairs), "comparing on generated events"),
     )
     report: list[dict[str, Any]] = [r.to_dict() for r in results]
     report += [{"path": e.path, "status": "input-error", "error": e.to_dict()} for e in errors]
     if report_path:
-        _write_atomically(
+        write_atomically(
             Path(report_path), orjson.dumps(report, option=orjson.OPT_INDENT_2).decode()
         )
     if output_format == "json":

@@ -13,11 +13,11 @@ import importlib
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, is_dataclass
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 import orjson
@@ -29,127 +29,20 @@ from ir.lookups import LookupProvider
 from ir.nodes import FieldValue, Predicate, Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
+from translator.cli_common import (
+    EXIT_INPUT_ERROR,
+    load_rules,
+    progress,
+    read_options,
+    reader_options,
+    report_error,
+    write_atomically,
+)
 from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
 from translator.parallel import available_cores, fork_map, match_files
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-T = TypeVar("T")
-EXIT_INPUT_ERROR = 2
-
-_CONSOLE: list[Console] = []
-
-
-def _stderr() -> Console:
-    """The rich console on stderr (rich is imported when a progress bar is first drawn)."""
-    if not _CONSOLE:
-        from rich.console import Console
-
-        _CONSOLE.append(Console(stderr=True, highlight=False, soft_wrap=True))
-    return _CONSOLE[0]
-
-
-def _progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
-    """``items``, with a progress bar on a terminal only (never in pipes or CI logs)."""
-    if not sys.stderr.isatty():
-        yield from items
-        return
-    from rich.progress import Progress
-
-    with Progress(console=_stderr(), transient=True) as progress:
-        task = progress.add_task(label, total=total)
-        for item in items:
-            yield item
-            progress.advance(task)
-
-
-def _report(err: RuleglotError) -> None:
-    click.echo(str(err), err=True)
-
-
-def _reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every command that reads rules takes."""
-    options = [
-        click.option(
-            "--from",
-            "read",
-            type=click.Choice(sorted(api.READERS)),
-            default="sigma",
-            show_default=True,
-            help="Language of the input rules.",
-        ),
-        click.option(
-            "-p",
-            "--pipeline",
-            "pipelines",
-            multiple=True,
-            help="Sigma: a pySigma processing pipeline (installed name or YAML file) applied "
-            "before reading; repeatable.",
-        ),
-        click.option(
-            "--macros",
-            type=click.Path(exists=True, file_okay=False),
-            help="SPL: a security_content macros/ folder to expand macros from.",
-        ),
-        click.option(
-            "--undefined-macros",
-            type=click.Choice(["error", "empty"]),
-            default="error",
-            show_default=True,
-            help="SPL: an undefined macro is an error, or expands to nothing "
-            "(undefined *_filter macros are always empty).",
-        ),
-        click.option(
-            "--search-precedence",
-            type=click.Choice(["manual", "and-first"]),
-            default="manual",
-            show_default=True,
-            help="SPL search: NOT>OR>AND as Splunk's manual says, or NOT>AND>OR.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def load_rules(
-    paths: Iterable[str], read: str, errors: list[RuleglotError], **options: Any
-) -> list[tuple[Path, Rule]]:
-    """Every rule under ``paths``; errors are appended to ``errors`` and the batch goes on."""
-    files = list(expand_paths(paths, RULE_SUFFIXES[read]))
-    loaded: list[tuple[Path, Rule]] = []
-    for path in _progress(files, len(files), "reading rules"):
-        try:
-            for rule in api.parse(read_text(path), read, str(path), **options):
-                loaded.append((path, rule))
-        except RuleglotError as err:
-            err.path = err.path or str(path)
-            errors.append(err)
-            _report(err)
-    return loaded
-
-
-def _read_options(
-    read: str,
-    macros: str | None,
-    undefined_macros: str,
-    search_precedence: str,
-    pipelines: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    if read == "sigma":
-        try:
-            return {"pipeline": api.pipeline(pipelines)} if pipelines else {}
-        except RuleglotError as err:
-            raise click.BadParameter(err.message, param_hint="--pipeline") from None
-    if read != "spl":
-        return {}
-    return {
-        "macros": api.macros(macros),
-        "undefined_macros": undefined_macros,
-        "search_precedence": search_precedence,
-    }
-
+    pass
 
 class _Commands(click.Group):
     """The command group; ``explain``, ``catalog`` and ``check`` live in their own modules,
@@ -182,7 +75,7 @@ def main() -> None:
 
 @main.command("parse")
 @click.argument("rules", nargs=-1, required=True)
-@_reader_options
+@reader_options
 @click.option(
     "--to",
     "write",
@@ -202,7 +95,7 @@ def parse_command(
 ) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
-    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     for _path, rule in load_rules(rules, read, errors, **options):
         click.echo(api.emit(rule, write))
     if errors:
@@ -217,7 +110,7 @@ def _eval_cases(case_paths: tuple[str, ...], profile_name: str) -> None:
         for result in run_cases(Path(raw), profile_name):
             if isinstance(result, RuleglotError):
                 errors += 1
-                _report(result)
+                report_error(result)
                 continue
             assert isinstance(result, CaseResult)
             passed += result.ok
@@ -280,7 +173,7 @@ class _Eval:
     def _fail(self, err: RuleglotError, path: Path) -> None:
         err.path = err.path or str(path)
         self.errors.append(err)
-        _report(err)
+        report_error(err)
 
     def _write(self, record: dict[str, Any]) -> None:
         self.out.write(orjson.dumps(record, default=str) + b"\n")
@@ -296,7 +189,7 @@ class _Eval:
             except RuleglotError as err:
                 self._fail(err, path)
         ruleset = RuleSet(c for _, c in compiled)
-        for result in _progress(
+        for result in progress(
             match_files(ruleset, event_files, self.jobs), len(event_files), "evaluating"
         ):
             self.events_read += result.events
@@ -340,7 +233,7 @@ class _Eval:
         for event in events:
             self.fields_seen.update(event.fields)
         ran = 0
-        for path, rule in _progress(rules, len(rules), "running pipelines"):
+        for path, rule in progress(rules, len(rules), "running pipelines"):
             try:
                 rows = api.compile_run(rule, self.fields, self.lookups)(events)
             except RuleglotError as err:
@@ -359,7 +252,7 @@ class _Eval:
 @click.option(
     "--events", "event_paths", multiple=True, help="JSON Lines event file or folder (repeatable)."
 )
-@_reader_options
+@reader_options
 @click.option(
     "--profile",
     "profile_name",
@@ -437,7 +330,7 @@ def eval_command(
         raise click.UsageError("give RULES and at least one --events (or --cases)")
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
-    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(rules, read, run.errors, **options)
     if engine == "spark":
         from translator.spark_eval import eval_spark
@@ -478,14 +371,6 @@ def eval_command(
 
 
 OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file beside it: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    temporary.replace(path)
 
 
 def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> Path:
@@ -537,7 +422,7 @@ def _translate_file(
             done.rules.append((entry, err))
     texts = [t.text for _, t in done.rules if isinstance(t, api.Translation)]
     if out_path is not None and texts:
-        _write_atomically(out_path, "\n".join(texts))
+        write_atomically(out_path, "\n".join(texts))
         done.written = True
     return done
 
@@ -548,7 +433,7 @@ PARALLEL_MIN_FILES = 64
 
 @main.command("translate")
 @click.argument("paths", nargs=-1, required=True)
-@_reader_options
+@reader_options
 @click.option(
     "--to",
     "write",
@@ -627,7 +512,7 @@ def translate_command(
     error naming it and its position, and the exit status is 2.
     """
     errors: list[RuleglotError] = []
-    options = _read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
     if jobs == 0:
@@ -653,12 +538,12 @@ def translate_command(
     # input order: read errors first (as a sequential read reports them), then each rule.
     chunk = max(1, min(32, len(files) // (8 * jobs)))
     translated = list(
-        _progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
+        progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
     )
     for item in translated:
         if item.read_error is not None:
             errors.append(item.read_error)
-            _report(item.read_error)
+            report_error(item.read_error)
     report: list[dict[str, Any]] = [
         {"path": err.path, "status": "error", "errors": [err.to_dict()]} for err in errors
     ]
@@ -670,7 +555,7 @@ def translate_command(
         if isinstance(done, RuleglotError):
             err = done
             errors.append(err)
-            _report(err)
+            report_error(err)
             report.append({**entry, "status": "error", "errors": [err.to_dict()]})
             continue
         for warning in done.warnings:
@@ -690,9 +575,9 @@ def translate_command(
         if out_dir is None:
             click.echo(text)
         else:
-            _write_atomically(_output_path(Path(out_dir), source, roots, write), text)
+            write_atomically(_output_path(Path(out_dir), source, roots, write), text)
     if report_path:
-        _write_atomically(
+        write_atomically(
             Path(report_path),
             orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode(),
         )

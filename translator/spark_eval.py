@@ -23,9 +23,8 @@ import click
 from ir.errors import RuleglotError
 from ir.nodes import Rule
 from translator import api
+from translator.cli_common import EXIT_INPUT_ERROR
 from translator.inputs import EVENT_SUFFIXES, expand_paths
-
-EXIT_INPUT_ERROR = 2
 
 
 def event_inputs(paths: Sequence[str]) -> list[Path]:
