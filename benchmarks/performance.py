@@ -310,6 +310,18 @@ def _read_search(index: int) -> int:
         return -1
 
 
+def _spl_sample(started: float, macro_seconds: float, counts: list[int]) -> Sample:
+    """One (b) run: its time since ``started`` and how many inputs read (a count >= 0)."""
+    return Sample(
+        {"total": time.perf_counter() - started, "macros": macro_seconds},
+        {
+            "detections": len(counts),
+            "parsed": sum(1 for c in counts if c >= 0),
+            "failed": sum(1 for c in counts if c < 0),
+        },
+    )
+
+
 def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str, Any]:
     """Detection files into IR (YAML, macros, SPL); beside it, to show where the time goes, the
     same searches' SPL text alone into IR (the YAML read before the clock starts)."""
@@ -327,15 +339,7 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
         macro_seconds = time.perf_counter() - started
         _SPL_READER[:] = [lambda text, path: read_spl(text, path, macros=macros)]
         counts = list(fork_map(_read_detection, files, jobs, chunksize=16))
-        total = time.perf_counter() - started
-        return Sample(
-            {"total": total, "macros": macro_seconds},
-            {
-                "detections": len(files),
-                "parsed": sum(1 for c in counts if c >= 0),
-                "failed": sum(1 for c in counts if c < 0),
-            },  # fmt: skip
-        )
+        return _spl_sample(started, macro_seconds, counts)
 
     def read_searches(jobs: int) -> Sample:
         texts = [path.read_text(encoding="utf-8") for path in files]
@@ -349,15 +353,7 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
         macro_seconds = time.perf_counter() - started
         _SPL_READER[:] = [lambda text, path: list(read_spl_search(text, path, macros=macros))]
         counts = list(fork_map(_read_search, range(len(_SEARCHES)), jobs, chunksize=16))
-        total = time.perf_counter() - started
-        return Sample(
-            {"total": total, "macros": macro_seconds},
-            {
-                "detections": len(_SEARCHES),
-                "parsed": sum(1 for c in counts if c >= 0),
-                "failed": sum(1 for c in counts if c < 0),
-            },  # fmt: skip
-        )
+        return _spl_sample(started, macro_seconds, counts)
 
     result = {"1 core": repeat(runs, lambda: in_child(lambda: read_all(1)), "spl 1 core")}
     if jobs > 1:

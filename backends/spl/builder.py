@@ -1237,33 +1237,22 @@ def _bounds(node: Any) -> tuple[int | None, int | None]:
     that costs two fifths of the parse)."""
     if isinstance(node, Token):
         return node.start_pos, node.end_pos
-    first = _first_token(node.children)
+    first = _edge_token(node.children, last=False)
     if first is None:
         return None, None
-    last = _last_token(node.children)
+    last = _edge_token(node.children, last=True)
     assert last is not None
     return first.start_pos, last.end_pos
 
 
-def _first_token(children: list[Any]) -> Token | None:
-    """The first token under these children (``None`` placeholders, empty subtrees hold none)."""
-    for child in children:
+def _edge_token(children: list[Any], last: bool) -> Token | None:
+    """The first (or ``last``) token under these children (``None`` placeholders and empty
+    subtrees hold none)."""
+    for child in reversed(children) if last else children:
         if isinstance(child, Token):
             return child
         if isinstance(child, Tree):
-            found = _first_token(child.children)
-            if found is not None:
-                return found
-    return None
-
-
-def _last_token(children: list[Any]) -> Token | None:
-    """The last token under these children."""
-    for child in reversed(children):
-        if isinstance(child, Token):
-            return child
-        if isinstance(child, Tree):
-            found = _last_token(child.children)
+            found = _edge_token(child.children, last)
             if found is not None:
                 return found
     return None

@@ -12,7 +12,7 @@ Also out: the generator between lexer and parser, and the method calls and attri
 lark's ``ParserState.feed_token`` per token and per reduction.
 
 Why: reading security_content's 1,709 searches into IR (issue 7 (b)) spent 1.02 s in lark, 0.63 s
-of it lexing; this loop takes about 0.55 s for the same trees.
+of it lexing; this loop takes about 0.59 s for the same trees.
 
 Input that does not parse is parsed again by lark itself (:meth:`lark.Lark.parse`), so every
 syntax error is lark's own exception, position and expected set. ``tests/test_spl_parsing.py``

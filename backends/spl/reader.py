@@ -404,7 +404,6 @@ class _Doc:
 _SPL_KEYS = ("search", "logic")
 
 
-
 def _yaml_documents(source: SourceFile) -> list[_Doc] | None:
     """The detection documents, or ``None`` when the input is plain SPL."""
     suffix = PurePath(source.path).suffix.lower() if source.path else ""
