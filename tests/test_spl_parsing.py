@@ -23,6 +23,7 @@ from backends.spl import MacroTable
 from backends.spl.macros import expand
 from backends.spl.parsing import SplParser
 from backends.spl.reader import _parser
+from backends.yaml_loaders import SAFE_LOADER
 from tests.conftest import shared
 
 
@@ -74,7 +75,7 @@ def _corpus_searches() -> list[str]:
     macros = MacroTable.from_folder(shared("spl", "macros"))
     searches = []
     for path in sorted(shared("spl", "detections").rglob("*.yml")):
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506
         search = data.get("search") if isinstance(data, dict) else None
         if isinstance(search, str):
             searches.append(expand(search, macros, undefined="empty").text)

@@ -346,13 +346,19 @@ def _search_text(expr: Expr) -> str | None:
         if isinstance(inner, Predicate) and not (inner.kind is Kind.EXISTS and not inner.value):
             return f"NOT {text}"
         return f"NOT ({text})"
-    parts: list[str] = []
+    texts: list[str] = []
     for arg in expr.args:
         text = _search_text(arg)
         if text is None:
             return None
-        parts.append(f"({text})" if isinstance(arg, (And, Or)) else text)
-    return " ".join(parts) if isinstance(expr, And) else " OR ".join(parts)
+        texts.append(text)
+    return _joined(expr.args, texts, isinstance(expr, And))
+
+
+def _joined(args: Sequence[Expr], texts: Sequence[str], conjunction: bool) -> str:
+    """The search texts of ``args`` ANDed (or ORed), each compound operand parenthesised."""
+    parts = [f"({t})" if isinstance(a, (And, Or)) else t for a, t in zip(args, texts, strict=True)]
+    return " ".join(parts) if conjunction else " OR ".join(parts)
 
 
 def search_expressible(expr: Expr) -> bool:
@@ -700,10 +706,14 @@ def _first_stage(expr: Expr, warnings: Warnings, derived: Sequence[str] = ()) ->
     whole = _search_text(expr)
     if whole is not None:
         return [whole]
-    in_search = [c for c in conjuncts(expr) if search_expressible(c)]
-    rest = all_of([c for c in conjuncts(expr) if c not in in_search])
+    parts = [(c, _search_text(c)) for c in conjuncts(expr)]  # conjuncts are never ANDs
+    in_search = [(c, t) for c, t in parts if t is not None]
+    rest = all_of([c for c, t in parts if t is None])
     in_where, foreach = _keyword_flags(rest, derived)
-    search = (_search_text(all_of(in_search)) or "") if in_search else ""
+    if len(in_search) == 1:  # what all_of(one conjunct) writes: the conjunct itself
+        search = in_search[0][1]
+    else:
+        search = _joined([c for c, _ in in_search], [t for _, t in in_search], conjunction=True)
     return [search, *([foreach] if foreach else []), f"where {write_where(in_where, warnings)}"]
 
 
