@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import gc
 import json
 import multiprocessing
 import os
@@ -327,7 +328,7 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
     same searches' SPL text alone into IR (the YAML read before the clock starts)."""
     import yaml
 
-    from backends.spl import MacroTable, read_spl, read_spl_search
+    from backends.spl import MacroTable, prepare, read_spl, read_spl_search
     from backends.yaml_loaders import SAFE_LOADER
     from translator.parallel import fork_map
 
@@ -338,6 +339,9 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
         macros = MacroTable.from_folder(corpus / "spl" / "macros")
         macro_seconds = time.perf_counter() - started
         _SPL_READER[:] = [lambda text, path: read_spl(text, path, macros=macros)]
+        if jobs > 1:  # as `ruleglot translate` does before forking
+            prepare()
+            gc.freeze()
         counts = list(fork_map(_read_detection, files, jobs, chunksize=16))
         return _spl_sample(started, macro_seconds, counts)
 
@@ -352,6 +356,9 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
         macros = MacroTable.from_folder(corpus / "spl" / "macros")
         macro_seconds = time.perf_counter() - started
         _SPL_READER[:] = [lambda text, path: list(read_spl_search(text, path, macros=macros))]
+        if jobs > 1:
+            prepare()
+            gc.freeze()
         counts = list(fork_map(_read_search, range(len(_SEARCHES)), jobs, chunksize=16))
         return _spl_sample(started, macro_seconds, counts)
 

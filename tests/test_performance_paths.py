@@ -151,6 +151,24 @@ def test_fork_map_keeps_order_and_closures() -> None:
     assert list(fork_map(add, items, jobs=1)) == [i + 10 for i in items]
 
 
+def test_fork_map_items_are_inherited_not_pickled() -> None:
+    items = [lambda i=i: i * 2 for i in range(7)]  # local functions do not pickle
+    assert list(fork_map(lambda make: make(), items, jobs=2, chunksize=2)) == [
+        i * 2 for i in range(7)
+    ]
+
+
+def test_prepare_loads_the_spl_parser_before_workers_fork() -> None:
+    from backends.spl import reader
+    from translator import api
+
+    reader._parser.cache_clear()
+    api.prepare("sigma")  # nothing to load ahead
+    assert reader._parser.cache_info().currsize == 0
+    api.prepare("spl")
+    assert reader._parser.cache_info().currsize == 1
+
+
 FIELDREF_RULE = """\
 title: fieldref rule
 logsource: {product: windows, service: security}

@@ -24,6 +24,7 @@ from backends.sigma import read_sigma
 from backends.sigma.emit import emit_sigma
 from backends.sigma.logsources import PROFILES
 from backends.spl import MacroTable, read_spl
+from backends.spl import prepare as _prepare_spl
 from backends.spl.emit import emit_spl_result, savedsearch
 from backends.spl.field_profile import FIELD_PROFILES
 from ir import serialize
@@ -159,6 +160,18 @@ def parse(text: str, read: str = "sigma", path: str | None = None, **options: An
             construct=read,
         )
     return READERS[read](text, path, **options)
+
+
+#: What each reader loads on first use, loaded ahead (:func:`prepare`).
+_PREPARERS: dict[str, Callable[[], None]] = {"spl": _prepare_spl}
+
+
+def prepare(read: str) -> None:
+    """Load now what the ``read`` reader loads on first use (the SPL parser's tables). Called
+    before forking workers, so that they inherit it instead of each loading it."""
+    preparer = _PREPARERS.get(read)
+    if preparer is not None:
+        preparer()
 
 
 def emit_translation(rule: Rule, write: str = "ir", **options: Any) -> Translation:

@@ -532,6 +532,8 @@ def translate_command(
     # What is loaded by now (modules, pipelines, macros) lives to the end: the collector need
     # not scan it again and again while thousands of rules are read (and forked workers share
     # its pages instead of copying them when the collector touches them).
+    if jobs > 1:
+        api.prepare(read)
     gc.freeze()
 
     # Files are read and translated on ``jobs`` processes; everything else happens here, in

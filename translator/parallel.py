@@ -21,6 +21,7 @@ from translator.inputs import read_events
 
 _RULESET: RuleSet | None = None
 _TASK: Callable[[Any], Any] | None = None
+_ITEMS: Sequence[Any] = ()
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,9 +35,11 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_task(item: Any) -> Any:
+def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
+    """The results of the inherited task on the inherited items ``start:stop``."""
     assert _TASK is not None
-    return _TASK(item)
+    start, stop = bounds
+    return [_TASK(item) for item in _ITEMS[start:stop]]
 
 
 def fork_map(
@@ -44,20 +47,24 @@ def fork_map(
 ) -> Iterator[R]:
     """``map(function, items)`` on up to ``jobs`` forked processes, results in input order.
 
-    ``function`` and what it closes over (compiled rules, a macro table, a pipeline) are
-    inherited by the forked workers, never pickled; only items and results cross processes.
+    ``function``, what it closes over (compiled rules, a macro table, a pipeline) and the items
+    themselves are inherited by the forked workers, never pickled: only each chunk's bounds
+    (``chunksize`` items) go to a worker, and its results come back.
     With ``jobs=1``, fewer than two items or no ``fork`` (Windows, macOS defaults aside),
     nothing is forked."""
-    global _TASK
+    global _TASK, _ITEMS
     if jobs <= 1 or len(items) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from map(function, items)
         return
-    _TASK = function
+    _TASK, _ITEMS = function, items
+    step = max(1, chunksize)
+    chunks = [(start, min(start + step, len(items))) for start in range(0, len(items), step)]
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
-            yield from pool.imap(_run_task, items, chunksize=chunksize)
+            for results in pool.imap(_run_chunk, chunks):
+                yield from results
     finally:
-        _TASK = None
+        _TASK, _ITEMS = None, ()
 
 
 @dataclass

@@ -2,6 +2,6 @@
 ruleglot IR rules; :class:`MacroTable` holds the search macros they call."""
 
 from backends.spl.macros import MacroTable
-from backends.spl.reader import read_spl, read_spl_search
+from backends.spl.reader import prepare, read_spl, read_spl_search
 
-__all__ = ["MacroTable", "read_spl", "read_spl_search"]
+__all__ = ["MacroTable", "prepare", "read_spl", "read_spl_search"]
