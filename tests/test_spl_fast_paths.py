@@ -154,6 +154,37 @@ def test_comments_and_expansion_equal_the_reference_loops() -> None:
             assert fast == _expand_reference(text, table, undefined), repr(text)
 
 
+#: A chain of calls exactly as deep as expansion allows from the top (``d0`` -> ... ->
+#: ``d19``), and macros that call into it one or more calls deep.
+DEEP = {
+    **{f"d{i}": f"`d{i + 1}` {i}" for i in range(macros.MAX_DEPTH - 1)},
+    f"d{macros.MAX_DEPTH - 1}": "end",
+    "p": "`d0`",
+    "q": "`p` `d3`",
+    "u": "`undefined_one` `x_filter`",
+}
+DEEP_PIECES = ["`d0`", "`d1`", "`d5`", "`p`", "`q`", "`u`", "`m`", "`c(1, `n`)`", "`r`", " "]
+
+
+def test_expansions_the_table_remembers_equal_fresh_ones() -> None:
+    """A call expanded before gives what expanding it afresh gives, from any depth: the same
+    text where it fits, the depth error where it does not (``p`` calls ``d0``, whose chain fits
+    only from the top)."""
+    definitions = {**DEFINITIONS, **DEEP}
+    warm = MacroTable.from_dict(definitions)
+    assert _expand_fast("`d0`", warm, "error")[0] != "error"
+    assert _expand_fast("`p`", warm, "error")[0] == "error"
+    assert _expand_fast("`p`", MacroTable.from_dict(definitions), "error")[0] == "error"
+    rng = random.Random(11)
+    for _ in range(3000):
+        text = "".join(rng.choice(DEEP_PIECES + PIECES) for _ in range(rng.randint(0, 6)))
+        for undefined in ("error", "empty"):
+            fresh = _expand_fast(text, MacroTable.from_dict(definitions), undefined)
+            assert _expand_fast(text, warm, undefined) == fresh, repr(text)
+    warm.add(macros.Macro("d5", "changed"))  # a new definition forgets what was expanded
+    assert "changed" in _expand_fast("`d0`", warm, "error")[0]
+
+
 # --- scalar offsets -------------------------------------------------------------------------
 
 

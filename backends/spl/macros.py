@@ -78,6 +78,10 @@ class MacroTable:
 
     def __init__(self, macros: Iterable[Macro] = (), *, builtins: bool = True) -> None:
         self._macros: dict[str, Macro] = {}
+        #: What each call (by its text between the backticks, and ``undefined``) expanded to,
+        #: and how many calls deep its expansion went: security_content's 1,711 searches make
+        #: 10,178 calls of a few hundred distinct texts. Cleared when a definition is added.
+        self.expanded: dict[tuple[str, str], tuple[str, int]] = {}
         for macro in (*BUILTINS, *macros) if builtins else tuple(macros):
             self.add(macro)
 
@@ -107,6 +111,7 @@ class MacroTable:
 
     def add(self, macro: Macro) -> None:
         self._macros[macro.key] = macro
+        self.expanded.clear()
 
     def get(self, name: str, arity: int) -> Macro | None:
         return self._macros.get(macro_key(name, arity))
@@ -216,6 +221,8 @@ class _Expander:
     def __init__(self, table: MacroTable | None, undefined: str) -> None:
         self.table = table
         self.undefined = undefined
+        #: the longest call stack a depth check has seen (in the call being expanded)
+        self.deepest = 0
 
     def expand(self, text: str, stack: tuple[str, ...], site: int | None) -> Expansion:
         """Expand ``text``; ``site`` is the outermost call's offset (``None`` at top level,
@@ -260,16 +267,31 @@ class _Expander:
             if end < 0:
                 message = "unterminated macro call: a '`' without its closing '`'"
                 raise _error(message, call_site, "syntax")
-            body = self.call(text[index + 1 : end], stack, call_site)
-            chars.append(body.text)
-            origin.extend([call_site] * len(body.text))
-            calls.append((size, size + len(body.text), text[index + 1 : end].strip()))
-            size += len(body.text)
+            body = self.body(text[index + 1 : end], stack, call_site)
+            chars.append(body)
+            origin.extend([call_site] * len(body))
+            calls.append((size, size + len(body), text[index + 1 : end].strip()))
+            size += len(body)
             index = end + 1
         origin.append(length if site is None else site)
         return Expansion("".join(chars), origin, calls)
 
     def call(self, call: str, stack: tuple[str, ...], site: int) -> Expansion:
+        """The expansion of the call whose text (between the backticks) is ``call``, made at
+        ``site`` from inside the macros ``stack``: every character maps to ``site``."""
+        body = self.body(call, stack, site)
+        return Expansion(body, [site] * (len(body) + 1))
+
+    def body(self, call: str, stack: tuple[str, ...], site: int) -> str:
+        """The text of :meth:`call`'s expansion. A call expanded before (the same text, table and
+        ``undefined``) gives the same text from any stack its depth fits in: an expansion that
+        succeeded once has no cycle, and where the call sits changes only positions."""
+        memo = self.table.expanded if self.table is not None else None
+        if memo is not None:
+            found = memo.get((self.undefined, call))
+            if found is not None and len(stack) + found[1] < MAX_DEPTH:
+                self.deepest = max(self.deepest, len(stack) + found[1])
+                return found[0]
         name, args = _parse_call(call, site)
         shown = f"`{name}`" if not stack else f"`{name}` (called from `{stack[-1]}`)"
         macro = self.table.get(name, len(args)) if self.table is not None else None
@@ -281,7 +303,7 @@ class _Expander:
                     f"macro {shown} takes {wanted} argument(s), called with {len(args)}", site
                 )
             if name.endswith("_filter") or self.undefined == "empty":
-                return Expansion("", [site])
+                return ""
             raise _error(f"macro {shown} is not defined", site)
         key = macro.key
         if key in stack:
@@ -294,7 +316,13 @@ class _Expander:
             args = [_unquote(a) for a in args]
         for param, value in zip(macro.arguments, args, strict=True):
             definition = definition.replace(f"${param}$", value)
-        return self.expand(definition, (*stack, key), site)
+        outer, self.deepest = self.deepest, len(stack)
+        body = self.expand(definition, (*stack, key), site).text
+        height = self.deepest - len(stack)  # how many calls deeper its depth checks went
+        self.deepest = max(outer, self.deepest)
+        if memo is not None:
+            memo[(self.undefined, call)] = (body, height)
+        return body
 
 
 def _unquote(arg: str) -> str:
