@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends.spl import MacroTable, read_spl, read_spl_search
+from backends.spl.macros import Macro
 from ir.errors import RuleglotError
 from ir.nodes import (
     Aggregation,
@@ -640,6 +641,14 @@ def test_macro_error(spl: str, category: str, part: str, line: int, col: int) ->
     exc = error(spl, macros=MACROS)
     assert exc.category == category and exc.construct in ("macro", "eval"), str(exc)
     assert part in exc.message and (exc.line, exc.col) == (line, col), str(exc)
+
+
+def test_a_wrong_call_names_every_arity_the_macro_is_defined_with() -> None:
+    table = MacroTable.from_dict({"m": "a=1", "m(x, y)": "a=$x$", "m(x)": "a=$x$", "n": "b=1"})
+    table.add(Macro("m", "a=2"))  # redefined: still one arity
+    exc = error("`m(1, 2, 3)`", macros=table)
+    assert "macro `m` takes 0 or 1 or 2 argument(s), called with 3" in exc.message, str(exc)
+    assert error("`n(1)`", macros=table).message.startswith("macro `n` takes 0 argument(s)")
 
 
 def test_without_a_table_every_macro_is_undefined() -> None:

@@ -78,6 +78,9 @@ class MacroTable:
 
     def __init__(self, macros: Iterable[Macro] = (), *, builtins: bool = True) -> None:
         self._macros: dict[str, Macro] = {}
+        #: the argument counts each name is defined with (every undefined call asks: each of
+        #: security_content's detections ends in an undefined `` `<name>_filter` ``)
+        self._arities: dict[str, set[int]] = {}
         #: What each call (by its text between the backticks, and ``undefined``) expanded to,
         #: and how many calls deep its expansion went: security_content's 1,711 searches make
         #: 10,178 calls of a few hundred distinct texts. Cleared when a definition is added.
@@ -111,6 +114,7 @@ class MacroTable:
 
     def add(self, macro: Macro) -> None:
         self._macros[macro.key] = macro
+        self._arities.setdefault(macro.name, set()).add(len(macro.arguments))
         self.expanded.clear()
 
     def get(self, name: str, arity: int) -> Macro | None:
@@ -118,7 +122,7 @@ class MacroTable:
 
     def arities(self, name: str) -> list[int]:
         """The argument counts ``name`` is defined with (to explain a wrong call)."""
-        return sorted(len(m.arguments) for m in self._macros.values() if m.name == name)
+        return sorted(self._arities.get(name, ()))
 
     def __contains__(self, key: object) -> bool:
         return key in self._macros
