@@ -17,11 +17,10 @@ What it must not do
 
 from __future__ import annotations
 
-import multiprocessing
 import re
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,6 +35,7 @@ from translator.explain import Counts, RulePage, rule_page, rule_slug
 from translator.indicators import IndicatorKey, indicator_key, rule_indicators
 from translator.inputs import read_text
 from translator.pages import environment, render_html
+from translator.parallel import fork_map
 
 _SPL_KEY = re.compile(r"^(?:search|logic)\s*:", re.MULTILINE)
 _SIGMA_KEY = re.compile(r"^(?:detection|correlation)\s*:", re.MULTILINE)
@@ -104,18 +104,23 @@ def rule_files(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-#: Reader options for :func:`_read_one`, set before the pool forks: workers inherit them (a
-#: macro table need not be pickled for every file).
-_OPTIONS: dict[str, Any] = {}
+#: Fewer files than this are read (and pages written) in this process: forking costs more.
+PARALLEL_MIN_ITEMS = 50
 
 
-def _read_one(path: Path) -> tuple[str, str, list[Rule] | RuleglotError | None]:
+def _jobs_for(items: Sequence[Any], jobs: int) -> int:
+    return jobs if len(items) >= PARALLEL_MIN_ITEMS else 1
+
+
+def _read_one(
+    path: Path, macros: MacroTable | None
+) -> tuple[str, str, list[Rule] | RuleglotError | None]:
     try:
         text = read_text(path)
         language = detect_language(text, path)
         if language is None:
             return str(path), text, None
-        options = {"undefined_macros": "empty", "macros": _OPTIONS.get("macros")}
+        options = {"undefined_macros": "empty", "macros": macros}
         return (
             str(path),
             text,
@@ -124,14 +129,6 @@ def _read_one(path: Path) -> tuple[str, str, list[Rule] | RuleglotError | None]:
     except RuleglotError as err:
         err.path = err.path or str(path)
         return str(path), "", err
-
-
-def _imap(function: Callable[[Any], Any], items: Sequence[Any], jobs: int) -> Iterator[Any]:
-    if jobs <= 1 or len(items) < 50 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(function, items)
-        return
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        yield from pool.imap(function, items, chunksize=16)
 
 
 def load_rules(
@@ -145,19 +142,22 @@ def load_rules(
     reporter = reporter or _Silent()
     files = rule_files(paths)
     loaded = Loaded()
-    _OPTIONS["macros"] = macros
     reporter.start("reading rules", len(files))
-    try:
-        for path, text, result in _imap(_read_one, files, jobs):
-            reporter.advance()
-            if result is None:
-                loaded.skipped.append(path)
-            elif isinstance(result, RuleglotError):
-                loaded.errors.append(result)
-            else:
-                loaded.entries.extend(Entry(path, text, rule) for rule in result)
-    finally:
-        _OPTIONS.clear()
+    jobs = _jobs_for(files, jobs)
+    if jobs > 1:
+        api.prepare("spl")  # loaded once here, inherited by the workers
+
+    def read_one(path: Path) -> tuple[str, str, list[Rule] | RuleglotError | None]:
+        return _read_one(path, macros)
+
+    for path, text, result in fork_map(read_one, files, jobs, chunksize=16):
+        reporter.advance()
+        if result is None:
+            loaded.skipped.append(path)
+        elif isinstance(result, RuleglotError):
+            loaded.errors.append(result)
+        else:
+            loaded.entries.extend(Entry(path, text, rule) for rule in result)
     used: set[str] = set()
     for entry in loaded.entries:
         slug = rule_slug(entry.rule, entry.path)
@@ -222,16 +222,13 @@ class SiteReport:
     skipped: list[str]
 
 
-#: What :func:`_write_rule_page` needs, set before the pool forks (rules, counts, folder).
-_STATE: dict[str, Any] = {}
-
-
-def _write_rule_page(index: int) -> tuple[dict[str, Any], list[tuple[IndicatorKey, str]]]:
+def _write_rule_page(
+    entry: Entry, counts: Counter[IndicatorKey], out: Path, total: int
+) -> tuple[dict[str, Any], list[tuple[IndicatorKey, str]]]:
     """Write one rule's page; returns its index row and (key, as written) per indicator."""
-    entry: Entry = _STATE["entries"][index]
-    page = rule_page(entry.rule, entry.text, entry.path, Counts(_STATE["counts"]), entry.slug)
-    html = render_html(page, root="../", link_indicators=True, counted=_STATE["total"])
-    (_STATE["out"] / "rules" / f"{entry.slug}.html").write_text(html, encoding="utf-8")
+    page = rule_page(entry.rule, entry.text, entry.path, Counts(counts), entry.slug)
+    html = render_html(page, root="../", link_indicators=True, counted=total)
+    (out / "rules" / f"{entry.slug}.html").write_text(html, encoding="utf-8")
     uses = [(row.key, f"{row.field} {row.kind} {row.value}") for row in page.indicators]
     return _summary(page), uses
 
@@ -270,28 +267,29 @@ def build_site(
         if (out / sub).exists():
             shutil.rmtree(out / sub)
         (out / sub).mkdir(parents=True)
-    _STATE.update(entries=entries, counts=counts, out=out, total=len(entries))
     uses: dict[IndicatorKey, list[dict[str, str]]] = {}
     summaries: list[dict[str, Any]] = []
     reporter.start("writing rule pages", len(entries))
-    try:
-        for index, (summary, rows) in enumerate(_imap(_write_rule_page, range(len(entries)), jobs)):
-            reporter.advance()
-            entry, slug = entries[index], summary["slug"]
-            summaries.append(summary)
-            for key, written in rows:
-                listed = uses.setdefault(key, [])
-                if not listed or listed[-1]["slug"] != slug:
-                    listed.append(
-                        {
-                            "slug": slug,
-                            "title": entry.rule.title,
-                            "language": entry.rule.language or "sigma",
-                            "written": written,
-                        }
-                    )
-    finally:
-        _STATE.clear()
+
+    def write_page(index: int) -> tuple[dict[str, Any], list[tuple[IndicatorKey, str]]]:
+        return _write_rule_page(entries[index], counts, out, len(entries))
+
+    pages = fork_map(write_page, range(len(entries)), _jobs_for(entries, jobs), chunksize=16)
+    for index, (summary, rows) in enumerate(pages):
+        reporter.advance()
+        entry, slug = entries[index], summary["slug"]
+        summaries.append(summary)
+        for key, written in rows:
+            listed = uses.setdefault(key, [])
+            if not listed or listed[-1]["slug"] != slug:
+                listed.append(
+                    {
+                        "slug": slug,
+                        "title": entry.rule.title,
+                        "language": entry.rule.language or "sigma",
+                        "written": written,
+                    }
+                )
     env = environment(True)
     indicator_template = env.get_template("indicator.html.j2")
     reporter.start("writing indicator pages", len(uses))
