@@ -187,6 +187,35 @@ def test_check_on_given_events_names_their_origin(tmp_path: Path, broken_emitter
     assert entry["generated"] == 0 and entry["events"] == 1
 
 
+def test_check_on_two_cores_finds_what_one_core_finds(
+    tmp_path: Path, broken_emitter: None
+) -> None:
+    """The given events split over two forked workers (the differing event in the second
+    half: its index must come back right) and the generated events of the rules that agree on
+    them run on both workers: the report is the one a single process writes."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for n in range(2):  # written wrong by the broken emitter
+        _write(rules, RULE.replace("title: ", f"title: broken {n} "), f"broken{n}.yml")
+        fine = RULE.replace("'\\a?c.exe'", f"'\\fine{n}.exe'")
+        _write(rules, fine.replace("title: ", f"title: fine {n} "), f"fine{n}.yml")
+    events = tmp_path / "events.jsonl"
+    rows = [{"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\x\\b.exe"}] * 8
+    rows[5] = {**rows[5], "NewProcessName": "C:\\x\\abbc.exe"}
+    events.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    args = [str(rules), "--events", str(events), "--format", "json", "--jobs"]
+    one, two = _check(*args, "1"), _check(*args, "2")
+    assert one.exit_code == two.exit_code == 1, two.output
+    report = json.loads(two.stdout)
+    assert report == json.loads(one.stdout)
+    assert sorted(e["status"] for e in report) == ["differs", "differs", "equivalent", "equivalent"]
+    for entry in report:
+        if entry["status"] == "differs":
+            assert entry["counterexample"]["origin"] == f"{events}#5"
+        else:
+            assert entry["generated"] > 20
+
+
 def test_check_empty_wildcard_is_not_written_as_exists(tmp_path: Path) -> None:
     """Found by check on SigmaHQ's aws_rds_change_master_password: ``|contains: '*'`` was
     written ``f="*"``, which SPL reads as "f exists", true on a JSON null."""

@@ -31,7 +31,6 @@ evaluated: a ruleglot bug, always reported).
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -58,6 +57,7 @@ from ir.nodes import (
     Table,
 )
 from translator import api
+from translator.parallel import fork_map
 
 #: Stages that decide each row on its own, keeping it or not: a pipeline made only of these
 #: returns a row for an event exactly when the event passes.
@@ -367,19 +367,6 @@ def _hits(live: Sequence[Pair], events: Sequence[Event], offset: int) -> list[li
     return sides
 
 
-#: What forked workers read (closures do not pickle; a forked child inherits them).
-_SHARED: dict[str, Any] = {}
-
-
-def _hits_in_worker(bounds: tuple[int, int]) -> list[list[set[int]]]:
-    start, stop = bounds
-    return _hits(_SHARED["live"], _SHARED["events"][start:stop], start)
-
-
-def _forked(jobs: int) -> bool:
-    return jobs > 1 and "fork" in multiprocessing.get_all_start_methods()
-
-
 def _on_given_events(pair: Pair) -> bool:
     """Whether ``pair`` is compared on the given events: not when its log source is left to a
     macro (detection only), since the given events are the profile's and none is of that log
@@ -399,15 +386,15 @@ def compare_on_events(
     live = [p for p in pairs if _on_given_events(p)]
     if not events or not live:
         return [None for _ in pairs]
-    if _forked(jobs) and len(events) >= 2 * jobs:
+    if jobs > 1 and len(events) >= 2 * jobs:
         step = -(-len(events) // jobs)
         bounds = [(i, min(i + step, len(events))) for i in range(0, len(events), step)]
-        _SHARED.update(live=live, events=events)
-        try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                parts = pool.map(_hits_in_worker, bounds)
-        finally:
-            _SHARED.clear()
+
+        def hits_between(bounds: tuple[int, int]) -> list[list[set[int]]]:
+            start, stop = bounds
+            return _hits(live, events[start:stop], start)
+
+        parts = list(fork_map(hits_between, bounds, jobs))
         sides = [
             [set().union(*(part[side][i] for part in parts)) for i in range(len(live))]
             for side in (0, 1)
@@ -429,10 +416,6 @@ def _on_generated(pair: Pair, seed: int, limit: int) -> tuple[int, Counterexampl
             return len(made), counterexample(
                 pair.source_side, pair.target_side, event, "generated")
     return len(made), None
-
-
-def _generated_in_worker(index: int) -> tuple[int, Counterexample | None]:
-    return _on_generated(_SHARED["pairs"][index], _SHARED["seed"], _SHARED["limit"])
 
 
 def check_pairs(
@@ -460,15 +443,11 @@ def check_pairs(
                 pair.source_side, pair.target_side, events[first], origin)
         elif generated:
             todo.append(index)
-    if _forked(jobs) and len(todo) > 1:
-        _SHARED.update(pairs=pairs, seed=seed, limit=limit)
-        try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                outcomes = list(progress(pool.imap(_generated_in_worker, todo, chunksize=4)))
-        finally:
-            _SHARED.clear()
-    else:
-        outcomes = [_on_generated(pairs[i], seed, limit) for i in progress(todo)]
+
+    def on_generated(index: int) -> tuple[int, Counterexample | None]:
+        return _on_generated(pairs[index], seed, limit)
+
+    outcomes = list(progress(fork_map(on_generated, todo, jobs, chunksize=4)))
     for index, (count, example) in zip(todo, outcomes, strict=True):
         pairs[index].result.generated = count
         pairs[index].result.counterexample = example
