@@ -1,4 +1,5 @@
-"""Matching event files against a rule set on several cores, results in input order.
+"""Work on several cores, results in input order: :func:`fork_map`, the one way ruleglot forks
+workers (translate, check, eval, catalog), and :func:`match_files` on it.
 
 Rules are compiled once in the parent; worker processes are forked from it and inherit the
 compiled :class:`~ir.evaluator.RuleSet` (closures do not pickle, and need not), so each worker
@@ -8,6 +9,7 @@ errors of unreadable lines. With ``jobs=1`` nothing is forked.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +21,6 @@ from ir.errors import RuleglotError
 from ir.evaluator import RuleSet
 from translator.inputs import read_events
 
-_RULESET: RuleSet | None = None
 _TASK: Callable[[Any], Any] | None = None
 _ITEMS: Sequence[Any] = ()
 
@@ -93,21 +94,7 @@ def match_file(ruleset: RuleSet, path: Path) -> FileResult:
     return result
 
 
-def _match_in_worker(path: Path) -> FileResult:
-    assert _RULESET is not None
-    return match_file(_RULESET, path)
-
-
 def match_files(ruleset: RuleSet, paths: Sequence[Path], jobs: int = 1) -> Iterator[FileResult]:
-    """:func:`match_file` for each path, in order, on up to ``jobs`` processes."""
-    global _RULESET
-    if jobs <= 1 or len(paths) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for path in paths:
-            yield match_file(ruleset, path)
-        return
-    _RULESET = ruleset
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            yield from pool.imap(_match_in_worker, paths, chunksize=1)
-    finally:
-        _RULESET = None
+    """:func:`match_file` for each path, in order, on up to ``jobs`` processes (forked: each
+    inherits ``ruleset``)."""
+    return fork_map(functools.partial(match_file, ruleset), paths, jobs)
