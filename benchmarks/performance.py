@@ -15,8 +15,10 @@ the peers' installed packages.
 (a) Sigma -> SPL, all of ``sigma/rules``, as subprocesses, alternating which goes first:
     ``sigma convert -t splunk --without-pipeline -s RULES -o FILE`` (sigma-cli, pySigma with
     pySigma-backend-splunk, no pipeline) against ``ruleglot translate RULES --to spl
-    --logsources none -o DIR`` (no log-source terms and Sigma's own field names, that is the same
-    target: neither adds ``source``/``EventCode`` terms nor renames fields). Same outputs'
+    --logsources none`` writing every query to one file as sigma-cli does (no log-source terms
+    and Sigma's own field names, that is the same target: neither adds ``source``/``EventCode``
+    terms nor renames fields); ``--translate-dir`` adds ruleglot's one file per rule (``-o
+    DIR``). Same outputs'
     meaning is checked here by counting one query per rule on each side (pySigma's skipped
     rules are the ones it prints under "Ignored errors"); the query-by-query check that both
     mean the same is ``benchmarks/pysigma_differential.py``.
