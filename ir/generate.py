@@ -27,10 +27,12 @@ extracted from (the transform undone where it can be: a ``prefix`` removed).
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import itertools
 import json
 import random
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,10 +84,33 @@ def _instantiate(pattern: Pattern, many: str, one: str) -> str:
     return "".join(out)
 
 
-def _regex_samples(regex: Regex, rng: random.Random) -> list[str]:
-    import rstr  # a maintained regex-to-string generator (xeger)
+@functools.cache
+def _xeger_class() -> type:
+    """rstr's regex-to-string generator (a maintained xeger), with every character it draws
+    from chosen in a fixed order. rstr builds the characters of a negated class (``[^a]``) and
+    of ``\\W`` from Python sets, whose order follows the per-process string hashing: the same
+    seed gave different events in different processes (``ruleglot check``'s generated-event
+    count moved by a few from run to run)."""
+    import rstr  # imported when a regex is first sampled
 
-    generator = rstr.Rstr(rng)
+    class SortedXeger(rstr.Rstr):  # type: ignore[misc, valid-type]
+        def _handle_in(self, value: Any) -> Any:
+            candidates = list(itertools.chain(*(self._handle_state(item) for item in value)))
+            if candidates and candidates[0] is False:  # negated: printable minus the class
+                candidates = sorted(set(string.printable).difference(candidates[1:]))
+            return self._random.choice(candidates)
+
+    return SortedXeger
+
+
+#: rstr's ``\\W`` alphabet in a fixed order (rstr makes it from a set).
+_NONWORD = "".join(
+    sorted(set(string.printable) - set(string.ascii_letters + string.digits + "_"))
+)
+
+
+def _regex_samples(regex: Regex, rng: random.Random) -> list[str]:
+    generator = _xeger_class()(rng, nonword=_NONWORD)
     pattern = f"(?{regex.flags})" + regex.pattern if regex.flags else regex.pattern
     samples: list[str] = []
     for _ in range(8):

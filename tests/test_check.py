@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,30 @@ def test_generation_is_deterministic_for_a_seed() -> None:
     first = [g.fields for g in generate(_rule(), profile=windows, seed=7)]
     again = [g.fields for g in generate(_rule(), profile=windows, seed=7)]
     assert first == again and len(first) > 20
+
+
+def test_generation_is_the_same_in_every_process() -> None:
+    """Python hashes strings differently in each process; generated events must not follow
+    (rstr drew a negated class's and ``\\W``'s characters in set order)."""
+    code = (
+        "import random\n"
+        "from ir.generate import _regex_samples\n"
+        "from ir.nodes import Regex\n"
+        "rng = random.Random(3)\n"
+        "print([_regex_samples(Regex(p), rng) for p in ('[^a]{30}', '\\\\W{30}', 'x[^0-9]+y')])\n"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("0", "1", "2", "3")
+    }
+    assert len(outputs) == 1, outputs
 
 
 def test_every_branch_and_the_exclusion_are_exercised() -> None:
