@@ -110,10 +110,10 @@ def _expand_reference(text: str, table: MacroTable, undefined: str) -> Any:
             if end < 0:
                 raise macros._error("unterminated", call_site, "syntax")
             body = expander.call(text[index + 1 : end], stack, call_site)
-            chars.append(body.text)
-            origin.extend(call_site for _ in body.text)
-            calls.append((size, size + len(body.text), text[index + 1 : end].strip()))
-            size += len(body.text)
+            chars.append(body)
+            origin.extend(call_site for _ in body)
+            calls.append((size, size + len(body), text[index + 1 : end].strip()))
+            size += len(body)
             index = end + 1
         origin.append(length if site is None else site)
         return macros.Expansion("".join(chars), origin, calls)

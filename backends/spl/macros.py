@@ -271,7 +271,7 @@ class _Expander:
             if end < 0:
                 message = "unterminated macro call: a '`' without its closing '`'"
                 raise _error(message, call_site, "syntax")
-            body = self.body(text[index + 1 : end], stack, call_site)
+            body = self.call(text[index + 1 : end], stack, call_site)
             chars.append(body)
             origin.extend([call_site] * len(body))
             calls.append((size, size + len(body), text[index + 1 : end].strip()))
@@ -280,16 +280,12 @@ class _Expander:
         origin.append(length if site is None else site)
         return Expansion("".join(chars), origin, calls)
 
-    def call(self, call: str, stack: tuple[str, ...], site: int) -> Expansion:
-        """The expansion of the call whose text (between the backticks) is ``call``, made at
-        ``site`` from inside the macros ``stack``: every character maps to ``site``."""
-        body = self.body(call, stack, site)
-        return Expansion(body, [site] * (len(body) + 1))
-
-    def body(self, call: str, stack: tuple[str, ...], site: int) -> str:
-        """The text of :meth:`call`'s expansion. A call expanded before (the same text, table and
-        ``undefined``) gives the same text from any stack its depth fits in: an expansion that
-        succeeded once has no cycle, and where the call sits changes only positions."""
+    def call(self, call: str, stack: tuple[str, ...], site: int) -> str:
+        """The text the call whose text (between the backticks) is ``call`` expands to, made at
+        ``site`` from inside the macros ``stack`` (every character of it maps to ``site``).
+        A call expanded before (the same text, table and ``undefined``) gives the same text
+        from any stack its depth fits in: an expansion that succeeded once has no cycle, and
+        where the call sits changes only positions."""
         memo = self.table.expanded if self.table is not None else None
         if memo is not None:
             found = memo.get((self.undefined, call))
