@@ -296,32 +296,6 @@ def bench_translate(
 # --- (b) security_content into IR --------------------------------------------------------------
 
 
-_SPL_READER: list[Callable[[str, str], list[Any]]] = []
-
-
-def _read_detection(path: Path) -> int:
-    """Rules read from one detection (kept in the worker), or -1 when it does not read."""
-    from ir.errors import RuleglotError
-
-    try:
-        return len(_SPL_READER[0](path.read_text(encoding="utf-8"), str(path)))
-    except RuleglotError:
-        return -1
-
-
-_SEARCHES: list[str] = []
-
-
-def _read_search(index: int) -> int:
-    """Stages read from one search's SPL text (kept in the worker), or -1 when it does not read."""
-    from ir.errors import RuleglotError
-
-    try:
-        return len(_SPL_READER[0](_SEARCHES[index], f"search-{index}.spl"))
-    except RuleglotError:
-        return -1
-
-
 def _spl_sample(
     started: float, cpu_started: float, macro_seconds: float, counts: list[int]
 ) -> Sample:
@@ -345,37 +319,50 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
 
     from backends.spl import MacroTable, prepare, read_spl, read_spl_search
     from backends.yaml_loaders import SAFE_LOADER
+    from ir.errors import RuleglotError
     from translator.parallel import fork_map
 
     files = sorted((corpus / "spl" / "detections").rglob("*.yml"))[:limit]
 
-    def read_all(jobs: int) -> Sample:
+    def timed(
+        jobs: int, items: Sequence[Any], read: Callable[[Any, MacroTable], int]
+    ) -> Sample:
+        """``read(item, macros)`` (what it read, -1 when it does not read) for every item on
+        ``jobs`` cores, the macro table loaded on the clock."""
         started, cpu_started = time.perf_counter(), _cpu_now()
         macros = MacroTable.from_folder(corpus / "spl" / "macros")
         macro_seconds = time.perf_counter() - started
-        _SPL_READER[:] = [lambda text, path: read_spl(text, path, macros=macros)]
+
+        def read_one(item: Any) -> int:
+            try:
+                return read(item, macros)
+            except RuleglotError:
+                return -1
+
         if jobs > 1:  # as `ruleglot translate` does before forking
             prepare()
             gc.freeze()
-        counts = list(fork_map(_read_detection, files, jobs, chunksize=16))
+        counts = list(fork_map(read_one, items, jobs, chunksize=16))
         return _spl_sample(started, cpu_started, macro_seconds, counts)
+
+    def read_detection(path: Path, macros: MacroTable) -> int:
+        return len(read_spl(path.read_text(encoding="utf-8"), str(path), macros=macros))
+
+    def read_all(jobs: int) -> Sample:
+        return timed(jobs, files, read_detection)
+
+    def read_search(indexed: tuple[int, str], macros: MacroTable) -> int:
+        index, text = indexed
+        return len(read_spl_search(text, f"search-{index}.spl", macros=macros))
 
     def read_searches(jobs: int) -> Sample:
         texts = [path.read_text(encoding="utf-8") for path in files]
-        _SEARCHES[:] = [
+        searches = [
             data["search"]
             for data in (yaml.load(text, Loader=SAFE_LOADER) for text in texts)  # noqa: S506
             if isinstance(data, dict) and isinstance(data.get("search"), str)
         ]
-        started, cpu_started = time.perf_counter(), _cpu_now()
-        macros = MacroTable.from_folder(corpus / "spl" / "macros")
-        macro_seconds = time.perf_counter() - started
-        _SPL_READER[:] = [lambda text, path: list(read_spl_search(text, path, macros=macros))]
-        if jobs > 1:
-            prepare()
-            gc.freeze()
-        counts = list(fork_map(_read_search, range(len(_SEARCHES)), jobs, chunksize=16))
-        return _spl_sample(started, cpu_started, macro_seconds, counts)
+        return timed(jobs, list(enumerate(searches)), read_search)
 
     result = {"1 core": repeat(runs, lambda: in_child(lambda: read_all(1)), "spl 1 core")}
     if jobs > 1:
@@ -410,41 +397,33 @@ def _ruleglot_rules(files: Sequence[Path]) -> tuple[list[Any], int]:
     return compiled, failed
 
 
-_MATCH_STATE: dict[str, Any] = {}
-
-
-def _match_chunk(bounds: tuple[int, int]) -> tuple[int, Counter[int]]:
-    from ir.events import Event
-
-    ruleset = _MATCH_STATE["ruleset"]
-    items = _MATCH_STATE["items"]
-    per_rule: Counter[int] = Counter()
-    matches = 0
-    for text, data in items[bounds[0] : bounds[1]]:
-        found = ruleset.match(Event(data, text))
-        matches += len(found)
-        per_rule.update(found)
-    return matches, per_rule
-
-
 def ruleglot_eval(files: Sequence[Path], events: Events, factor: int, jobs: int) -> Sample:
     """Read and compile the rules, then match every event (an Event built from the parsed
     JSON, normalised, per event); with ``jobs`` > 1 the events are split over forked workers."""
     from ir.evaluator import RuleSet
-    from translator.parallel import fork_map
+    from ir.events import Event
+    from translator.parallel import chunk_bounds, fork_map
 
     started = time.perf_counter()
     compiled, failed = _ruleglot_rules(files)
     ruleset = RuleSet(compiled)
     compile_seconds = time.perf_counter() - started
     items = events.items * factor
-    _MATCH_STATE.update(ruleset=ruleset, items=items)
-    step = max(1, -(-len(items) // (jobs * 8)))
-    chunks = [(i, min(i + step, len(items))) for i in range(0, len(items), step)]
+
+    def match_chunk(bounds: tuple[int, int]) -> tuple[int, Counter[int]]:
+        per_rule: Counter[int] = Counter()
+        matches = 0
+        for text, data in items[bounds[0] : bounds[1]]:
+            found = ruleset.match(Event(data, text))
+            matches += len(found)
+            per_rule.update(found)
+        return matches, per_rule
+
+    chunks = chunk_bounds(len(items), -(-len(items) // (jobs * 8)))
     started = time.perf_counter()
     matches = 0
     per_rule: Counter[int] = Counter()
-    for count, rules in fork_map(_match_chunk, chunks, jobs):
+    for count, rules in fork_map(match_chunk, chunks, jobs):
         matches += count
         per_rule.update(rules)
     match_seconds = time.perf_counter() - started

@@ -57,7 +57,7 @@ from ir.nodes import (
     Table,
 )
 from translator import api
-from translator.parallel import fork_map
+from translator.parallel import chunk_bounds, fork_map
 
 #: Stages that decide each row on its own, keeping it or not: a pipeline made only of these
 #: returns a row for an event exactly when the event passes.
@@ -387,8 +387,7 @@ def compare_on_events(
     if not events or not live:
         return [None for _ in pairs]
     if jobs > 1 and len(events) >= 2 * jobs:
-        step = -(-len(events) // jobs)
-        bounds = [(i, min(i + step, len(events))) for i in range(0, len(events), step)]
+        bounds = chunk_bounds(len(events), -(-len(events) // jobs))
 
         def hits_between(bounds: tuple[int, int]) -> list[list[set[int]]]:
             start, stop = bounds

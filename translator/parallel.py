@@ -36,6 +36,13 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def chunk_bounds(length: int, size: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` of consecutive chunks of at most ``size`` (at least 1) of ``length``
+    items."""
+    step = max(1, size)
+    return [(start, min(start + step, length)) for start in range(0, length, step)]
+
+
 def _run_chunk(bounds: tuple[int, int]) -> list[Any]:
     """The results of the inherited task on the inherited items ``start:stop``."""
     assert _TASK is not None
@@ -58,11 +65,9 @@ def fork_map(
         yield from map(function, items)
         return
     _TASK, _ITEMS = function, items
-    step = max(1, chunksize)
-    chunks = [(start, min(start + step, len(items))) for start in range(0, len(items), step)]
     try:
         with multiprocessing.get_context("fork").Pool(min(jobs, len(items))) as pool:
-            for results in pool.imap(_run_chunk, chunks):
+            for results in pool.imap(_run_chunk, chunk_bounds(len(items), chunksize)):
                 yield from results
     finally:
         _TASK, _ITEMS = None, ()
