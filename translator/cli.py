@@ -529,11 +529,11 @@ def translate_command(
     def translate_one(path: Path) -> _FileTranslation:
         return _translate_file(path, read, options, write, emit, targets.get(path))
 
+    if jobs > 1:  # what the reader loads on first use, loaded once for every worker
+        api.prepare(read)
     # What is loaded by now (modules, pipelines, macros) lives to the end: the collector need
     # not scan it again and again while thousands of rules are read (and forked workers share
     # its pages instead of copying them when the collector touches them).
-    if jobs > 1:
-        api.prepare(read)
     gc.freeze()
 
     # Files are read and translated on ``jobs`` processes; everything else happens here, in
