@@ -17,7 +17,8 @@ Filter stage
 
 Other stages (SPL)
     :class:`Eval`, :class:`Rex`, :class:`Rename`, :class:`Table`, :class:`Stats` (also
-    eventstats, streamstats, tstats), :class:`Bin`, :class:`Dedup`, :class:`Sort`, :class:`Head`,
+    eventstats, streamstats, tstats), :class:`DataModel` (tstats' row source), :class:`Bin`,
+    :class:`Dedup`, :class:`Sort`, :class:`Head`,
     :class:`Lookup`, :class:`FillNull`, :class:`Convert`, :class:`MultiValue`, :class:`Subsearch`,
     :class:`ForEach` and :class:`Command` (parsed, not modelled). A stage maps a list of rows
     to a list of rows; the first rows are the events.
@@ -516,6 +517,23 @@ class Stats:
 
 
 @dataclass(frozen=True, slots=True)
+class DataModel:
+    """``tstats ... from datamodel=<name>``: the rows of a CIM data set instead of the events.
+
+    ``tstats`` reads as three stages: ``DataModel(name, options)``, then
+    ``Filter(where, command="tstats")`` when it has a ``where``, then
+    ``Stats(..., command="tstats")``; the SPL writer writes the three back as one ``tstats``
+    command. ``name`` is as written (``Endpoint.Processes``, or a data model alone such as
+    ``Web``); ``options`` are the command's own options as written (``summariesonly``,
+    ``allow_old_summaries``, ``fillnull_value``, ``nodename``, ``prestats``, ``append``...).
+    How an event becomes a row of a data set is data: the data-model profile in ``ir/``."""
+
+    name: str
+    options: tuple[tuple[str, str], ...] = ()
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Bin:
     """``bin``/``bucket [field] span=10s`` (``field`` defaults to ``_time``)."""
 
@@ -633,8 +651,8 @@ class Command:
 
 
 Stage: TypeAlias = (
-    "Filter | Eval | Rex | Rename | Table | Stats | Bin | Dedup | Sort | Head | Lookup | FillNull"
-    " | Convert | MultiValue | Subsearch | ForEach | Command"
+    "Filter | Eval | Rex | Rename | Table | Stats | DataModel | Bin | Dedup | Sort | Head | Lookup"
+    " | FillNull | Convert | MultiValue | Subsearch | ForEach | Command"
 )
 
 
@@ -647,7 +665,7 @@ def stage_command(stage: Stage) -> str:
         return stage.name
     names: dict[type, str] = {
         Eval: "eval", Rex: "rex", Rename: "rename", Bin: "bin", Dedup: "dedup", Sort: "sort",
-        FillNull: "fillnull", Convert: "convert", ForEach: "foreach",
+        FillNull: "fillnull", Convert: "convert", ForEach: "foreach", DataModel: "tstats",
     }  # fmt: skip
     return names.get(type(stage), type(stage).__name__.lower())
 
