@@ -6,6 +6,8 @@ in place of what it could not read, with the file and line, and the caller repor
 
 from __future__ import annotations
 
+import glob
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -32,6 +34,45 @@ def expand_paths(paths: Iterable[str | Path], suffixes: tuple[str, ...]) -> Iter
             yield path
 
 
+#: The path that stands for standard input where one stream of events makes sense.
+STDIN = "-"
+_GLOB_CHARACTERS = frozenset("*?[")
+_STDIN_LINES: list[bytes] = []
+
+
+def expand_event_paths(
+    paths: Iterable[str | Path], suffixes: tuple[str, ...] = EVENT_SUFFIXES
+) -> Iterator[Path | RuleglotError]:
+    """:func:`expand_paths` for event inputs, which also takes glob patterns (``logs/*.jsonl``,
+    ``logs/**/*.jsonl``: quoted, or left unexpanded by a shell) and ``-`` for standard input.
+
+    A pattern that matches no file is an ``io`` error in place of its files (never silently
+    nothing), as a missing file is when it is read.
+    """
+    for raw in paths:
+        text = str(raw)
+        if text == STDIN:
+            yield Path(STDIN)
+        elif _GLOB_CHARACTERS & set(text) and not Path(text).exists():
+            matched = sorted(glob.glob(text, recursive=True))
+            if not matched:
+                yield RuleglotError(
+                    f"no file matches the pattern {text!r}", category="io", path=text
+                )
+            yield from expand_paths(matched, suffixes)
+        else:
+            yield from expand_paths([text], suffixes)
+
+
+def stdin_lines() -> list[bytes]:
+    """Standard input's lines, read once: several passes over ``-`` (a command's filter rules,
+    then its pipelines) see the same events, and forked workers inherit them."""
+    if not _STDIN_LINES:
+        _STDIN_LINES.extend(sys.stdin.buffer.readlines())
+        _STDIN_LINES.append(b"")  # read: an empty input is not read again
+    return _STDIN_LINES[:-1]
+
+
 def read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
@@ -42,38 +83,47 @@ def read_text(path: Path) -> str:
 def read_events(path: Path) -> Iterator[tuple[int, Event] | RuleglotError]:
     """``(index, event)`` for each line of a JSON Lines file (index counts non-blank lines from
     0), or a positioned error for a line that is not a JSON object."""
+    if str(path) == STDIN:
+        yield from _parse_lines(path, stdin_lines())
+        return
     try:
         handle = path.open("rb")
     except OSError as exc:
         yield RuleglotError(f"cannot read events: {exc}", category="io", path=str(path))
         return
-    index = 0
     with handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                data = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                yield RuleglotError(
-                    f"not JSON: {exc.msg}",
-                    category="events",
-                    path=str(path),
-                    line=line_no,
-                    col=exc.colno,
-                    source_line=line.decode("utf-8", "replace").rstrip("\r\n"),
-                )
-                index += 1
-                continue
-            if not isinstance(data, dict):
-                yield RuleglotError(
-                    "an event must be a JSON object",
-                    category="events",
-                    path=str(path),
-                    line=line_no,
-                    col=1,
-                )
-                index += 1
-                continue
-            yield index, Event(data, line.decode("utf-8", "replace"))
+        yield from _parse_lines(path, handle)
+
+
+def _parse_lines(
+    path: Path, lines: Iterable[bytes]
+) -> Iterator[tuple[int, Event] | RuleglotError]:
+    index = 0
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield RuleglotError(
+                f"not JSON: {exc.msg}",
+                category="events",
+                path=str(path),
+                line=line_no,
+                col=exc.colno,
+                source_line=line.decode("utf-8", "replace").rstrip("\r\n"),
+            )
             index += 1
+            continue
+        if not isinstance(data, dict):
+            yield RuleglotError(
+                "an event must be a JSON object",
+                category="events",
+                path=str(path),
+                line=line_no,
+                col=1,
+            )
+            index += 1
+            continue
+        yield index, Event(data, line.decode("utf-8", "replace"))
+        index += 1
