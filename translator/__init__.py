@@ -80,7 +80,32 @@ _SOURCES = {
     "Rule": "ir.nodes",
 }
 
-__all__ = sorted(_SOURCES)
+__all__ = [
+    "CheckResult",
+    "Counterexample",
+    "EventSet",
+    "FIELD_PROFILES",
+    "Issue",
+    "LOGSOURCE_PROFILES",
+    "LoadedRule",
+    "MacroTable",
+    "Match",
+    "Rule",
+    "RuleCollection",
+    "RuleglotError",
+    "TranslationResult",
+    "check_rules",
+    "emit",
+    "evaluate",
+    "load_macros",
+    "parse",
+    "profile",
+    "read_events",
+    "read_rules",
+    "run",
+    "translate",
+    "translate_rule",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,6 @@ from typing import Any
 
 import click
 import orjson
-from rich.console import Console
 from rich.table import Table
 
 from ir.errors import RuleglotError
@@ -26,14 +25,17 @@ from ir.events import Event
 from translator.check import CheckResult, Pair, check_pairs, translate_pair
 from translator.cli_common import (
     EXIT_INPUT_ERROR,
+    SeveralValuesCommand,
+    collect_event_files,
     load_rules,
     progress,
     read_options,
     reader_options,
     report_error,
+    stdout_console,
     write_atomically,
 )
-from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events
+from translator.inputs import read_events
 
 EXIT_DIFFERS = 1
 #: Statuses that fail a check run (exit 1).
@@ -45,7 +47,7 @@ def _load_events(
 ) -> tuple[list[Event], list[str]]:
     events: list[Event] = []
     origins: list[str] = []
-    files = list(expand_paths(paths, EVENT_SUFFIXES))
+    files = collect_event_files(paths, errors)
     for path in progress(files, len(files), "reading events"):
         for item in read_events(path):
             if isinstance(item, RuleglotError):
@@ -80,7 +82,7 @@ def _table(results: list[CheckResult], show_all: bool) -> Table:
 
 def _print_people(results: list[CheckResult], show_all: bool) -> None:
     """The table, then each counterexample as one JSON line (copyable into an events file)."""
-    console = Console(soft_wrap=True)
+    console = stdout_console()
     if show_all or any(r.status != "equivalent" for r in results):
         console.print(_table(results, show_all))
     for result in results:
@@ -90,7 +92,7 @@ def _print_people(results: list[CheckResult], show_all: bool) -> None:
                           highlight=False, markup=False)
 
 
-@click.command("check")
+@click.command("check", cls=SeveralValuesCommand)
 @click.argument("paths", nargs=-1, required=True)
 @reader_options
 @click.option(
@@ -104,7 +106,8 @@ def _print_people(results: list[CheckResult], show_all: bool) -> None:
     "--events",
     "event_paths",
     multiple=True,
-    help="JSON Lines event files or folders to evaluate both sides on; repeatable.",
+    help="JSON Lines event files, folders or glob patterns ('-': standard input) to evaluate "
+    "both sides on; takes every value up to the next option (PATHS go before it).",
 )
 @click.option(
     "--generated/--no-generated",

@@ -14,8 +14,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field, is_dataclass
-from dataclasses import fields as dataclass_fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,20 +24,24 @@ import orjson
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.events import Event
+from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
-from ir.nodes import FieldValue, Predicate, Rule
+from ir.nodes import Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
     EXIT_INPUT_ERROR,
+    SeveralValuesCommand,
+    collect_event_files,
     load_rules,
+    parse_rule_file,
     progress,
     read_options,
     reader_options,
     report_error,
     write_atomically,
 )
-from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
+from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
 from translator.parallel import available_cores, fork_map, match_files
 
 if TYPE_CHECKING:
@@ -67,8 +70,41 @@ class _Commands(click.Group):
         return self.commands.get(cmd_name)
 
 
+#: The libraries whose versions decide ruleglot's behaviour: the Sigma reader (pySigma), the
+#: reference Sigma-to-SPL backend that translations are measured against, the SPL parser.
+VERSIONED = ("pySigma", "pySigma-backend-splunk", "lark")
+
+
+def version_text() -> str:
+    """``ruleglot X`` and the versions of :data:`VERSIONED` it runs with (a bug report needs
+    them: the pySigma version decides how a Sigma rule reads)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    parts = ", ".join(f"{name} {installed(name)}" for name in VERSIONED)
+    return f"ruleglot {installed('ruleglot')} ({parts}; Python {sys.version.split()[0]})"
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="ruleglot")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show ruleglot's version and those of pySigma, pySigma-backend-splunk and lark.",
+)
 def main() -> None:
     """Translate detection rules between Sigma and SPL through one IR, and run them on events."""
 
@@ -125,30 +161,15 @@ def _eval_cases(case_paths: tuple[str, ...], profile_name: str) -> None:
         sys.exit(1 if not errors else EXIT_INPUT_ERROR)
 
 
-def rule_fields(node: Any) -> set[str]:
-    """Every field name a rule reads (predicates and eval expressions)."""
-    found: set[str] = set()
-    if isinstance(node, Predicate) and node.field is not None:
-        found.add(node.field)
-    elif isinstance(node, FieldValue):
-        found.add(node.name)
-    if is_dataclass(node) and not isinstance(node, type):
-        for f in dataclass_fields(node):
-            if f.name != "span":
-                found |= rule_fields(getattr(node, f.name))
-    elif isinstance(node, tuple):
-        for item in node:
-            found |= rule_fields(item)
-    return found
-
-
 def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) -> Counter[str]:
-    """Fields the rules read that neither any event had nor their field profile extracts."""
+    """Fields the rules read that neither any event had nor their field profile extracts (a
+    field the rule's own stages make before reading it, by ``eval`` or ``rex``, is not one)."""
     missing: Counter[str] = Counter()
     for rule in rules:
         profile = api.fields_for(rule, fields)
         if profile is not None:
-            missing.update(profile.unmapped(rule_fields(rule.stages), seen | {"_raw", "_time"}))
+            read = fields_from_events(rule.stages)
+            missing.update(profile.unmapped(read, seen | {"_raw", "_time"}))
     return missing
 
 
@@ -247,10 +268,14 @@ class _Eval:
         return ran
 
 
-@main.command("eval")
+@main.command("eval", cls=SeveralValuesCommand)
 @click.argument("rules", nargs=-1)
 @click.option(
-    "--events", "event_paths", multiple=True, help="JSON Lines event file or folder (repeatable)."
+    "--events",
+    "event_paths",
+    multiple=True,
+    help="JSON Lines event files, folders or glob patterns ('-': standard input); takes "
+    "every value up to the next option (RULES go before it, or after --).",
 )
 @reader_options
 @click.option(
@@ -327,7 +352,11 @@ def eval_command(
         _eval_cases(case_paths, profile_name)
         return
     if not rules or not event_paths:
-        raise click.UsageError("give RULES and at least one --events (or --cases)")
+        hint = (
+            " (--events takes every path up to the next option: put RULES before it, or "
+            "after --)" if event_paths and not rules else ""
+        )
+        raise click.UsageError(f"give RULES and at least one --events (or --cases){hint}")
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
@@ -337,7 +366,7 @@ def eval_command(
 
         eval_spark(run, loaded, event_paths, master, started)
         return
-    event_files = list(expand_paths(event_paths, EVENT_SUFFIXES))
+    event_files = collect_event_files(event_paths, run.errors)
     filter_rules = [(p, r) for p, r in loaded if api.is_filter_only(r)]
     pipeline_rules = [(p, r) for p, r in loaded if not api.is_filter_only(r)]
     run.unmapped = Counter()
@@ -408,7 +437,7 @@ def _translate_file(
     """Read one file and translate each of its rules (in a worker process when ``-j`` > 1);
     with ``out_path``, write the translations there (as the sequential loop would)."""
     try:
-        rules = api.parse(read_text(path), read, str(path), **options)
+        rules = parse_rule_file(path, read, **options)
     except RuleglotError as err:
         err.path = err.path or str(path)
         return _FileTranslation(path, err)

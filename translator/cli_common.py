@@ -16,19 +16,32 @@ import click
 from ir.errors import RuleglotError
 from ir.nodes import Rule
 from translator import api
-from translator.inputs import RULE_SUFFIXES, expand_paths, read_text
+from translator.inputs import (
+    LANGUAGE_NAMES,
+    RULE_SUFFIXES,
+    STDIN,
+    expand_event_paths,
+    expand_paths,
+    guess_language,
+    read_text,
+    stdin_lines,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 __all__ = [
     "EXIT_INPUT_ERROR",
+    "SeveralValuesCommand",
+    "collect_event_files",
     "load_rules",
+    "parse_rule_file",
     "progress",
     "read_options",
     "reader_options",
     "report_error",
     "stderr_console",
+    "stdout_console",
     "write_atomically",
 ]
 
@@ -47,6 +60,21 @@ def stderr_console() -> Console:
     return _CONSOLE[0]
 
 
+#: The width of a table printed into a pipe or file: wide enough never to wrap a cell.
+UNWRAPPED_WIDTH = 100_000
+
+
+def stdout_console() -> Console:
+    """A rich console on stdout for tables: sized to the terminal on a terminal; in a pipe or
+    a file, as wide as each table needs (one line a row, so ``grep``/``cut`` see whole paths),
+    where rich would otherwise assume 80 columns and fold every long cell."""
+    from rich.console import Console
+
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=True)
+    return Console(width=UNWRAPPED_WIDTH, highlight=False, soft_wrap=True)
+
+
 def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
     """``items``, with a progress bar on a terminal only (never in pipes or CI logs)."""
     if not sys.stderr.isatty():
@@ -59,6 +87,61 @@ def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
         for item in items:
             yield item
             progress.advance(task)
+
+
+class SeveralValuesCommand(click.Command):
+    """A command whose ``--events`` option takes every value up to the next option:
+    ``--events a.jsonl b.jsonl`` and a shell-expanded ``--events logs/*.jsonl`` mean what they
+    say (click options take one value each, so ``b.jsonl`` would otherwise be read as a rule).
+
+    The arguments are rewritten before click parses them (``--events a b`` becomes
+    ``--events a --events b``), so the option stays an ordinary repeatable one. A value ends
+    at the next token that starts with ``-`` (``-`` alone, standard input, is a value) or at
+    ``--``; RULES therefore go before ``--events``, or after ``--``.
+    """
+
+    #: options that take several values
+    SEVERAL = ("--events",)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_values(args, self.SEVERAL))
+
+
+def spread_values(args: list[str], several: Iterable[str]) -> list[str]:
+    """``args`` with each of the ``several`` options repeated before each value it takes."""
+    out: list[str] = []
+    taking: str | None = None
+    for position, arg in enumerate(args):
+        if arg == "--":
+            out.extend(args[position:])
+            break
+        if arg in several or arg.partition("=")[0] in several:
+            taking = arg.partition("=")[0]
+            out.append(arg)
+            continue
+        if taking is not None and (arg == "-" or not arg.startswith("-")):
+            if out[-1] != taking:
+                out.append(taking)
+            out.append(arg)
+            continue
+        taking = None
+        out.append(arg)
+    return out
+
+
+def collect_event_files(paths: Iterable[str], errors: list[RuleglotError]) -> list[Path]:
+    """The event files ``--events`` names (files, folders, glob patterns, ``-``); a pattern
+    that matches nothing is reported and counted as an input error."""
+    files: list[Path] = []
+    for item in expand_event_paths(paths):
+        if isinstance(item, RuleglotError):
+            errors.append(item)
+            report_error(item)
+        else:
+            files.append(item)
+    if any(str(f) == STDIN for f in files):
+        stdin_lines()  # read before any worker is forked, and once
+    return files
 
 
 def report_error(err: RuleglotError) -> None:
@@ -110,6 +193,23 @@ def reader_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def parse_rule_file(path: Path, read: str, **options: Any) -> list[Rule]:
+    """The rules of one file; raises its positioned :class:`RuleglotError`, whose message
+    suggests the right ``--from`` when the file looks written in another language (a Sigma
+    rule read with ``--from spl`` otherwise reads as "no SPL in this YAML document")."""
+    text = read_text(path)
+    try:
+        return api.parse(text, read, str(path), **options)
+    except RuleglotError as err:
+        err.path = err.path or str(path)
+        guess = guess_language(text, path)
+        if guess is not None and guess != read:
+            err.message += (
+                f" (this file looks like {LANGUAGE_NAMES[guess]}: try --from {guess})"
+            )
+        raise
+
+
 def load_rules(
     paths: Iterable[str], read: str, errors: list[RuleglotError], **options: Any
 ) -> list[tuple[Path, Rule]]:
@@ -118,7 +218,7 @@ def load_rules(
     loaded: list[tuple[Path, Rule]] = []
     for path in progress(files, len(files), "reading rules"):
         try:
-            for rule in api.parse(read_text(path), read, str(path), **options):
+            for rule in parse_rule_file(path, read, **options):
                 loaded.append((path, rule))
         except RuleglotError as err:
             err.path = err.path or str(path)

@@ -7,6 +7,7 @@ in place of what it could not read, with the file and line, and the caller repor
 from __future__ import annotations
 
 import glob
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -71,6 +72,37 @@ def stdin_lines() -> list[bytes]:
         _STDIN_LINES.extend(sys.stdin.buffer.readlines())
         _STDIN_LINES.append(b"")  # read: an empty input is not read again
     return _STDIN_LINES[:-1]
+
+
+#: Top-level YAML keys that only one language's files have: a Sigma rule's ``detection`` (and a
+#: correlation's ``correlation``); a security_content detection's ``search`` (``logic`` in older
+#: files). Sigma specification 2.0, "Rule structure"; security_content's detection spec.
+_TOP_KEY = re.compile(r"^(detection|correlation|search|logic)\s*:", re.MULTILINE)
+_KEY_LANGUAGE = {"detection": "sigma", "correlation": "sigma", "search": "spl", "logic": "spl"}
+#: How a plain SPL search starts: a pipe, a macro call, or a ``field=value`` term.
+_SPL_START = re.compile(r"^\s*(\||`|[A-Za-z_][\w.]*\s*[!=<>]|index\b|search\b)")
+
+
+#: How messages name each language.
+LANGUAGE_NAMES = {"sigma": "Sigma", "spl": "SPL", "ir": "ruleglot IR JSON"}
+
+
+def guess_language(text: str, path: Path | None = None) -> str | None:
+    """The language a rule file looks written in (``sigma``, ``spl``, ``ir``), or ``None``.
+
+    Only used to suggest a reader when the chosen one failed (never to choose one silently):
+    an IR file is a JSON object; a YAML file with a top-level ``detection:`` is Sigma and one
+    with ``search:`` a security_content detection; a ``.spl`` file or a text that starts as a
+    search (``|``, a macro, ``field=value``) is SPL.
+    """
+    if text.lstrip().startswith("{"):
+        return "ir"
+    found = _TOP_KEY.search(text)
+    if found:
+        return _KEY_LANGUAGE[found.group(1)]
+    if (path is not None and path.suffix == ".spl") or _SPL_START.match(text):
+        return "spl"
+    return None
 
 
 def read_text(path: Path) -> str:

@@ -37,9 +37,11 @@ from translator import api
 from translator.check import CheckResult, Pair, check_pairs, translate_pair
 from translator.inputs import (
     EVENT_SUFFIXES,
+    LANGUAGE_NAMES,
     RULE_SUFFIXES,
     expand_event_paths,
     expand_paths,
+    guess_language,
     read_text,
 )
 from translator.inputs import read_events as _read_event_file
@@ -200,9 +202,16 @@ def read_rules(
     named = [paths] if isinstance(paths, str | Path) else list(paths)
     for path in expand_paths(named, RULE_SUFFIXES[language]):
         try:
-            rules = api.parse(read_text(path), language, str(path), **options)
+            text = read_text(path)
+            rules = api.parse(text, language, str(path), **options)
         except RuleglotError as err:
             err.path = err.path or str(path)
+            guess = guess_language(text, path) if err.category != "io" else None
+            if guess is not None and guess != language:
+                err.message += (
+                    f" (this file looks like {LANGUAGE_NAMES[guess]}: read it with "
+                    f"language={guess!r})"
+                )
             collection.errors.append(Issue.from_error(err))
             continue
         collection.rules.extend(LoadedRule(str(path), rule, language) for rule in rules)
