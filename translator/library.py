@@ -329,7 +329,7 @@ def read_events(paths: str | Path | Iterable[str | Path]) -> EventSet:
 def check_rules(
     rules: Iterable[LoadedRule],
     to: Language | None = None,
-    events: EventSet | Sequence[Event] = (),
+    events: EventSet | Sequence[Event | dict[str, Any]] = (),
     *,
     lossy: bool = False,
     fields: str | None = None,
@@ -345,11 +345,16 @@ def check_rules(
     verdict (``equivalent``, ``lossy``, ``differs``, ``refused``, ``unmapped``, ``error``) and
     whose ``counterexample`` is the smallest event found on which the two disagree.
 
-    ``to_dict()`` of each result is the entry ``ruleglot check --format json`` prints.
+    ``events``: an :class:`EventSet` (counterexamples then name ``file#index``), or events as
+    :class:`~ir.events.Event` or plain dicts (``event N``). ``to_dict()`` of each result is the
+    entry ``ruleglot check --format json`` prints.
     ``jobs`` > 1 forks worker processes (POSIX).
     """
     loaded = list(rules)
-    given = events.events if isinstance(events, EventSet) else list(events)
+    given = (
+        events.events if isinstance(events, EventSet)
+        else [e if isinstance(e, Event) else Event(e) for e in events]
+    )
     origins = events.origins if isinstance(events, EventSet) else None
     options = {"fields": fields, "logsources": logsources}
     pairs: list[Pair] = []
