@@ -43,6 +43,7 @@ from translator.cli_common import (
 )
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
 from translator.parallel import available_cores, fork_map, match_files
+from translator.results import TranslationResult
 
 if TYPE_CHECKING:
     pass
@@ -587,7 +588,7 @@ def translate_command(
             err = done
             errors.append(err)
             report_error(err)
-            report.append({**entry, "status": "error", "errors": [err.to_dict()]})
+            report.append(TranslationResult.of(entry, err).to_dict())
             continue
         for warning in done.warnings:
             line, col = warning.get("line"), warning.get("col")
@@ -596,9 +597,7 @@ def translate_command(
                 f"{where}: lossy: {warning.get('construct') or '-'}: {warning.get('message')}",
                 err=True,
             )
-        report.append({**entry, "status": done.status, "constructs": done.warnings})
-        if done.macros:
-            report[-1]["macros"] = done.macros
+        report.append(TranslationResult.of(entry, done).to_dict())
         if source not in written:
             outputs.setdefault(source, []).append(done.text)
     for source, texts in outputs.items():

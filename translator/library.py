@@ -45,6 +45,7 @@ from translator.inputs import (
     read_text,
 )
 from translator.inputs import read_events as _read_event_file
+from translator.results import Issue, TranslationResult
 
 __all__ = [
     "FIELD_PROFILES",
@@ -68,53 +69,6 @@ LOGSOURCE_PROFILES: tuple[str, ...] = ("none", *sorted(_LOGSOURCE_PROFILES))
 FIELD_PROFILES: tuple[str, ...] = ("none", *sorted(_FIELD_PROFILES))
 
 Language = Literal["sigma", "spl", "ir"]
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One error or lossy warning: what (``construct``), why (``message``) and where.
-
-    ``category`` is an error's (:data:`ir.errors.CATEGORIES`: ``syntax``, ``invalid``,
-    ``unsupported``, ``io``, ``events``) and ``None`` for a lossy warning. ``line``/``col`` are
-    1-based, ``None`` where no position is known.
-    """
-
-    message: str
-    construct: str | None = None
-    category: str | None = None
-    path: str | None = None
-    line: int | None = None
-    col: int | None = None
-
-    @classmethod
-    def from_error(cls, err: RuleglotError) -> Issue:
-        return cls(err.message, err.construct, err.category, err.path, err.line, err.col)
-
-    @classmethod
-    def from_warning(cls, warning: dict[str, Any]) -> Issue:
-        """A lossy warning as emitters give it (:func:`ir.errors.lossy_warning`)."""
-        return cls(
-            str(warning.get("message", "")),
-            warning.get("construct"),
-            None,
-            warning.get("path"),
-            warning.get("line"),
-            warning.get("col"),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The report's shape: an error's ``RuleglotError.to_dict()``, a warning's
-        ``lossy_warning`` (no ``category``)."""
-        out: dict[str, Any] = {"path": self.path, "line": self.line, "col": self.col}
-        if self.category is not None:
-            out["category"] = self.category
-        out["construct"] = self.construct
-        out["message"] = self.message
-        return out
-
-    def __str__(self) -> str:
-        where = ":".join(str(p) for p in (self.path or "<input>", self.line, self.col) if p)
-        return f"{where}: {self.category or 'lossy'}: {self.construct or '-'}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -216,50 +170,6 @@ def read_rules(
             continue
         collection.rules.extend(LoadedRule(str(path), rule, language) for rule in rules)
     return collection
-
-
-@dataclass
-class TranslationResult:
-    """One rule translated: ``text`` (``None`` when it failed), ``status`` (``ok``, ``lossy``:
-    translated with ``warnings`` naming what was dropped, ``error``: see ``errors``), and the
-    search macros an SPL translation calls that the user must define (unmapped log sources)."""
-
-    path: str | None
-    rule_id: str | None
-    title: str | None
-    status: Literal["ok", "lossy", "error"]
-    text: str | None = None
-    warnings: list[Issue] = field(default_factory=list)
-    errors: list[Issue] = field(default_factory=list)
-    macros: list[str] = field(default_factory=list)
-
-    @classmethod
-    def of(
-        cls, entry: dict[str, Any], done: api.Translation | RuleglotError
-    ) -> TranslationResult:
-        """From a translation or its error; ``entry`` holds ``path``, ``rule_id``, ``title``."""
-        if isinstance(done, RuleglotError):
-            return cls(**entry, status="error", errors=[Issue.from_error(done)])
-        warnings = [Issue.from_warning(w) for w in done.warnings]
-        status: Literal["ok", "lossy"] = "lossy" if warnings else "ok"
-        return cls(**entry, status=status, text=done.text, warnings=warnings,
-                   macros=list(done.macros))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The entry ``ruleglot translate --report`` writes for this rule."""
-        out: dict[str, Any] = {
-            "path": self.path,
-            "rule_id": self.rule_id,
-            "title": self.title,
-            "status": self.status,
-        }
-        if self.status == "error":
-            out["errors"] = [e.to_dict() for e in self.errors]
-            return out
-        out["constructs"] = [w.to_dict() for w in self.warnings]
-        if self.macros:
-            out["macros"] = list(self.macros)
-        return out
 
 
 def translate_rule(
