@@ -165,3 +165,12 @@ def test_version_names_the_libraries_it_runs_with() -> None:
     assert result.exit_code == 0
     for name in ("ruleglot", "pySigma", "pySigma-backend-splunk", "lark"):
         assert f"{name} {version(name)}" in result.stdout
+
+
+def test_a_rule_from_standard_input() -> None:
+    result = run(["translate", "-", "--to", "spl", "--logsources", "none"],
+                 input=RULE.replace("'\\whoami.exe'", "'\\stdin.exe'"))
+    assert result.exit_code == 0, result.output
+    assert "stdin.exe" in result.stdout
+    broken = run(["translate", "-", "--to", "spl"], input="title: x\n")
+    assert broken.exit_code == 2 and broken.stderr.startswith("-:")

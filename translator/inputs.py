@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -38,7 +39,7 @@ def expand_paths(paths: Iterable[str | Path], suffixes: tuple[str, ...]) -> Iter
 #: The path that stands for standard input where one stream of events makes sense.
 STDIN = "-"
 _GLOB_CHARACTERS = frozenset("*?[")
-_STDIN_LINES: list[bytes] = []
+_STDIN: list[tuple[Any, list[bytes]]] = []
 
 
 def expand_event_paths(
@@ -67,11 +68,12 @@ def expand_event_paths(
 
 def stdin_lines() -> list[bytes]:
     """Standard input's lines, read once: several passes over ``-`` (a command's filter rules,
-    then its pipelines) see the same events, and forked workers inherit them."""
-    if not _STDIN_LINES:
-        _STDIN_LINES.extend(sys.stdin.buffer.readlines())
-        _STDIN_LINES.append(b"")  # read: an empty input is not read again
-    return _STDIN_LINES[:-1]
+    then its pipelines) see the same events, and forked workers inherit them. Kept per stream,
+    so that a process whose ``sys.stdin`` is replaced (a test runner) reads the new one."""
+    stream = sys.stdin
+    if not _STDIN or _STDIN[0][0] is not stream:
+        _STDIN[:] = [(stream, stream.buffer.readlines())]
+    return _STDIN[0][1]
 
 
 #: Top-level YAML keys that only one language's files have: a Sigma rule's ``detection`` (and a
@@ -106,7 +108,10 @@ def guess_language(text: str, path: Path | None = None) -> str | None:
 
 
 def read_text(path: Path) -> str:
+    """A rule file's text; ``-`` reads standard input (``cat rule.yml | ruleglot translate -``)."""
     try:
+        if str(path) == STDIN:
+            return b"".join(stdin_lines()).decode("utf-8")
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleglotError(f"cannot read file: {exc}", category="io", path=str(path)) from exc
