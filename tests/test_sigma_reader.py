@@ -352,7 +352,7 @@ ERROR_CASES = [
     (D("sel: {a: 1}", "sel and nope"), "invalid", 5, 22, "identifier"),
     (D("sel: {a: 1}", "'sel and nope'"), "invalid", 5, 23, "identifier"),
     (D("sel: {a: 1}", "sel and 1 of nope*"), "invalid", 5, 14, "selector"),
-    (D("sel: {a: 1}", "sel | count() > 5"), "invalid", 5, 18, "aggregation"),
+    (D("sel: {a: 1}", "sel | count() > 5"), "unsupported", 5, 20, "count"),  # no timeframe
     (D("sel: [foo, null]"), "invalid", 4, 14, "keyword"),
     (D("sel: {a|expand: '%x%'}"), "unsupported", 4, 19, "expand"),
     (D("sel: {a|expand|contains: 'x%y%'}"), "unsupported", 4, 28, "expand"),

@@ -30,7 +30,7 @@ import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import yaml
 from sigma.collection import deep_dict_update
@@ -84,7 +84,7 @@ from sigma.types import (
 )
 
 from backends.yaml_loaders import FAST_LOADER
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, lossy_warning
 from ir.nodes import (
     Expr,
     FieldRef,
@@ -103,11 +103,25 @@ from ir.nodes import (
     string_kind,
 )
 
-__all__ = ["read_sigma"]
+if TYPE_CHECKING:
+    from backends.sigma.aggregation import LegacyAggregation
+
+__all__ = ["WARNING_KINDS", "read_sigma"]
+
+#: The kinds of reader warnings: ``deprecated`` (Sigma 1.x syntax read as its modern form),
+#: ``logsource`` (a log-source value in another spelling, or several in one field),
+#: ``metadata`` (a key outside the schema, a value outside an enumeration), ``duplicate-key``
+#: (read as PyYAML does, with ``lenient``).
+WARNING_KINDS = ("deprecated", "logsource", "metadata", "duplicate-key")
 
 
 def read_sigma(
-    text: str, path: str | None = None, pipeline: ProcessingPipeline | None = None
+    text: str,
+    path: str | None = None,
+    pipeline: ProcessingPipeline | None = None,
+    *,
+    warnings: list[dict[str, Any]] | None = None,
+    lenient: bool = False,
 ) -> list[Rule]:
     """Every Sigma detection rule in ``text`` (one YAML document or a collection), as IR rules.
 
@@ -119,8 +133,13 @@ def read_sigma(
     undefined identifier, bad condition, ...), ``unsupported`` (``expand`` placeholders,
     filter documents, correlation types or conditions :mod:`backends.sigma.correlation` does
     not read). Correlation rules become IR rules too (see that module).
+
+    What is read leniently (Sigma 1.x aggregations, renamed log sources, keys outside the
+    schema...) is appended to ``warnings`` (dicts of :func:`~ir.errors.lossy_warning`'s shape
+    plus a ``kind``: :data:`WARNING_KINDS`). ``lenient`` reads duplicate YAML keys as PyYAML
+    does (the last wins, with a warning) instead of refusing them.
     """
-    source = _Source(text, path)
+    source = _Source(text, path, lenient)
     try:
         docs = _load_documents(source)
         rules = _read_collection(docs, source, pipeline)
@@ -132,6 +151,8 @@ def read_sigma(
         raise source.error(f"cannot read Sigma input: {exc}", "invalid", None) from exc
     if not rules:
         raise source.error("no Sigma rule in input", "invalid", None)
+    if warnings is not None:
+        warnings.extend(source.warnings)
     return rules
 
 
@@ -141,9 +162,12 @@ def read_sigma(
 class _Source:
     """The input text and path; makes positioned errors whose position lies inside the text."""
 
-    def __init__(self, text: str, path: str | None) -> None:
+    def __init__(self, text: str, path: str | None, lenient: bool = False) -> None:
         self.text = text
         self.path = path
+        self.lenient = lenient
+        #: what was read leniently (:meth:`warn`)
+        self.warnings: list[dict[str, Any]] = []
         self.lines = text.splitlines() or [""]
         #: (line, column), 0-based, of the end of a text that does not end with a YAML line
         #: break, for marks from the C composer (:meth:`position`); ``None`` otherwise
@@ -170,6 +194,11 @@ class _Source:
 
     def start(self) -> Span:
         return Span(1, 1, self.path)
+
+    def warn(self, kind: str, construct: str, message: str, span: Span | None) -> None:
+        """Record something read leniently (``kind``: one of :data:`WARNING_KINDS`)."""
+        assert kind in WARNING_KINDS, kind
+        self.warnings.append({"kind": kind, **lossy_warning(construct, message, span)})
 
     def error(
         self,
@@ -577,6 +606,7 @@ def _read_collection(
     ``id``). A detection rule referenced by a correlation is only output when a correlation
     referencing it says ``generate: true`` (Sigma specification; see
     :mod:`backends.sigma.correlation`)."""
+    from backends.sigma.aggregation import split_aggregation
     from backends.sigma.correlation import Referenced, read_correlation
 
     read: list[Rule | _Doc] = []
@@ -586,6 +616,9 @@ def _read_collection(
         if "correlation" in doc.data:
             # a copy: a later 'repeat' document merges into the yielded document's data
             read.append(_Doc(copy.deepcopy(doc.data), _copy_loc(doc.loc), doc.span))
+            known.append(Referenced(None, name, ident))
+        elif (legacy := split_aggregation(doc, source)) is not None:
+            read.append(_read_legacy_aggregation(legacy, source, pipeline))
             known.append(Referenced(None, name, ident))
         else:
             rule = _read_rule(doc, source, pipeline)
@@ -605,6 +638,27 @@ def _read_collection(
         targets = {id(k.rule) for k in known if k.rule and {k.name, k.id} & names}
         (shown if corr.get("generate") is True else hidden).update(targets)
     return [r for r in out if id(r) not in hidden or id(r) in shown]
+
+
+def _read_legacy_aggregation(
+    legacy: LegacyAggregation, source: _Source, pipeline: ProcessingPipeline | None
+) -> Rule:
+    """A Sigma 1.x aggregation rule as the correlation rule it means
+    (:mod:`backends.sigma.aggregation`), with a ``deprecated`` warning."""
+    from backends.sigma.correlation import Referenced, read_correlation
+
+    known = [
+        Referenced(_read_rule(doc, source, pipeline), name, None)
+        for name, doc in legacy.referenced
+    ]
+    rule = read_correlation(legacy.correlation, source, known)
+    kind = legacy.correlation.data["correlation"]["type"]
+    message = (
+        f"Sigma 1.x '{legacy.construct}' aggregation read as a {kind} correlation rule "
+        "(the pipe syntax is deprecated)"
+    )
+    source.warn("deprecated", legacy.construct, message, legacy.span)
+    return rule
 
 
 #: Modifiers pySigma implements with a different meaning than the Sigma specification; a rule

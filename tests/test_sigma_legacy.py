@@ -1,0 +1,131 @@
+"""Sigma 1.x aggregation conditions read as the modern correlation rule they mean
+(backends/sigma/aggregation.py): the same IR stages as the modern form, a deprecated warning,
+and positioned errors for what has no defined meaning."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.sigma.reader import read_sigma
+from ir.errors import RuleglotError
+
+HEAD = """\
+title: Failed logons
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4625
+  filter:
+    TargetUserName|endswith: $
+"""
+
+MODERN = """\
+title: base
+name: base
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4625
+  filter:
+    TargetUserName|endswith: $
+  condition: {search}
+---
+title: Failed logons
+correlation:
+  type: {type}
+  rules: [base]
+  timespan: 5m
+{extra}"""
+
+
+def _one(text: str) -> tuple[object, list[dict[str, object]]]:
+    warnings: list[dict[str, object]] = []
+    rules = read_sigma(text, "legacy.yml", warnings=warnings)
+    assert len(rules) == 1
+    return rules[0], warnings
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "modern_type", "extra"),
+    [
+        ("count() > 5", "event_count", "  condition: {gt: 5}\n"),
+        ("count() by IpAddress >= 3", "event_count",
+         "  group-by: [IpAddress]\n  condition: {gte: 3}\n"),
+        ("count(TargetUserName) by IpAddress > 10", "value_count",
+         "  group-by: [IpAddress]\n  condition: {gt: 10, field: TargetUserName}\n"),
+        ("count() by TaskName < 5", "event_count",
+         "  group-by: [TaskName]\n  condition: {lt: 5}\n"),
+    ],
+)  # fmt: skip
+def test_count_reads_as_the_modern_correlation(
+    aggregation: str, modern_type: str, extra: str
+) -> None:
+    search = "selection and not filter"
+    legacy, warnings = _one(HEAD + f"  timeframe: 5m\n  condition: {search} | {aggregation}\n")
+    modern = read_sigma(MODERN.format(search=search, type=modern_type, extra=extra))
+    assert legacy.stages == modern[-1].stages  # type: ignore[attr-defined]
+    assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
+        ("deprecated", "count", 11)
+    ]
+    assert warnings[0]["col"] == len("  condition: selection and not filter | ") + 1
+
+
+def test_near_reads_as_a_temporal_correlation() -> None:
+    """The referenced rules' names are the temporal tag values, so the modern form names them as
+    the reader does (``legacy_search``, ``legacy_near_<identifier>``)."""
+    text = HEAD + "  timeframe: 5m\n  condition: selection | near filter\n"
+    legacy, warnings = _one(text)
+    other = (
+        "---\ntitle: other\nname: legacy_near_filter\n"
+        "logsource: {product: windows, service: security}\n"
+        "detection:\n  filter:\n    TargetUserName|endswith: $\n  condition: filter\n"
+    )
+    modern = MODERN.replace("name: base", "name: legacy_search").replace(
+        "rules: [base]", "rules: [legacy_search, legacy_near_filter]"
+    )
+    expected = read_sigma(modern.format(search="selection", type="temporal", extra="") + other)
+    assert len(expected) == 1
+    assert legacy.stages == expected[0].stages  # type: ignore[attr-defined]
+    assert (warnings[0]["kind"], warnings[0]["construct"]) == ("deprecated", "near")
+
+
+@pytest.mark.parametrize(
+    ("condition", "construct", "col"),
+    [
+        ("selection | count() > 5", "count", 26),  # no timeframe: no defined window
+        ("selection | near filter", "near", 26),
+    ],
+)
+def test_aggregation_without_timeframe_is_a_positioned_error(
+    condition: str, construct: str, col: int
+) -> None:
+    with pytest.raises(RuleglotError) as caught:
+        read_sigma(HEAD + f"  condition: {condition}\n", "x.yml")
+    err = caught.value
+    assert (err.category, err.construct, err.line, err.col) == ("unsupported", construct, 10, col)
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "construct"),
+    [("near filter and not selection", "near"), ("sum(Size) by Host > 3", "sum")],
+)
+def test_aggregations_without_a_correlation_equivalent_are_refused(
+    aggregation: str, construct: str
+) -> None:
+    text = HEAD + f"  timeframe: 5m\n  condition: selection | {aggregation}\n"
+    with pytest.raises(RuleglotError) as caught:
+        read_sigma(text)
+    assert (caught.value.category, caught.value.construct) == ("unsupported", construct)
+    assert caught.value.line == 11
+
+
+def test_pipe_in_one_of_several_conditions_is_refused() -> None:
+    text = HEAD + "  timeframe: 5m\n  condition:\n    - filter\n    - selection | count() > 5\n"
+    with pytest.raises(RuleglotError) as caught:
+        read_sigma(text)
+    assert caught.value.construct == "aggregation"
+    assert caught.value.line == 13
