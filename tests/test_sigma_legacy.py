@@ -129,3 +129,72 @@ def test_pipe_in_one_of_several_conditions_is_refused() -> None:
         read_sigma(text)
     assert caught.value.construct == "aggregation"
     assert caught.value.line == 13
+
+
+# --- loose rules: log sources, metadata -----------------------------------------------------
+
+
+def _loose(header: str, body: str = "") -> tuple[object, list[dict[str, object]]]:
+    text = (
+        f"title: Loose\n{header}"
+        "detection:\n  selection:\n    CommandLine|contains: whoami\n  condition: selection\n"
+        + body
+    )
+    return _one(text)
+
+
+def test_log_source_list_is_any_of_them_through_the_profile() -> None:
+    from backends.sigma.logsources import windows_profile
+    from ir.nodes import LogSource
+
+    header = "logsource:\n  product: windows\n  category: [process_creation, ps_script]\n"
+    rule, warnings = _loose(header)
+    assert rule.logsource.category == "process_creation|ps_script"  # type: ignore[attr-defined]
+    profile = windows_profile()
+    both = profile.resolve(rule.logsource)  # type: ignore[attr-defined]
+    one = profile.resolve(LogSource("windows", "process_creation"))
+    other = profile.resolve(LogSource("windows", "ps_script"))
+    assert both is not None and one is not None and other is not None
+    assert set(both) == set(one) | set(other)
+    assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
+        ("logsource", "category", 4)
+    ]
+
+
+def test_one_string_naming_several_services_and_other_spellings() -> None:
+    rule, warnings = _loose("logsource:\n  product: windows\n  service: Security, system\n")
+    assert rule.logsource.service == "security|system"  # type: ignore[attr-defined]
+    assert [w["kind"] for w in warnings] == ["logsource", "logsource"]
+    rule, warnings = _loose("logsource:\n  product: windows\n  category: file_creation\n")
+    assert rule.logsource.category == "file_event"  # type: ignore[attr-defined]
+    assert "sigmahq.github.io#61" in str(warnings[0]["message"])
+
+
+def test_one_unmapped_alternative_leaves_the_whole_log_source_unmapped() -> None:
+    from backends.sigma.logsources import windows_profile
+    from ir.nodes import LogSource
+
+    assert windows_profile().resolve(LogSource("windows", None, "security|zeek")) is None
+
+
+def test_metadata_outside_the_schema_is_kept_with_warnings() -> None:
+    header = (
+        "status: production\nlevel: severe\ntags: [attack.t1033, discovery]\n"
+        "correlation: seen with the logon rule\nnotes: {owner: soc}\n"
+        "logsource:\n  product: windows\n  category: process_creation\n"
+    )
+    rule, warnings = _loose(header)
+    assert rule.status == "production" and rule.level == "severe"  # type: ignore[attr-defined]
+    assert rule.tags == ("attack.t1033", "discovery")  # type: ignore[attr-defined]
+    assert dict(rule.custom) == {  # type: ignore[attr-defined]
+        "correlation": '"seen with the logon rule"',
+        "notes": '{"owner":"soc"}',
+    }
+    assert sorted((w["construct"], w["line"]) for w in warnings) == [
+        ("correlation", 5),
+        ("level", 3),
+        ("notes", 6),
+        ("status", 2),
+        ("tags", 4),
+    ]
+    assert {w["kind"] for w in warnings} == {"metadata"}

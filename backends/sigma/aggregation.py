@@ -169,9 +169,7 @@ def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
             "condition": agg_span,
         },
     }
-    return LegacyAggregation(
-        referenced, type(doc)(meta, loc, doc.span), construct, agg_span
-    )
+    return LegacyAggregation(referenced, type(doc)(meta, loc, doc.span), construct, agg_span)
 
 
 #: keys of a detection rule that a correlation rule does not have

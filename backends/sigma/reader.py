@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ from ir.nodes import (
 
 if TYPE_CHECKING:
     from backends.sigma.aggregation import LegacyAggregation
+    from backends.sigma.leniency import Loosened
 
 __all__ = ["WARNING_KINDS", "read_sigma"]
 
@@ -608,20 +610,22 @@ def _read_collection(
     :mod:`backends.sigma.correlation`)."""
     from backends.sigma.aggregation import split_aggregation
     from backends.sigma.correlation import Referenced, read_correlation
+    from backends.sigma.leniency import Loosened, loosen
 
     read: list[Rule | _Doc] = []
     known: list[Referenced] = []
     for doc in _rule_documents(docs, source):
         name, ident = _text(doc.data.get("name")), _text(doc.data.get("id"))
+        kept = loosen(doc, source) if "detection" in doc.data else Loosened()
         if "correlation" in doc.data:
             # a copy: a later 'repeat' document merges into the yielded document's data
             read.append(_Doc(copy.deepcopy(doc.data), _copy_loc(doc.loc), doc.span))
             known.append(Referenced(None, name, ident))
         elif (legacy := split_aggregation(doc, source)) is not None:
-            read.append(_read_legacy_aggregation(legacy, source, pipeline))
+            read.append(_restore(_read_legacy_aggregation(legacy, source, pipeline), kept))
             known.append(Referenced(None, name, ident))
         else:
-            rule = _read_rule(doc, source, pipeline)
+            rule = _restore(_read_rule(doc, source, pipeline), kept)
             read.append(rule)
             known.append(Referenced(rule, name, ident))
     hidden: set[int] = set()
@@ -640,6 +644,12 @@ def _read_collection(
     return [r for r in out if id(r) not in hidden or id(r) in shown]
 
 
+def _restore(rule: Rule, kept: Loosened) -> Rule:
+    """``rule`` with the metadata :func:`~backends.sigma.leniency.loosen` hid from pySigma."""
+    changes = kept.apply({})
+    return dataclasses.replace(rule, **changes) if changes else rule
+
+
 def _read_legacy_aggregation(
     legacy: LegacyAggregation, source: _Source, pipeline: ProcessingPipeline | None
 ) -> Rule:
@@ -648,8 +658,7 @@ def _read_legacy_aggregation(
     from backends.sigma.correlation import Referenced, read_correlation
 
     known = [
-        Referenced(_read_rule(doc, source, pipeline), name, None)
-        for name, doc in legacy.referenced
+        Referenced(_read_rule(doc, source, pipeline), name, None) for name, doc in legacy.referenced
     ]
     rule = read_correlation(legacy.correlation, source, known)
     kind = legacy.correlation.data["correlation"]["type"]
