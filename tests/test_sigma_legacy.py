@@ -4,6 +4,8 @@ and positioned errors for what has no defined meaning."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from backends.sigma.reader import read_sigma
@@ -198,3 +200,65 @@ def test_metadata_outside_the_schema_is_kept_with_warnings() -> None:
         ("tags", 4),
     ]
     assert {w["kind"] for w in warnings} == {"metadata"}
+
+
+DUPLICATE = """\
+title: Duplicate keys
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    CommandLine|contains: whoami
+    CommandLine|contains: hostname
+  condition: selection
+"""
+
+
+def test_duplicate_key_is_an_error_naming_both_positions() -> None:
+    with pytest.raises(RuleglotError) as caught:
+        read_sigma(DUPLICATE, "dup.yml")
+    err = caught.value
+    assert (err.category, err.construct, err.line, err.col) == ("invalid", "duplicate-key", 6, 5)
+    assert "first at line 5 column 5" in err.message
+
+
+def test_lenient_reads_duplicate_keys_as_pyyaml_does() -> None:
+    import yaml
+
+    warnings: list[dict[str, object]] = []
+    (rule,) = read_sigma(DUPLICATE, "dup.yml", warnings=warnings, lenient=True)
+    pyyaml = yaml.safe_load(DUPLICATE)["detection"]["selection"]
+    assert pyyaml == {"CommandLine|contains": "hostname"}
+    (predicate,) = rule.filters[0].expr.args if hasattr(rule.filters[0].expr, "args") else (
+        rule.filters[0].expr,
+    )
+    assert predicate.value == "hostname"  # type: ignore[union-attr]
+    assert [(w["kind"], w["line"], w["col"]) for w in warnings] == [("duplicate-key", 6, 5)]
+
+
+# --- the command line: warnings reported and counted by kind, --lenient -----------------------
+
+
+def test_parse_and_translate_count_reader_warnings_by_kind(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    (tmp_path / "legacy.yml").write_text(
+        HEAD + "  timeframe: 5m\n  condition: selection | count() > 5\nstatus: production\n"
+    )
+    (tmp_path / "dup.yml").write_text(DUPLICATE)
+    runner = CliRunner()
+    strict = runner.invoke(main, ["parse", str(tmp_path)])
+    assert strict.exit_code == 2
+    assert "dup.yml:6:5: invalid: duplicate key" in strict.stderr
+    assert "2 reader warning(s) by kind: deprecated 1, metadata 1" in strict.stderr
+    lenient = runner.invoke(main, ["parse", "--lenient", str(tmp_path)])
+    assert lenient.exit_code == 0
+    assert "3 reader warning(s) by kind: deprecated 1, duplicate-key 1, metadata 1" in (
+        lenient.stderr
+    )
+    translated = runner.invoke(main, ["translate", "--lenient", "--to", "spl", str(tmp_path)])
+    assert translated.exit_code == 0
+    assert "| stats count by _time | where count>5" in translated.stdout
+    assert "legacy.yml:11:26: warning: deprecated: count:" in translated.stderr
+    assert "by kind: deprecated 1, duplicate-key 1, metadata 1" in translated.stderr

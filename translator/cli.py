@@ -31,11 +31,14 @@ from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
     EXIT_INPUT_ERROR,
+    lenient_option,
     load_rules,
     progress,
     read_options,
     reader_options,
     report_error,
+    report_warnings,
+    warning_summary,
     write_atomically,
 )
 from translator.inputs import EVENT_SUFFIXES, RULE_SUFFIXES, expand_paths, read_events, read_text
@@ -84,6 +87,7 @@ def main() -> None:
     show_default=True,
     help="What to print for each rule.",
 )
+@lenient_option
 def parse_command(
     rules: tuple[str, ...],
     read: str,
@@ -92,12 +96,18 @@ def parse_command(
     search_precedence: str,
     pipelines: tuple[str, ...],
     write: str,
+    lenient: bool,
 ) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
-    for _path, rule in load_rules(rules, read, errors, **options):
+    if read == "sigma":
+        options["lenient"] = lenient
+    warnings: Counter[str] = Counter()
+    for _path, rule in load_rules(rules, read, errors, warnings, **options):
         click.echo(api.emit(rule, write))
+    if summary := warning_summary(warnings):
+        click.echo(summary, err=True)
     if errors:
         click.echo(f"{len(errors)} input(s) failed", err=True)
         sys.exit(EXIT_INPUT_ERROR)
@@ -395,6 +405,8 @@ class _FileTranslation:
     )
     #: the output file was written (by the worker), and holds the translations' texts
     written: bool = False
+    #: what the reader read leniently (Sigma reader warnings, with a ``kind``)
+    reader_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _translate_file(
@@ -407,12 +419,15 @@ def _translate_file(
 ) -> _FileTranslation:
     """Read one file and translate each of its rules (in a worker process when ``-j`` > 1);
     with ``out_path``, write the translations there (as the sequential loop would)."""
+    warnings: list[dict[str, Any]] = []
+    if read == "sigma":
+        options = {**options, "warnings": warnings}
     try:
         rules = api.parse(read_text(path), read, str(path), **options)
     except RuleglotError as err:
         err.path = err.path or str(path)
         return _FileTranslation(path, err)
-    done = _FileTranslation(path)
+    done = _FileTranslation(path, reader_warnings=warnings)
     for rule in rules:
         entry: dict[str, Any] = {"path": str(path), "rule_id": rule.id, "title": rule.title}
         try:
@@ -490,6 +505,7 @@ PARALLEL_MIN_FILES = 64
     f"{PARALLEL_MIN_FILES} files or more). Output and messages are the same whatever the "
     "number.",
 )
+@lenient_option
 def translate_command(
     paths: tuple[str, ...],
     read: str,
@@ -505,6 +521,7 @@ def translate_command(
     lossy: bool,
     report_path: str | None,
     jobs: int,
+    lenient: bool,
 ) -> None:
     """Translate rules in PATHS (files or folders) to the --to language.
 
@@ -513,6 +530,8 @@ def translate_command(
     """
     errors: list[RuleglotError] = []
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    if read == "sigma":
+        options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
     if jobs == 0:
@@ -542,10 +561,12 @@ def translate_command(
     translated = list(
         progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
     )
+    warning_counts: Counter[str] = Counter()
     for item in translated:
         if item.read_error is not None:
             errors.append(item.read_error)
             report_error(item.read_error)
+        report_warnings(item.path, item.reader_warnings, warning_counts)
     report: list[dict[str, Any]] = [
         {"path": err.path, "status": "error", "errors": [err.to_dict()]} for err in errors
     ]
@@ -589,6 +610,8 @@ def translate_command(
         f"{counts.get('error', 0)} error(s)",
         err=True,
     )
+    if summary := warning_summary(warning_counts):
+        click.echo(summary, err=True)
     if errors:
         sys.exit(EXIT_INPUT_ERROR)
 

@@ -460,7 +460,7 @@ class _TreeBuilder:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 self._merge_into(data, loc, value_node)
-        seen: set[Any] = set()
+        seen: dict[Any, yaml.Node] = {}
         for key_node, value_node in explicit:
             key = self._key(key_node, seen)
             data[key], loc[key] = self.build(value_node)
@@ -473,15 +473,27 @@ class _TreeBuilder:
                 data[key] = _field_names_as_written(data[key], value_node)
         return data, loc
 
-    def _key(self, key_node: yaml.Node, seen: set[Any]) -> Any:
+    def _key(self, key_node: yaml.Node, seen: dict[Any, yaml.Node]) -> Any:
+        """A mapping key. YAML forbids a key twice in one mapping and PyYAML silently keeps
+        the last value, which drops a selection without a word: an error naming both
+        positions, or (``lenient``) PyYAML's reading with a warning."""
         key, _ = self.build(key_node)
         if not isinstance(key, Hashable):
             span = self.source.span(key_node)
             raise self.source.error("YAML: unhashable mapping key", "syntax", span)
         if key in seen:
             span = self.source.span(key_node)
-            raise self.source.error(f"duplicate key {key!r}", "invalid", span, "duplicate-key")
-        seen.add(key)
+            first = self.source.span(seen[key])
+            where = f"line {first.line} column {first.col}"
+            if not self.source.lenient:
+                message = (
+                    f"duplicate key {key!r} (first at {where}): YAML forbids it and PyYAML "
+                    "would keep only this one, dropping the first (--lenient reads it so)"
+                )
+                raise self.source.error(message, "invalid", span, "duplicate-key")
+            message = f"duplicate key {key!r}: the value at {where} is dropped, as PyYAML does"
+            self.source.warn("duplicate-key", str(key), message, span)
+        seen[key] = key_node
         return key
 
     def _merge_into(self, data: dict[Any, Any], loc: dict[Any, Any], node: yaml.Node) -> None:
