@@ -10,6 +10,8 @@ import pytest
 
 from backends.sigma.reader import read_sigma
 from ir.errors import RuleglotError
+from ir.nodes import LogSource
+from translator.cli import rule_fields
 
 HEAD = """\
 title: Failed logons
@@ -262,3 +264,36 @@ def test_parse_and_translate_count_reader_warnings_by_kind(tmp_path: Path) -> No
     assert "| stats count by _time | where count>5" in translated.stdout
     assert "legacy.yml:11:26: warning: deprecated: count:" in translated.stderr
     assert "by kind: deprecated 1, duplicate-key 1, metadata 1" in translated.stderr
+
+
+COLLECTION = """\
+action: global
+title: Collected
+logsource: {product: windows}
+---
+action: global
+detection:
+  base:
+    User: bob
+---
+logsource: {service: security}
+detection:
+  sel: {EventID: 4625}
+  condition: sel and base
+---
+action: repeat
+detection:
+  sel: {EventID: 4624}
+"""
+
+
+def test_collection_globals_accumulate_and_each_rule_is_named_by_its_documents() -> None:
+    warnings: list[dict[str, object]] = []
+    rules = read_sigma(COLLECTION, "c.yml", warnings=warnings)
+    assert [r.title for r in rules] == ["Collected", "Collected"]
+    assert [r.logsource for r in rules] == [LogSource("windows", None, "security")] * 2
+    # both globals are in force: 'base' from the second, the log source from the first
+    assert [sorted(rule_fields(r)) for r in rules] == [["EventID", "User"]] * 2
+    assert [(w["kind"], w["line"]) for w in warnings] == [("collection", 10), ("collection", 15)]
+    assert "document(s) 1 + 2 + 3" in str(warnings[0]["message"])
+    assert "document(s) 1 + 2 + 3 + 4" in str(warnings[1]["message"])

@@ -111,10 +111,11 @@ if TYPE_CHECKING:
 __all__ = ["WARNING_KINDS", "read_sigma"]
 
 #: The kinds of reader warnings: ``deprecated`` (Sigma 1.x syntax read as its modern form),
-#: ``logsource`` (a log-source value in another spelling, or several in one field),
-#: ``metadata`` (a key outside the schema, a value outside an enumeration), ``duplicate-key``
-#: (read as PyYAML does, with ``lenient``).
-WARNING_KINDS = ("deprecated", "logsource", "metadata", "duplicate-key")
+#: ``collection`` (a rule of a Sigma 1.x ``action:`` collection, named by the positions of the
+#: documents it was merged from), ``logsource`` (a log-source value in another spelling, or
+#: several in one field), ``metadata`` (a key outside the schema, a value outside an
+#: enumeration), ``duplicate-key`` (read as PyYAML does, with ``lenient``).
+WARNING_KINDS = ("deprecated", "collection", "logsource", "metadata", "duplicate-key")
 
 
 def read_sigma(
@@ -545,11 +546,18 @@ def _merge_locs(dest: Any, src: dict[Any, Any]) -> dict[Any, Any]:
 
 def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
     """The rule documents of a collection, with ``global``/``reset``/``repeat`` applied as
-    ``SigmaCollection.from_dicts`` applies them. Each is yielded before the next is merged."""
+    ``SigmaCollection.from_dicts`` applies them, except that several ``global`` documents
+    accumulate, as the Sigma 1.x specification says ("Multiple *global* action documents are
+    accumulated", sigma-specification ``archives/wiki.md``, "Rule Collections"; pySigma keeps
+    only the last). Each is yielded before the next is merged; each rule of a collection gets
+    a ``collection`` warning naming the documents (1-based positions) it was merged from."""
     empty = Span(1, 1, source.path)
     global_doc = _Doc({}, {}, empty)
     previous = _Doc({}, {}, empty)
-    for doc in docs:
+    globals_: list[int] = []  # positions of the global documents in force
+    origin: list[int] = []  # positions of the documents ``previous`` was made from
+    collection = any(isinstance(d.data, dict) and "action" in d.data for d in docs)
+    for position, doc in enumerate(docs, 1):
         if doc.data is None:  # empty document, e.g. after a trailing '---'
             continue
         if not isinstance(doc.data, dict):
@@ -558,19 +566,41 @@ def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
         if action is None:
             _refuse_meta_rules(doc, source)
             previous = _merge_doc(doc, global_doc, source)
+            origin = [*globals_, position]
+            if collection:
+                _warn_collection(source, origin, doc.span)
             yield previous
         elif action == "global":
             _drop_key(doc, "action")
+            if globals_:
+                doc = _merge_doc(
+                    _Doc(
+                        copy.deepcopy(global_doc.data), _copy_loc(global_doc.loc), global_doc.span
+                    ),
+                    doc,
+                    source,
+                )
             global_doc = previous = doc
+            globals_.append(position)
+            origin = list(globals_)
         elif action == "reset":
             global_doc = _Doc({}, {}, empty)
+            globals_ = []
         elif action == "repeat":
             previous = _merge_doc(previous, doc, source)
+            origin = [*origin, position]
+            _warn_collection(source, origin, doc.span)
             yield _Doc(previous.data, previous.loc, doc.span)
         else:
             span = _loc_span(_child(doc.loc, "action"), doc.span)
             message = f"unknown Sigma collection action {action!r}"
             raise source.error(message, "invalid", span, "action")
+
+
+def _warn_collection(source: _Source, origin: list[int], span: Span) -> None:
+    documents = " + ".join(str(p) for p in origin)
+    message = f"rule of a Sigma 1.x collection, merged from document(s) {documents}"
+    source.warn("collection", "action", message, span)
 
 
 def _copy_loc(loc: Any) -> Any:
