@@ -122,8 +122,8 @@ from backends.sigma.emit_correlation import (
     split_temporal,
 )
 from ir.errors import RuleglotError, Span, lossy_warning
-from ir.logsources import ALTERNATIVE
 from ir.fieldprofiles import FieldProfile
+from ir.logsources import ALTERNATIVE
 from ir.nodes import (
     And,
     Bin,
