@@ -322,3 +322,13 @@ def test_check_compares_a_keyword_aggregation_on_its_row_wise_stages(tmp_path: P
     (entry,) = entries
     assert entry["status"] == "lossy"  # the bin approximation, announced
     assert "counterexample" not in entry
+
+
+def test_misspelled_key_is_read_as_the_schema_key() -> None:
+    header = "reference:\n  - https://example.org/a\nlogsource: {product: windows}\n"
+    rule, warnings = _loose(header)
+    assert rule.references == ("https://example.org/a",)  # type: ignore[attr-defined]
+    assert rule.custom == ()  # type: ignore[attr-defined]
+    assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
+        ("metadata", "reference", 2)
+    ]

@@ -19,6 +19,8 @@ Metadata (warning kind ``metadata``)
       kept as the IR rule's ``custom`` metadata (JSON text), with a warning. A free-text
       ``correlation:`` in a detection rule is such a note, not a correlation rule. SigmaHQ's
       own convention keys (:data:`CONVENTION_KEYS`) are not warned about.
+    * Keys in a known other spelling (:data:`MISSPELLED_KEYS`, with sources) are read as the
+      schema's key.
     * ``status``/``level`` outside their enumerations (``status: production``) and tags without
       a ``namespace.`` are kept as written (pySigma would refuse the rule), with a warning.
 """
@@ -38,7 +40,7 @@ from ir.logsources import ALTERNATIVE
 if TYPE_CHECKING:
     from backends.sigma.reader import _Doc, _Source
 
-__all__ = ["CONVENTION_KEYS", "RENAMED", "Loosened", "loosen"]
+__all__ = ["CONVENTION_KEYS", "MISSPELLED_KEYS", "RENAMED", "Loosened", "loosen"]
 
 #: Log-source names SigmaHQ renamed, old -> current, with the source of each.
 RENAMED: dict[str, tuple[str, str]] = {
@@ -51,6 +53,16 @@ RENAMED: dict[str, tuple[str, str]] = {
         "image_load",
         "pySigma's sysmon table names Sysmon EventID 7 'image_load' "
         "(sigma.pipelines.sysmon.sysmon_generic_logsource_eventid_mapping)",
+    ),
+}
+
+#: Rule keys written in another spelling, -> the schema's key, with the source of each.
+MISSPELLED_KEYS: dict[str, tuple[str, str]] = {
+    "reference": (
+        "references",
+        "the Sigma 1.x specification names the attribute 'reference' in its text ('References "
+        "(optional) **Attribute**: reference') and 'references' in its schema and structure "
+        "(sigma-specification archives/wiki.md)",
     ),
 }
 
@@ -185,9 +197,14 @@ def _spelling(key: str, name: str, span: Span, source: _Source) -> str:
 
 
 def _loosen_metadata(doc: _Doc, source: _Source, kept: Loosened) -> None:
-    from backends.sigma.reader import _drop_key, _items, _loc_span
+    from backends.sigma.reader import _drop_key, _items, _key_span, _loc_span
 
     data = doc.data
+    for key, (current, cited) in MISSPELLED_KEYS.items():
+        if key in data and current not in data:
+            span = _key_span(doc.loc, key, doc.span)
+            source.warn("metadata", key, f"key {key!r} read as {current!r} ({cited})", span)
+            data[current] = data.pop(key)
     if isinstance(data.get("correlation"), (str, int, float, list)) and "detection" in data:
         _custom(doc, "correlation", source, kept, "a note, not a correlation rule")
     for key in [k for k in data if k not in SCHEMA_KEYS and k not in CONVENTION_KEYS]:
