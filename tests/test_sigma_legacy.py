@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backends.sigma.reader import read_sigma
 from ir.errors import RuleglotError
@@ -332,3 +334,30 @@ def test_misspelled_key_is_read_as_the_schema_key() -> None:
     assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
         ("metadata", "reference", 2)
     ]
+
+
+_MODERN_OPS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "eq", "!=": "neq"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    op=st.sampled_from(sorted(_MODERN_OPS)),
+    value=st.integers(min_value=0, max_value=10_000),
+    field=st.sampled_from([None, "TargetUserName", "Image"]),
+    group=st.sampled_from([None, "IpAddress", "Computer"]),
+    timeframe=st.sampled_from(["30s", "5m", "1h", "2d"]),
+)
+def test_any_count_aggregation_reads_as_its_modern_correlation(
+    op: str, value: int, field: str | None, group: str | None, timeframe: str
+) -> None:
+    aggregation = f"count({field or ''})" + (f" by {group}" if group else "") + f" {op} {value}"
+    legacy, _ = _one(
+        HEAD + f"  timeframe: {timeframe}\n  condition: selection | {aggregation}\n"
+    )
+    condition = f"{_MODERN_OPS[op]}: {value}" + (f", field: {field}" if field else "")
+    extra = (f"  group-by: [{group}]\n" if group else "") + f"  condition: {{{condition}}}\n"
+    kind = "value_count" if field else "event_count"
+    modern = MODERN.replace("timespan: 5m", f"timespan: {timeframe}").format(
+        search="selection", type=kind, extra=extra
+    )
+    assert legacy.stages == read_sigma(modern)[-1].stages  # type: ignore[attr-defined]
