@@ -341,7 +341,10 @@ def eval_command(
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
-    loaded = load_rules(rules, read, run.errors, **options)
+    reader_warnings: Counter[str] = Counter()
+    loaded = load_rules(rules, read, run.errors, reader_warnings, **options)
+    if summary := warning_summary(reader_warnings):
+        click.echo(summary, err=True)
     if engine == "spark":
         from translator.spark_eval import eval_spark
 
