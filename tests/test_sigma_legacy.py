@@ -361,3 +361,14 @@ def test_any_count_aggregation_reads_as_its_modern_correlation(
         search="selection", type=kind, extra=extra
     )
     assert legacy.stages == read_sigma(modern)[-1].stages  # type: ignore[attr-defined]
+
+
+def test_timeframe_without_aggregation_is_ignored_with_a_warning() -> None:
+    """pySigma would read 'timeframe: 5m' as a search identifier, and 'all of them' would then
+    require the keyword '5m' in every event."""
+    rule, warnings = _one(HEAD + "  timeframe: 5m\n  condition: all of them\n")
+    expected = read_sigma(HEAD + "  condition: all of them\n")[0]
+    assert rule.stages == expected.stages  # type: ignore[attr-defined]
+    assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
+        ("deprecated", "timeframe", 10)
+    ]

@@ -44,7 +44,7 @@ from ir.errors import Span
 if TYPE_CHECKING:
     from backends.sigma.reader import _Doc, _Source
 
-__all__ = ["LegacyAggregation", "split_aggregation"]
+__all__ = ["LegacyAggregation", "drop_timeframe", "split_aggregation"]
 
 #: comparison operators of the 1.x grammar and the correlation condition key for each
 _OPERATORS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "eq", "==": "eq", "!=": "neq"}
@@ -174,3 +174,23 @@ def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
 
 #: keys of a detection rule that a correlation rule does not have
 _NOT_METADATA = frozenset({"detection", "logsource", "fields", "name", "action"})
+
+
+def drop_timeframe(doc: _Doc, source: _Source) -> None:
+    """A ``detection: timeframe:`` in a rule without an aggregation: the 1.x specification
+    gives it a meaning only for aggregations, so it is dropped with a ``deprecated`` warning.
+    pySigma knows no ``timeframe`` and would read it as a search identifier with a keyword
+    (``5m``), which ``1 of them``/``all of them`` would then select."""
+    from backends.sigma.reader import _child, _key_span
+
+    detection = doc.data.get("detection")
+    if not isinstance(detection, dict) or "timeframe" not in detection:
+        return
+    detection_loc = _child(doc.loc, "detection")
+    span = _key_span(detection_loc, "timeframe", doc.span)
+    message = (
+        "'timeframe' without an aggregation in the condition has no meaning (Sigma 1.x scopes "
+        "aggregations with it): ignored"
+    )
+    source.warn("deprecated", "timeframe", message, span)
+    del detection["timeframe"]

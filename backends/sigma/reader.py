@@ -650,7 +650,7 @@ def _read_collection(
     ``id``). A detection rule referenced by a correlation is only output when a correlation
     referencing it says ``generate: true`` (Sigma specification; see
     :mod:`backends.sigma.correlation`)."""
-    from backends.sigma.aggregation import split_aggregation
+    from backends.sigma.aggregation import drop_timeframe, split_aggregation
     from backends.sigma.correlation import Referenced, read_correlation
     from backends.sigma.leniency import Loosened, loosen
 
@@ -667,6 +667,7 @@ def _read_collection(
             read.append(_restore(_read_legacy_aggregation(legacy, source, pipeline), kept))
             known.append(Referenced(None, name, ident))
         else:
+            drop_timeframe(doc, source)
             rule = _restore(_read_rule(doc, source, pipeline), kept)
             read.append(rule)
             known.append(Referenced(rule, name, ident))
