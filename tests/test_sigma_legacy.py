@@ -65,6 +65,9 @@ def _one(text: str) -> tuple[object, list[dict[str, object]]]:
          "  group-by: [IpAddress]\n  condition: {gt: 10, field: TargetUserName}\n"),
         ("count() by TaskName < 5", "event_count",
          "  group-by: [TaskName]\n  condition: {lt: 5}\n"),
+        ("sum(Size) by IpAddress > 300000", "value_sum",
+         "  group-by: [IpAddress]\n  condition: {gt: 300000, field: Size}\n"),
+        ("avg(Size) <= 10", "value_avg", "  condition: {lte: 10, field: Size}\n"),
     ],
 )  # fmt: skip
 def test_count_reads_as_the_modern_correlation(
@@ -75,7 +78,7 @@ def test_count_reads_as_the_modern_correlation(
     modern = read_sigma(MODERN.format(search=search, type=modern_type, extra=extra))
     assert legacy.stages == modern[-1].stages  # type: ignore[attr-defined]
     assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
-        ("deprecated", "count", 11)
+        ("deprecated", aggregation.split("(")[0], 11)
     ]
     assert warnings[0]["col"] == len("  condition: selection and not filter | ") + 1
 
@@ -117,7 +120,11 @@ def test_aggregation_without_timeframe_is_a_positioned_error(
 
 @pytest.mark.parametrize(
     ("aggregation", "construct"),
-    [("near filter and not selection", "near"), ("sum(Size) by Host > 3", "sum")],
+    [
+        ("near filter and not selection", "near"),
+        ("max(Size) by Host > 3", "max"),
+        ("sum() > 3", "sum"),
+    ],
 )
 def test_aggregations_without_a_correlation_equivalent_are_refused(
     aggregation: str, construct: str
@@ -372,3 +379,14 @@ def test_timeframe_without_aggregation_is_ignored_with_a_warning() -> None:
     assert [(w["kind"], w["construct"], w["line"]) for w in warnings] == [
         ("deprecated", "timeframe", 10)
     ]
+
+
+@pytest.mark.parametrize("func", ["sum", "avg"])
+def test_value_sum_and_avg_are_written_back_as_modern_correlations(func: str) -> None:
+    from backends.sigma.emit import emit_sigma
+
+    text = HEAD + f"  timeframe: 5m\n  condition: selection | {func}(Size) by IpAddress > 300\n"
+    legacy, _ = _one(text)
+    written = emit_sigma(legacy).yaml  # type: ignore[arg-type]
+    assert f"type: value_{func}" in written
+    assert read_sigma(written)[-1].stages == legacy.stages  # type: ignore[attr-defined]

@@ -20,15 +20,16 @@ So, with ``timeframe: T``:
 =========================================  ==============================================
 ``S | count() [by G] op N``                ``event_count``, rules [S], group-by [G], op N
 ``S | count(F) [by G] op N``               ``value_count`` of F, group-by [G], op N
+``S | sum(F)`` / ``avg(F)`` [by G] op N    ``value_sum`` / ``value_avg`` of F, same
 ``S | near A and B``                       ``temporal`` of [S, A, B] within T
 =========================================  ==============================================
 
 What has no defined meaning or no correlation equivalent is a positioned ``unsupported`` error:
 an aggregation without ``timeframe`` (the old text gives no window; sigmac counted over whatever
 time range the search ran on), ``near ... and not X`` (a correlation cannot require an absence),
-``min``/``max``/``avg``/``sum`` (value_* correlation types ruleglot's builder does not read), and
-a pipe in one of several conditions. Every rule read this way carries a ``deprecated`` warning
-naming the construct and its position.
+``min``/``max`` (the correlation specification defines no value_min/value_max), and a pipe in
+one of several conditions. Every rule read this way carries a ``deprecated`` warning naming the
+construct and its position.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from backends.sigma.reader import _Doc, _Source
 
 __all__ = ["LegacyAggregation", "drop_timeframe", "split_aggregation"]
+
+#: 1.x aggregation functions with a field, and the correlation type each is (min and max have
+#: none: the correlation specification defines no value_min/value_max)
+_FUNCTIONS = {"count": "value_count", "sum": "value_sum", "avg": "value_avg"}
 
 #: comparison operators of the 1.x grammar and the correlation condition key for each
 _OPERATORS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "eq", "==": "eq", "!=": "neq"}
@@ -142,16 +147,16 @@ def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
         assert found is not None
         func, field, value = construct, found.group("field"), int(found.group("value"))
         operator = _OPERATORS[found.group("op")]
-        if func != "count":
+        if func not in _FUNCTIONS or (func != "count" and not field):
             message = (
-                f"Sigma 1.x '{func}' aggregation (a value_{func} correlation) is not supported "
-                "(supported: count)"
+                f"Sigma 1.x '{func}({field or ''})' aggregation has no correlation equivalent "
+                "(supported: count(), count(field), sum(field), avg(field))"
             )
             raise source.error(message, "unsupported", agg_span, func)
         condition_map: dict[str, Any] = {operator: value}
         if field:
             condition_map["field"] = field
-        correlation["type"] = "value_count" if field else "event_count"
+        correlation["type"] = _FUNCTIONS[func] if field else "event_count"
         correlation["condition"] = condition_map
         if found.group("group"):
             correlation["group-by"] = [found.group("group")]
