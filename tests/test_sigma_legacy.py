@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from backends.sigma.reader import read_sigma
 from ir.errors import RuleglotError
-from ir.nodes import LogSource
+from ir.nodes import LogSource, Predicate
 from translator.cli import rule_fields
 
 HEAD = """\
@@ -239,10 +239,8 @@ def test_lenient_reads_duplicate_keys_as_pyyaml_does() -> None:
     (rule,) = read_sigma(DUPLICATE, "dup.yml", warnings=warnings, lenient=True)
     pyyaml = yaml.safe_load(DUPLICATE)["detection"]["selection"]
     assert pyyaml == {"CommandLine|contains": "hostname"}
-    (predicate,) = rule.filters[0].expr.args if hasattr(rule.filters[0].expr, "args") else (
-        rule.filters[0].expr,
-    )
-    assert predicate.value == "hostname"  # type: ignore[union-attr]
+    predicate = rule.filters[0].expr  # the one value PyYAML keeps
+    assert isinstance(predicate, Predicate) and predicate.value == "hostname"
     assert [(w["kind"], w["line"], w["col"]) for w in warnings] == [("duplicate-key", 6, 5)]
 
 
@@ -358,9 +356,7 @@ def test_any_count_aggregation_reads_as_its_modern_correlation(
     op: str, value: int, field: str | None, group: str | None, timeframe: str
 ) -> None:
     aggregation = f"count({field or ''})" + (f" by {group}" if group else "") + f" {op} {value}"
-    legacy, _ = _one(
-        HEAD + f"  timeframe: {timeframe}\n  condition: selection | {aggregation}\n"
-    )
+    legacy, _ = _one(HEAD + f"  timeframe: {timeframe}\n  condition: selection | {aggregation}\n")
     condition = f"{_MODERN_OPS[op]}: {value}" + (f", field: {field}" if field else "")
     extra = (f"  group-by: [{group}]\n" if group else "") + f"  condition: {{{condition}}}\n"
     kind = "value_count" if field else "event_count"
