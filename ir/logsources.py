@@ -14,6 +14,10 @@ Resolution (:meth:`LogSourceProfile.resolve`):
       each branch of one is combined (AND) with each branch of the other;
     * a rule with only a ``product`` that the profile knows selects that product's events
       (its ``product`` mapping);
+    * a field may name several alternatives joined by :data:`ALTERNATIVE` (Sigma 1.x lists,
+      ``service: security, system``; see :mod:`backends.sigma.leniency`): the log source is any
+      of them, each combination resolved as above and their branches ORed; if any combination
+      is unmapped, the whole log source is (never half of it silently);
     * anything else is *unmapped*: ``resolve`` returns ``None``. A profile describes the events
       it knows (the windows profile: Windows event logs), so an unmapped log source (zeek, cisco,
       linux...) selects none of them: the evaluator does not run the rule and reports it as not
@@ -24,8 +28,12 @@ Resolution (:meth:`LogSourceProfile.resolve`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product as _combinations
 
 from ir.nodes import And, Expr, LogSource
+
+#: What separates the alternatives of one log-source field (``category: a|b``: a or b).
+ALTERNATIVE = "|"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +82,21 @@ class LogSourceProfile:
 
     def resolve(self, logsource: LogSource) -> tuple[SourceBranch, ...] | None:
         """The branches selecting this log source's events, or ``None`` when unmapped."""
-        product, category, service = logsource.product, logsource.category, logsource.service
+        fields = (logsource.product, logsource.category, logsource.service)
+        if not any(f and ALTERNATIVE in f for f in fields):
+            return self._resolve_one(*fields)
+        branches: list[SourceBranch] = []
+        choices = [f.split(ALTERNATIVE) if f else [None] for f in fields]
+        for product, category, service in _combinations(*choices):
+            found = self._resolve_one(product, category, service)
+            if found is None:
+                return None
+            branches.extend(b for b in found if b not in branches)
+        return tuple(branches)
+
+    def _resolve_one(
+        self, product: str | None, category: str | None, service: str | None
+    ) -> tuple[SourceBranch, ...] | None:
         parts: list[SourceMapping] = []
         if category:
             found = self._lookup(product, category, None)

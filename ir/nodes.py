@@ -688,6 +688,8 @@ class Rule:
     falsepositives: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     language: str | None = None
+    #: metadata outside the rule schema, as ``(key, JSON text)`` pairs (Sigma custom keys)
+    custom: tuple[tuple[str, str], ...] = ()
     source_text: str | None = _field(default=None, compare=False, hash=False, repr=False)
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 

@@ -204,7 +204,7 @@ def test_unknown_rule_is_positioned() -> None:
 
 
 def test_unsupported_type_is_positioned() -> None:
-    err = _error(EVENT_COUNT.replace("type: event_count", "type: value_sum"))
+    err = _error(EVENT_COUNT.replace("type: event_count", "type: value_median"))
     assert (err.category, err.construct, err.line, err.col) == (
         "unsupported", "correlation", 15, 9)
 

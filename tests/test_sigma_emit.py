@@ -510,7 +510,8 @@ REFUSED = [
      "correlation:timespan", 3),
     ("EventCode=4625\n| bin _time span=1.5h\n| stats count by _time\n| where count > 2",
      "correlation:timespan", 2),
-    ("EventCode=4625\n| bin _time span=5m\n| stats sum(Size) as total by _time\n"
+    # sum/avg are value_sum/value_avg (test_sigma_legacy.py); max has no correlation type
+    ("EventCode=4625\n| bin _time span=5m\n| stats max(Size) as total by _time\n"
      "| where total > 2", "correlation:aggregation", 3),
     ("EventCode=4625\n| bin _time span=5m\n| stats count(Size) by _time\n"
      "| where 'count(Size)' > 2", "correlation:aggregation", 3),

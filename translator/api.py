@@ -47,9 +47,17 @@ def _read_ir(text: str, path: str | None = None, **_: Any) -> list[Rule]:
 
 
 def _read_sigma(
-    text: str, path: str | None = None, pipeline: ProcessingPipeline | None = None, **_: Any
+    text: str,
+    path: str | None = None,
+    pipeline: ProcessingPipeline | None = None,
+    *,
+    warnings: list[dict[str, Any]] | None = None,
+    lenient: bool = False,
+    **_: Any,
 ) -> list[Rule]:
-    return read_sigma(text, path, pipeline)
+    """Sigma: ``warnings`` collects what was read leniently (dicts with a ``kind``),
+    ``lenient`` reads duplicate YAML keys as PyYAML does (see :func:`read_sigma`)."""
+    return read_sigma(text, path, pipeline, warnings=warnings, lenient=lenient)
 
 
 def pipeline(names: Iterable[str]) -> ProcessingPipeline | None:

@@ -8,6 +8,7 @@ Two formats, one runner:
   A pipeline case (``corpus/cases/spl/``) has ``language: spl``, events without verdicts, and
   ``alerts``: the result rows it must return, each given by the values of ``alert_by`` (its
   undefined macros expand to nothing, as for the seed search whose macros nobody defines).
+  A Sigma case with ``alerts`` (correlations, Sigma 1.x aggregations) is checked the same way.
 * SigmaHQ's regression cases (``cases.jsonl``): ``rule_path`` (relative to the corpus root, two
   folders above the file), ``events_jsonl`` (relative to the file), ``expected.min_matches``:
   the rule must match at least that many events of the log.
@@ -50,7 +51,7 @@ def run_own_case(path: Path, profile_name: str = "windows") -> CaseResult:
     data: dict[str, Any] = yaml.safe_load(read_text(path))
     if "error" in data:
         return _expect_error(path, data)
-    if data.get("language") == "spl":
+    if data.get("language") == "spl" or "alerts" in data:
         return _expect_rows(path, data)
     events = [Event(item["event"]) for item in data["events"]]
     expected = [bool(item["match"]) for item in data["events"]]
@@ -65,8 +66,13 @@ def run_own_case(path: Path, profile_name: str = "windows") -> CaseResult:
 
 
 def _expect_rows(path: Path, data: dict[str, Any]) -> CaseResult:
-    """A pipeline case: the rows' ``alert_by`` values must be exactly ``alerts``."""
-    (rule,) = parse(data["rule"], "spl", str(path), undefined_macros="empty")
+    """A pipeline case: the rows' ``alert_by`` values must be exactly ``alerts``. A Sigma
+    case with ``alerts`` (a correlation, a Sigma 1.x aggregation) runs its last rule the same
+    way (its log source is not applied: the events are all of it)."""
+    if data.get("language", "sigma") == "sigma":
+        rule = parse(data["rule"], "sigma", str(path))[-1]
+    else:
+        (rule,) = parse(data["rule"], "spl", str(path), undefined_macros="empty")
     rows = run(rule, [item["event"] for item in data["events"]], data.get("fields"))
     keys = data["alert_by"]
     got = sorted([row.get(k) for k in keys] for row in rows)

@@ -54,6 +54,7 @@ from ir.nodes import (
     Rename,
     Rex,
     Rule,
+    Stage,
     Table,
 )
 from translator import api
@@ -120,7 +121,15 @@ class Decider:
         self.rule = rule
         self.compared = "rule"
         if not all(isinstance(s, ROW_WISE) for s in rule.stages):
-            rule = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
+            # the row-wise stages before the first that aggregates: the leading filters, and
+            # the foreach/where a Sigma keyword is written as in SPL (else a keyword rule's
+            # correlation would be compared on its source macro alone)
+            prefix: list[Stage] = []
+            for stage in rule.stages:
+                if not isinstance(stage, ROW_WISE):
+                    break
+                prefix.append(stage)
+            rule = Rule(rule.title, tuple(prefix), rule.logsource, language=rule.language)
             self.compared = "leading filters"
         self.view = rule
         self.profile = api.profile(profile_name)

@@ -33,12 +33,15 @@ from translator.cli_common import (
     EXIT_INPUT_ERROR,
     SeveralValuesCommand,
     collect_event_files,
+    lenient_option,
     load_rules,
     parse_rule_file,
     progress,
     read_options,
     reader_options,
     report_error,
+    report_warnings,
+    warning_summary,
     write_atomically,
 )
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
@@ -121,6 +124,7 @@ def main() -> None:
     show_default=True,
     help="What to print for each rule.",
 )
+@lenient_option
 def parse_command(
     rules: tuple[str, ...],
     read: str,
@@ -129,12 +133,18 @@ def parse_command(
     search_precedence: str,
     pipelines: tuple[str, ...],
     write: str,
+    lenient: bool,
 ) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
-    for _path, rule in load_rules(rules, read, errors, **options):
+    if read == "sigma":
+        options["lenient"] = lenient
+    warnings: Counter[str] = Counter()
+    for _path, rule in load_rules(rules, read, errors, warnings, **options):
         click.echo(api.emit(rule, write))
+    if summary := warning_summary(warnings):
+        click.echo(summary, err=True)
     if errors:
         click.echo(f"{len(errors)} input(s) failed", err=True)
         sys.exit(EXIT_INPUT_ERROR)
@@ -361,7 +371,10 @@ def eval_command(
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
-    loaded = load_rules(rules, read, run.errors, **options)
+    reader_warnings: Counter[str] = Counter()
+    loaded = load_rules(rules, read, run.errors, reader_warnings, **options)
+    if summary := warning_summary(reader_warnings):
+        click.echo(summary, err=True)
     if engine == "spark":
         from translator.spark_eval import eval_spark
 
@@ -425,6 +438,8 @@ class _FileTranslation:
     )
     #: the output file was written (by the worker), and holds the translations' texts
     written: bool = False
+    #: what the reader read leniently (Sigma reader warnings, with a ``kind``)
+    reader_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _translate_file(
@@ -437,12 +452,15 @@ def _translate_file(
 ) -> _FileTranslation:
     """Read one file and translate each of its rules (in a worker process when ``-j`` > 1);
     with ``out_path``, write the translations there (as the sequential loop would)."""
+    warnings: list[dict[str, Any]] = []
+    if read == "sigma":
+        options = {**options, "warnings": warnings}
     try:
         rules = parse_rule_file(path, read, **options)
     except RuleglotError as err:
         err.path = err.path or str(path)
         return _FileTranslation(path, err)
-    done = _FileTranslation(path)
+    done = _FileTranslation(path, reader_warnings=warnings)
     for rule in rules:
         entry: dict[str, Any] = {"path": str(path), "rule_id": rule.id, "title": rule.title}
         try:
@@ -520,6 +538,7 @@ PARALLEL_MIN_FILES = 64
     f"{PARALLEL_MIN_FILES} files or more). Output and messages are the same whatever the "
     "number.",
 )
+@lenient_option
 def translate_command(
     paths: tuple[str, ...],
     read: str,
@@ -535,6 +554,7 @@ def translate_command(
     lossy: bool,
     report_path: str | None,
     jobs: int,
+    lenient: bool,
 ) -> None:
     """Translate rules in PATHS (files or folders) to the --to language.
 
@@ -543,6 +563,8 @@ def translate_command(
     """
     errors: list[RuleglotError] = []
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    if read == "sigma":
+        options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
     if jobs == 0:
@@ -572,10 +594,12 @@ def translate_command(
     translated = list(
         progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
     )
+    warning_counts: Counter[str] = Counter()
     for item in translated:
         if item.read_error is not None:
             errors.append(item.read_error)
             report_error(item.read_error)
+        report_warnings(item.path, item.reader_warnings, warning_counts)
     report: list[dict[str, Any]] = [
         {"path": err.path, "status": "error", "errors": [err.to_dict()]} for err in errors
     ]
@@ -617,6 +641,8 @@ def translate_command(
         f"{counts.get('error', 0)} error(s)",
         err=True,
     )
+    if summary := warning_summary(warning_counts):
+        click.echo(summary, err=True)
     if errors:
         sys.exit(EXIT_INPUT_ERROR)
 

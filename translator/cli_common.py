@@ -7,6 +7,7 @@ whole. One place, so that the commands keep the conventions of ``cli.py``'s docs
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -34,14 +35,17 @@ __all__ = [
     "EXIT_INPUT_ERROR",
     "SeveralValuesCommand",
     "collect_event_files",
+    "lenient_option",
     "load_rules",
     "parse_rule_file",
     "progress",
     "read_options",
     "reader_options",
     "report_error",
+    "report_warnings",
     "stderr_console",
     "stdout_console",
+    "warning_summary",
     "write_atomically",
 ]
 
@@ -211,12 +215,20 @@ def parse_rule_file(path: Path, read: str, **options: Any) -> list[Rule]:
 
 
 def load_rules(
-    paths: Iterable[str], read: str, errors: list[RuleglotError], **options: Any
+    paths: Iterable[str],
+    read: str,
+    errors: list[RuleglotError],
+    warnings: Counter[str] | None = None,
+    **options: Any,
 ) -> list[tuple[Path, Rule]]:
-    """Every rule under ``paths``; errors are appended to ``errors`` and the batch goes on."""
+    """Every rule under ``paths``; errors are appended to ``errors`` and the batch goes on.
+    With ``warnings`` (Sigma), what was read leniently is reported and counted by kind."""
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     loaded: list[tuple[Path, Rule]] = []
     for path in progress(files, len(files), "reading rules"):
+        found: list[dict[str, Any]] = []
+        if warnings is not None and read == "sigma":
+            options["warnings"] = found
         try:
             for rule in parse_rule_file(path, read, **options):
                 loaded.append((path, rule))
@@ -224,7 +236,44 @@ def load_rules(
             err.path = err.path or str(path)
             errors.append(err)
             report_error(err)
+            continue
+        if warnings is not None:
+            report_warnings(path, found, warnings)
     return loaded
+
+
+def report_warnings(
+    path: Path | str, found: Iterable[dict[str, Any]], counts: Counter[str]
+) -> None:
+    """Reader warnings on stderr (``path:line:col: warning: kind: construct: message``), each
+    counted by kind in ``counts``."""
+    for warning in found:
+        where = ":".join(str(p) for p in (path, warning.get("line"), warning.get("col")) if p)
+        click.echo(
+            f"{where}: warning: {warning['kind']}: {warning.get('construct') or '-'}: "
+            f"{warning.get('message')}",
+            err=True,
+        )
+        counts[warning["kind"]] += 1
+
+
+def warning_summary(counts: Counter[str]) -> str | None:
+    """The batch summary line of reader warnings by kind, or ``None`` without any."""
+    if not counts:
+        return None
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(counts.items()))
+    return f"{sum(counts.values())} reader warning(s) by kind: {kinds}"
+
+
+def lenient_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--lenient``: read what YAML forbids as PyYAML does (duplicate keys: the last wins),
+    with a warning, instead of refusing it."""
+    return click.option(
+        "--lenient",
+        is_flag=True,
+        help="Sigma: read duplicate YAML keys as PyYAML does (the last one wins), with a "
+        "warning, instead of refusing the rule.",
+    )(command)
 
 
 def read_options(

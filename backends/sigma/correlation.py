@@ -12,7 +12,8 @@ A correlation document of a collection becomes one :class:`~ir.nodes.Rule` (lang
    ``timepart``) is an ``unsupported`` error. ``(?i)`` is the regex engine's case folding, not
    ``str.lower``: the two differ only for a few non-ASCII letters.
 3. ``Bin(field="_time", span_text=<timespan>)`` (Sigma ``M``, months, becomes ``mon``).
-4. ``Stats``: ``count`` (event_count), ``dc(<field>) as value_count`` (value_count) or
+4. ``Stats``: ``count`` (event_count), ``dc(<field>) as value_count`` (value_count),
+   ``sum(<field>) as value_sum``, ``avg(<field>) as value_avg`` (value_sum, value_avg) or
    ``dc(sigma_rule) as rule_count`` (temporal), by ``_time`` and the ``group-by`` fields.
    ``Stats.options`` keeps ``("timespan", <timespan as written>)`` and
    ``("approximation", "bin")`` so the approximation below stays visible in the IR.
@@ -28,7 +29,7 @@ Named approximation: timespan is a window, Bin makes buckets
     (3 events at 12:04, 12:05, 12:06 with 5m) is counted in two buckets and can be missed,
     and vice versa nothing outside the window is ever counted. ``temporal_ordered`` (order
     within the window) is not expressed by buckets and is ``unsupported``, as are the
-    ``value_sum``/``value_avg``/``value_percentile``/``value_median`` types, extended
+    ``value_percentile``/``value_median`` types, extended
     (boolean) conditions, and correlations of correlations.
 
 Log source
@@ -87,7 +88,11 @@ if TYPE_CHECKING:
 __all__ = ["CORRELATION_TYPES", "Referenced", "read_correlation"]
 
 #: The correlation types ruleglot reads, and the aggregation each counts with.
-CORRELATION_TYPES = ("event_count", "value_count", "temporal")
+CORRELATION_TYPES = ("event_count", "value_count", "value_sum", "value_avg", "temporal")
+
+#: The stats function of each ``value_*`` type: the distinct count, the sum and the mean of the
+#: field's values in the window (Sigma correlation rules specification, "Types").
+VALUE_FUNCTIONS = {"value_count": "dc", "value_sum": "sum", "value_avg": "avg"}
 
 _OPERATORS = {"gt": Kind.GT, "gte": Kind.GTE, "lt": Kind.LT, "lte": Kind.LTE, "eq": Kind.EQ}
 
@@ -181,8 +186,9 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
         tag: EvalExpr = tags[0] if len(tags) == 1 else Call("mvappend", tags)
         stages.append(Eval((("sigma_rule", tag),), span=at("type")))
         aggregation = Aggregation("dc", "sigma_rule", "rule_count")
-    elif kind == "value_count":
-        aggregation = Aggregation("dc", str(_condition_map(corr)["field"]), "value_count")
+    elif kind in VALUE_FUNCTIONS:
+        field = str(_condition_map(corr)["field"])
+        aggregation = Aggregation(VALUE_FUNCTIONS[kind], field, kind)
     else:
         aggregation = Aggregation("count")
     stages.append(Bin("_time", _bin_span(timespan), span=at("timespan")))
@@ -219,7 +225,7 @@ def _condition_map(corr: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _condition(corr: Mapping[str, Any], kind: str, count: int, source: _Source, at: Any) -> Expr:
-    alias = {"event_count": "count", "value_count": "value_count"}.get(kind, "rule_count")
+    alias = "count" if kind == "event_count" else kind if kind in VALUE_FUNCTIONS else "rule_count"
     condition = corr.get("condition")
     if condition is None and kind == "temporal":
         return Predicate(alias, Kind.GTE, count, span=at("rules"))
@@ -234,7 +240,7 @@ def _condition(corr: Mapping[str, Any], kind: str, count: int, source: _Source, 
         message = "correlation condition needs exactly one of gt, gte, lt, lte, eq, neq"
         raise source.error(message, "invalid", at("condition"), "correlation")
     op = ops[0]
-    value = int(condition[op])
+    value = condition[op] if isinstance(condition[op], float) else int(condition[op])
     span = at("condition")
     if op == "neq":
         return Not(Predicate(alias, Kind.EQ, value, span=span), span=span)

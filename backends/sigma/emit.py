@@ -123,6 +123,7 @@ from backends.sigma.emit_correlation import (
 )
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
+from ir.logsources import ALTERNATIVE
 from ir.nodes import (
     And,
     Bin,
@@ -463,7 +464,7 @@ class _Emitter:
             doc["tags"] = tags
         return doc
 
-    def logsource(self) -> dict[str, str]:
+    def logsource(self) -> dict[str, str | list[str]]:
         ls = self.rule.logsource
         out: dict[str, str] = {}
         product = ls.product or ("windows" if self.windows else None)
@@ -478,7 +479,12 @@ class _Emitter:
             out["product"] = "splunk"
         if ls.definition:
             out["definition"] = ls.definition
-        return out
+        # several log sources in one field (ir.logsources.ALTERNATIVE) are written as the list
+        # Sigma 1.x rules wrote them as
+        return {
+            k: v.split(ALTERNATIVE) if k != "definition" and ALTERNATIVE in v else v
+            for k, v in out.items()
+        }
 
     # --- log source from source/Channel predicates (field profile)
 

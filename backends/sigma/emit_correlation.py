@@ -18,6 +18,7 @@ The tail recognised (after the detection's filters)
 
       - ``count`` -> ``event_count``;
       - ``dc(f)`` (``distinct_count``) -> ``value_count`` on ``f``;
+      - ``sum(f)``, ``avg(f)`` (``mean``) -> ``value_sum``, ``value_avg`` on ``f``;
       - ``dc(sigma_rule) as rule_count`` after an ``Eval`` tagging each event with the names
         of the rules it matches, exactly as the correlation reader writes it (each
         ``if(<rule filter as eval>, "name", null())`` is the reader's eval form of a run of
@@ -92,7 +93,13 @@ from ir.nodes import (
 __all__ = ["Correlation", "Refusal", "find_correlation", "sigma_timespan", "split_temporal"]
 
 #: The aggregate each correlation type compares, as the correlation reader names it.
-ALIASES = {"event_count": "count", "value_count": "value_count", "temporal": "rule_count"}
+ALIASES = {
+    "event_count": "count",
+    "value_count": "value_count",
+    "value_sum": "value_sum",
+    "value_avg": "value_avg",
+    "temporal": "rule_count",
+}
 
 #: Predicate kinds whose truth on a ``values()`` multivalue is "some row's value holds".
 VALUE_KINDS = frozenset(
@@ -223,11 +230,16 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
         if "*" in agg.argument:
             return refuse("aggregation", f"dc({agg.argument}) counts several fields")
         kind, value_field = "value_count", agg.argument
+    elif function in ("sum", "avg", "mean") and isinstance(agg.argument, str):
+        if "*" in agg.argument:
+            return refuse("aggregation", f"{function}({agg.argument}) reads several fields")
+        kind = "value_avg" if function in ("avg", "mean") else "value_sum"
+        value_field = agg.argument
     else:
         return refuse(
             "aggregation",
-            f"stats {_agg_text(agg)} is not a Sigma correlation (count, dc(field), or "
-            "dc(sigma_rule) after the temporal eval)",
+            f"stats {_agg_text(agg)} is not a Sigma correlation (count, dc(field), sum(field), "
+            "avg(field), or dc(sigma_rule) after the temporal eval)",
         )
     if alias != ALIASES[kind]:
         notes.append(

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import re
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 import yaml
 from sigma.collection import deep_dict_update
@@ -84,7 +85,7 @@ from sigma.types import (
 )
 
 from backends.yaml_loaders import FAST_LOADER
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, lossy_warning
 from ir.nodes import (
     Expr,
     FieldRef,
@@ -103,11 +104,27 @@ from ir.nodes import (
     string_kind,
 )
 
-__all__ = ["read_sigma"]
+if TYPE_CHECKING:
+    from backends.sigma.aggregation import LegacyAggregation
+    from backends.sigma.leniency import Loosened
+
+__all__ = ["WARNING_KINDS", "read_sigma"]
+
+#: The kinds of reader warnings: ``deprecated`` (Sigma 1.x syntax read as its modern form),
+#: ``collection`` (a rule of a Sigma 1.x ``action:`` collection, named by the positions of the
+#: documents it was merged from), ``logsource`` (a log-source value in another spelling, or
+#: several in one field), ``metadata`` (a key outside the schema, a value outside an
+#: enumeration), ``duplicate-key`` (read as PyYAML does, with ``lenient``).
+WARNING_KINDS = ("deprecated", "collection", "logsource", "metadata", "duplicate-key")
 
 
 def read_sigma(
-    text: str, path: str | None = None, pipeline: ProcessingPipeline | None = None
+    text: str,
+    path: str | None = None,
+    pipeline: ProcessingPipeline | None = None,
+    *,
+    warnings: list[dict[str, Any]] | None = None,
+    lenient: bool = False,
 ) -> list[Rule]:
     """Every Sigma detection rule in ``text`` (one YAML document or a collection), as IR rules.
 
@@ -119,8 +136,13 @@ def read_sigma(
     undefined identifier, bad condition, ...), ``unsupported`` (``expand`` placeholders,
     filter documents, correlation types or conditions :mod:`backends.sigma.correlation` does
     not read). Correlation rules become IR rules too (see that module).
+
+    What is read leniently (Sigma 1.x aggregations, renamed log sources, keys outside the
+    schema...) is appended to ``warnings`` (dicts of :func:`~ir.errors.lossy_warning`'s shape
+    plus a ``kind``: :data:`WARNING_KINDS`). ``lenient`` reads duplicate YAML keys as PyYAML
+    does (the last wins, with a warning) instead of refusing them.
     """
-    source = _Source(text, path)
+    source = _Source(text, path, lenient)
     try:
         docs = _load_documents(source)
         rules = _read_collection(docs, source, pipeline)
@@ -132,6 +154,8 @@ def read_sigma(
         raise source.error(f"cannot read Sigma input: {exc}", "invalid", None) from exc
     if not rules:
         raise source.error("no Sigma rule in input", "invalid", None)
+    if warnings is not None:
+        warnings.extend(source.warnings)
     return rules
 
 
@@ -141,9 +165,12 @@ def read_sigma(
 class _Source:
     """The input text and path; makes positioned errors whose position lies inside the text."""
 
-    def __init__(self, text: str, path: str | None) -> None:
+    def __init__(self, text: str, path: str | None, lenient: bool = False) -> None:
         self.text = text
         self.path = path
+        self.lenient = lenient
+        #: what was read leniently (:meth:`warn`)
+        self.warnings: list[dict[str, Any]] = []
         self.lines = text.splitlines() or [""]
         #: (line, column), 0-based, of the end of a text that does not end with a YAML line
         #: break, for marks from the C composer (:meth:`position`); ``None`` otherwise
@@ -170,6 +197,11 @@ class _Source:
 
     def start(self) -> Span:
         return Span(1, 1, self.path)
+
+    def warn(self, kind: str, construct: str, message: str, span: Span | None) -> None:
+        """Record something read leniently (``kind``: one of :data:`WARNING_KINDS`)."""
+        assert kind in WARNING_KINDS, kind
+        self.warnings.append({"kind": kind, **lossy_warning(construct, message, span)})
 
     def error(
         self,
@@ -429,7 +461,7 @@ class _TreeBuilder:
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
                 self._merge_into(data, loc, value_node)
-        seen: set[Any] = set()
+        seen: dict[Any, yaml.Node] = {}
         for key_node, value_node in explicit:
             key = self._key(key_node, seen)
             data[key], loc[key] = self.build(value_node)
@@ -442,15 +474,27 @@ class _TreeBuilder:
                 data[key] = _field_names_as_written(data[key], value_node)
         return data, loc
 
-    def _key(self, key_node: yaml.Node, seen: set[Any]) -> Any:
+    def _key(self, key_node: yaml.Node, seen: dict[Any, yaml.Node]) -> Any:
+        """A mapping key. YAML forbids a key twice in one mapping and PyYAML silently keeps
+        the last value, which drops a selection without a word: an error naming both
+        positions, or (``lenient``) PyYAML's reading with a warning."""
         key, _ = self.build(key_node)
         if not isinstance(key, Hashable):
             span = self.source.span(key_node)
             raise self.source.error("YAML: unhashable mapping key", "syntax", span)
         if key in seen:
             span = self.source.span(key_node)
-            raise self.source.error(f"duplicate key {key!r}", "invalid", span, "duplicate-key")
-        seen.add(key)
+            first = self.source.span(seen[key])
+            where = f"line {first.line} column {first.col}"
+            if not self.source.lenient:
+                message = (
+                    f"duplicate key {key!r} (first at {where}): YAML forbids it and PyYAML "
+                    "would keep only this one, dropping the first (--lenient reads it so)"
+                )
+                raise self.source.error(message, "invalid", span, "duplicate-key")
+            message = f"duplicate key {key!r}: the value at {where} is dropped, as PyYAML does"
+            self.source.warn("duplicate-key", str(key), message, span)
+        seen[key] = key_node
         return key
 
     def _merge_into(self, data: dict[Any, Any], loc: dict[Any, Any], node: yaml.Node) -> None:
@@ -502,11 +546,18 @@ def _merge_locs(dest: Any, src: dict[Any, Any]) -> dict[Any, Any]:
 
 def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
     """The rule documents of a collection, with ``global``/``reset``/``repeat`` applied as
-    ``SigmaCollection.from_dicts`` applies them. Each is yielded before the next is merged."""
+    ``SigmaCollection.from_dicts`` applies them, except that several ``global`` documents
+    accumulate, as the Sigma 1.x specification says ("Multiple *global* action documents are
+    accumulated", sigma-specification ``archives/wiki.md``, "Rule Collections"; pySigma keeps
+    only the last). Each is yielded before the next is merged; each rule of a collection gets
+    a ``collection`` warning naming the documents (1-based positions) it was merged from."""
     empty = Span(1, 1, source.path)
     global_doc = _Doc({}, {}, empty)
     previous = _Doc({}, {}, empty)
-    for doc in docs:
+    globals_: list[int] = []  # positions of the global documents in force
+    origin: list[int] = []  # positions of the documents ``previous`` was made from
+    collection = any(isinstance(d.data, dict) and "action" in d.data for d in docs)
+    for position, doc in enumerate(docs, 1):
         if doc.data is None:  # empty document, e.g. after a trailing '---'
             continue
         if not isinstance(doc.data, dict):
@@ -515,19 +566,41 @@ def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
         if action is None:
             _refuse_meta_rules(doc, source)
             previous = _merge_doc(doc, global_doc, source)
+            origin = [*globals_, position]
+            if collection:
+                _warn_collection(source, origin, doc.span)
             yield previous
         elif action == "global":
             _drop_key(doc, "action")
+            if globals_:
+                doc = _merge_doc(
+                    _Doc(
+                        copy.deepcopy(global_doc.data), _copy_loc(global_doc.loc), global_doc.span
+                    ),
+                    doc,
+                    source,
+                )
             global_doc = previous = doc
+            globals_.append(position)
+            origin = list(globals_)
         elif action == "reset":
             global_doc = _Doc({}, {}, empty)
+            globals_ = []
         elif action == "repeat":
             previous = _merge_doc(previous, doc, source)
+            origin = [*origin, position]
+            _warn_collection(source, origin, doc.span)
             yield _Doc(previous.data, previous.loc, doc.span)
         else:
             span = _loc_span(_child(doc.loc, "action"), doc.span)
             message = f"unknown Sigma collection action {action!r}"
             raise source.error(message, "invalid", span, "action")
+
+
+def _warn_collection(source: _Source, origin: list[int], span: Span) -> None:
+    documents = " + ".join(str(p) for p in origin)
+    message = f"rule of a Sigma 1.x collection, merged from document(s) {documents}"
+    source.warn("collection", "action", message, span)
 
 
 def _copy_loc(loc: Any) -> Any:
@@ -577,18 +650,25 @@ def _read_collection(
     ``id``). A detection rule referenced by a correlation is only output when a correlation
     referencing it says ``generate: true`` (Sigma specification; see
     :mod:`backends.sigma.correlation`)."""
+    from backends.sigma.aggregation import drop_timeframe, split_aggregation
     from backends.sigma.correlation import Referenced, read_correlation
+    from backends.sigma.leniency import Loosened, loosen
 
     read: list[Rule | _Doc] = []
     known: list[Referenced] = []
     for doc in _rule_documents(docs, source):
         name, ident = _text(doc.data.get("name")), _text(doc.data.get("id"))
+        kept = loosen(doc, source) if "detection" in doc.data else Loosened()
         if "correlation" in doc.data:
             # a copy: a later 'repeat' document merges into the yielded document's data
             read.append(_Doc(copy.deepcopy(doc.data), _copy_loc(doc.loc), doc.span))
             known.append(Referenced(None, name, ident))
+        elif (legacy := split_aggregation(doc, source)) is not None:
+            read.append(_restore(_read_legacy_aggregation(legacy, source, pipeline), kept))
+            known.append(Referenced(None, name, ident))
         else:
-            rule = _read_rule(doc, source, pipeline)
+            drop_timeframe(doc, source)
+            rule = _restore(_read_rule(doc, source, pipeline), kept)
             read.append(rule)
             known.append(Referenced(rule, name, ident))
     hidden: set[int] = set()
@@ -605,6 +685,32 @@ def _read_collection(
         targets = {id(k.rule) for k in known if k.rule and {k.name, k.id} & names}
         (shown if corr.get("generate") is True else hidden).update(targets)
     return [r for r in out if id(r) not in hidden or id(r) in shown]
+
+
+def _restore(rule: Rule, kept: Loosened) -> Rule:
+    """``rule`` with the metadata :func:`~backends.sigma.leniency.loosen` hid from pySigma."""
+    changes = kept.apply({})
+    return dataclasses.replace(rule, **changes) if changes else rule
+
+
+def _read_legacy_aggregation(
+    legacy: LegacyAggregation, source: _Source, pipeline: ProcessingPipeline | None
+) -> Rule:
+    """A Sigma 1.x aggregation rule as the correlation rule it means
+    (:mod:`backends.sigma.aggregation`), with a ``deprecated`` warning."""
+    from backends.sigma.correlation import Referenced, read_correlation
+
+    known = [
+        Referenced(_read_rule(doc, source, pipeline), name, None) for name, doc in legacy.referenced
+    ]
+    rule = read_correlation(legacy.correlation, source, known)
+    kind = legacy.correlation.data["correlation"]["type"]
+    message = (
+        f"Sigma 1.x '{legacy.construct}' aggregation read as a {kind} correlation rule "
+        "(the pipe syntax is deprecated)"
+    )
+    source.warn("deprecated", legacy.construct, message, legacy.span)
+    return rule
 
 
 #: Modifiers pySigma implements with a different meaning than the Sigma specification; a rule
