@@ -24,6 +24,8 @@ absent and not JSON null, as :meth:`~ir.fieldprofiles.FieldProfile.apply` takes 
   classes ``(?-i:[iI])``. A non-ASCII letter in such a value, a regular expression or a
   comparison on a basename are :class:`Inexact`.
 * ``constant`` c: ``p(c)`` decided now, so the predicate is "some source is present" or false.
+* ``map`` (a table ``from=to``): the keys whose value holds, or the source itself when it is
+  none of the keys.
 * ``prefix`` a: ``eq``/``startswith`` whose value starts with ``a`` is the same kind on the
   source with the rest; one that cannot start with ``a`` never holds; others are Inexact.
 """
@@ -100,6 +102,8 @@ def _leaf(p: Predicate, x: Extraction, source: str) -> Tree:
         return _basename(p, source)
     if transform == "prefix":
         return _prefix(p, source, x.argument)
+    if transform == "map":
+        return _mapped(p, source, x.argument)
     raise Inexact(f"no inverse for transform {transform!r}")
 
 
@@ -109,6 +113,19 @@ def _decide(p: Predicate, value: str) -> bool:
 
     probe = Predicate("v", p.kind, p.value, p.cased)
     return compile_predicate(probe, {})(Event.from_fields({"v": value}))
+
+
+def _mapped(p: Predicate, source: str, table: str) -> Tree:
+    """``map``: a source value equal (as text, cased) to a table key becomes its value; any
+    other value is kept. So ``p`` holds for the keys whose value it holds for, and for the
+    source itself when it is none of the keys."""
+    pairs = [item.split("=", 1) for item in table.split()]
+    keys = [Predicate(source, Kind.EQ, key, True, span=p.span) for key, _ in pairs]
+    hits: list[Tree] = [k for k, (_, to) in zip(keys, pairs, strict=True) if _decide(p, to)]
+    kept = Predicate(source, p.kind, p.value, p.cased, span=p.span)
+    if not keys:
+        return kept
+    return simplify_or([*hits, simplify_and([kept, Not(any_of(keys), span=p.span)])])
 
 
 def _same_text(a: str, b: str, cased: bool) -> bool:

@@ -14,7 +14,7 @@ from ir.evaluator import compile_expr
 from ir.events import Event
 from ir.extractions import Inexact, Tree, invert
 from ir.fieldprofiles import Extraction, FieldProfile
-from ir.nodes import Kind, Pattern, Predicate, Wildcard
+from ir.nodes import Kind, Pattern, Predicate, Regex, Wildcard
 
 # path pieces with both separators, case variants and the letters re folds differently
 _PIECES = ["a", "S", "s", "ſ", "ı", "i", "\\", "/", "\n"]
@@ -50,6 +50,7 @@ extractions = st.sampled_from(
         Extraction("process_name", ("Image", "NewProcessName"), "copy"),
         Extraction("process_name", ("Image",), "constant", "created"),
         Extraction("process_name", ("Image",), "prefix", "C:\\"),
+        Extraction("process_name", ("Image", "NewProcessName"), "map", "a=S s=a ſ=x"),
     ]
 )
 
@@ -81,16 +82,17 @@ def test_inverse_holds_where_the_extracted_field_holds(
 
 def test_the_common_predicates_are_exact() -> None:
     basename = Extraction("process_name", ("Image",), "basename")
-    for kind, value in [
+    cases: list[tuple[Kind, str | Pattern]] = [
         (Kind.EQ, "cmd.exe"),
         (Kind.CONTAINS, "mimikatz"),
         (Kind.STARTSWITH, "ps"),
         (Kind.ENDSWITH, ".exe"),
         (Kind.WILDCARD, Pattern(("a", Wildcard.MANY, "s.exe"))),
-    ]:
+    ]
+    for kind, value in cases:
         invert(Predicate("process_name", kind, value), basename)  # does not raise
     with pytest.raises(Inexact):
-        invert(Predicate("process_name", Kind.REGEX, None), basename)
+        invert(Predicate("process_name", Kind.REGEX, Regex("a")), basename)
 
 
 def test_eq_on_a_basename_is_the_name_after_either_separator() -> None:
