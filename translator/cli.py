@@ -470,6 +470,18 @@ PARALLEL_MIN_FILES = 64
     "the rule on every event).",
 )
 @click.option(
+    "--data-model",
+    "data_model",
+    default=None,
+    help="SPL: write each rule as tstats over the CIM data set of its log source, through "
+    "this data-model profile (cim_windows).",
+)
+@click.option(
+    "--summariesonly",
+    is_flag=True,
+    help="SPL with --data-model: tstats summariesonly=true (only accelerated summaries).",
+)
+@click.option(
     "--lossy",
     is_flag=True,
     help="Drop what cannot be carried over, with a warning per construct, instead of "
@@ -502,6 +514,8 @@ def translate_command(
     output_format: str,
     fields: str | None,
     logsources: str,
+    data_model: str | None,
+    summariesonly: bool,
     lossy: bool,
     report_path: str | None,
     jobs: int,
@@ -514,7 +528,11 @@ def translate_command(
     errors: list[RuleglotError] = []
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
-    emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
+    emit: dict[str, Any] = {
+        "lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
+    }
+    if data_model is not None:
+        emit.update(data_model=data_model, summariesonly=summariesonly)
     if jobs == 0:
         jobs = available_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     roots = [Path(p) for p in paths]
