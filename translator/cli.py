@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
+from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.events import Event
 from ir.lookups import LookupProvider
-from ir.nodes import FieldValue, Predicate, Rule
+from ir.nodes import DataModel, FieldValue, Predicate, Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
@@ -148,8 +149,21 @@ def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) 
     for rule in rules:
         profile = api.fields_for(rule, fields)
         if profile is not None:
-            missing.update(profile.unmapped(rule_fields(rule.stages), seen | {"_raw", "_time"}))
+            known = seen | {"_raw", "_time"} | _data_set_fields(rule)
+            missing.update(profile.unmapped(rule_fields(rule.stages), known))
     return missing
+
+
+def _data_set_fields(rule: Rule) -> set[str]:
+    """The fields of the data sets a rule's ``tstats`` read (the data-model profile makes
+    them, not the field profile)."""
+    out: set[str] = set()
+    for stage in rule.stages:
+        if isinstance(stage, DataModel):
+            dataset = cim_windows().find(stage.name)
+            if dataset is not None:
+                out.update(dataset.field_name(f) for f in dataset.fields)
+    return out
 
 
 class _Eval:

@@ -59,10 +59,6 @@ def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) 
     if isinstance(stage, Stats):
         words = [stage.command, *options_text(stage.options)]
         words.append(" ".join(aggregation_text(a) for a in stage.aggregations))
-        if stage.datamodel:
-            words.append(f"from datamodel={stage.datamodel}")
-        if stage.where is not None:
-            words.append(f"where {render_where(stage.where)}")
         if stage.by:
             words.append("by " + " ".join(stage.by))
         return " ".join(w for w in words if w)

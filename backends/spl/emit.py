@@ -537,7 +537,7 @@ def _stage_text(stage: Stage, warnings: Warnings) -> str:
             return "fields " + sign + " ".join(_arg(f) for f in stage.fields)
         return "table " + " ".join(_arg(f) for f in stage.fields)
     if isinstance(stage, Stats):
-        if stage.command == "tstats" or stage.datamodel or stage.where is not None:
+        if stage.command == "tstats":
             raise _unsupported("tstats is not written back", "tstats")
         options = stage.options
         if ("approximation", "bin") in options:  # a Sigma correlation's reading, not options
