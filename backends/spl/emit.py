@@ -604,6 +604,20 @@ def _pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [_arg(a) if a == b else f"{_arg(a)} as {_arg(b)}" for a, b in pairs]
 
 
+def _legacy_tstats(stage: Stage) -> Sequence[Stage]:
+    """A ``Stats`` still carrying ``datamodel``/``where`` (the reader before issue 19a moves
+    them into ``DataModel`` and ``Filter(command="tstats")`` stages) as the agreed stages;
+    once those fields are gone this returns ``(stage,)``. Remove it with them."""
+    datamodel, where = getattr(stage, "datamodel", None), getattr(stage, "where", None)
+    if not isinstance(stage, Stats) or (datamodel is None and where is None):
+        return (stage,)
+    bare = replace(stage, datamodel=None, where=None)  # type: ignore[call-arg,unused-ignore]
+    head: list[Stage] = [DataModel(datamodel, span=stage.span)] if datamodel else []
+    if where is not None:
+        head.append(Filter(where, "tstats", span=stage.span))
+    return (*head, bare)
+
+
 def _is_tstats(stage: Stage, cls: type) -> bool:
     return isinstance(stage, cls) and getattr(stage, "command", "tstats") == "tstats"
 
@@ -637,7 +651,7 @@ class SplWriter:
         while index < len(stages):
             taken = self._tstats_run(stages, index)
             if taken:
-                run = stages[index : index + taken]
+                run = _legacy_tstats(stages[index]) if taken == 1 else stages[index : index + taken]
                 try:
                     out.append(self.tstats_spl(run))
                 except RuleglotError as err:
@@ -671,6 +685,15 @@ class SplWriter:
                 rest.pop(0)
         commands = [first, *self.commands(rest)]
         return " | ".join(commands).strip() if first else "| " + " | ".join(commands[1:])
+
+    def display(self, stage: Stage) -> str:
+        """One stage on its own, for a page that lists stages: as :meth:`stage_spl`, except
+        that each part of a ``tstats`` shows as that part (``tstats summariesonly=true from
+        datamodel=X``, ``where <terms>``, ``tstats count by f``), not a command that runs."""
+        if isinstance(stage, DataModel):
+            words = ["tstats", *options_text(stage.options), f"from datamodel={_arg(stage.name)}"]
+            return " ".join(words)
+        return self.stage_spl(stage)
 
     def stage_spl(self, stage: Stage) -> str:
         """One stage as ``command arguments``, dispatched by class."""
@@ -773,16 +796,13 @@ class SplWriter:
 
     def stats_spl(self, stage: Stats) -> str:
         if stage.command == "tstats":
-            return self.tstats_spl((stage,))
+            return self.tstats_spl(_legacy_tstats(stage))
         return " ".join(w for w in [stage.command, *self._stats_body(stage)] if w)
 
     def _stats_body(
         self, stage: Stats, datamodel: DataModel | None = None, where: Filter | None = None
     ) -> list[str]:
         """Options, aggregations, [from, where,] by and the by clause's options."""
-        if getattr(stage, "datamodel", None) or getattr(stage, "where", None) is not None:
-            # the fields issue 19a removes: the reader's tstats before DataModel stages
-            raise _unsupported("tstats is written from DataModel stages", "tstats")
         options = stage.options
         if ("approximation", "bin") in options:  # a Sigma correlation's reading, not options
             timespan = dict(options).get("timespan")
