@@ -139,8 +139,10 @@ def _write_spl(
         rule = to_datamodel(rule, datamodel_profile(data_model), profile(logsources),
                             summariesonly)  # fmt: skip
     # ``lossy`` changes nothing here: what the SPL emitter cannot write is an error either
-    # way, and its few named approximations are warnings either way
-    emitted = emit_spl_result(rule, logsources=chosen, fields=fields or "splunk_windows")
+    # way, and its few named approximations are warnings either way. A rule read from SPL
+    # already names Splunk's fields: no field profile renames them (``EventID`` stays).
+    default = "none" if rule.language == "spl" else "splunk_windows"
+    emitted = emit_spl_result(rule, logsources=chosen, fields=fields or default)
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
     warnings = list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))

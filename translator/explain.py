@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from backends.spl.emit import SplWriter, aggregation_text, options_text
+from ir.errors import RuleglotError
 from ir.nodes import (
     DataModel,
     Expr,
@@ -43,8 +45,6 @@ from translator.indicators import (
     rule_indicators,
 )
 from translator.stagetext import (
-    aggregation_text,
-    options_text,
     render_expr,
     sigma_detection,
     split_pipes,
@@ -218,9 +218,14 @@ def _tstats_part(stage: Stage) -> bool:
 
 
 def _tstats_text(group: tuple[Stage, ...]) -> str:
-    """A ``tstats`` read as three stages, as one command again."""
+    """A ``tstats`` read as three stages, as one command again (by the one SPL writer; as
+    read, with the where clause rendered, when it refuses a part)."""
     model = group[0]
     assert isinstance(model, DataModel)
+    try:
+        return SplWriter().tstats_spl(group)
+    except RuleglotError:
+        pass
     where = next((s for s in group if isinstance(s, Filter)), None)
     stats = next((s for s in group if isinstance(s, Stats)), None)
     words = ["tstats", *options_text(model.options)]
