@@ -29,15 +29,16 @@ def _sigma(logsource: str, detection: str) -> Rule:
     return rule
 
 
-def _lowered(rule: Rule) -> Rule:
-    return to_datamodel(rule, cim_windows(), windows_profile())
+def _lowered(rule: Rule, warnings: list[dict[str, object]] | None = None) -> Rule:
+    return to_datamodel(rule, cim_windows(), windows_profile(), False, warnings)
 
 
 def _both(rule: Rule, events: Sequence[Event]) -> tuple[set[int], set[int]]:
-    """(events the Sigma rule matches, events whose data-set row passes the tstats where)."""
+    """(events the Sigma rule matches, events whose data-set row passes the tstats where),
+    lowered in lossy mode (fields 4688 events lack written as missing)."""
     compiled = api.compile_rules([rule], "windows", "none")[0]
     sigma = {i for i, e in enumerate(events) if compiled.matches(e)}
-    lowered = _lowered(rule)
+    lowered = _lowered(rule, [])
     head = lowered.stages[0]
     assert isinstance(head, DataModel)
     profile = cim_windows()
@@ -78,7 +79,12 @@ def test_a_process_creation_rule_reads_endpoint_processes() -> None:
 def test_a_field_4688_lacks_is_told_apart_by_vendor_product() -> None:
     rule = _sigma(PROCESS, "  sel:\n    OriginalFileName: 'cmd.exe'\n  filter:\n"
                   "    CommandLine|contains: ' /c '\n  condition: sel or not filter")
-    lowered = _lowered(rule)
+    with pytest.raises(RuleglotError) as err:  # strict: an assumption on the events
+        _lowered(rule)
+    assert err.value.construct == "datamodel:absent"
+    warnings: list[dict[str, object]] = []
+    lowered = _lowered(rule, warnings)
+    assert [w["construct"] for w in warnings] == ["datamodel:absent"]
     assert "Processes.vendor_product" in repr(lowered.stages[1])
     events = [
         Event({"Channel": SYSMON, "EventID": 1, "OriginalFileName": "Cmd.Exe"}),
@@ -136,10 +142,76 @@ def test_sigmahq_process_creation_rules_agree_on_the_shared_events() -> None:
     for path in sorted(folder.glob("*.yml"))[:150]:
         for rule in read_sigma(path.read_text(), str(path)):
             try:
-                _lowered(rule)
+                _lowered(rule, [])
             except RuleglotError:
                 continue
             sigma, rows = _both(rule, events)
             assert sigma == rows, path.name
             compared += 1
     assert compared > 50
+
+
+# --- end to end: the CLI writes tstats text, and check compares both directions -------------
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+RULE = """title: whoami
+logsource:
+  category: process_creation
+  product: windows
+detection:
+  sel:
+    Image|endswith: '\\\\whoami.exe'
+  filter:
+    CommandLine|contains: ' /all'
+  condition: sel and not filter
+"""
+
+TSTATS = """name: whoami
+id: 6a3f1c8e-0000-4000-8000-000000000001
+search: '| tstats count min(_time) as firstTime from datamodel=Endpoint.Processes
+  where Processes.process_name=whoami.exe AND NOT Processes.process="* /all*"
+  by Processes.dest | rename Processes.* as *'
+"""
+
+
+def test_translate_writes_tstats_text_that_reads_back(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from backends.spl import read_spl_search
+
+    path = Path(str(tmp_path)) / "r.yml"
+    path.write_text(RULE)
+    code, out = _cli("translate", "--to", "spl", "--data-model", "cim_windows",
+                     "--summariesonly", str(path))
+    assert code == 0, out
+    text = out.splitlines()[0]
+    assert text.startswith("| tstats summariesonly=true")
+    assert "from datamodel=Endpoint.Processes" in text
+    assert 'Processes.process_path="*\\\\whoami.exe"' in text
+    stages = read_spl_search(text)
+    assert isinstance(stages[0], DataModel) and isinstance(stages[-1], Rename)
+
+
+def test_check_both_directions_on_generated_events(tmp_path: object) -> None:
+    from pathlib import Path
+
+    sigma = Path(str(tmp_path)) / "r.yml"
+    sigma.write_text(RULE)
+    code, out = _cli("check", "--to", "spl", "--data-model", "cim_windows", "--jobs", "1",
+                     "--format", "json", str(sigma))
+    assert code == 0, out
+    assert '"status": "equivalent"' in out and "tstats rows" in out
+    spl = Path(str(tmp_path)) / "d.yml"
+    spl.write_text(TSTATS)
+    code, out = _cli("check", "--from", "spl", "--lossy", "--jobs", "1", "--format", "json",
+                     str(spl))
+    assert '"status": "lossy"' in out and '"counterexample"' not in out, out

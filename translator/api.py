@@ -128,6 +128,7 @@ def _write_spl(
     logsources: str = "windows",
     data_model: str | None = None,
     summariesonly: bool = False,
+    lossy: bool = False,
     **_: Any,
 ) -> Translation:
     """``logsources="none"`` writes no log-source terms: the search then means the rule on
@@ -135,16 +136,18 @@ def _write_spl(
     (a data-model profile name): a rule read from Sigma is written as ``tstats`` over the data
     set of its log source (:mod:`backends.spl.to_datamodel`)."""
     chosen = None if logsources == "none" else profile(logsources)
+    assumed: list[dict[str, Any]] = []
     if data_model is not None and rule.language != "spl":
         rule = to_datamodel(rule, datamodel_profile(data_model), profile(logsources),
-                            summariesonly)  # fmt: skip
-    # ``lossy`` changes nothing here: what the SPL emitter cannot write is an error either
-    # way, and its few named approximations are warnings either way. A rule read from SPL
+                            summariesonly, assumed if lossy else None)  # fmt: skip
+    # Besides the data-model lowering's assumptions, ``lossy`` changes nothing here: what the
+    # SPL emitter cannot write is an error either way, and its few named approximations are
+    # warnings either way. A rule read from SPL
     # already names Splunk's fields: no field profile renames them (``EventID`` stays).
     default = "none" if rule.language == "spl" else "splunk_windows"
     emitted = emit_spl_result(rule, logsources=chosen, fields=fields or default)
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
-    warnings = list(emitted.warnings)
+    warnings = assumed + list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))
 
 

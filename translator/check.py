@@ -39,6 +39,7 @@ from backends.sigma import read_sigma
 from backends.spl import read_spl_search
 from backends.spl.emit import logsource_macro_definitions
 from backends.spl.macros import MacroTable
+from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_expr
 from ir.events import Event
@@ -46,6 +47,7 @@ from ir.generate import generate
 from ir.nodes import (
     And,
     Convert,
+    DataModel,
     Eval,
     FillNull,
     Filter,
@@ -119,6 +121,9 @@ class Decider:
     def __init__(self, rule: Rule, profile_name: str, fields: str | None) -> None:
         self.rule = rule
         self.compared = "rule"
+        if rule.stages and isinstance(rule.stages[0], DataModel):
+            self._datamodel(rule)
+            return
         if not all(isinstance(s, ROW_WISE) for s in rule.stages):
             rule = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
             self.compared = "leading filters"
@@ -144,6 +149,45 @@ class Decider:
                     for b in self.profile.resolve(rule.logsource) or ()
                 ]
             self._pipeline(rule, branches)
+
+    def _datamodel(self, rule: Rule) -> None:
+        """A search starting with ``tstats``: an event passes when it is a row of the data set
+        (the data-model profile, ``ir.datamodels``) that passes the where clause; the stats
+        after it are not compared (a Sigma rule's match is an event, not a row of counts).
+        Events are generated from the same condition written on event fields
+        (:mod:`backends.sigma.emit_datamodel`): they only propose events, the verdicts are the
+        rows'."""
+        from backends.sigma.emit_datamodel import read_tstats
+        from ir.pipeline import _tstats_where as tstats_where  # 19a's: nodename dropped
+
+        head = rule.stages[0]
+        assert isinstance(head, DataModel)
+        datamodels = cim_windows()
+        dataset = datamodels.dataset(head.name)
+        where = rule.stages[1] if len(rule.stages) > 1 else None
+        kept = (
+            tstats_where(where, dataset)
+            if isinstance(where, Filter) and where.command == "tstats" else None
+        )
+        decide = compile_expr(kept.expr) if kept is not None else _ANY_EVENT
+
+        def matches(event: Event) -> bool:
+            fields = datamodels.row_fields(event, dataset)
+            return fields is not None and decide(Event.from_fields(fields))
+
+        def match_many(events: Sequence[Event], offset: int) -> set[int]:
+            return {i for i, e in enumerate(events, start=offset) if matches(e)}
+
+        self.compared = f"tstats rows ({dataset.name} and its where clause)"
+        self.matches, self.match_many = matches, match_many
+        self.compiled, self.run = None, None
+        read = read_tstats(rule.stages, datamodels, lambda *_: None)
+        view: tuple[Filter, ...] = ()
+        if read is not None and read.detection is not None:
+            view = (Filter(read.detection),)
+        self.view = Rule(rule.title, view, read.logsource if read else rule.logsource)
+        self.profile = api.profile("windows")
+        self.fields = None
 
     def _pipeline(self, rule: Rule, branches: list[tuple[Callable[[Event], bool], Run]]) -> None:
         """``matches``/``match_many`` of a pipeline: an event passes when, among the events a
@@ -322,7 +366,9 @@ def translate_pair(
             )
             return pair
     source = rule
-    if done.warnings and rule.leading_filters != rule.stages:  # compared on what it carries
+    tstats = bool(rule.stages) and isinstance(rule.stages[0], DataModel)
+    if done.warnings and rule.leading_filters != rule.stages and not tstats:
+        # compared on what it carries (a tstats search: its rows, see Decider)
         source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
         result.compared = "leading filters"
     try:
@@ -334,6 +380,9 @@ def translate_pair(
         return pair
     if "leading filters" in (pair.source_side.compared, pair.target_side.compared):
         result.compared = "leading filters"
+    for side in (pair.source_side, pair.target_side):
+        if side.compared.startswith("tstats rows"):
+            result.compared = side.compared
     return pair
 
 

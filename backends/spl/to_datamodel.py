@@ -27,7 +27,8 @@ make ``Endpoint.Registry`` rows, and no field tells them apart), ``datamodel:fie
 field no data-set field copies: the CIM has no place for it), ``keyword``, ``exists``,
 ``condition``, ``correlation`` (a Sigma correlation is not one ``tstats``). A field the
 source's events do not have at all (``OriginalFileName`` on Security 4688: :data:`ABSENT`)
-is missing there, as it is for the Sigma rule.
+is missing there, as it is for the Sigma rule: an assumption on the events, so strict mode
+refuses it (``datamodel:absent``) and lossy mode writes it with that warning.
 
 Options: ``summariesonly`` (Splunk: read only the accelerated summaries; the same rows for
 the model), and always ``allow_old_summaries=true fillnull_value="null"`` as
@@ -38,8 +39,10 @@ max(_time) as lastTime`` by every data-set field the clause reads.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, lossy_warning
 from ir.extractions import Tree, simplify, simplify_and, simplify_or
 from ir.logsources import LogSourceProfile, SourceBranch
 from ir.nodes import (
@@ -49,6 +52,7 @@ from ir.nodes import (
     FieldRef,
     Filter,
     Kind,
+    LogSource,
     Predicate,
     Rename,
     Rule,
@@ -82,9 +86,11 @@ def to_datamodel(
     profile: DataModelProfile,
     logsources: LogSourceProfile,
     summariesonly: bool = False,
+    warnings: list[dict[str, Any]] | None = None,
 ) -> Rule:
     """``rule`` (a Sigma rule: filters only) as ``tstats`` stages; see the module docstring.
-    Raises ``unsupported`` :class:`RuleglotError` naming what cannot be written."""
+    Raises ``unsupported`` :class:`RuleglotError` naming what cannot be written. ``warnings``
+    (lossy mode): where to list the assumptions made instead of refusing (``datamodel:absent``)."""
     if not all(isinstance(s, Filter) for s in rule.stages):
         _refuse(rule, "correlation", "a correlation rule is not one tstats search", rule.span)
     branches = logsources.resolve(rule.logsource)
@@ -103,8 +109,11 @@ def to_datamodel(
     expr = _and([f.expr for f in rule.stages if isinstance(f, Filter)])
     clauses: list[tuple[DataSetSource, Tree]] = []
     for source, branch in chosen:
-        clause = simplify(expr, lambda p, s=source, b=branch: _field(rule, dataset, s, b, p))  # type: ignore[misc]
-        clauses.append((source, clause))
+
+        def leaf(p: Predicate, s: DataSetSource = source, b: SourceBranch = branch) -> Tree:
+            return _field(rule, dataset, s, b, p, warnings)
+
+        clauses.append((source, simplify(expr, leaf)))
     where = _where(rule, dataset, clauses)
     options = (
         ("summariesonly", "true" if summariesonly else "false"),
@@ -118,8 +127,10 @@ def to_datamodel(
     stages.append(Stats(AGGREGATIONS, by, "tstats"))
     # drop_dm_object_name(<object>): the CIM app's macro is `rename <object>.* AS *`
     stages.append(Rename(((f"{dataset.prefix}.*", "*"),)))
+    # the data set selects the events: no log source is left to write as search terms
+    logsource = LogSource(definition=rule.logsource.definition)
     return Rule(
-        rule.title, tuple(stages), rule.logsource, rule.id, rule.description,  # type: ignore[arg-type]
+        rule.title, tuple(stages), logsource, rule.id, rule.description,  # type: ignore[arg-type]
         rule.status, rule.level, rule.author, rule.date, rule.modified, rule.references,
         rule.falsepositives, rule.tags, "spl", rule.source_text, rule.span,
     )  # fmt: skip
@@ -156,7 +167,12 @@ def _dataset(
 
 
 def _field(
-    rule: Rule, dataset: DataSet, source: DataSetSource, branch: SourceBranch, p: Predicate
+    rule: Rule,
+    dataset: DataSet,
+    source: DataSetSource,
+    branch: SourceBranch,
+    p: Predicate,
+    warnings: list[dict[str, Any]] | None,
 ) -> Tree:
     """``p`` (on a Sigma field) as the predicate on the data-set field copying it."""
     if p.field is None:
@@ -169,6 +185,15 @@ def _field(
     name = _copy_of(dataset, source, branch, p.field)
     if name is None and branch.alias_map().get(p.field, p.field) in ABSENT.get(source.name, ()):
         # the source's events have no such field: the predicate reads a missing field
+        message = (f"{p.field!r} is written as missing on {source.name} events, whose schema "
+                   "has no such field; an event that has it anyway would match the Sigma rule "
+                   "and not the data set's row")  # fmt: skip
+        if warnings is None:
+            _refuse(rule, "datamodel:absent", message + " (--lossy writes it so)", p.span)
+        else:
+            warning = lossy_warning("datamodel:absent", message, p.span)
+            if warning not in warnings:
+                warnings.append(warning)
         return p.kind is Kind.NULL
     if name is None:
         _refuse(rule, "datamodel:field", f"Sigma field {p.field!r} is not copied by any field "
