@@ -45,6 +45,7 @@ from ir.evaluator import CompiledRule, RuleSet, compile_expr
 from ir.events import Event
 from ir.generate import generate
 from ir.nodes import (
+    Aggregation,
     And,
     Convert,
     DataModel,
@@ -56,6 +57,7 @@ from ir.nodes import (
     Rename,
     Rex,
     Rule,
+    Stats,
     Table,
 )
 from translator import api
@@ -151,34 +153,45 @@ class Decider:
             self._pipeline(rule, branches)
 
     def _datamodel(self, rule: Rule) -> None:
-        """A search starting with ``tstats``: an event passes when it is a row of the data set
-        (the data-model profile, ``ir.datamodels``) that passes the where clause; the stats
-        after it are not compared (a Sigma rule's match is an event, not a row of counts).
-        Events are generated from the same condition written on event fields
-        (:mod:`backends.sigma.emit_datamodel`): they only propose events, the verdicts are the
-        rows'."""
-        from backends.sigma.emit_datamodel import read_tstats
-        from ir.pipeline import _tstats_where as tstats_where  # 19a's: nodename dropped
+        """A search starting with ``tstats``: an event passes when, run alone through the
+        search's own pipeline (the data-model profile's rows, ``ir.datamodels``; the where
+        clause; the stats with its by-fields and options; the renames and the filters on
+        by-fields after it, :func:`backends.sigma.emit_datamodel.later_filters`), it makes a
+        result row. What the stats computes is not compared (a Sigma match is an event, not a
+        row of counts). Events for it are proposed from the same condition on event fields
+        (:mod:`backends.sigma.emit_datamodel`): they only propose, the verdicts are the
+        pipeline's."""
+        from backends.sigma.emit_datamodel import later_filters, read_tstats
 
         head = rule.stages[0]
         assert isinstance(head, DataModel)
         datamodels = cim_windows()
         dataset = datamodels.dataset(head.name)
-        where = rule.stages[1] if len(rule.stages) > 1 else None
-        kept = (
-            tstats_where(where, dataset)
-            if isinstance(where, Filter) and where.command == "tstats" else None
-        )
-        decide = compile_expr(kept.expr) if kept is not None else _ANY_EVENT
+        at = next((i for i, s in enumerate(rule.stages) if isinstance(s, Stats)), 0)
+        stats = rule.stages[at]
+        if not isinstance(stats, Stats):
+            raise RuleglotError("a data-model read must be followed by its tstats aggregation",
+                                category="invalid", construct="tstats")
+        assert isinstance(stats, Stats)
+        by = [f for f in stats.by if f != "_time"]
+        kept = {i for i, _ in later_filters(rule.stages, at + 1, by, dataset)}
+        last = max(kept, default=at)
+        counted = Stats((Aggregation("count", None, _COUNT),), stats.by, "tstats", stats.options)
+        after = [
+            s for i, s in enumerate(rule.stages[at + 1 : last + 1], start=at + 1)
+            if i in kept or isinstance(s, Rename)
+        ]  # fmt: skip
+        run = api.compile_run(Rule(rule.title, (*rule.stages[:at], counted, *after)), "none")
 
         def matches(event: Event) -> bool:
-            fields = datamodels.row_fields(event, dataset)
-            return fields is not None and decide(Event.from_fields(fields))
+            if datamodels.row_fields(event, dataset) is None:
+                return False
+            return any((row.get(_COUNT) or 0) > 0 for row in run([event]))
 
         def match_many(events: Sequence[Event], offset: int) -> set[int]:
             return {i for i, e in enumerate(events, start=offset) if matches(e)}
 
-        self.compared = f"tstats rows ({dataset.name} and its where clause)"
+        self.compared = f"tstats rows ({dataset.name}: each event alone makes a result row)"
         self.matches, self.match_many = matches, match_many
         self.compiled, self.run = None, None
         read = read_tstats(rule.stages, datamodels, lambda *_: None)
@@ -226,6 +239,10 @@ class Decider:
 
 
 Run = Callable[[Iterable[Event]], list[Event]]
+
+
+#: The count a tstats search is decided by in check (a name no search uses).
+_COUNT = "_ruleglot_rows"
 
 
 def _ANY_EVENT(event: Event) -> bool:  # noqa: N802 (a constant predicate)

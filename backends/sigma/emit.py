@@ -280,7 +280,9 @@ class _Emitter:
         """A search starting with ``tstats`` (:mod:`backends.sigma.emit_datamodel`): its
         data set's log source and its where clause; the stages after its stats only work on
         the aggregated rows, so each is dropped with a warning."""
-        for stage in self.rule.stages[tstats.end :]:
+        for at, stage in enumerate(self.rule.stages[tstats.end :], start=tstats.end):
+            if at in tstats.pushed:
+                continue
             name = stage_command(stage)
             self.problem(name, f"'{name}' works on tstats' aggregated rows, which a Sigma rule "
                          "does not make: dropped", stage.span)  # fmt: skip

@@ -22,7 +22,12 @@ the Sigma taxonomy. So the translation is, per source of the data set:
    with their selectors (the event fields then as the events name them).
 
 The stats after it (``count min(_time) max(_time) by ...``) only shape result rows: a Sigma
-match is the event itself, reported as a lossy change (construct ``tstats:stats``). Refused
+match is the event itself, reported as a lossy change (construct ``tstats:stats``). Two
+things about them are kept exactly: an event missing a by-field makes no row (unless
+``fillnull_value``), so the detection requires each by-field; and a ``where``/``search``
+after the stats that reads only by-fields (through ``drop_dm_object_name``'s rename) holds on
+an event's group row exactly when it holds on the event's row, so it joins the where clause
+(:func:`later_filters` says when). Refused
 (``unsupported``; lossy: the nearest form, or the predicate dropped, with a warning):
 ``datamodel`` (a data set the profile does not know, or none of whose sources holds events),
 ``datamodel:field`` (a field that is not the data set's, such as ``host`` or another object's),
@@ -33,7 +38,8 @@ expression on a file name...).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 
 from backends.sigma.logsources import windows_profile
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
@@ -41,18 +47,30 @@ from ir.errors import Span
 from ir.extractions import Inexact, Tree, invert, simplify, simplify_and, simplify_or
 from ir.logsources import SourceBranch
 from ir.nodes import (
+    And,
+    Condition,
+    Convert,
     DataModel,
+    Eval,
     Expr,
+    FillNull,
     Filter,
     Kind,
     LogSource,
+    Not,
+    Or,
     Predicate,
+    Rename,
+    Sort,
     Stage,
     Stats,
+    Table,
+    all_of,
     map_fields,
+    predicates,
 )
 
-__all__ = ["TstatsRead", "read_tstats"]
+__all__ = ["TstatsRead", "later_filters", "read_tstats"]
 
 #: Report a change: (construct, message, span). Strict emitters raise from it.
 Problem = Callable[[str, str, "Span | None"], None]
@@ -67,6 +85,7 @@ class TstatsRead:
     logsource: LogSource
     detection: Expr | None
     end: int
+    pushed: set[int] = field(default_factory=set)  # later filters carried in the detection
 
 
 def read_tstats(
@@ -78,33 +97,115 @@ def read_tstats(
         return None
     head = stages[0]
     index = 1
-    where: Expr | None = None
+    clauses: list[Expr] = []
     if index < len(stages) and _is_tstats_filter(stages[index]):
-        where = stages[index].expr  # type: ignore[union-attr]
+        clauses.append(stages[index].expr)  # type: ignore[union-attr]
         index += 1
+    pushed: set[int] = set()
     if index < len(stages) and isinstance(stages[index], Stats):
         stats = stages[index]
         assert isinstance(stats, Stats)
+        by = [f for f in stats.by if f != "_time"]
+        if not any(k.lower() == "fillnull_value" for k, _ in head.options):
+            # tstats drops a row missing a by-field: only events having them all are counted
+            clauses.extend(Not(Predicate(f, Kind.NULL, None), span=stats.span) for f in by)
+        for at, expr in later_filters(stages, index + 1, by, profile.find(head.name)):
+            clauses.append(expr)
+            pushed.add(at)
         problem(
             "tstats:stats",
             "tstats' aggregation only shapes the results (a Sigma rule's match is the event "
-            "itself, not a row of counts by field): dropped",
+            "itself, not a row of counts by field): dropped"
+            + (" (the filters on its by-fields after it are kept)" if pushed else ""),
             stats.span,
         )
         index += 1
+    where = all_of(clauses) if clauses else None
     dataset = profile.find(head.name)
     if dataset is None or not dataset.sources:
         why = ("is not in" if dataset is None else "has no event source in")
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
                 "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index)
+        return TstatsRead(LogSource(), None, index, pushed)
     alternatives = _per_source(dataset, where, problem, head.span)
     if not alternatives:
         problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
                 head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index)
+        return TstatsRead(LogSource(), None, index, pushed)
     logsource, detection = _combine(alternatives)
-    return TstatsRead(logsource, detection, index)
+    return TstatsRead(logsource, detection, index, pushed)
+
+
+def later_filters(
+    stages: Sequence[Stage], start: int, by: list[str], dataset: DataSet | None
+) -> list[tuple[int, Expr]]:
+    """The filters after tstats' stats that read only its by-fields (renamed as
+    ``drop_dm_object_name`` renames them), with the data-set names back: on the result row of
+    an event's group they hold exactly when they hold on the event's row, each by-field being
+    one of the row's values. Not when a by-field can hold several values (a ``split``
+    extraction: the row per value would be tested apart), nor after a stage that changes a
+    by-field or the rows (another stats, a join...)."""
+    sources = dataset.sources if dataset is not None else ()
+    prefix = dataset.prefix if dataset is not None else ""
+    multi = {
+        f"{prefix}.{x.target}" for s in sources for x in s.extractions if x.transform == "split"
+    }
+    names = {f: f for f in by if f not in multi}  # name in the rows now -> data-set field
+    out: list[tuple[int, Expr]] = []
+    for at in range(start, len(stages)):
+        stage = stages[at]
+        if isinstance(stage, Rename):
+            names = _renamed(names, stage.pairs)
+        elif isinstance(stage, Filter) and stage.command in ("where", "search"):
+            fields = [p.field for p in predicates(stage.expr)]
+            if not _has_condition(stage.expr) and fields and all(f in names for f in fields):
+                out.append((at, map_fields(stage.expr, partial(_original, dict(names)))))
+        elif isinstance(stage, (Eval, Convert, FillNull)):
+            for written in _written(stage):
+                for name in [n for n in names if written == "*" or n == written]:
+                    del names[name]
+        elif not isinstance(stage, (Table, Sort)):
+            break
+    return out
+
+
+def _original(names: dict[str, str], name: str) -> str:
+    return names.get(name, name)
+
+
+def _renamed(names: dict[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, original in names.items():
+        new = name
+        for old, to in pairs:
+            if old.endswith("*") and to.endswith("*") and name.startswith(old[:-1]):
+                new = to[:-1] + name[len(old) - 1 :]
+                break
+            if old == name:
+                new = to
+                break
+        out[new] = original
+    return out
+
+
+def _written(stage: Stage) -> list[str]:
+    if isinstance(stage, Eval):
+        return [name for name, _ in stage.assignments]
+    if isinstance(stage, Convert):
+        return [alias or field for _, field, alias in stage.conversions]
+    if isinstance(stage, FillNull):
+        return list(stage.fields) or ["*"]
+    return []
+
+
+def _has_condition(expr: Expr) -> bool:
+    if isinstance(expr, Condition):
+        return True
+    if isinstance(expr, Not):
+        return _has_condition(expr.arg)
+    if isinstance(expr, (And, Or)):
+        return any(_has_condition(a) for a in expr.args)
+    return False
 
 
 def _is_tstats_filter(stage: Stage) -> bool:
