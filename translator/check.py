@@ -162,6 +162,7 @@ class Decider:
         (:mod:`backends.sigma.emit_datamodel`): they only propose, the verdicts are the
         pipeline's."""
         from backends.sigma.emit_datamodel import later_filters, read_tstats
+        from ir.pipeline import _tstats_where as tstats_where  # 19a's: nodename= dropped
 
         head = rule.stages[0]
         assert isinstance(head, DataModel)
@@ -183,8 +184,14 @@ class Decider:
         ]  # fmt: skip
         run = api.compile_run(Rule(rule.title, (*rule.stages[:at], counted, *after)), "none")
 
+        where = rule.stages[1] if at > 1 else None
+        clause = tstats_where(where, dataset) if isinstance(where, Filter) else None
+        passes = compile_expr(clause.expr) if clause is not None else _ANY_EVENT
+
         def matches(event: Event) -> bool:
-            if datamodels.row_fields(event, dataset) is None:
+            fields = datamodels.row_fields(event, dataset)
+            # a row the where clause drops makes no result row: the pipeline is not run for it
+            if fields is None or not passes(Event.from_fields(fields)):
                 return False
             return any((row.get(_COUNT) or 0) > 0 for row in run([event]))
 
