@@ -1,4 +1,4 @@
-"""Sigma rules -> tstats over the CIM, by ruleglot and by pySigma-backend-splunk, on the shared events.
+"""Sigma rules -> tstats over the CIM, by ruleglot and by pySigma-backend-splunk, on events.
 
     python benchmarks/sigma_to_tstats.py                       # SigmaHQ rules/, all shared events
     python benchmarks/sigma_to_tstats.py --limit 100 --json /tmp/t.json

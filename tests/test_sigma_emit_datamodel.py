@@ -198,3 +198,20 @@ def test_a_field_of_no_data_set_is_refused() -> None:
     assert err.value.construct in ("datamodel:field", "tstats:stats")
     result = emit_sigma(rule, lossy=True)
     assert "datamodel:field" in [w["construct"] for w in result.warnings]
+
+
+def test_a_filter_on_a_rewritten_or_aggregated_field_is_not_carried() -> None:
+    from ir.nodes import Eval, Literal
+
+    by = ("Processes.dest",)
+    rewritten = _tstats(
+        "Endpoint.Processes", None, Rename((("Processes.*", "*"),)),
+        Eval((("dest", Literal("x")),)),
+        Filter(_p("dest", Kind.EQ, "x"), "where"),
+        by=by,
+    )
+    warned = [w["construct"] for w in emit_sigma(rewritten, lossy=True).warnings]
+    assert warned == ["tstats:stats", "rename", "eval", "where"]
+    counted = _tstats("Endpoint.Processes", None, Filter(_p("count", Kind.GT, 5), "where"), by=by)
+    assert [w["construct"] for w in emit_sigma(counted, lossy=True).warnings] == [
+        "tstats:stats", "where"]
