@@ -16,7 +16,8 @@ app does) and decided per shared event as ``ruleglot check`` decides a tstats si
 pipeline), beside the Sigma rule itself (log-source profile ``windows``). Reported per Sigma
 category: rules, translated by each, and for the rules both translate, how many agree on every
 event; each disagreement with its first event and which side agrees with the Sigma rule
-(``--show``). The triage of the classes found is in the module docstring of
+(``--show``). Only the events that are rows of the data set are decided: for the others
+both tstats searches make no row. The triage of the classes found is in the module docstring of
 :mod:`backends.spl.to_datamodel` and the issue's closing note.
 """
 
@@ -36,9 +37,10 @@ sys.path.insert(0, str(ROOT))
 from backends.sigma import read_sigma  # noqa: E402
 from backends.spl import read_spl_search  # noqa: E402
 from backends.spl.macros import MacroTable  # noqa: E402
+from ir.datamodels import cim_windows  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.events import Event  # noqa: E402
-from ir.nodes import Rule  # noqa: E402
+from ir.nodes import DataModel, Rule  # noqa: E402
 from translator import api  # noqa: E402
 from translator.check import Decider  # noqa: E402
 from translator.inputs import expand_paths, read_events  # noqa: E402
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     windows = api.compile_rules
     counts: dict[str, Counter[str]] = {}
     differences: list[dict[str, Any]] = []
+    rows_of: dict[str, list[tuple[int, Event]]] = {}
     files = sorted(expand_paths([args.rules], (".yml", ".yaml")))
     done = 0
     for path in files:
@@ -130,7 +133,15 @@ def main(argv: list[str] | None = None) -> int:
             c[f"not evaluated: {err.construct}"] += 1
             continue
         found = None
-        for index, event in enumerate(events):
+        head = ours.stages[0]
+        assert isinstance(head, DataModel)
+        if head.name not in rows_of:  # the events that are rows of the data set (others: none)
+            dataset = cim_windows().dataset(head.name)
+            rows_of[head.name] = [
+                (i, e) for i, e in enumerate(events)
+                if cim_windows().row_fields(e, dataset) is not None
+            ]  # fmt: skip
+        for index, event in rows_of[head.name]:
             a, b = mine.matches(event), other.matches(event)
             if a != b:
                 found = (index, event, a, b, sigma.matches(event))
