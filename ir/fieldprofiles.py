@@ -28,7 +28,30 @@ def _basename(value: Any) -> Any:
     return _PATH_SEPARATOR.split(text_of(value))[-1]
 
 
-#: Transforms by name; ``prefix`` puts the extraction's ``argument`` before the value;
+def _split(value: Any, separator: str) -> Any:
+    """A multi-valued field from a joined text (Sysmon 22's ``QueryResults``: ``a;b;``):
+    empty parts dropped, one value stays a single value."""
+    texts = value if isinstance(value, list) else [value]
+    parts = [p for t in texts for p in text_of(t).split(separator) if p]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _mapped(value: Any, table: str) -> Any:
+    """``argument`` is ``from=to from=to ...``; a value not in the table is kept as it is."""
+    pairs = dict(item.split("=", 1) for item in table.split())
+    if isinstance(value, list):
+        return [pairs.get(text_of(v), v) for v in value]
+    return pairs.get(text_of(value), value)
+
+
+def _first_part(value: Any) -> Any:
+    return _PATH_SEPARATOR.split(text_of(value))[0]
+
+
+#: Transforms by name; ``split`` makes a multi-valued field of a text joined by ``argument``;
+#: ``map`` rewrites values by the ``from=to`` table in ``argument``; ``first_part`` is a path's
+#: first component (a registry hive); ``prefix`` puts the extraction's ``argument`` before the
+#: value;
 #: ``constant`` gives the ``argument`` itself for every event that has a source field.
 TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
     "copy": lambda value, _: value,
@@ -40,6 +63,11 @@ TRANSFORMS: dict[str, Callable[[Any, str], Any]] = {
         else argument + text_of(value)
     ),
     "constant": lambda _, argument: argument,
+    "split": lambda value, argument: _split(value, argument),
+    "map": lambda value, argument: _mapped(value, argument),
+    "first_part": lambda value, _: (
+        [_first_part(v) for v in value] if isinstance(value, list) else _first_part(value)
+    ),
 }
 
 

@@ -504,15 +504,14 @@ class Aggregation:
 
 @dataclass(frozen=True, slots=True)
 class Stats:
-    """``stats``/``eventstats``/``streamstats``/``tstats`` (``command``). ``tstats`` keeps its
-    data model (``from datamodel=X.Y``), its ``where`` filter and its options."""
+    """``stats``/``eventstats``/``streamstats``/``tstats`` (``command``). A ``tstats`` reads
+    as :class:`DataModel` (its data set and options), an optional ``Filter(command="tstats")``
+    (its ``where``) and this stage, which aggregates the rows the two before it give."""
 
     aggregations: tuple[Aggregation, ...]
     by: tuple[str, ...] = ()
     command: str = "stats"
     options: tuple[tuple[str, str], ...] = ()
-    datamodel: str | None = None
-    where: Expr | None = None
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 

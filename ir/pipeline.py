@@ -34,9 +34,18 @@ Wildcard field lists
     ``_time`` unless the pattern itself starts with ``_`` (ruleglot's reading of SPL's rule that
     ``fields - *`` keeps internal fields).
 
+``tstats`` (:class:`ir.nodes.DataModel`, then ``Filter(command="tstats")``, then
+``Stats(command="tstats")``)
+    The events become the rows of the data set through a data-model profile
+    (:mod:`ir.datamodels`, default ``cim_windows``; see :func:`_datamodel`), the ``where`` is an
+    ordinary filter through the one evaluator, and the aggregation is ``stats`` with tstats'
+    ``fillnull_value`` and ``span`` (:func:`_tstats`). ``DataModel`` must be the first stage
+    (tstats is a generating command).
+
 Not evaluated (``unsupported`` errors naming the construct, at the stage's position):
-``tstats`` (it reads accelerated data models, not events), ``join``/``append`` and other
-subsearches, every :class:`ir.nodes.Command`, and options a stage does not model.
+``tstats`` without ``from datamodel=`` (it reads index-time fields), ``prestats``/``append``,
+``join``/``append`` and other subsearches, every :class:`ir.nodes.Command`, and options a
+stage does not model.
 """
 
 from __future__ import annotations
@@ -51,6 +60,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from ir.datamodels import DataModelProfile, DataSet, cim_windows
 from ir.errors import RuleglotError, Span
 from ir.evalexpr import compile_eval
 from ir.evaluator import compile_expr
@@ -75,18 +85,22 @@ from ir.lookups import LookupProvider, LookupTable
 from ir.nodes import (
     FOREACH_FIELD,
     Aggregation,
+    And,
     Bin,
     Command,
     Convert,
+    DataModel,
     Dedup,
     Eval,
     EvalExpr,
+    Expr,
     FillNull,
     Filter,
     ForEach,
     Head,
     Lookup,
     MultiValue,
+    Predicate,
     Rename,
     Rex,
     Sort,
@@ -94,7 +108,9 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
+    conjuncts,
     map_eval,
+    predicates,
 )
 
 #: Timestamp fields read for ``_time`` after the event's own ``_time``, in this order.
@@ -719,8 +735,8 @@ def _stats(stage: Stats, now: float) -> RowsFn:
     ``values(*) AS *`` applies to every field but the by-fields, keeping each name."""
     if stage.command == "tstats":
         raise _unsupported(
-            "tstats reads accelerated data models, not events: it cannot run on events",
-            "tstats", stage.span)
+            "tstats without 'from datamodel=' reads index-time fields, not events: it "
+            "cannot run on events", "tstats", stage.span)
     aggs = [_Agg(a, stage.by, stage.span, now) for a in stage.aggregations]
     by = list(stage.by)
     options = dict(stage.options)
@@ -1337,6 +1353,143 @@ def _foreach(stage: ForEach, now: float) -> RowsFn:
     return run
 
 
+# --- tstats: a data set's rows, its where, its aggregation -------------------------------------
+
+#: tstats options that do not change the rows when the data set is built from the events
+#: themselves (Search Reference, "tstats"): ``summariesonly`` limits tstats to the accelerated
+#: summaries and ``allow_old_summaries`` admits summaries built by an older data-model
+#: definition; ruleglot reads every event through the current profile, which is a complete,
+#: current summary, so both read the same rows. ``chunk_size`` and ``local`` tune how the
+#: search runs. ``fillnull_value`` is modelled in :func:`_tstats`.
+TSTATS_NO_EFFECT = frozenset(
+    {"summariesonly", "allow_old_summaries", "chunk_size", "local", "include_reduced_buckets"}
+)
+TSTATS_MODELLED = frozenset({"fillnull_value"})
+_TRUE = {"t", "true", "1", "yes"}
+
+
+def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, DataSet]:
+    """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
+    one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
+    (:mod:`ir.datamodels`, "Row semantics"); other events are no rows. ``prestats=t`` and
+    ``append=t`` (tstats feeding another tstats or stats) are refused by name, as is any
+    option not in :data:`TSTATS_NO_EFFECT` / :data:`TSTATS_MODELLED`."""
+    for key, value in stage.options:
+        name = key.lower()
+        if name in ("prestats", "append"):
+            if value.lower() in _TRUE:
+                raise _unsupported(f"tstats {name}={value} is not supported",
+                                   f"tstats:{name}", stage.span)
+        elif name not in TSTATS_NO_EFFECT and name not in TSTATS_MODELLED:
+            raise _unsupported(f"tstats option {key} is not supported", f"tstats:{name}",
+                               stage.span)
+    try:
+        dataset = profile.dataset(stage.name)
+    except RuleglotError as err:
+        raise err.at(stage.span) from None
+
+    def run(rows: list[Event]) -> list[Event]:
+        out: list[Event] = []
+        for event in rows:
+            fields = profile.row_fields(event, dataset)
+            if fields is None:
+                continue
+            source = event.source if isinstance(event, Row) else event
+            stamp = event_time(source) if source is not None else None
+            if stamp is not None:
+                fields["_time"] = tidy_number(stamp)
+            out.append(Row(fields))
+        return out
+
+    return run, dataset
+
+
+def _tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
+    """tstats' ``where`` without its ``nodename=<object>`` conjunct, which names the data set
+    rather than filtering its rows (Search Reference, "tstats": ``nodename``). A nodename that
+    is the data set read is dropped; another one (a child data set such as
+    ``Authentication.Failed_Authentication``) is refused by name."""
+    kept: list[Expr] = []
+    for conjunct in conjuncts(stage.expr):
+        if isinstance(conjunct, Predicate) and conjunct.field == "nodename":
+            node = str(conjunct.value).rsplit(".", 1)[-1]
+            if node.lower() in (dataset.prefix.lower(), dataset.name.rsplit(".", 1)[-1].lower()):
+                continue
+            raise _unsupported(f"tstats nodename={conjunct.value} (a child data set) is not "
+                               f"in the data-model profile", "tstats:nodename", conjunct.span)
+        if any(p.field == "nodename" for p in predicates(conjunct)):
+            raise _unsupported("tstats nodename inside OR/NOT is not supported",
+                               "tstats:nodename", stage.span)
+        kept.append(conjunct)
+    if not kept:
+        return None
+    expr = kept[0] if len(kept) == 1 else And(tuple(kept))
+    return Filter(expr, "tstats", span=stage.span)
+
+
+def _tstats(stage: Stats, options: Mapping[str, str], now: float) -> RowsFn:
+    """``tstats <aggs> ... by F [span=S]``: ``stats`` on the data set's rows. ``span`` bins
+    ``_time`` first (as ``bin _time span=S``); ``fillnull_value=V`` gives a row missing a
+    by-field that field as V instead of leaving it out (Search Reference, "tstats":
+    fillnull_value "substitutes for null values for any field within its group-by field
+    list"). Other options are refused by name."""
+    span_text = None
+    for key, value in stage.options:
+        if key.lower() != "span":
+            raise _unsupported(f"tstats option {key} is not supported", f"tstats:{key}",
+                               stage.span)
+        span_text = value
+    counted = _stats(Stats(stage.aggregations, stage.by, "stats", span=stage.span), now)
+    binned = _bin(Bin("_time", span_text, span=stage.span), now) if span_text else None
+    fill = next((v for k, v in options.items() if k.lower() == "fillnull_value"), None)
+    by = list(stage.by)
+
+    def run(rows: list[Event]) -> list[Event]:
+        if binned is not None:
+            rows = binned(rows)
+        if fill is not None:
+            filled: list[Event] = []
+            for event in rows:
+                row = _as_row(event)
+                missing = [name for name in by if _value(row, name) is None]
+                if missing:
+                    row = row.derive({**row.fields, **dict.fromkeys(missing, fill)})
+                filled.append(row)
+            rows = filled
+        return counted(rows)
+
+    return run
+
+
+def _tstats_stages(
+    stages: Sequence[Stage], profile: DataModelProfile, now: float
+) -> tuple[list[RowsFn], int]:
+    """The compiled ``DataModel [Filter] Stats`` that start ``stages``, and how many stages
+    they were (none when ``stages`` does not start with a data-model read)."""
+    if not stages or not isinstance(stages[0], DataModel):
+        return [], 0
+    read, dataset = _datamodel(stages[0], profile)
+    compiled = [read]
+    index = 1
+    if index < len(stages) and isinstance(stages[index], Filter):
+        where = stages[index]
+        assert isinstance(where, Filter)
+        if where.command == "tstats":
+            kept = _tstats_where(where, dataset)
+            if kept is not None:
+                compiled.append(_filter(kept, now))
+            index += 1
+    last = stages[index] if index < len(stages) else None
+    if not (isinstance(last, Stats) and last.command == "tstats"):
+        raise _invalid("a data-model read must be followed by its tstats aggregation",
+                       "tstats", stages[0].span)
+    try:
+        compiled.append(_tstats(last, dict(stages[0].options), now))
+    except RuleglotError as err:
+        raise err.at(last.span) from None
+    return compiled, index + 1
+
+
 # --- the pipeline --------------------------------------------------------------------------------
 
 _SIMPLE: dict[type, Callable[[Any, float], RowsFn]] = {
@@ -1370,6 +1523,9 @@ def compile_stage(
     if isinstance(stage, Command):
         raise _unsupported(f"the {stage.name} command is not supported", stage.name,
                            stage.span)
+    if isinstance(stage, DataModel):
+        raise _unsupported("tstats is run only as the first command (it generates the rows)",
+                           "tstats", stage.span)
     builder = _SIMPLE.get(type(stage))
     if builder is None:
         raise TypeError(f"not an IR stage: {stage!r}")
@@ -1385,12 +1541,16 @@ def compile_pipeline(
     lookups: LookupProvider | None = None,
     aliases: Mapping[str, str] | None = None,
     now: float | None = None,
+    datamodels: DataModelProfile | None = None,
 ) -> Callable[[Iterable[Event]], list[Event]]:
     """The stages compiled once (every unsupported construct is reported here, before any
     event is read) into ``events -> rows``. ``now`` is the search's start time: ``now()`` in
-    every expression (default: the time of this call)."""
+    every expression (default: the time of this call). ``datamodels`` turns events into the
+    rows a leading ``tstats`` reads (default: :func:`ir.datamodels.cim_windows`)."""
     when = _time.time() if now is None else now
-    compiled = [compile_stage(s, lookups=lookups, now=when) for s in stages]
+    stage_list = list(stages)
+    compiled, used = _tstats_stages(stage_list, datamodels or cim_windows(), when)
+    compiled += [compile_stage(s, lookups=lookups, now=when) for s in stage_list[used:]]
     alias_map = dict(aliases or {})
 
     def run(events: Iterable[Event]) -> list[Event]:

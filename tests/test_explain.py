@@ -340,8 +340,8 @@ def test_stages_that_do_not_line_up_with_the_text_are_shown_as_read() -> None:
     page = rule_page(rule, text, "m.yml")
     assert not page.stages_as_written and page.search and "`x_filter`" in page.search
     assert [s.text for s in page.stages] == [
-        "tstats count min(_time) as firstTime from datamodel=Endpoint.Processes"
-        ' where Processes.process_name eq "net.exe" by Processes.dest',
+        "tstats count, min(_time) as firstTime from datamodel=Endpoint.Processes"
+        ' where Processes.process_name="net.exe" by Processes.dest',
         "convert ctime(firstTime)",
     ]
     assert "The search as written" in render(page, "md")

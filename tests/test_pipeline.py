@@ -295,9 +295,8 @@ def test_streamstats_running_count_and_window():
     assert [r.get("c") for r in rows] == [0, 1, 2, 3]
 
 
-def test_tstats_is_unsupported_with_its_position():
-    stage = Stats((Aggregation("count"),), command="tstats", datamodel="Endpoint.Processes",
-                  span=Span(1, 3))
+def test_tstats_without_a_data_model_is_unsupported_with_its_position():
+    stage = Stats((Aggregation("count"),), command="tstats", span=Span(1, 3))
     with pytest.raises(RuleglotError) as caught:
         run([stage], [{}])
     assert caught.value.category == "unsupported"

@@ -16,7 +16,7 @@ from backends.spl.emit import (
     logsource_macro_definitions,
 )
 from backends.spl.macros import MacroTable
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, Span
 from ir.events import Event
 from ir.nodes import (
     Aggregation,
@@ -24,6 +24,7 @@ from ir.nodes import (
     Bin,
     BinOp,
     Call,
+    DataModel,
     Dedup,
     Eval,
     Expr,
@@ -92,11 +93,13 @@ CASES: list[tuple[Expr, str]] = [
     (Not(Or((P("a", "eq", "1"), P("b", "eq", "2")))), 'NOT (a="1" OR b="2")'),
     (Not(P("a", "exists", False)), "NOT (NOT a=*)"),
     # where
-    (P("a", "eq", "x", cased=True), '| where a="x"'),
+    (P("a", "eq", "x", cased=True), 'a=CASE("x")'),
     (P("a", "contains", "x*y"), '| where match(a, "(?i)x\\\\*y")'),
     (P("a", "wildcard", Pattern(("x", ONE))), '| where match(a, "(?is)^x.$(?!\\\\n)")'),
     (P("a", "eq", "a.b"), 'a="a.b"'),
-    (P("a", "startswith", "x", cased=True), '| where match(a, "^x")'),
+    (P("a", "startswith", "x", cased=True), 'a=CASE("x*")'),
+    (P("a", "startswith", "x*", cased=True), '| where like(a, "x*%")'),
+    (P("a", "startswith", "x_*", cased=True), '| where match(a, "^x_\\\\*")'),
     (P("a", "endswith", ""), '| where match(a, "(?i)$(?!\\\\n)")'),
     (P("a", "regex", Regex("^x\\d", "im")), '| where match(a, "(?im)^x\\\\d")'),
     (P("a", "regex", Regex("(?s)x", "i")), '| where match(a, "(?is)x")'),
@@ -104,7 +107,8 @@ CASES: list[tuple[Expr, str]] = [
     (P("a", "eq", 1.5), '| where match(a, "^1\\\\.5$(?!\\\\n)")'),
     (P("a", "fieldref", FieldRef("b")), "| where lower(a)=lower(b)"),
     (P("a", "fieldref", FieldRef("b"), cased=True), "| where a=b"),
-    (P("a b", "eq", "x", cased=True), "| where 'a b'=\"x\""),
+    (P("a b", "eq", "x", cased=True), '"a b"=CASE("x")'),
+    (P("a b", "eq", "x*", cased=True), "| where 'a b'=\"x*\""),
     (
         And((P("a", "eq", "1"), Or((P("b", "eq", "2"), P("c", "null", None))))),
         'a="1" | where match(b, "(?i)^2$(?!\\\\n)") OR isnull(c)',
@@ -440,10 +444,11 @@ def test_refusals_name_the_construct_and_point_at_it() -> None:
     with pytest.raises(RuleglotError) as err:
         emit_spl(rule)
     assert (err.value.construct, err.value.line, err.value.col) == ("fieldref", 5, 26)
-    stages = read_spl_search("index=x | transaction host")
+    # a data model alone (no tstats after it) has no SPL of its own
+    lone = Rule("t", (Filter(P("a", "eq", "1")), DataModel("Web", span=Span(2, 3))))
     with pytest.raises(RuleglotError) as err:
-        emit_spl(Rule("t", tuple(stages), language="spl"))
-    assert (err.value.construct, err.value.line, err.value.col) == ("transaction", 1, 11)
+        emit_spl(lone, logsources=None)
+    assert (err.value.construct, err.value.line, err.value.col) == ("tstats", 2, 3)
 
 
 def test_dotted_field_names_are_quoted_in_eval() -> None:

@@ -25,6 +25,7 @@ from ir.nodes import (
     Command,
     Condition,
     Convert,
+    DataModel,
     Dedup,
     Eval,
     EvalExpr,
@@ -393,25 +394,21 @@ COMMAND_CASES: list[tuple[str, tuple[Stage, ...]]] = [
         " from datamodel=Endpoint.Processes"
         " where Processes.process_name=cmd.exe by Processes.dest _time span=1h",
         (
+            DataModel("Endpoint.Processes", (("summariesonly", "true"),)),
+            Filter(P("Processes.process_name", "eq", "cmd.exe"), "tstats"),
             Stats(
                 (Aggregation("count"), Aggregation("min", "_time", "firstTime")),
                 ("Processes.dest", "_time"),
                 "tstats",
-                (("summariesonly", "true"), ("span", "1h")),
-                "Endpoint.Processes",
-                P("Processes.process_name", "eq", "cmd.exe"),
+                (("span", "1h"),),
             ),
         ),
     ),
     (
         "| tstats count where index=x (a=1 OR b=2) by host",
         (
-            Stats(
-                (Aggregation("count"),),
-                ("host",),
-                "tstats",
-                where=A(P("index", "eq", "x"), O(P("a", "eq", 1), P("b", "eq", 2))),
-            ),
+            Filter(A(P("index", "eq", "x"), O(P("a", "eq", 1), P("b", "eq", 2))), "tstats"),
+            Stats((Aggregation("count"),), ("host",), "tstats"),
         ),
     ),
     ("| bin _time span=1h", (Bin("_time", "1h"),)),
@@ -669,7 +666,7 @@ def test_macro_table_from_security_content_folder() -> None:
     stages = read_spl_search(
         "| tstats `security_content_summariesonly` count from datamodel=X", macros=table
     )
-    assert isinstance(stages[0], Stats)
+    assert isinstance(stages[0], DataModel) and isinstance(stages[1], Stats)
     assert dict(stages[0].options)["summariesonly"] == "false"
 
 

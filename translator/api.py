@@ -27,7 +27,9 @@ from backends.spl import MacroTable, read_spl
 from backends.spl import prepare as _prepare_spl
 from backends.spl.emit import emit_spl_result, savedsearch
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
+from ir.datamodels import DATA_MODEL_PROFILES, DataModelProfile
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.events import Event
@@ -132,16 +134,28 @@ def _write_spl(
     fields: str | None = None,
     format: str = "plain",
     logsources: str = "windows",
+    data_model: str | None = None,
+    summariesonly: bool = False,
+    lossy: bool = False,
     **_: Any,
 ) -> Translation:
     """``logsources="none"`` writes no log-source terms: the search then means the rule on
-    every event, as evaluating it with the log-source profile ``none`` does."""
+    every event, as evaluating it with the log-source profile ``none`` does. ``data_model``
+    (a data-model profile name): a rule read from Sigma is written as ``tstats`` over the data
+    set of its log source (:mod:`backends.spl.to_datamodel`)."""
     chosen = None if logsources == "none" else profile(logsources)
-    # ``lossy`` changes nothing here: what the SPL emitter cannot write is an error either
-    # way, and its few named approximations are warnings either way
-    emitted = emit_spl_result(rule, logsources=chosen, fields=fields or "splunk_windows")
+    assumed: list[dict[str, Any]] = []
+    if data_model is not None and rule.language != "spl":
+        rule = to_datamodel(rule, datamodel_profile(data_model), profile(logsources),
+                            summariesonly, assumed if lossy else None)  # fmt: skip
+    # Besides the data-model lowering's assumptions, ``lossy`` changes nothing here: what the
+    # SPL emitter cannot write is an error either way, and its few named approximations are
+    # warnings either way. A rule read from SPL
+    # already names Splunk's fields: no field profile renames them (``EventID`` stays).
+    default = "none" if rule.language == "spl" else "splunk_windows"
+    emitted = emit_spl_result(rule, logsources=chosen, fields=fields or default)
     text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
-    warnings = list(emitted.warnings)
+    warnings = assumed + list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))
 
 
@@ -224,6 +238,16 @@ def profile(name: str) -> LogSourceProfile:
     if name not in PROFILES:
         raise RuleglotError(f"unknown log-source profile {name!r}", category="invalid")
     return PROFILES[name]()
+
+
+def datamodel_profile(name: str) -> DataModelProfile:
+    """A data-model profile by name (``cim_windows``)."""
+    if name not in DATA_MODEL_PROFILES:
+        raise RuleglotError(
+            f"unknown data-model profile {name!r} (have: {', '.join(DATA_MODEL_PROFILES)})",
+            category="invalid",
+        )
+    return DATA_MODEL_PROFILES[name]()
 
 
 def field_profile(name: str | None) -> FieldProfile | None:

@@ -39,13 +39,16 @@ from backends.sigma import read_sigma
 from backends.spl import read_spl_search
 from backends.spl.emit import logsource_macro_definitions
 from backends.spl.macros import MacroTable
+from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_expr
 from ir.events import Event
 from ir.generate import generate
 from ir.nodes import (
+    Aggregation,
     And,
     Convert,
+    DataModel,
     Eval,
     FillNull,
     Filter,
@@ -55,6 +58,7 @@ from ir.nodes import (
     Rex,
     Rule,
     Stage,
+    Stats,
     Table,
 )
 from translator import api
@@ -120,6 +124,9 @@ class Decider:
     def __init__(self, rule: Rule, profile_name: str, fields: str | None) -> None:
         self.rule = rule
         self.compared = "rule"
+        if rule.stages and isinstance(rule.stages[0], DataModel):
+            self._datamodel(rule)
+            return
         if not all(isinstance(s, ROW_WISE) for s in rule.stages):
             # the row-wise stages before the first that aggregates: the leading filters, and
             # the foreach/where a Sigma keyword is written as in SPL (else a keyword rule's
@@ -153,6 +160,63 @@ class Decider:
                     for b in self.profile.resolve(rule.logsource) or ()
                 ]
             self._pipeline(rule, branches)
+
+    def _datamodel(self, rule: Rule) -> None:
+        """A search starting with ``tstats``: an event passes when, run alone through the
+        search's own pipeline (the data-model profile's rows, ``ir.datamodels``; the where
+        clause; the stats with its by-fields and options; the renames and the filters on
+        by-fields after it, :func:`backends.sigma.emit_datamodel.later_filters`), it makes a
+        result row. What the stats computes is not compared (a Sigma match is an event, not a
+        row of counts). Events for it are proposed from the same condition on event fields
+        (:mod:`backends.sigma.emit_datamodel`): they only propose, the verdicts are the
+        pipeline's."""
+        from backends.sigma.emit_datamodel import later_filters, read_tstats
+        from ir.pipeline import _tstats_where as tstats_where  # 19a's: nodename= dropped
+
+        head = rule.stages[0]
+        assert isinstance(head, DataModel)
+        datamodels = cim_windows()
+        dataset = datamodels.dataset(head.name)
+        at = next((i for i, s in enumerate(rule.stages) if isinstance(s, Stats)), 0)
+        stats = rule.stages[at]
+        if not isinstance(stats, Stats):
+            raise RuleglotError("a data-model read must be followed by its tstats aggregation",
+                                category="invalid", construct="tstats")
+        assert isinstance(stats, Stats)
+        by = [f for f in stats.by if f != "_time"]
+        kept = {i for i, _ in later_filters(rule.stages, at + 1, by, dataset)}
+        last = max(kept, default=at)
+        counted = Stats((Aggregation("count", None, _COUNT),), stats.by, "tstats", stats.options)
+        after = [
+            s for i, s in enumerate(rule.stages[at + 1 : last + 1], start=at + 1)
+            if i in kept or isinstance(s, Rename)
+        ]  # fmt: skip
+        run = api.compile_run(Rule(rule.title, (*rule.stages[:at], counted, *after)), "none")
+
+        where = rule.stages[1] if at > 1 else None
+        clause = tstats_where(where, dataset) if isinstance(where, Filter) else None
+        passes = compile_expr(clause.expr) if clause is not None else _ANY_EVENT
+
+        def matches(event: Event) -> bool:
+            fields = datamodels.row_fields(event, dataset)
+            # a row the where clause drops makes no result row: the pipeline is not run for it
+            if fields is None or not passes(Event.from_fields(fields)):
+                return False
+            return any((row.get(_COUNT) or 0) > 0 for row in run([event]))
+
+        def match_many(events: Sequence[Event], offset: int) -> set[int]:
+            return {i for i, e in enumerate(events, start=offset) if matches(e)}
+
+        self.compared = f"tstats rows ({dataset.name}: each event alone makes a result row)"
+        self.matches, self.match_many = matches, match_many
+        self.compiled, self.run = None, None
+        read = read_tstats(rule.stages, datamodels, lambda *_: None)
+        view: tuple[Filter, ...] = ()
+        if read is not None and read.detection is not None:
+            view = (Filter(read.detection),)
+        self.view = Rule(rule.title, view, read.logsource if read else rule.logsource)
+        self.profile = api.profile("windows")
+        self.fields = None
 
     def _pipeline(self, rule: Rule, branches: list[tuple[Callable[[Event], bool], Run]]) -> None:
         """``matches``/``match_many`` of a pipeline: an event passes when, among the events a
@@ -191,6 +255,10 @@ class Decider:
 
 
 Run = Callable[[Iterable[Event]], list[Event]]
+
+
+#: The count a tstats search is decided by in check (a name no search uses).
+_COUNT = "_ruleglot_rows"
 
 
 def _ANY_EVENT(event: Event) -> bool:  # noqa: N802 (a constant predicate)
@@ -331,7 +399,9 @@ def translate_pair(
             )
             return pair
     source = rule
-    if done.warnings and rule.leading_filters != rule.stages:  # compared on what it carries
+    tstats = bool(rule.stages) and isinstance(rule.stages[0], DataModel)
+    if done.warnings and rule.leading_filters != rule.stages and not tstats:
+        # compared on what it carries (a tstats search: its rows, see Decider)
         source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
         result.compared = "leading filters"
     try:
@@ -343,6 +413,9 @@ def translate_pair(
         return pair
     if "leading filters" in (pair.source_side.compared, pair.target_side.compared):
         result.compared = "leading filters"
+    for side in (pair.source_side, pair.target_side):
+        if side.compared.startswith("tstats rows"):
+            result.compared = side.compared
     return pair
 
 

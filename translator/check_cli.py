@@ -135,6 +135,13 @@ def _print_people(results: list[CheckResult], show_all: bool) -> None:
     help="Log-source profile of the Sigma side ('none': every rule on every event).",
 )
 @click.option(
+    "--data-model",
+    "data_model",
+    default=None,
+    help="Sigma -> SPL: write tstats over the log source's CIM data set through this "
+    "data-model profile (cim_windows), and compare its rows with the Sigma rule's events.",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["table", "json"]),
@@ -171,6 +178,7 @@ def check_command(
     lossy: bool,
     fields: str | None,
     logsources: str,
+    data_model: str | None,
     output_format: str,
     show_all: bool,
     jobs: int,
@@ -185,7 +193,9 @@ def check_command(
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(paths, read, errors, **options)
     events, origins = _load_events(event_paths, errors)
-    write_options = {"fields": fields, "logsources": logsources}
+    write_options: dict[str, Any] = {"fields": fields, "logsources": logsources}
+    if data_model is not None:
+        write_options["data_model"] = data_model
     pairs: list[Pair] = [
         translate_pair(str(path), rule, read, write, lossy=lossy, options=write_options)
         for path, rule in progress(loaded, len(loaded), "translating")

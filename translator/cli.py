@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 import click
 import orjson
 
+from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
-from ir.nodes import Rule
+from ir.nodes import DataModel, Rule
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
@@ -179,9 +180,21 @@ def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) 
     for rule in rules:
         profile = api.fields_for(rule, fields)
         if profile is not None:
-            read = fields_from_events(rule.stages)
-            missing.update(profile.unmapped(read, seen | {"_raw", "_time"}))
+            known = seen | {"_raw", "_time"} | _data_set_fields(rule)
+            missing.update(profile.unmapped(fields_from_events(rule.stages), known))
     return missing
+
+
+def _data_set_fields(rule: Rule) -> set[str]:
+    """The fields of the data sets a rule's ``tstats`` read (the data-model profile makes
+    them, not the field profile)."""
+    out: set[str] = set()
+    for stage in rule.stages:
+        if isinstance(stage, DataModel):
+            dataset = cim_windows().find(stage.name)
+            if dataset is not None:
+                out.update(dataset.field_name(f) for f in dataset.fields)
+    return out
 
 
 class _Eval:
@@ -518,6 +531,18 @@ PARALLEL_MIN_FILES = 64
     "the rule on every event).",
 )
 @click.option(
+    "--data-model",
+    "data_model",
+    default=None,
+    help="SPL: write each rule as tstats over the CIM data set of its log source, through "
+    "this data-model profile (cim_windows).",
+)
+@click.option(
+    "--summariesonly",
+    is_flag=True,
+    help="SPL with --data-model: tstats summariesonly=true (only accelerated summaries).",
+)
+@click.option(
     "--lossy",
     is_flag=True,
     help="Drop what cannot be carried over, with a warning per construct, instead of "
@@ -551,6 +576,8 @@ def translate_command(
     output_format: str,
     fields: str | None,
     logsources: str,
+    data_model: str | None,
+    summariesonly: bool,
     lossy: bool,
     report_path: str | None,
     jobs: int,
@@ -566,7 +593,11 @@ def translate_command(
     if read == "sigma":
         options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
-    emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
+    emit: dict[str, Any] = {
+        "lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
+    }
+    if data_model is not None:
+        emit.update(data_model=data_model, summariesonly=summariesonly)
     if jobs == 0:
         jobs = available_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     roots = [Path(p) for p in paths]

@@ -20,7 +20,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from backends.spl.emit import SplWriter, aggregation_text, options_text
+from ir.errors import RuleglotError
 from ir.nodes import (
+    DataModel,
     Expr,
     Filter,
     Kind,
@@ -41,7 +44,12 @@ from translator.indicators import (
     rule_exclusions,
     rule_indicators,
 )
-from translator.stagetext import render_expr, sigma_detection, split_pipes, stage_text
+from translator.stagetext import (
+    render_expr,
+    sigma_detection,
+    split_pipes,
+    stage_text,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +166,8 @@ def _exclusions(rule: Rule) -> tuple[ExclusionRow, ...]:
 def _terms(rule: Rule) -> tuple[TermRow, ...]:
     source = rule.source_text or ""
     rows: list[TermRow] = []
-    for number, stage in enumerate(rule.stages, start=1):
+    numbered = [(n, s) for n, group in enumerate(_commands(rule.stages), 1) for s in group]
+    for number, stage in numbered:
         if not isinstance(stage, Filter) or stage.command != "search":
             continue
         for p in predicates(stage.expr):
@@ -180,30 +189,80 @@ def _command(stage: Stage, language: str) -> str:
 
 
 def _stage_tree(stage: Stage) -> Expr | None:
-    """The boolean tree a stage filters with: a ``Filter``'s, or a ``tstats``' ``where``."""
+    """The boolean tree a stage filters with: a ``Filter``'s (a ``tstats``' ``where`` is one,
+    ``command="tstats"``)."""
     if isinstance(stage, Filter):
         return stage.expr
-    if isinstance(stage, Stats):
-        return stage.where
     return None
+
+
+def _commands(stages: tuple[Stage, ...]) -> list[tuple[Stage, ...]]:
+    """The stages grouped by the command they were read from: a ``tstats`` is a
+    ``DataModel``, its ``Filter(command="tstats")`` and its ``Stats`` (``ir.nodes.DataModel``);
+    every other stage is one command."""
+    groups: list[tuple[Stage, ...]] = []
+    index = 0
+    while index < len(stages):
+        stage = stages[index]
+        end = index + 1
+        if isinstance(stage, DataModel):
+            while end < len(stages) and end - index < 3 and _tstats_part(stages[end]):
+                end += 1
+        groups.append(stages[index:end])
+        index = end
+    return groups
+
+
+def _tstats_part(stage: Stage) -> bool:
+    return getattr(stage, "command", None) == "tstats" and isinstance(stage, (Filter, Stats))
+
+
+def _tstats_text(group: tuple[Stage, ...]) -> str:
+    """A ``tstats`` read as three stages, as one command again (by the one SPL writer; as
+    read, with the where clause rendered, when it refuses a part)."""
+    model = group[0]
+    assert isinstance(model, DataModel)
+    try:
+        return SplWriter().tstats_spl(group)
+    except RuleglotError:
+        pass
+    where = next((s for s in group if isinstance(s, Filter)), None)
+    stats = next((s for s in group if isinstance(s, Stats)), None)
+    words = ["tstats", *options_text(model.options)]
+    if stats is not None:
+        words += [aggregation_text(a) for a in stats.aggregations]
+    words.append(f"from datamodel={model.name}")
+    if where is not None:
+        words.append(f"where {render_expr(where.expr)}")
+    if stats is not None and stats.by:
+        words.append("by " + " ".join(stats.by))
+    if stats is not None:
+        words += options_text(stats.options)
+    return " ".join(words)
 
 
 def _stages(
     rule: Rule, text: str, language: str, counts: Counts | None
 ) -> tuple[tuple[StageView, ...], bool]:
-    """The stage views, and whether their text is the rule's own (SPL: the search cut at its
-    pipes lines up with the stages; not when a macro expanded into stages)."""
+    """The stage views (one per command: a ``tstats`` is one), and whether their text is the
+    rule's own (SPL: the search cut at its pipes lines up with the commands; not when a macro
+    expanded into stages)."""
     written = split_pipes(rule.source_text or "") if language == "spl" else []
-    as_written = len(written) == len(rule.stages)
+    groups = _commands(rule.stages)
+    as_written = len(written) == len(groups)
     views: list[StageView] = []
-    for number, stage in enumerate(rule.stages, start=1):
+    for number, group in enumerate(groups, start=1):
+        stage = group[0]
         if as_written:
             shown = written[number - 1]
         elif language == "sigma" and isinstance(stage, Filter):
             shown = sigma_detection(rule, text)
+        elif isinstance(stage, DataModel):
+            shown = _tstats_text(group)
         else:
             shown = stage_text(stage, render_expr)
-        tree = _stage_tree(stage)
+        where = next((s for s in group if isinstance(s, Filter)), None)
+        tree = _stage_tree(where if where is not None else stage)
         rows: list[PredicateRow] = []
         for conjunct in conjuncts(tree) if tree is not None else ():
             excluded = isinstance(conjunct, Not)
@@ -233,7 +292,7 @@ def logsource_text(rule: Rule) -> str:
     ]
     if parts:
         return ", ".join(parts)
-    models = [s.datamodel for s in rule.stages if isinstance(s, Stats) and s.datamodel]
+    models = [s.name for s in rule.stages if isinstance(s, DataModel)]
     if models:
         return "datamodel: " + ", ".join(dict.fromkeys(models))
     channels = source_channels(rule_indicators(rule))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from backends.spl.field_profile import splunk_windows_profile
-from ir.nodes import Expr, Filter, Kind, Not, Pattern, Predicate, Regex, Rule, Stats, conjuncts
+from ir.nodes import Expr, Filter, Kind, Not, Pattern, Predicate, Regex, Rule, conjuncts
 from ir.nodes import predicates as tree_predicates
 
 _STRING_KINDS = frozenset({Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH})
@@ -51,15 +51,9 @@ class IndicatorKey:
 
 
 def _filter_trees(rule: Rule) -> list[Expr]:
-    """The boolean trees that filter the rule's rows: each ``Filter`` stage, and the ``where``
-    of a ``tstats`` (a filter on the data model's rows before it counts them)."""
-    trees: list[Expr] = []
-    for stage in rule.stages:
-        if isinstance(stage, Filter):
-            trees.append(stage.expr)
-        elif isinstance(stage, Stats) and stage.where is not None:
-            trees.append(stage.where)
-    return trees
+    """The boolean trees that filter the rule's rows: each ``Filter`` stage, among them the
+    ``where`` of a ``tstats`` (``Filter(command="tstats")``, on the data set's rows)."""
+    return [stage.expr for stage in rule.stages if isinstance(stage, Filter)]
 
 
 def rule_indicators(rule: Rule) -> tuple[Predicate, ...]:

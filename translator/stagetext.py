@@ -8,85 +8,36 @@
   stage. A security_content search calls macros that expand into stages of their own, or into
   none (an undefined ``*_filter`` macro), so its text split at ``|`` does not always line up
   with its stages. The page then shows the search once as written, and each stage as ruleglot
-  reads it: through the SPL emitter where it writes the stage, else with the small formatters
-  here (``tstats``, ``convert``, ``lookup``, ``rex``...), which the emitter does not write.
+  reads it, written by the one SPL writer (:meth:`backends.spl.emit.SplWriter.display`).
 
 What it must not do
-    Be used to translate: this text is for reading, not a search guaranteed to run.
+    Write SPL itself (the writer does), or be used to translate: a ``tstats`` split over its
+    stages is shown one part per stage, which is for reading, not a search that runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import yaml
 
-from backends.spl.emit import aggregation_text, options_text, write_eval, write_stage
+from backends.spl.emit import SplWriter, write_eval
 from backends.yaml_loaders import SAFE_LOADER
 from ir.errors import RuleglotError
-from ir.nodes import (
-    And,
-    Command,
-    Condition,
-    Convert,
-    Expr,
-    Lookup,
-    MultiValue,
-    Not,
-    Or,
-    Predicate,
-    Rex,
-    Rule,
-    Stage,
-    Stats,
-    Subsearch,
-)
+from ir.nodes import And, Condition, Expr, Filter, Not, Or, Predicate, Rule, Stage, stage_command
 from translator.indicators import display_field
 
 
-def _pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
-    return [a if a == b else f"{a} as {b}" for a, b in pairs]
-
-
 def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) -> str:
-    """``stage`` as ``command arguments``; ``render_where`` renders a ``tstats`` where-tree
-    (default: :func:`render_expr`)."""
-    render_where = render_where or render_expr
+    """``stage`` as ``command arguments``, written by the SPL writer; a stage it refuses (a
+    predicate SPL cannot say) is its command and, for a filter, its tree rendered by
+    ``render_where`` (default: :func:`render_expr`), so the page still shows it."""
     try:
-        return write_stage(stage, [])
+        return SplWriter().display(stage)
     except RuleglotError:
-        pass
-    if isinstance(stage, Stats):
-        words = [stage.command, *options_text(stage.options)]
-        words.append(" ".join(aggregation_text(a) for a in stage.aggregations))
-        if stage.datamodel:
-            words.append(f"from datamodel={stage.datamodel}")
-        if stage.where is not None:
-            words.append(f"where {render_where(stage.where)}")
-        if stage.by:
-            words.append("by " + " ".join(stage.by))
-        return " ".join(w for w in words if w)
-    if isinstance(stage, Convert):
-        items = [
-            f"{fn}({f})" + (f" as {alias}" if alias else "") for fn, f, alias in stage.conversions
-        ]
-        return " ".join(["convert", *options_text(stage.options), *items])
-    if isinstance(stage, Lookup):
-        words = [stage.command, *options_text(stage.options), stage.table, *_pairs(stage.inputs)]
-        if stage.outputs:
-            words += [stage.mode, *_pairs(stage.outputs)]
-        return " ".join(words)
-    if isinstance(stage, Rex):
-        mode = [f"mode={stage.mode}"] if stage.mode else []
-        return " ".join(["rex", f"field={stage.field}", *mode, f'"{stage.pattern}"'])
-    if isinstance(stage, MultiValue):
-        return " ".join([stage.command, *options_text(stage.options), stage.field])
-    if isinstance(stage, Subsearch):
-        inner = " | ".join(stage_text(s, render_where) for s in stage.stages)
-        return " ".join([stage.command, *options_text(stage.options), *stage.fields, f"[{inner}]"])
-    if isinstance(stage, Command):
-        return f"{stage.name} {stage.args}".strip()
-    return type(stage).__name__.lower()
+        if isinstance(stage, Filter):
+            return f"{stage.command} {(render_where or render_expr)(stage.expr)}"
+        return stage_command(stage)
 
 
 def split_pipes(spl: str) -> list[str]:

@@ -121,6 +121,8 @@ from backends.sigma.emit_correlation import (
     find_correlation,
     split_temporal,
 )
+from backends.sigma.emit_datamodel import TstatsRead, read_tstats
+from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import ALTERNATIVE
@@ -134,6 +136,7 @@ from ir.nodes import (
     FieldValue,
     Filter,
     Kind,
+    LogSource,
     Not,
     Or,
     Pattern,
@@ -225,6 +228,8 @@ class _Emitter:
         self.service: str | None = None
         self.copies: dict[str, str] = {}  # eval f=g before: f reads g
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
+        self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
+        self.logsource_override: LogSource | None = None  # a tstats data set's log source
 
     # --- problems
 
@@ -241,6 +246,9 @@ class _Emitter:
 
     def run(self) -> EmitResult:
         stages = self.rule.stages
+        tstats = read_tstats(stages, self.datamodels, self.problem)
+        if tstats is not None:
+            return self.run_tstats(tstats)
         found = find_correlation(stages)
         refusal = found if isinstance(found, Refusal) else None
         correlation = found if isinstance(found, Correlation) else None
@@ -268,6 +276,27 @@ class _Emitter:
             self.closing(doc)
             return EmitResult(_dump([doc]), self.warnings)
         return EmitResult(_dump(self.correlation(correlation, exprs)), self.warnings)
+
+    def run_tstats(self, tstats: TstatsRead) -> EmitResult:
+        """A search starting with ``tstats`` (:mod:`backends.sigma.emit_datamodel`): its
+        data set's log source and its where clause; the stages after its stats only work on
+        the aggregated rows, so each is dropped with a warning."""
+        for at, stage in enumerate(self.rule.stages[tstats.end :], start=tstats.end):
+            if at in tstats.pushed:
+                continue
+            name = stage_command(stage)
+            self.problem(name, f"'{name}' works on tstats' aggregated rows, which a Sigma rule "
+                         "does not make: dropped", stage.span)  # fmt: skip
+        expr = tstats.detection
+        detection = self.detection_of(self.lower(expr, mapped=True) if expr is not None else None)
+        doc = self.metadata()
+        ls = tstats.logsource
+        self.logsource_override = LogSource(ls.product, ls.category, ls.service,
+                                            self.rule.logsource.definition)  # fmt: skip
+        doc["logsource"] = self.logsource()
+        doc["detection"] = detection
+        self.closing(doc)
+        return EmitResult(_dump([doc]), self.warnings)
 
     def detection_of(self, expr: Expr | None) -> dict[str, Any]:
         """The detection of a lowered tree (``None``: nothing Sigma can express is left)."""
@@ -465,7 +494,7 @@ class _Emitter:
         return doc
 
     def logsource(self) -> dict[str, str | list[str]]:
-        ls = self.rule.logsource
+        ls = self.logsource_override or self.rule.logsource
         out: dict[str, str] = {}
         product = ls.product or ("windows" if self.windows else None)
         if ls.category:

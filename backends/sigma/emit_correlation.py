@@ -192,8 +192,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     if timespan is None:
         return refuse("timespan", f"bin span={bin_.span_text} is not a Sigma timespan", bin_.span)
     if (
-        stats.datamodel
-        or stats.where is not None
+        stats.command == "tstats"
         or any(k not in _READER_OPTIONS for k, _ in stats.options)
     ):
         return refuse("aggregation", "stats options have no Sigma correlation equivalent")

@@ -33,6 +33,7 @@ from ir.nodes import (
     Command,
     Condition,
     Convert,
+    DataModel,
     Dedup,
     Eval,
     EvalExpr,
@@ -682,9 +683,14 @@ class Builder:
         return [Stats(aggs, by, str(keyword).lower(), options, span=self.node_span(keyword))]
 
     def tstats_cmd(self, tree: Tree[Any]) -> list[Stage]:
+        """``tstats <opts> <aggs> from datamodel=D.S where W by F`` reads as three stages
+        (``ir.nodes.DataModel``): the data set's rows, ``Filter(W, command="tstats")`` when
+        there is a ``where``, and the aggregation. Without ``from datamodel=`` tstats reads
+        index-time fields of events: no ``DataModel`` stage, and the pipeline refuses it."""
         keyword = _kw(tree)
+        span = self.node_span(keyword)
         aggs, options, by = self.stats_parts(tree.children[1:])
-        datamodel: str | None = None
+        stages: list[Stage] = []
         where: Expr | None = None
         for child in tree.children[1:]:
             if isinstance(child, Tree) and child.data == "tstats_from":
@@ -693,10 +699,20 @@ class Builder:
                     self.fail(
                         "tstats takes 'from datamodel=<name>'", "invalid", key.start_pos, "tstats"
                     )
-                datamodel = self.argval(value)
+                stages.append(DataModel(self.argval(value), span=span))
             elif isinstance(child, Tree) and child.data == "tstats_where":
                 where = self.search_where(_child(child, "sitems"), "tstats")
-        return [Stats(aggs, by, "tstats", options, datamodel, where, span=self.node_span(keyword))]
+        if where is not None:
+            stages.append(Filter(where, "tstats", span=span))
+        if stages and isinstance(stages[0], DataModel):
+            # the command's options belong to the data-model read; ``span`` (of ``by _time``)
+            # to the aggregation
+            stages[0] = DataModel(
+                stages[0].name, tuple(o for o in options if o[0] != "span"), span=span
+            )
+            options = tuple(o for o in options if o[0] == "span")
+        stages.append(Stats(aggs, by, "tstats", options, span=span))
+        return stages
 
     def stats_parts(
         self, children: Sequence[Any]

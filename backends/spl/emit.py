@@ -80,10 +80,11 @@ Approximations (reported in :attr:`Emitted.warnings`, never silent)
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
@@ -99,7 +100,10 @@ from ir.nodes import (
     Bin,
     BinOp,
     Call,
+    Command,
     Condition,
+    Convert,
+    DataModel,
     Dedup,
     Eval,
     EvalExpr,
@@ -108,20 +112,25 @@ from ir.nodes import (
     FieldValue,
     FillNull,
     Filter,
+    ForEach,
     Head,
     Kind,
     Literal,
     LogSource,
+    Lookup,
+    MultiValue,
     Not,
     Or,
     Pattern,
     Predicate,
     Regex,
     Rename,
+    Rex,
     Rule,
     Sort,
     Stage,
     Stats,
+    Subsearch,
     Table,
     UnaryOp,
     Wildcard,
@@ -136,6 +145,7 @@ from ir.nodes import (
 
 __all__ = [
     "Emitted",
+    "SplWriter",
     "emit_spl",
     "emit_spl_result",
     "logsource_macro",
@@ -155,6 +165,10 @@ _SEARCH_FIELD = re.compile(r'[^\s()"=<>!|\[\]\\*]+')
 _EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: A plain word for command arguments (rename, table, by ...).
 _ARG_WORD = re.compile(r'[^\s,()|\[\]"=\']+')
+#: A ``key=`` a command option or ``regex f=`` can be written with (spl.lark, ARG_KEY).
+_OPTION_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.{}:@-]*")
+#: An eval assignment's target written bare (spl.lark, EVAL_TARGET); others are quoted.
+_EVAL_TARGET = re.compile(r"(?:[A-Za-z_{]|<<[A-Z]+>>)(?:[A-Za-z0-9_.:{}@-]|<<[A-Z]+>>)*")
 _EVAL_KEYWORDS = {"and", "or", "not", "xor", "like", "in", "true", "false"}
 _STRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WILDCARD)
 #: ``Stats.options`` keys the Sigma correlation reader records its reading in (not SPL options;
@@ -282,19 +296,41 @@ def _reads_as_network(text: str) -> bool:
     return search_network(text) is not None
 
 
+def _search_name(name: str) -> str | None:
+    """A field name as ``search`` writes it before ``=``: bare, or double-quoted when it holds
+    a character a bare name cannot (``"user name"="x"``, spl.lark SEARCH_CMP); ``None`` for a
+    name with ``*`` (a wildcard field name) or a line break."""
+    if _SEARCH_FIELD.fullmatch(name):
+        return name
+    if "*" in name or "\n" in name or not name:
+        return None
+    return quote(name)
+
+
+def _search_value(text: str, cased: bool) -> str:
+    """A value after ``field=``: quoted; ``CASE("...")`` when it compares case-sensitively
+    (Search Manual, "Use CASE() and TERM() to match phrases": "case-sensitive matches for
+    terms and field values", wildcards allowed, ``host=CASE(LOCALHOST)``; the reader's
+    ``value_predicate``)."""
+    return f"CASE({quote(text)})" if cased else quote(text)
+
+
 def _search_leaf(pred: Predicate) -> str | None:
     """``pred`` as a search term with exactly its meaning, or ``None`` when search cannot."""
-    name, kind, value = pred.field, pred.kind, pred.value
-    if name is None:
+    kind, value = pred.kind, pred.value
+    if pred.field is None:
         if kind is Kind.TERM and isinstance(value, str) and value:
-            return quote(value)
+            return _search_value(value, pred.cased)
         return None
-    if not _SEARCH_FIELD.fullmatch(name):
+    name = _search_name(pred.field)
+    if name is None:
         return None
     if kind is Kind.EXISTS:
         return f"{name}=*" if value else f"NOT {name}=*"
     if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if not math.isfinite(value):
             return None
         op = {Kind.LT: "<", Kind.LTE: "<=", Kind.GT: ">", Kind.GTE: ">="}[kind]
         return f"{name}{op}{value!r}"
@@ -304,7 +340,7 @@ def _search_leaf(pred: Predicate) -> str | None:
         return f"{name}={value}"
     if kind is Kind.EQ and isinstance(value, bool):
         return f"{name}={quote('true' if value else 'false')}"
-    if pred.cased or kind not in _STRING_KINDS:
+    if kind not in _STRING_KINDS:
         return None
     if kind is Kind.WILDCARD:
         assert isinstance(value, Pattern)
@@ -316,7 +352,7 @@ def _search_leaf(pred: Predicate) -> str | None:
         if set(text) <= {"*"} or _reads_as_network(text):
             # `f=*` reads as exists, true on JSON null (the pattern is not); a network as cidr
             return None
-        return f"{name}={quote(text)}"
+        return f"{name}={_search_value(text, pred.cased)}"
     if not isinstance(value, str) or "*" in value or (kind is Kind.EQ and _reads_as_network(value)):
         return None  # `f="10.0.0.0/8"` reads as cidr, not as equal text
     if kind is not Kind.EQ and not value:
@@ -327,7 +363,7 @@ def _search_leaf(pred: Predicate) -> str | None:
         Kind.STARTSWITH: "{}*",
         Kind.ENDSWITH: "*{}",
     }[kind]
-    return f"{name}={quote(stars.format(value))}"
+    return f"{name}={_search_value(stars.format(value), pred.cased)}"
 
 
 def _search_text(expr: Expr) -> str | None:
@@ -377,6 +413,14 @@ def _field(name: str) -> str:
     return f"'{name}'"
 
 
+def _eval_target(name: str) -> str:
+    """An eval assignment's target: bare when the grammar reads it as one name, else
+    double-quoted (a target may be ``"quoted"``, spl.lark ``target``)."""
+    if _EVAL_TARGET.fullmatch(name) and name.lower() not in _EVAL_KEYWORDS:
+        return name
+    return quote(name)
+
+
 def _match(name: str, pattern: str) -> str:
     return f"match({_field(name)}, {quote(pattern)})"
 
@@ -403,6 +447,9 @@ def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
         return _match(name, f"^{re.escape(text_of(value))}{END_OF_TEXT}")
     if kind is Kind.EQ and pred.cased and isinstance(value, str):
         return f"{_field(name)}={quote(value)}"
+    like = _like_pattern(pred)
+    if like is not None:
+        return f"like({_field(name)}, {quote(like)})"
     if kind in _STRING_KINDS:
         return _match(name, string_regex(pred))
     if kind is Kind.REGEX:
@@ -438,6 +485,34 @@ def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
     if kind is Kind.TIMEPART:
         raise _unsupported("timestamp-part predicates are not written to SPL", "timepart")
     raise _unsupported(f"predicate kind {kind} is not written to SPL", str(kind))
+
+
+def _like_pattern(pred: Predicate) -> str | None:
+    """A case-sensitive string test as ``like``'s pattern (``%`` any run, ``_`` one
+    character: Search Reference, "like"), the form the reader reads ``like`` as; ``None``
+    when the value holds ``%`` or ``_``, which ``like`` cannot escape."""
+    if not pred.cased or pred.kind not in _STRING_KINDS or pred.kind is Kind.EQ:
+        return None
+    value = pred.value
+    if isinstance(value, Pattern):
+        parts = value.parts
+    elif isinstance(value, str):
+        parts = {
+            Kind.CONTAINS: (Wildcard.MANY, value, Wildcard.MANY),
+            Kind.STARTSWITH: (value, Wildcard.MANY),
+            Kind.ENDSWITH: (Wildcard.MANY, value),
+        }[pred.kind]
+    else:
+        return None
+    text = ""
+    for part in parts:
+        if isinstance(part, str):
+            if "%" in part or "_" in part:
+                return None
+            text += part
+        else:
+            text += "%" if part is Wildcard.MANY else "_"
+    return text
 
 
 def write_where(expr: Expr, warnings: Warnings) -> str:
@@ -488,11 +563,22 @@ def write_eval(expr: EvalExpr) -> str:
     raise _unsupported(f"not an eval expression: {expr!r}", "eval")
 
 
-# --- other stages ----------------------------------------------------------------------------
+# --- the writer: one method per stage class -------------------------------------------------
+
+#: Words a command's argument list reads as keywords (``AS``, ``OUTPUT``, ``sortby``, a sort
+#: direction, ``+``/``-``): a field so named is quoted, as is a name made of digits only (``dedup
+#: 3 f`` reads 3 as a count). A quoted word is never a keyword (``Arg.is_word``).
+_ARG_KEYWORDS = {"as", "by", "output", "outputnew", "sortby", "d", "desc", "+", "-", "from",
+                 "where", "over"}  # fmt: skip
+#: Options that belong after a ``by`` clause (``tstats ... by _time span=1h``); the reader
+#: keeps every option in one list, in the order written.
+_BY_OPTIONS = ("span",)
 
 
 def _arg(name: str) -> str:
-    if _ARG_WORD.fullmatch(name):
+    """A field, table or option value as a command argument: bare when it reads back as this
+    word, else double-quoted (the reader's ``_dequote`` undoes :func:`quote`)."""
+    if _ARG_WORD.fullmatch(name) and name.lower() not in _ARG_KEYWORDS and not name.isdigit():
         return name
     return quote(name)
 
@@ -513,36 +599,214 @@ def aggregation_text(agg: Aggregation) -> str:
     return f"{text} as {_arg(agg.alias)}" if agg.alias else text
 
 
-def write_stage(stage: Stage, warnings: Warnings) -> str:
-    """A non-first stage as ``command args`` (without the pipe); errors point at the stage."""
-    try:
-        return _stage_text(stage, warnings)
-    except RuleglotError as err:
-        raise err.at(stage.span) from None
+def _pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """``a`` or ``a AS b`` per (lookup field, event field) pair."""
+    return [_arg(a) if a == b else f"{_arg(a)} as {_arg(b)}" for a, b in pairs]
 
 
-def _stage_text(stage: Stage, warnings: Warnings) -> str:
-    if isinstance(stage, Filter):
-        text = _search_text(stage.expr) if stage.command == "search" else None
-        if text is not None:
-            return f"search {text}"
-        return f"where {write_where(stage.expr, warnings)}"
-    if isinstance(stage, Eval):
-        return "eval " + ", ".join(f"{_field(n)}={write_eval(e)}" for n, e in stage.assignments)
-    if isinstance(stage, Rename):
+def _legacy_tstats(stage: Stage) -> Sequence[Stage]:
+    """A ``Stats`` still carrying ``datamodel``/``where`` (the reader before issue 19a moves
+    them into ``DataModel`` and ``Filter(command="tstats")`` stages) as the agreed stages;
+    once those fields are gone this returns ``(stage,)``. Remove it with them."""
+    datamodel, where = getattr(stage, "datamodel", None), getattr(stage, "where", None)
+    if not isinstance(stage, Stats) or (datamodel is None and where is None):
+        return (stage,)
+    bare = replace(stage, datamodel=None, where=None)  # type: ignore[call-arg,unused-ignore]
+    head: list[Stage] = [DataModel(datamodel, span=stage.span)] if datamodel else []
+    if where is not None:
+        head.append(Filter(where, "tstats", span=stage.span))
+    return (*head, bare)
+
+
+def _is_tstats(stage: Stage, cls: type) -> bool:
+    return isinstance(stage, cls) and getattr(stage, "command", "tstats") == "tstats"
+
+
+class SplWriter:
+    """IR stages -> SPL commands: the one place that writes SPL text (sqlglot's generator
+    shape: :attr:`TRANSFORMS` maps each stage class to its ``<node>_spl`` method).
+
+    What the reader (:mod:`backends.spl.builder`) builds, this writes back so that it reads
+    to an equal IR: arguments quoted where a bare word would not read as the same text
+    (:func:`_arg`), strings escaped as the reader unescapes them (:func:`quote`), ``tstats``
+    (``DataModel`` [+ ``Filter(command="tstats")``] + ``Stats(command="tstats")``) as one
+    command, a ``Command`` from its tokens. What SPL cannot say with the same meaning is a
+    positioned ``unsupported`` error; the few approximations go to ``warnings``.
+    """
+
+    #: stage class -> the method that writes it (a stage class without one fails
+    #: ``tests/test_spl_writer.py``)
+    TRANSFORMS: ClassVar[dict[type, Callable[[SplWriter, Any], str]]] = {}
+
+    def __init__(self, warnings: Warnings | None = None) -> None:
+        self.warnings: Warnings = warnings if warnings is not None else []
+
+    # --- sequences
+
+    def commands(self, stages: Sequence[Stage]) -> list[str]:
+        """Each command's text (without the pipe); a ``tstats`` made of several stages is one
+        command. Errors point at the stage."""
+        out: list[str] = []
+        index = 0
+        while index < len(stages):
+            taken = self._tstats_run(stages, index)
+            if taken:
+                run = _legacy_tstats(stages[index]) if taken == 1 else stages[index : index + taken]
+                try:
+                    out.append(self.tstats_spl(run))
+                except RuleglotError as err:
+                    raise err.at(run[0].span) from None
+                index += taken
+                continue
+            out.append(self.stage_spl(stages[index]))
+            index += 1
+        return out
+
+    @staticmethod
+    def _tstats_run(stages: Sequence[Stage], index: int) -> int:
+        """How many stages from ``index`` make one ``tstats`` (0: none start there)."""
+        end = index
+        if isinstance(stages[end], DataModel):
+            end += 1
+        if end < len(stages) and _is_tstats(stages[end], Filter):
+            end += 1
+        if end < len(stages) and _is_tstats(stages[end], Stats):
+            return end + 1 - index
+        return 0
+
+    def pipeline(self, stages: Sequence[Stage]) -> str:
+        """A whole pipeline (a subsearch's): a leading search filter as bare terms."""
+        first = ""
+        rest = list(stages)
+        if rest and isinstance(rest[0], Filter) and rest[0].command == "search":
+            text = _search_text(rest[0].expr)
+            if text is not None:
+                first = text
+                rest.pop(0)
+        commands = [first, *self.commands(rest)]
+        return " | ".join(commands).strip() if first else "| " + " | ".join(commands[1:])
+
+    def display(self, stage: Stage) -> str:
+        """One stage on its own, for a page that lists stages: as :meth:`stage_spl`, except
+        that each part of a ``tstats`` shows as that part (``tstats summariesonly=true from
+        datamodel=X``, ``where <terms>``, ``tstats count by f``), not a command that runs."""
+        if isinstance(stage, DataModel):
+            words = ["tstats", *options_text(stage.options), f"from datamodel={_arg(stage.name)}"]
+            return " ".join(words)
+        return self.stage_spl(stage)
+
+    def stage_spl(self, stage: Stage) -> str:
+        """One stage as ``command arguments``, dispatched by class."""
+        method = self.TRANSFORMS.get(type(stage))
+        try:
+            if method is None:
+                name = stage_command(stage)
+                raise _unsupported(f"the {name} command is not written to SPL", name)
+            return method(self, stage)
+        except RuleglotError as err:
+            raise err.at(stage.span) from None
+
+    # --- filters
+
+    def filter_spl(self, stage: Filter) -> str:
+        if stage.command == "regex":
+            text = self._regex_command(stage.expr)
+            if text is not None:
+                return text
+        if stage.command in ("search", "tstats"):
+            text = _search_text(stage.expr)
+            if text is not None:
+                return f"{'search' if stage.command == 'search' else 'where'} {text}"
+            if stage.command == "tstats":
+                raise _unsupported("a tstats where clause must be search terms", "tstats")
+        return f"where {write_where(stage.expr, self.warnings)}"
+
+    @staticmethod
+    def _regex_command(expr: Expr) -> str | None:
+        """``regex [f=|f!=]"pattern"``, as the reader builds it (``_regex_leaf``)."""
+        negated = isinstance(expr, Not)
+        leaf = expr.arg if isinstance(expr, Not) else expr
+        if isinstance(leaf, Predicate) and leaf.kind is Kind.REGEX and leaf.field is not None:
+            assert isinstance(leaf.value, Regex)
+            name, pattern = leaf.field, with_flags(leaf.value.flags, leaf.value.pattern)
+        elif (
+            isinstance(leaf, Condition)
+            and isinstance(leaf.expr, Call)
+            and leaf.expr.name == "match"
+            and len(leaf.expr.args) == 2
+            and isinstance(leaf.expr.args[0], FieldValue)
+            and isinstance(leaf.expr.args[1], Literal)
+            and isinstance(leaf.expr.args[1].value, str)
+        ):
+            name, pattern = leaf.expr.args[0].name, leaf.expr.args[1].value
+        else:
+            return None
+        if not _OPTION_KEY.fullmatch(name):
+            return None
+        if name == "_raw" and not negated:
+            return f"regex {quote(pattern)}"
+        return f"regex {name}{'!=' if negated else '='}{quote(pattern)}"
+
+    # --- tstats
+
+    def tstats_spl(self, run: Sequence[Stage]) -> str:
+        """``tstats <options> <aggregations> [from datamodel=D] [where <terms>] [by F]`` from
+        its stages (the agreed shape: ``ir.nodes.DataModel``)."""
+        datamodel = run[0] if isinstance(run[0], DataModel) else None
+        where = next((s for s in run if isinstance(s, Filter)), None)
+        stats = run[-1]
+        assert isinstance(stats, Stats)
+        words = ["tstats"]
+        if datamodel is not None:
+            words += options_text(datamodel.options)
+        words += self._stats_body(stats, datamodel, where)
+        return " ".join(w for w in words if w)
+
+    def datamodel_spl(self, stage: DataModel) -> str:
+        raise _unsupported(
+            "a data model is written only as the 'from' of a tstats (followed by its tstats)",
+            "tstats",
+        )
+
+    # --- other stages
+
+    def eval_spl(self, stage: Eval) -> str:
+        return "eval " + ", ".join(
+            f"{_eval_target(n)}={write_eval(e)}" for n, e in stage.assignments
+        )
+
+    def rex_spl(self, stage: Rex) -> str:
+        words = ["rex"]
+        if stage.field != "_raw":
+            words.append(f"field={_arg(stage.field)}")
+        if stage.mode is not None:
+            words.append(f"mode={_arg(stage.mode)}")
+        if stage.max_match != 1:
+            words.append(f"max_match={stage.max_match}")
+        return " ".join([*words, quote(stage.pattern)])
+
+    def rename_spl(self, stage: Rename) -> str:
         return "rename " + ", ".join(f"{_arg(a)} as {_arg(b)}" for a, b in stage.pairs)
-    if isinstance(stage, Table):
+
+    def table_spl(self, stage: Table) -> str:
         if stage.command == "fields":
             sign = "- " if stage.remove else ""
             return "fields " + sign + " ".join(_arg(f) for f in stage.fields)
         return "table " + " ".join(_arg(f) for f in stage.fields)
-    if isinstance(stage, Stats):
-        if stage.command == "tstats" or stage.datamodel or stage.where is not None:
-            raise _unsupported("tstats is not written back", "tstats")
+
+    def stats_spl(self, stage: Stats) -> str:
+        if stage.command == "tstats":
+            return self.tstats_spl(_legacy_tstats(stage))
+        return " ".join(w for w in [stage.command, *self._stats_body(stage)] if w)
+
+    def _stats_body(
+        self, stage: Stats, datamodel: DataModel | None = None, where: Filter | None = None
+    ) -> list[str]:
+        """Options, aggregations, [from, where,] by and the by clause's options."""
         options = stage.options
         if ("approximation", "bin") in options:  # a Sigma correlation's reading, not options
             timespan = dict(options).get("timespan")
-            warnings.append(
+            self.warnings.append(
                 lossy_warning(
                     "correlation:timespan",
                     f"Sigma correlation timespan {timespan} is a sliding window; it is written "
@@ -551,34 +815,113 @@ def _stage_text(stage: Stage, warnings: Warnings) -> str:
                 )
             )
             options = tuple(o for o in options if o[0] not in CORRELATION_ANNOTATIONS)
-        words = [stage.command, *options_text(options)]
-        words.append(", ".join(aggregation_text(a) for a in stage.aggregations))
+        after = [o for o in options if o[0] in _BY_OPTIONS] if stage.by else []
+        before = [o for o in options if o not in after]
+        words = [*options_text(before), ", ".join(aggregation_text(a) for a in stage.aggregations)]
+        if datamodel is not None:
+            words.append(f"from datamodel={_arg(datamodel.name)}")
+        if where is not None:
+            text = _search_text(where.expr)
+            if text is None:
+                raise _unsupported(
+                    "a tstats where clause must be search terms", "tstats"
+                ).at(where.span)
+            words.append(f"where {text}")
         if stage.by:
             words.append("by " + ", ".join(_arg(f) for f in stage.by))
-        return " ".join(w for w in words if w)
-    if isinstance(stage, Bin):
+        return [*words, *options_text(after)]
+
+    def bin_spl(self, stage: Bin) -> str:
         words = ["bin", _arg(stage.field)]
         if stage.span_text is not None:
-            words.append(f"span={stage.span_text}")
+            words.append(f"span={_arg(stage.span_text)}")
         if stage.bins is not None:
             words.append(f"bins={stage.bins}")
         if stage.alias:
             words.append(f"as {_arg(stage.alias)}")
         return " ".join(words)
-    if isinstance(stage, Dedup):
+
+    def dedup_spl(self, stage: Dedup) -> str:
         words = ["dedup"] + ([str(stage.count)] if stage.count != 1 else [])
-        words += [_arg(f) for f in stage.fields] + options_text(stage.options)
-        return " ".join(words)
-    if isinstance(stage, Sort):
+        words += [_arg(f) for f in stage.fields]
+        sortby = [v for k, v in stage.options if k == "sortby"]
+        words += options_text([o for o in stage.options if o[0] != "sortby"])
+        # the reader keeps sortby's arguments as their text, joined by spaces
+        return " ".join(words + [f"sortby {v}" for v in sortby[-1:]])
+
+    def sort_spl(self, stage: Sort) -> str:
         words = ["sort"] + ([str(stage.limit)] if stage.limit is not None else [])
         words += [("-" if desc else "+") + _arg(f) for f, desc in stage.keys]
         return " ".join(words)
-    if isinstance(stage, Head):
+
+    def head_spl(self, stage: Head) -> str:
         return f"{stage.command} {stage.count}"
-    if isinstance(stage, FillNull):
+
+    def lookup_spl(self, stage: Lookup) -> str:
+        words = [stage.command, *options_text(stage.options), _arg(stage.table)]
+        if stage.command == "inputlookup":
+            if stage.inputs or stage.outputs:
+                raise _unsupported("inputlookup takes no field lists", "inputlookup")
+            return " ".join(words)
+        words += _pairs(stage.inputs)
+        if stage.outputs:
+            words += [stage.mode.upper(), *_pairs(stage.outputs)]
+        return " ".join(words)
+
+    def fillnull_spl(self, stage: FillNull) -> str:
         return " ".join(["fillnull", f"value={quote(stage.value)}", *map(_arg, stage.fields)])
-    name = stage_command(stage)
-    raise _unsupported(f"the {name} command is not written to SPL", name)
+
+    def convert_spl(self, stage: Convert) -> str:
+        items = [
+            f"{fn}({_arg(f)})" + (f" as {_arg(alias)}" if alias else "")
+            for fn, f, alias in stage.conversions
+        ]
+        return " ".join(["convert", *options_text(stage.options), *items])
+
+    def multivalue_spl(self, stage: MultiValue) -> str:
+        return " ".join([stage.command, *options_text(stage.options), _arg(stage.field)])
+
+    def subsearch_spl(self, stage: Subsearch) -> str:
+        words = [stage.command, *options_text(stage.options), *map(_arg, stage.fields)]
+        if stage.command == "appendpipe":
+            return " ".join([*words, f"[{' | '.join(self.commands(stage.stages))}]"])
+        return " ".join([*words, f"[{self.pipeline(stage.stages)}]"])
+
+    def foreach_spl(self, stage: ForEach) -> str:
+        words = ["foreach", *options_text(stage.options), *map(_arg, stage.fields)]
+        return " ".join([*words, f"[{' | '.join(self.commands(stage.stages))}]"])
+
+    def command_spl(self, stage: Command) -> str:
+        return f"{stage.name} {stage.args}".strip()
+
+
+SplWriter.TRANSFORMS.update(
+    {
+        Filter: SplWriter.filter_spl,
+        Eval: SplWriter.eval_spl,
+        Rex: SplWriter.rex_spl,
+        Rename: SplWriter.rename_spl,
+        Table: SplWriter.table_spl,
+        Stats: SplWriter.stats_spl,
+        DataModel: SplWriter.datamodel_spl,
+        Bin: SplWriter.bin_spl,
+        Dedup: SplWriter.dedup_spl,
+        Sort: SplWriter.sort_spl,
+        Head: SplWriter.head_spl,
+        Lookup: SplWriter.lookup_spl,
+        FillNull: SplWriter.fillnull_spl,
+        Convert: SplWriter.convert_spl,
+        MultiValue: SplWriter.multivalue_spl,
+        Subsearch: SplWriter.subsearch_spl,
+        ForEach: SplWriter.foreach_spl,
+        Command: SplWriter.command_spl,
+    }
+)
+
+
+def write_stage(stage: Stage, warnings: Warnings) -> str:
+    """A non-first stage as ``command args`` (without the pipe); errors point at the stage."""
+    return SplWriter(warnings).stage_spl(stage)
 
 
 # --- the rule --------------------------------------------------------------------------------
@@ -753,7 +1096,7 @@ def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitt
     commands = _first_stage(first, warnings, names.derived) if first is not None else [""]
     if macro is not None:
         commands[0] = f"`{macro}` {commands[0]}".rstrip()
-    commands += [write_stage(s, warnings) for s in renamed]
+    commands += SplWriter(warnings).commands(renamed)
     if commands == [""]:
         commands = ["*"]
     return Emitted(" | ".join(commands).lstrip(), warnings, commands, [macro] if macro else [])

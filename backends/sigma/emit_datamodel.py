@@ -1,0 +1,314 @@
+"""A ``tstats`` search's data set and ``where`` as a Sigma log source and detection.
+
+For :mod:`backends.sigma.emit`. ``| tstats ... from datamodel=D where W by F`` reads as the
+stages ``DataModel(D)``, ``Filter(W, command="tstats")``, ``Stats(command="tstats")``. Its rows
+are events of the data set's sources with the CIM fields the data-model profile
+(:mod:`ir.datamodels`) computes; a Sigma rule matches events of a log source with the fields of
+the Sigma taxonomy. So the translation is, per source of the data set:
+
+1. ``W`` with every CIM predicate replaced by the same condition on the event fields it is
+   computed from (:func:`ir.extractions.invert`: ``Processes.process_name=cmd.exe`` is
+   ``Image`` equal to ``cmd.exe`` or ending in ``\\cmd.exe`` or ``/cmd.exe``); a field the
+   source does not compute is missing from its rows (a predicate on it is false, ``null``
+   true); a source for which ``W`` cannot hold is left out.
+2. Event fields named as the Sigma log source reads them: the windows log-source profile
+   (:mod:`backends.sigma.logsources`) reads ``Image`` from ``NewProcessName`` on Security 4688
+   events, so the 4688 source's ``NewProcessName`` is written ``Image``.
+3. One log source: the sources' own (``DataSetSource.logsource``). When the profile's branches
+   for it are exactly the remaining sources' events and every source gave the same condition,
+   the detection is that condition; otherwise each source's condition is ANDed with its event
+   selector (``Channel``/``EventID``) and the alternatives ORed, which is exact whatever the log
+   source covers. Sources of several log sources are written under ``product: windows`` alone
+   with their selectors (the event fields then as the events name them).
+
+The stats after it (``count min(_time) max(_time) by ...``) only shape result rows: a Sigma
+match is the event itself, reported as a lossy change (construct ``tstats:stats``). Two
+things about them are kept exactly: an event missing a by-field makes no row (unless
+``fillnull_value``), so the detection requires each by-field; and a ``where``/``search``
+after the stats that reads only by-fields (through ``drop_dm_object_name``'s rename) holds on
+an event's group row exactly when it holds on the event's row, so it joins the where clause
+(:func:`later_filters` says when). Refused
+(``unsupported``; lossy: the nearest form, or the predicate dropped, with a warning):
+``datamodel`` (a data set the profile does not know, or none of whose sources holds events),
+``datamodel:field`` (a field that is not the data set's, such as ``host`` or another object's),
+and the constructs :class:`ir.extractions.Inexact` names (``basename`` for a regular
+expression on a file name...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+from backends.sigma.logsources import windows_profile
+from ir.datamodels import DataModelProfile, DataSet, DataSetSource
+from ir.errors import Span
+from ir.extractions import Inexact, Tree, invert, simplify, simplify_and, simplify_or
+from ir.logsources import SourceBranch
+from ir.nodes import (
+    And,
+    Condition,
+    Convert,
+    DataModel,
+    Eval,
+    Expr,
+    FillNull,
+    Filter,
+    Kind,
+    LogSource,
+    Not,
+    Or,
+    Predicate,
+    Rename,
+    Sort,
+    Stage,
+    Stats,
+    Table,
+    all_of,
+    map_fields,
+    predicates,
+)
+
+__all__ = ["TstatsRead", "later_filters", "read_tstats"]
+
+#: Report a change: (construct, message, span). Strict emitters raise from it.
+Problem = Callable[[str, str, "Span | None"], None]
+
+
+@dataclass
+class TstatsRead:
+    """What a leading ``tstats`` says in Sigma: its log source, the detection over event
+    fields (``True``: every event of the log source), and the index of the first stage after
+    its stats."""
+
+    logsource: LogSource
+    detection: Expr | None
+    end: int
+    pushed: set[int] = field(default_factory=set)  # later filters carried in the detection
+
+
+def read_tstats(
+    stages: Sequence[Stage], profile: DataModelProfile, problem: Problem
+) -> TstatsRead | None:
+    """The leading ``tstats`` of ``stages`` in Sigma terms, or ``None`` when the stages do not
+    start with a :class:`DataModel`. ``problem`` is told every change (module docstring)."""
+    if not stages or not isinstance(stages[0], DataModel):
+        return None
+    head = stages[0]
+    index = 1
+    clauses: list[Expr] = []
+    if index < len(stages) and _is_tstats_filter(stages[index]):
+        clauses.append(stages[index].expr)  # type: ignore[union-attr]
+        index += 1
+    pushed: set[int] = set()
+    if index < len(stages) and isinstance(stages[index], Stats):
+        stats = stages[index]
+        assert isinstance(stats, Stats)
+        by = [f for f in stats.by if f != "_time"]
+        if not any(k.lower() == "fillnull_value" for k, _ in head.options):
+            # tstats drops a row missing a by-field: only events having them all are counted
+            clauses.extend(Not(Predicate(f, Kind.NULL, None), span=stats.span) for f in by)
+        for at, expr in later_filters(stages, index + 1, by, profile.find(head.name)):
+            clauses.append(expr)
+            pushed.add(at)
+        problem(
+            "tstats:stats",
+            "tstats' aggregation only shapes the results (a Sigma rule's match is the event "
+            "itself, not a row of counts by field): dropped"
+            + (" (the filters on its by-fields after it are kept)" if pushed else ""),
+            stats.span,
+        )
+        index += 1
+    where = all_of(clauses) if clauses else None
+    dataset = profile.find(head.name)
+    if dataset is None or not dataset.sources:
+        why = ("is not in" if dataset is None else "has no event source in")
+        problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
+                "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
+        return TstatsRead(LogSource(), None, index, pushed)
+    alternatives = _per_source(dataset, where, problem, head.span)
+    if not alternatives:
+        problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
+                head.span)  # fmt: skip
+        return TstatsRead(LogSource(), None, index, pushed)
+    logsource, detection = _combine(alternatives)
+    return TstatsRead(logsource, detection, index, pushed)
+
+
+def later_filters(
+    stages: Sequence[Stage], start: int, by: list[str], dataset: DataSet | None
+) -> list[tuple[int, Expr]]:
+    """The filters after tstats' stats that read only its by-fields (renamed as
+    ``drop_dm_object_name`` renames them), with the data-set names back: on the result row of
+    an event's group they hold exactly when they hold on the event's row, each by-field being
+    one of the row's values. Not when a by-field can hold several values (a ``split``
+    extraction: the row per value would be tested apart), nor after a stage that changes a
+    by-field or the rows (another stats, a join...)."""
+    sources = dataset.sources if dataset is not None else ()
+    prefix = dataset.prefix if dataset is not None else ""
+    multi = {
+        f"{prefix}.{x.target}" for s in sources for x in s.extractions if x.transform == "split"
+    }
+    names = {f: f for f in by if f not in multi}  # name in the rows now -> data-set field
+    out: list[tuple[int, Expr]] = []
+    for at in range(start, len(stages)):
+        stage = stages[at]
+        if isinstance(stage, Rename):
+            names = _renamed(names, stage.pairs)
+        elif isinstance(stage, Filter) and stage.command in ("where", "search"):
+            fields = [p.field for p in predicates(stage.expr)]
+            if not _has_condition(stage.expr) and fields and all(f in names for f in fields):
+                out.append((at, map_fields(stage.expr, partial(_original, dict(names)))))
+        elif isinstance(stage, (Eval, Convert, FillNull)):
+            for written in _written(stage):
+                for name in [n for n in names if written == "*" or n == written]:
+                    del names[name]
+        elif not isinstance(stage, (Table, Sort)):
+            break
+    return out
+
+
+def _original(names: dict[str, str], name: str) -> str:
+    return names.get(name, name)
+
+
+def _renamed(names: dict[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, original in names.items():
+        new = name
+        for old, to in pairs:
+            if old.endswith("*") and to.endswith("*") and name.startswith(old[:-1]):
+                new = to[:-1] + name[len(old) - 1 :]
+                break
+            if old == name:
+                new = to
+                break
+        out[new] = original
+    return out
+
+
+def _written(stage: Stage) -> list[str]:
+    if isinstance(stage, Eval):
+        return [name for name, _ in stage.assignments]
+    if isinstance(stage, Convert):
+        return [alias or field for _, field, alias in stage.conversions]
+    if isinstance(stage, FillNull):
+        return list(stage.fields) or ["*"]
+    return []
+
+
+def _has_condition(expr: Expr) -> bool:
+    if isinstance(expr, Condition):
+        return True
+    if isinstance(expr, Not):
+        return _has_condition(expr.arg)
+    if isinstance(expr, (And, Or)):
+        return any(_has_condition(a) for a in expr.args)
+    return False
+
+
+def _is_tstats_filter(stage: Stage) -> bool:
+    return isinstance(stage, Filter) and stage.command == "tstats"
+
+
+def _per_source(
+    dataset: DataSet, where: Expr | None, problem: Problem, span: Span | None
+) -> list[tuple[DataSetSource, Tree]]:
+    """Each source's condition on event fields (sources where it cannot hold left out)."""
+    out: list[tuple[DataSetSource, Tree]] = []
+    reported: set[tuple[str, str]] = set()
+
+    def once(construct: str, message: str, at: Span | None) -> None:
+        if (construct, message) not in reported:
+            reported.add((construct, message))
+            problem(construct, message, at)
+
+    for source in dataset.sources:
+        if where is None:
+            out.append((source, True))
+            continue
+        tree = simplify(where, lambda p, s=source: _leaf(p, dataset, s, once))  # type: ignore[misc]
+        if tree is not False:
+            out.append((source, tree))
+    return out
+
+
+def _leaf(p: Predicate, dataset: DataSet, source: DataSetSource, problem: Problem) -> Tree:
+    prefix = dataset.prefix + "."
+    if p.field is None or not p.field.startswith(prefix) or p.kind is Kind.TERM:
+        what = "a bare term" if p.field is None or p.kind is Kind.TERM else repr(p.field)
+        problem("datamodel:field", f"{what} is not a field of data set {dataset.name} "
+                f"(its fields are {prefix}<name>): dropped", p.span)  # fmt: skip
+        return True
+    name = p.field[len(prefix) :]
+    found = [x for x in source.extractions if x.target == name]
+    if not found:  # missing from this source's rows
+        return p.kind is Kind.NULL or (p.kind is Kind.EXISTS and p.value is False)
+    try:
+        if len(found) > 1:
+            raise Inexact(f"{p.field} has {len(found)} extractions in source {source.name}")
+        return invert(p, found[0])
+    except Inexact as err:
+        nearest = err.nearest if err.nearest is not None else True
+        problem(
+            found[0].transform,
+            f"{p.field} {p.kind} {p.value_text()!r} ({source.name}): {err}; "
+            + ("written as the nearest predicate" if err.nearest is not None else "dropped"),
+            p.span,
+        )
+        return nearest
+
+
+def _branch(source: DataSetSource) -> SourceBranch | None:
+    """The windows log-source profile's branch selecting exactly ``source``'s events."""
+    for branch in windows_profile().resolve(source.logsource) or ():
+        if branch.condition == source.condition:
+            return branch
+    return None
+
+
+def _sigma_names(tree: Tree, branch: SourceBranch | None) -> Tree | None:
+    """``tree`` with event fields named as Sigma reads them on ``branch`` (its aliases
+    inverted), or ``None`` when a field it reads is hidden there by an alias."""
+    if isinstance(tree, bool):
+        return tree
+    aliases = branch.alias_map() if branch is not None else {}
+    inverse = {event: sigma for sigma, event in aliases.items()}
+    hidden: list[str] = []
+
+    def name(field: str) -> str:
+        if field in inverse:
+            return inverse[field]
+        if field in aliases:
+            hidden.append(field)
+        return field
+
+    renamed = map_fields(tree, name)
+    return None if hidden else renamed
+
+
+def _combine(alternatives: list[tuple[DataSetSource, Tree]]) -> tuple[LogSource, Expr | None]:
+    logsources = {s.logsource for s, _ in alternatives}
+    if len(logsources) == 1:
+        (logsource,) = logsources
+        named = [(s, _sigma_names(t, _branch(s))) for s, t in alternatives]
+        if all(t is not None for _, t in named):
+            branches = windows_profile().resolve(logsource) or ()
+            covers = {b.condition for b in branches} == {s.condition for s, _ in alternatives}
+            trees = {t for _, t in named}
+            if covers and len(trees) == 1:
+                (only,) = trees
+                if only is not True:
+                    return logsource, only  # type: ignore[return-value]
+            selected = simplify_or(
+                [simplify_and([_selector(s), t]) for s, t in named]  # type: ignore[list-item]
+            )
+            return logsource, None if isinstance(selected, bool) else selected
+    # several log sources (or an alias hiding a field): product windows, event names
+    selected = simplify_or([simplify_and([_selector(s), t]) for s, t in alternatives])
+    return LogSource("windows"), None if isinstance(selected, bool) else selected
+
+
+def _selector(source: DataSetSource) -> Expr:
+    return source.condition
