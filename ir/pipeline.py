@@ -44,8 +44,8 @@ Wildcard field lists
 
 Not evaluated (``unsupported`` errors naming the construct, at the stage's position):
 ``tstats`` without ``from datamodel=`` (it reads index-time fields), ``prestats``/``append``,
-``join``/``append`` and other subsearches, every :class:`ir.nodes.Command`, and options a
-stage does not model.
+subsearches other than ``join``/``append``/``appendpipe`` (which run: :func:`_join`...),
+every :class:`ir.nodes.Command`, and options a stage does not model.
 """
 
 from __future__ import annotations
@@ -1388,17 +1388,25 @@ def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, Dat
     except RuleglotError as err:
         raise err.at(stage.span) from None
 
+    memo_key = (f"datamodel:{profile.name}", dataset.name)
+
+    def fields_of(event: Event) -> dict[str, Any] | None:
+        fields = profile.row_fields(event, dataset)
+        if fields is not None:
+            stamp = event_time(event)
+            if stamp is not None:
+                fields["_time"] = tidy_number(stamp)
+        return fields
+
     def run(rows: list[Event]) -> list[Event]:
         out: list[Event] = []
         for event in rows:
-            fields = profile.row_fields(event, dataset)
-            if fields is None:
-                continue
-            source = event.source if isinstance(event, Row) else event
-            stamp = event_time(source) if source is not None else None
-            if stamp is not None:
-                fields["_time"] = tidy_number(stamp)
-            out.append(Row(fields))
+            source = (event.source if isinstance(event, Row) else None) or event
+            # computed once per event and data set (a batch runs hundreds of tstats on the
+            # same events); rows share the dict, which no stage changes in place
+            fields = source.memo(memo_key, functools.partial(fields_of, source))
+            if fields is not None:
+                out.append(Row(fields))
         return out
 
     return run, dataset
@@ -1490,6 +1498,114 @@ def _tstats_stages(
     return compiled, index + 1
 
 
+# --- subsearches: join, append, appendpipe ------------------------------------------------------
+
+Searcher = Callable[[Iterable[Event]], list[Event]]
+
+
+def _no_options(stage: Subsearch, allowed: frozenset[str] = frozenset()) -> dict[str, str]:
+    options = {k.lower(): v for k, v in stage.options}
+    for key in options:
+        if key not in allowed:
+            raise _unsupported(f"{stage.command} option {key} is not supported",
+                               f"{stage.command}:{key}", stage.span)
+    return options
+
+
+def _join(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``join [type=inner|left|outer] [max=N] [overwrite=B] <fields> [subsearch]`` (Search
+    Reference, "join"): the subsearch runs on the same events; each row is combined with the
+    first ``max`` subsearch rows (default 1; 0: all, in the subsearch's order) whose join
+    fields all have the same values (text, case-sensitive; a row missing a join field joins
+    nothing). ``type=inner`` (default) drops a row that joins nothing, ``left``/``outer``
+    keeps it. Combined fields: the subsearch row's values replace the row's unless
+    ``overwrite=false``. Without fields, the fields common to both result sets are used.
+    Splunk truncates a subsearch at 50,000 rows (limits.conf ``subsearch_maxout``); ruleglot
+    does not truncate (its corpus' subsearches stay far below). ``usetime``/``earlier`` and
+    other options are refused by name."""
+    options = _no_options(stage, frozenset({"type", "max", "overwrite"}))
+    kind = options.get("type", "inner").lower()
+    if kind not in ("inner", "left", "outer"):
+        raise _invalid(f"join type={kind} is not inner, left or outer", "join:type", stage.span)
+    try:
+        limit = int(options.get("max", "1"))
+    except ValueError:
+        raise _invalid("join max= takes a number", "join:max", stage.span) from None
+    overwrite = options.get("overwrite", "true").lower() in _TRUE
+    fields = [f for f in stage.fields if f != ","]
+
+    def key_of(row: Row, names: Sequence[str]) -> tuple[tuple[str, ...], ...] | None:
+        key = []
+        for name in names:
+            value = _value(row, name)
+            if value is None:
+                return None
+            key.append(_key(value))
+        return tuple(key)
+
+    def run(rows: list[Event]) -> list[Event]:
+        found = [_as_row(r) for r in inner(searched[0])]
+        mine = [_as_row(r) for r in rows]
+        names = fields or sorted(
+            {n for r in mine for n in _names(r)} & {n for r in found for n in _names(r)}
+        )
+        index: dict[tuple[tuple[str, ...], ...], list[Row]] = {}
+        for row in found:
+            key = key_of(row, names)
+            if key is not None:
+                index.setdefault(key, []).append(row)
+        out: list[Event] = []
+        for row in mine:
+            key = key_of(row, names)
+            matches = index.get(key, []) if key is not None else []
+            if limit > 0:
+                matches = matches[:limit]
+            if not matches:
+                if kind != "inner":
+                    out.append(row)
+                continue
+            for match in matches:
+                combined = dict(row.fields)
+                for name, value in match.fields.items():
+                    if overwrite or name not in combined:
+                        combined[name] = value
+                out.append(row.derive(combined))
+        return out
+
+    return run
+
+
+def _append(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``append [subsearch]`` (Search Reference, "append"): the subsearch's rows, run on the
+    same events, after the current rows. Its options (``maxout``, ``maxtime``...) are
+    refused by name."""
+    _no_options(stage)
+
+    def run(rows: list[Event]) -> list[Event]:
+        return [*rows, *inner(searched[0])]
+
+    return run
+
+
+def _appendpipe(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``appendpipe [subpipeline]`` (Search Reference, "appendpipe"): the subpipeline runs on
+    the current rows and its rows are appended to them. ``run_in_preview`` only concerns
+    previews: no effect."""
+    _no_options(stage, frozenset({"run_in_preview"}))
+
+    def run(rows: list[Event]) -> list[Event]:
+        return [*rows, *inner(rows)]
+
+    return run
+
+
+_SUBSEARCHES: dict[str, Callable[[Subsearch, Searcher, list[list[Event]]], RowsFn]] = {
+    "join": _join,
+    "append": _append,
+    "appendpipe": _appendpipe,
+}
+
+
 # --- the pipeline --------------------------------------------------------------------------------
 
 _SIMPLE: dict[type, Callable[[Any, float], RowsFn]] = {
@@ -1549,12 +1665,26 @@ def compile_pipeline(
     rows a leading ``tstats`` reads (default: :func:`ir.datamodels.cim_windows`)."""
     when = _time.time() if now is None else now
     stage_list = list(stages)
-    compiled, used = _tstats_stages(stage_list, datamodels or cim_windows(), when)
-    compiled += [compile_stage(s, lookups=lookups, now=when) for s in stage_list[used:]]
+    profile = datamodels or cim_windows()
+    compiled, used = _tstats_stages(stage_list, profile, when)
+    #: the events of the current run, which a ``join``/``append`` subsearch searches again
+    searched: list[list[Event]] = [[]]
+    for stage in stage_list[used:]:
+        if isinstance(stage, Subsearch) and stage.command in _SUBSEARCHES:
+            inner = compile_pipeline(stage.stages, lookups=lookups, aliases=aliases, now=when,
+                                     datamodels=profile)  # fmt: skip
+            try:
+                compiled.append(_SUBSEARCHES[stage.command](stage, inner, searched))
+            except RuleglotError as err:
+                raise err.at(stage.span) from None
+        else:
+            compiled.append(compile_stage(stage, lookups=lookups, now=when))
     alias_map = dict(aliases or {})
 
     def run(events: Iterable[Event]) -> list[Event]:
-        rows: list[Event] = [Row.of(e, alias_map) for e in events]
+        searched[0] = events_list = list(events)
+        # a data-model read takes the events as they are (its profile names their fields)
+        rows: list[Event] = events_list if used else [Row.of(e, alias_map) for e in events_list]
         for stage in compiled:
             rows = stage(rows)
         return rows
