@@ -56,6 +56,8 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--limit", type=int, default=0, help="only the first N searches")
     parser.add_argument("--all-kinds", action="store_true", help="baselines, investigations too")
+    parser.add_argument("--show", default="", help="print the error of each search refused "
+                        "with this construct")
     args = parser.parse_args()
     spl = args.shared / "spl"
     index = [orjson.loads(line) for line in (spl / "INDEX.jsonl").read_bytes().splitlines()]
@@ -97,6 +99,8 @@ def main() -> int:
                 rows = compile_run(rule, "splunk_windows_xml", lookups)(events)
             except RuleglotError as err:
                 ran[f"refused, {err.category}: {err.construct or '-'}"] += 1
+                if args.show and err.construct == args.show:
+                    print(f"{err}", file=sys.stderr)
                 continue
             except Exception:  # noqa: BLE001 - a crash is what this counts
                 crashes += 1
