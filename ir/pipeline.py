@@ -44,7 +44,8 @@ Wildcard field lists
 
 Not evaluated (``unsupported`` errors naming the construct, at the stage's position):
 ``tstats`` without ``from datamodel=`` (it reads index-time fields), ``prestats``/``append``,
-subsearches other than ``join``/``append``/``appendpipe`` (which run: :func:`_join`...),
+subsearches other than ``join``/``append``/``appendpipe``/``search [...]`` (which run:
+:func:`_join`...),
 every :class:`ir.nodes.Command`, and options a stage does not model.
 """
 
@@ -98,8 +99,11 @@ from ir.nodes import (
     Filter,
     ForEach,
     Head,
+    Kind,
     Lookup,
     MultiValue,
+    Or,
+    Pattern,
     Predicate,
     Rename,
     Rex,
@@ -108,6 +112,7 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
+    Wildcard,
     conjuncts,
     map_eval,
     predicates,
@@ -1599,7 +1604,51 @@ def _appendpipe(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) 
     return run
 
 
+def _search_terms(row: Row) -> Expr | None:
+    """One subsearch result row as the search terms Splunk's implicit ``format`` writes for
+    it: ``field="value"`` for each of its fields but the internal ones (``_time``...), ANDed;
+    a multivalue field is an OR of its values; ``*`` in a value is a wildcard, as in any
+    search term (Search Reference, "format"; Search Manual, "About subsearches")."""
+    terms: list[Expr] = []
+    for name, raw in row.fields.items():
+        if name.startswith("_") or raw is None:
+            continue
+        alternatives: list[Expr] = []
+        for value in values_of(field_value(raw)):
+            text = to_text(value) or ""
+            if "*" in text:
+                parts = [p for chunk in text.split("*") for p in (chunk, Wildcard.MANY)][:-1]
+                alternatives.append(Predicate(name, Kind.WILDCARD, Pattern(tuple(parts))))
+            else:
+                alternatives.append(Predicate(name, Kind.EQ, text))
+        if alternatives:
+            terms.append(alternatives[0] if len(alternatives) == 1 else Or(tuple(alternatives)))
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+
+def _search_subsearch(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``search [subsearch]`` (a subsearch as a search term): the subsearch runs on the same
+    events and its rows become an OR of one AND of ``field="value"`` terms per row
+    (:func:`_search_terms`); the current rows that match are kept. No rows (or rows without
+    fields) match nothing, as Splunk's ``NOT ()``. Splunk truncates the subsearch at 10,000
+    rows (limits.conf ``[subsearch] maxout``); ruleglot does not."""
+    _no_options(stage)
+
+    def run(rows: list[Event]) -> list[Event]:
+        found = [_search_terms(_as_row(r)) for r in inner(searched[0])]
+        alternatives = tuple(f for f in found if f is not None)
+        if not alternatives:
+            return []
+        matches = compile_expr(alternatives[0] if len(alternatives) == 1 else Or(alternatives))
+        return [row for row in rows if matches(row)]
+
+    return run
+
+
 _SUBSEARCHES: dict[str, Callable[[Subsearch, Searcher, list[list[Event]]], RowsFn]] = {
+    "search": _search_subsearch,
     "join": _join,
     "append": _append,
     "appendpipe": _appendpipe,

@@ -230,3 +230,17 @@ def test_every_tstats_detection_that_reads_reads_a_data_set_of_the_profile():
     # 902 detections: 897 read (3 subsearches in a where, 2 undefined macros), all of whose
     # data sets the profile declares
     assert (len(entries), read, unknown) == (902, 897, 0)
+
+
+def test_a_subsearch_as_search_terms_keeps_the_rows_its_results_match():
+    search = (
+        "| tstats count from datamodel=Endpoint.Processes by Processes.process_guid"
+        " Processes.dest | `drop_dm_object_name(Processes)`"
+        " | search [| tstats count from datamodel=Network_Traffic by All_Traffic.dest_port"
+        " | eval process_guid=\"{{G{tail}\" | table process_guid]"
+    )
+    # a wildcard in a result value is a wildcard, and search terms ignore case
+    assert _rows(search.format(tail="1*"), PROCS) == [
+        {"count": 1, "process_guid": "{g1}", "dest": "h1"}
+    ]
+    assert _rows(search.format(tail="3}"), PROCS) == []
