@@ -1373,12 +1373,9 @@ TSTATS_MODELLED = frozenset({"fillnull_value"})
 _TRUE = {"t", "true", "1", "yes"}
 
 
-def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, DataSet]:
-    """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
-    one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
-    (:mod:`ir.datamodels`, "Row semantics"); other events are no rows. ``prestats=t`` and
-    ``append=t`` (tstats feeding another tstats or stats) are refused by name, as is any
-    option not in :data:`TSTATS_NO_EFFECT` / :data:`TSTATS_MODELLED`."""
+def _check_tstats_options(stage: DataModel) -> None:
+    """``prestats=t`` and ``append=t`` (tstats feeding another tstats or stats) are refused
+    by name, as is any option not in :data:`TSTATS_NO_EFFECT` / :data:`TSTATS_MODELLED`."""
     for key, value in stage.options:
         name = key.lower()
         if name in ("prestats", "append"):
@@ -1388,11 +1385,12 @@ def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, Dat
         elif name not in TSTATS_NO_EFFECT and name not in TSTATS_MODELLED:
             raise _unsupported(f"tstats option {key} is not supported", f"tstats:{name}",
                                stage.span)
-    try:
-        dataset = profile.dataset(stage.name)
-    except RuleglotError as err:
-        raise err.at(stage.span) from None
 
+
+def _datamodel(stage: DataModel, dataset: DataSet, profile: DataModelProfile) -> RowsFn:
+    """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
+    one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
+    (:mod:`ir.datamodels`, "Row semantics"); other events are no rows."""
     memo_key = (f"datamodel:{profile.name}", dataset.name)
 
     def fields_of(event: Event) -> dict[str, Any] | None:
@@ -1414,7 +1412,7 @@ def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, Dat
                 out.append(Row(fields))
         return out
 
-    return run, dataset
+    return run
 
 
 def _tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
@@ -1440,67 +1438,70 @@ def _tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
     return Filter(expr, "tstats", span=stage.span)
 
 
-def _tstats(stage: Stats, options: Mapping[str, str], now: float) -> RowsFn:
-    """``tstats <aggs> ... by F [span=S]``: ``stats`` on the data set's rows. ``span`` bins
-    ``_time`` first (as ``bin _time span=S``); ``fillnull_value=V`` gives a row missing a
-    by-field that field as V instead of leaving it out (Search Reference, "tstats":
-    fillnull_value "substitutes for null values for any field within its group-by field
-    list"). Other options are refused by name."""
-    span_text = None
+def _tstats_aggregation(stage: Stats, options: Mapping[str, str]) -> list[Stage]:
+    """``tstats <aggs> ... by F [span=S]`` as plain stages on the data set's rows: ``span``
+    bins ``_time`` first (``bin _time span=S``); ``fillnull_value=V`` is ``fillnull value=V F``
+    (Search Reference, "tstats": fillnull_value "substitutes for null values for any field
+    within its group-by field list"); then ``stats``. Other options are refused by name."""
+    out: list[Stage] = []
     for key, value in stage.options:
         if key.lower() != "span":
             raise _unsupported(f"tstats option {key} is not supported", f"tstats:{key}",
                                stage.span)
-        span_text = value
-    counted = _stats(Stats(stage.aggregations, stage.by, "stats", span=stage.span), now)
-    binned = _bin(Bin("_time", span_text, span=stage.span), now) if span_text else None
+        out.append(Bin("_time", value, span=stage.span))
     fill = next((v for k, v in options.items() if k.lower() == "fillnull_value"), None)
-    by = list(stage.by)
+    if fill is not None and stage.by:
+        out.append(FillNull(fill, stage.by, span=stage.span))
+    out.append(Stats(stage.aggregations, stage.by, "stats", span=stage.span))
+    return out
 
-    def run(rows: list[Event]) -> list[Event]:
-        if binned is not None:
-            rows = binned(rows)
-        if fill is not None:
-            filled: list[Event] = []
-            for event in rows:
-                row = _as_row(event)
-                missing = [name for name in by if _value(row, name) is None]
-                if missing:
-                    row = row.derive({**row.fields, **dict.fromkeys(missing, fill)})
-                filled.append(row)
-            rows = filled
-        return counted(rows)
 
-    return run
+def tstats_plan(
+    stages: Sequence[Stage], profile: DataModelProfile
+) -> tuple[DataModel, DataSet, list[Stage], int] | None:
+    """A leading ``DataModel [Filter(command="tstats")] Stats(command="tstats")`` as: the
+    data-model read, its data set, the plain stages that run on the data set's rows (the
+    ``where`` without its ``nodename``, ``bin``, ``fillnull``, ``stats``) and how many stages
+    it was; ``None`` when ``stages`` does not start with a data-model read. Raises the named
+    ``unsupported`` errors of what does not run. The one reading of tstats for every engine."""
+    if not stages or not isinstance(stages[0], DataModel):
+        return None
+    model = stages[0]
+    _check_tstats_options(model)
+    try:
+        dataset = profile.dataset(model.name)
+    except RuleglotError as err:
+        raise err.at(model.span) from None
+    plain: list[Stage] = []
+    index = 1
+    where = stages[index] if index < len(stages) else None
+    if isinstance(where, Filter) and where.command == "tstats":
+        kept = _tstats_where(where, dataset)
+        if kept is not None:
+            plain.append(kept)
+        index += 1
+    last = stages[index] if index < len(stages) else None
+    if not (isinstance(last, Stats) and last.command == "tstats"):
+        raise _invalid("a data-model read must be followed by its tstats aggregation",
+                       "tstats", model.span)
+    try:
+        plain.extend(_tstats_aggregation(last, dict(model.options)))
+    except RuleglotError as err:
+        raise err.at(last.span) from None
+    return model, dataset, plain, index + 1
 
 
 def _tstats_stages(
     stages: Sequence[Stage], profile: DataModelProfile, now: float
 ) -> tuple[list[RowsFn], int]:
-    """The compiled ``DataModel [Filter] Stats`` that start ``stages``, and how many stages
-    they were (none when ``stages`` does not start with a data-model read)."""
-    if not stages or not isinstance(stages[0], DataModel):
+    """The compiled :func:`tstats_plan` of ``stages``, and how many stages it was."""
+    plan = tstats_plan(stages, profile)
+    if plan is None:
         return [], 0
-    read, dataset = _datamodel(stages[0], profile)
-    compiled = [read]
-    index = 1
-    if index < len(stages) and isinstance(stages[index], Filter):
-        where = stages[index]
-        assert isinstance(where, Filter)
-        if where.command == "tstats":
-            kept = _tstats_where(where, dataset)
-            if kept is not None:
-                compiled.append(_filter(kept, now))
-            index += 1
-    last = stages[index] if index < len(stages) else None
-    if not (isinstance(last, Stats) and last.command == "tstats"):
-        raise _invalid("a data-model read must be followed by its tstats aggregation",
-                       "tstats", stages[0].span)
-    try:
-        compiled.append(_tstats(last, dict(stages[0].options), now))
-    except RuleglotError as err:
-        raise err.at(last.span) from None
-    return compiled, index + 1
+    model, dataset, plain, used = plan
+    compiled = [_datamodel(model, dataset, profile)]
+    compiled.extend(compile_stage(s, now=now) for s in plain)
+    return compiled, used
 
 
 # --- subsearches: join, append, appendpipe ------------------------------------------------------
@@ -1760,4 +1761,5 @@ __all__ = [
     "compile_stage",
     "event_time",
     "run_pipeline",
+    "tstats_plan",
 ]
