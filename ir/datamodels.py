@@ -29,6 +29,8 @@ Row semantics (what ``ir.pipeline`` runs for a ``DataModel`` stage)
       Reference, "tstats": "fillnull_value ... substitutes for null values for any field within
       its group-by field list"). The CIM app's own defaults (some data models compute
       ``"unknown"`` for an empty field) are not modelled.
+    * Every row also has the fields a data model inherits from its base event, without the
+      prefix (``host``, ``source``, ``sourcetype``: :data:`BASE`).
     * A row's ``_time`` is its event's ``_time`` (the event-time rule of :mod:`ir.pipeline`);
       ``_raw`` is not a data-set field.
 
@@ -113,6 +115,9 @@ class DataModelProfile:
     datasets: tuple[DataSet, ...]
     roots: tuple[tuple[str, str], ...] = ()
     cite: str = ""
+    #: fields every row of every data set has, without the object prefix: the ones a data
+    #: model inherits from its base event (``host``, ``source``, ``sourcetype``)
+    base: tuple[Extraction, ...] = ()
     _by_name: dict[str, DataSet] = field(default_factory=dict, compare=False, repr=False)
     _matchers: dict[str, tuple[tuple[Matcher, DataSetSource], ...]] = field(
         default_factory=dict, compare=False, repr=False
@@ -158,7 +163,9 @@ class DataModelProfile:
         it (module docstring, "Row semantics")."""
         for matches, source in self._selectors(dataset):
             if matches(event):
-                return _extract(event, source, dataset.prefix)
+                fields = _extract(event, self.base, "")
+                fields.update(_extract(event, source.extractions, dataset.prefix + "."))
+                return fields
         return None
 
     def rows(self, events: Iterable[Event], dataset: DataSet) -> list[DataSetRow]:
@@ -171,10 +178,10 @@ class DataModelProfile:
         return out
 
 
-def _extract(event: Event, source: DataSetSource, prefix: str) -> dict[str, Any]:
+def _extract(event: Event, extractions: Iterable[Extraction], prefix: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for extraction in source.extractions:
-        target = f"{prefix}.{extraction.target}"
+    for extraction in extractions:
+        target = prefix + extraction.target
         if target in out:
             continue
         for name in extraction.sources:
@@ -572,6 +579,21 @@ ROOTS = (
 )
 
 
+#: Every data set inherits ``host``, ``source``, ``sourcetype`` from the base event (Splunk
+#: Knowledge Manager Manual, "About data models": inherited fields ``_time``, ``host``,
+#: ``source``, ``sourcetype``); for Windows event logs collected as XML, as security_content's
+#: data sources say (``source: XmlWinEventLog:<channel>``, ``sourcetype: xmlwineventlog``,
+#: ``../shared/corpus/spl/data_sources/sysmon_eventid_1.yml``), the same facts the
+#: ``splunk_windows_xml`` field profile uses.
+BASE = (
+    _x("host", "Computer", SC.format("sysmon_eventid_1") + ": host is the event's Computer"),
+    _x("source", "Channel", SC.format("sysmon_eventid_1") + ": source", "prefix",
+       "XmlWinEventLog:"),
+    _x("sourcetype", "Channel", SC.format("sysmon_eventid_1") + ": sourcetype", "constant",
+       "xmlwineventlog"),
+)
+
+
 @cache
 def cim_windows() -> DataModelProfile:
     """The CIM data sets as Splunk's Windows and Sysmon add-ons populate them (module
@@ -583,6 +605,7 @@ def cim_windows() -> DataModelProfile:
         ROOTS,
         cite="security_content data_sources field_mappings; pySigma-backend-splunk splunk_cim; "
         "Splunk Add-ons for Sysmon and Microsoft Windows; Splunk CIM manual",
+        base=BASE,
     )
 
 

@@ -44,8 +44,9 @@ Wildcard field lists
 
 Not evaluated (``unsupported`` errors naming the construct, at the stage's position):
 ``tstats`` without ``from datamodel=`` (it reads index-time fields), ``prestats``/``append``,
-``join``/``append`` and other subsearches, every :class:`ir.nodes.Command`, and options a
-stage does not model.
+subsearches other than ``join``/``append``/``appendpipe``/``search [...]`` (which run:
+:func:`_join`...),
+every :class:`ir.nodes.Command`, and options a stage does not model.
 """
 
 from __future__ import annotations
@@ -98,8 +99,11 @@ from ir.nodes import (
     Filter,
     ForEach,
     Head,
+    Kind,
     Lookup,
     MultiValue,
+    Or,
+    Pattern,
     Predicate,
     Rename,
     Rex,
@@ -108,6 +112,7 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
+    Wildcard,
     conjuncts,
     map_eval,
     predicates,
@@ -1368,12 +1373,9 @@ TSTATS_MODELLED = frozenset({"fillnull_value"})
 _TRUE = {"t", "true", "1", "yes"}
 
 
-def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, DataSet]:
-    """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
-    one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
-    (:mod:`ir.datamodels`, "Row semantics"); other events are no rows. ``prestats=t`` and
-    ``append=t`` (tstats feeding another tstats or stats) are refused by name, as is any
-    option not in :data:`TSTATS_NO_EFFECT` / :data:`TSTATS_MODELLED`."""
+def _check_tstats_options(stage: DataModel) -> None:
+    """``prestats=t`` and ``append=t`` (tstats feeding another tstats or stats) are refused
+    by name, as is any option not in :data:`TSTATS_NO_EFFECT` / :data:`TSTATS_MODELLED`."""
     for key, value in stage.options:
         name = key.lower()
         if name in ("prestats", "append"):
@@ -1383,25 +1385,34 @@ def _datamodel(stage: DataModel, profile: DataModelProfile) -> tuple[RowsFn, Dat
         elif name not in TSTATS_NO_EFFECT and name not in TSTATS_MODELLED:
             raise _unsupported(f"tstats option {key} is not supported", f"tstats:{name}",
                                stage.span)
-    try:
-        dataset = profile.dataset(stage.name)
-    except RuleglotError as err:
-        raise err.at(stage.span) from None
+
+
+def _datamodel(stage: DataModel, dataset: DataSet, profile: DataModelProfile) -> RowsFn:
+    """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
+    one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
+    (:mod:`ir.datamodels`, "Row semantics"); other events are no rows."""
+    memo_key = (f"datamodel:{profile.name}", dataset.name)
+
+    def fields_of(event: Event) -> dict[str, Any] | None:
+        fields = profile.row_fields(event, dataset)
+        if fields is not None:
+            stamp = event_time(event)
+            if stamp is not None:
+                fields["_time"] = tidy_number(stamp)
+        return fields
 
     def run(rows: list[Event]) -> list[Event]:
         out: list[Event] = []
         for event in rows:
-            fields = profile.row_fields(event, dataset)
-            if fields is None:
-                continue
-            source = event.source if isinstance(event, Row) else event
-            stamp = event_time(source) if source is not None else None
-            if stamp is not None:
-                fields["_time"] = tidy_number(stamp)
-            out.append(Row(fields))
+            source = (event.source if isinstance(event, Row) else None) or event
+            # computed once per event and data set (a batch runs hundreds of tstats on the
+            # same events); rows share the dict, which no stage changes in place
+            fields = source.memo(memo_key, functools.partial(fields_of, source))
+            if fields is not None:
+                out.append(Row(fields))
         return out
 
-    return run, dataset
+    return run
 
 
 def _tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
@@ -1427,67 +1438,222 @@ def _tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
     return Filter(expr, "tstats", span=stage.span)
 
 
-def _tstats(stage: Stats, options: Mapping[str, str], now: float) -> RowsFn:
-    """``tstats <aggs> ... by F [span=S]``: ``stats`` on the data set's rows. ``span`` bins
-    ``_time`` first (as ``bin _time span=S``); ``fillnull_value=V`` gives a row missing a
-    by-field that field as V instead of leaving it out (Search Reference, "tstats":
-    fillnull_value "substitutes for null values for any field within its group-by field
-    list"). Other options are refused by name."""
-    span_text = None
+def _tstats_aggregation(stage: Stats, options: Mapping[str, str]) -> list[Stage]:
+    """``tstats <aggs> ... by F [span=S]`` as plain stages on the data set's rows: ``span``
+    bins ``_time`` first (``bin _time span=S``); ``fillnull_value=V`` is ``fillnull value=V F``
+    (Search Reference, "tstats": fillnull_value "substitutes for null values for any field
+    within its group-by field list"); then ``stats``. Other options are refused by name."""
+    out: list[Stage] = []
     for key, value in stage.options:
         if key.lower() != "span":
             raise _unsupported(f"tstats option {key} is not supported", f"tstats:{key}",
                                stage.span)
-        span_text = value
-    counted = _stats(Stats(stage.aggregations, stage.by, "stats", span=stage.span), now)
-    binned = _bin(Bin("_time", span_text, span=stage.span), now) if span_text else None
+        out.append(Bin("_time", value, span=stage.span))
     fill = next((v for k, v in options.items() if k.lower() == "fillnull_value"), None)
-    by = list(stage.by)
+    if fill is not None and stage.by:
+        out.append(FillNull(fill, stage.by, span=stage.span))
+    out.append(Stats(stage.aggregations, stage.by, "stats", span=stage.span))
+    return out
 
-    def run(rows: list[Event]) -> list[Event]:
-        if binned is not None:
-            rows = binned(rows)
-        if fill is not None:
-            filled: list[Event] = []
-            for event in rows:
-                row = _as_row(event)
-                missing = [name for name in by if _value(row, name) is None]
-                if missing:
-                    row = row.derive({**row.fields, **dict.fromkeys(missing, fill)})
-                filled.append(row)
-            rows = filled
-        return counted(rows)
 
-    return run
+def tstats_plan(
+    stages: Sequence[Stage], profile: DataModelProfile
+) -> tuple[DataModel, DataSet, list[Stage], int] | None:
+    """A leading ``DataModel [Filter(command="tstats")] Stats(command="tstats")`` as: the
+    data-model read, its data set, the plain stages that run on the data set's rows (the
+    ``where`` without its ``nodename``, ``bin``, ``fillnull``, ``stats``) and how many stages
+    it was; ``None`` when ``stages`` does not start with a data-model read. Raises the named
+    ``unsupported`` errors of what does not run. The one reading of tstats for every engine."""
+    if not stages or not isinstance(stages[0], DataModel):
+        return None
+    model = stages[0]
+    _check_tstats_options(model)
+    try:
+        dataset = profile.dataset(model.name)
+    except RuleglotError as err:
+        raise err.at(model.span) from None
+    plain: list[Stage] = []
+    index = 1
+    where = stages[index] if index < len(stages) else None
+    if isinstance(where, Filter) and where.command == "tstats":
+        kept = _tstats_where(where, dataset)
+        if kept is not None:
+            plain.append(kept)
+        index += 1
+    last = stages[index] if index < len(stages) else None
+    if not (isinstance(last, Stats) and last.command == "tstats"):
+        raise _invalid("a data-model read must be followed by its tstats aggregation",
+                       "tstats", model.span)
+    try:
+        plain.extend(_tstats_aggregation(last, dict(model.options)))
+    except RuleglotError as err:
+        raise err.at(last.span) from None
+    return model, dataset, plain, index + 1
 
 
 def _tstats_stages(
     stages: Sequence[Stage], profile: DataModelProfile, now: float
 ) -> tuple[list[RowsFn], int]:
-    """The compiled ``DataModel [Filter] Stats`` that start ``stages``, and how many stages
-    they were (none when ``stages`` does not start with a data-model read)."""
-    if not stages or not isinstance(stages[0], DataModel):
+    """The compiled :func:`tstats_plan` of ``stages``, and how many stages it was."""
+    plan = tstats_plan(stages, profile)
+    if plan is None:
         return [], 0
-    read, dataset = _datamodel(stages[0], profile)
-    compiled = [read]
-    index = 1
-    if index < len(stages) and isinstance(stages[index], Filter):
-        where = stages[index]
-        assert isinstance(where, Filter)
-        if where.command == "tstats":
-            kept = _tstats_where(where, dataset)
-            if kept is not None:
-                compiled.append(_filter(kept, now))
-            index += 1
-    last = stages[index] if index < len(stages) else None
-    if not (isinstance(last, Stats) and last.command == "tstats"):
-        raise _invalid("a data-model read must be followed by its tstats aggregation",
-                       "tstats", stages[0].span)
+    model, dataset, plain, used = plan
+    compiled = [_datamodel(model, dataset, profile)]
+    compiled.extend(compile_stage(s, now=now) for s in plain)
+    return compiled, used
+
+
+# --- subsearches: join, append, appendpipe ------------------------------------------------------
+
+Searcher = Callable[[Iterable[Event]], list[Event]]
+
+
+def _no_options(stage: Subsearch, allowed: frozenset[str] = frozenset()) -> dict[str, str]:
+    options = {k.lower(): v for k, v in stage.options}
+    for key in options:
+        if key not in allowed:
+            raise _unsupported(f"{stage.command} option {key} is not supported",
+                               f"{stage.command}:{key}", stage.span)
+    return options
+
+
+def _join(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``join [type=inner|left|outer] [max=N] [overwrite=B] <fields> [subsearch]`` (Search
+    Reference, "join"): the subsearch runs on the same events; each row is combined with the
+    first ``max`` subsearch rows (default 1; 0: all, in the subsearch's order) whose join
+    fields all have the same values (text, case-sensitive; a row missing a join field joins
+    nothing). ``type=inner`` (default) drops a row that joins nothing, ``left``/``outer``
+    keeps it. Combined fields: the subsearch row's values replace the row's unless
+    ``overwrite=false``. Without fields, the fields common to both result sets are used.
+    Splunk truncates a subsearch at 50,000 rows (limits.conf ``subsearch_maxout``); ruleglot
+    does not truncate (its corpus' subsearches stay far below). ``usetime``/``earlier`` and
+    other options are refused by name."""
+    options = _no_options(stage, frozenset({"type", "max", "overwrite"}))
+    kind = options.get("type", "inner").lower()
+    if kind not in ("inner", "left", "outer"):
+        raise _invalid(f"join type={kind} is not inner, left or outer", "join:type", stage.span)
     try:
-        compiled.append(_tstats(last, dict(stages[0].options), now))
-    except RuleglotError as err:
-        raise err.at(last.span) from None
-    return compiled, index + 1
+        limit = int(options.get("max", "1"))
+    except ValueError:
+        raise _invalid("join max= takes a number", "join:max", stage.span) from None
+    overwrite = options.get("overwrite", "true").lower() in _TRUE
+    fields = [f for f in stage.fields if f != ","]
+
+    def key_of(row: Row, names: Sequence[str]) -> tuple[tuple[str, ...], ...] | None:
+        key = []
+        for name in names:
+            value = _value(row, name)
+            if value is None:
+                return None
+            key.append(_key(value))
+        return tuple(key)
+
+    def run(rows: list[Event]) -> list[Event]:
+        found = [_as_row(r) for r in inner(searched[0])]
+        mine = [_as_row(r) for r in rows]
+        names = fields or sorted(
+            {n for r in mine for n in _names(r)} & {n for r in found for n in _names(r)}
+        )
+        index: dict[tuple[tuple[str, ...], ...], list[Row]] = {}
+        for row in found:
+            key = key_of(row, names)
+            if key is not None:
+                index.setdefault(key, []).append(row)
+        out: list[Event] = []
+        for row in mine:
+            key = key_of(row, names)
+            matches = index.get(key, []) if key is not None else []
+            if limit > 0:
+                matches = matches[:limit]
+            if not matches:
+                if kind != "inner":
+                    out.append(row)
+                continue
+            for match in matches:
+                combined = dict(row.fields)
+                for name, value in match.fields.items():
+                    if overwrite or name not in combined:
+                        combined[name] = value
+                out.append(row.derive(combined))
+        return out
+
+    return run
+
+
+def _append(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``append [subsearch]`` (Search Reference, "append"): the subsearch's rows, run on the
+    same events, after the current rows. Its options (``maxout``, ``maxtime``...) are
+    refused by name."""
+    _no_options(stage)
+
+    def run(rows: list[Event]) -> list[Event]:
+        return [*rows, *inner(searched[0])]
+
+    return run
+
+
+def _appendpipe(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``appendpipe [subpipeline]`` (Search Reference, "appendpipe"): the subpipeline runs on
+    the current rows and its rows are appended to them. ``run_in_preview`` only concerns
+    previews: no effect."""
+    _no_options(stage, frozenset({"run_in_preview"}))
+
+    def run(rows: list[Event]) -> list[Event]:
+        return [*rows, *inner(rows)]
+
+    return run
+
+
+def _search_terms(row: Row) -> Expr | None:
+    """One subsearch result row as the search terms Splunk's implicit ``format`` writes for
+    it: ``field="value"`` for each of its fields but the internal ones (``_time``...), ANDed;
+    a multivalue field is an OR of its values; ``*`` in a value is a wildcard, as in any
+    search term (Search Reference, "format"; Search Manual, "About subsearches")."""
+    terms: list[Expr] = []
+    for name, raw in row.fields.items():
+        if name.startswith("_") or raw is None:
+            continue
+        alternatives: list[Expr] = []
+        for value in values_of(field_value(raw)):
+            text = to_text(value) or ""
+            if "*" in text:
+                parts = [p for chunk in text.split("*") for p in (chunk, Wildcard.MANY)][:-1]
+                alternatives.append(Predicate(name, Kind.WILDCARD, Pattern(tuple(parts))))
+            else:
+                alternatives.append(Predicate(name, Kind.EQ, text))
+        if alternatives:
+            terms.append(alternatives[0] if len(alternatives) == 1 else Or(tuple(alternatives)))
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else And(tuple(terms))
+
+
+def _search_subsearch(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``search [subsearch]`` (a subsearch as a search term): the subsearch runs on the same
+    events and its rows become an OR of one AND of ``field="value"`` terms per row
+    (:func:`_search_terms`); the current rows that match are kept. No rows (or rows without
+    fields) match nothing, as Splunk's ``NOT ()``. Splunk truncates the subsearch at 10,000
+    rows (limits.conf ``[subsearch] maxout``); ruleglot does not."""
+    _no_options(stage)
+
+    def run(rows: list[Event]) -> list[Event]:
+        found = [_search_terms(_as_row(r)) for r in inner(searched[0])]
+        alternatives = tuple(f for f in found if f is not None)
+        if not alternatives:
+            return []
+        matches = compile_expr(alternatives[0] if len(alternatives) == 1 else Or(alternatives))
+        return [row for row in rows if matches(row)]
+
+    return run
+
+
+_SUBSEARCHES: dict[str, Callable[[Subsearch, Searcher, list[list[Event]]], RowsFn]] = {
+    "search": _search_subsearch,
+    "join": _join,
+    "append": _append,
+    "appendpipe": _appendpipe,
+}
 
 
 # --- the pipeline --------------------------------------------------------------------------------
@@ -1549,12 +1715,26 @@ def compile_pipeline(
     rows a leading ``tstats`` reads (default: :func:`ir.datamodels.cim_windows`)."""
     when = _time.time() if now is None else now
     stage_list = list(stages)
-    compiled, used = _tstats_stages(stage_list, datamodels or cim_windows(), when)
-    compiled += [compile_stage(s, lookups=lookups, now=when) for s in stage_list[used:]]
+    profile = datamodels or cim_windows()
+    compiled, used = _tstats_stages(stage_list, profile, when)
+    #: the events of the current run, which a ``join``/``append`` subsearch searches again
+    searched: list[list[Event]] = [[]]
+    for stage in stage_list[used:]:
+        if isinstance(stage, Subsearch) and stage.command in _SUBSEARCHES:
+            inner = compile_pipeline(stage.stages, lookups=lookups, aliases=aliases, now=when,
+                                     datamodels=profile)  # fmt: skip
+            try:
+                compiled.append(_SUBSEARCHES[stage.command](stage, inner, searched))
+            except RuleglotError as err:
+                raise err.at(stage.span) from None
+        else:
+            compiled.append(compile_stage(stage, lookups=lookups, now=when))
     alias_map = dict(aliases or {})
 
     def run(events: Iterable[Event]) -> list[Event]:
-        rows: list[Event] = [Row.of(e, alias_map) for e in events]
+        searched[0] = events_list = list(events)
+        # a data-model read takes the events as they are (its profile names their fields)
+        rows: list[Event] = events_list if used else [Row.of(e, alias_map) for e in events_list]
         for stage in compiled:
             rows = stage(rows)
         return rows
@@ -1581,4 +1761,5 @@ __all__ = [
     "compile_stage",
     "event_time",
     "run_pipeline",
+    "tstats_plan",
 ]

@@ -122,3 +122,13 @@ def test_split_and_map_transforms():
     assert TRANSFORMS["split"]("a;", ";") == "a"
     assert TRANSFORMS["map"]("SetValue", "SetValue=modified") == "modified"
     assert TRANSFORMS["map"]("Other", "SetValue=modified") == "Other"
+
+
+def test_rows_carry_the_base_event_fields_without_a_prefix():
+    profile = cim_windows()
+    event = _sysmon(1, Image="C:\\x\\a.exe", Computer="h1")
+    fields = profile.row_fields(event, profile.dataset("Endpoint.Processes"))
+    assert fields is not None
+    assert fields["host"] == "h1"
+    assert fields["source"] == f"XmlWinEventLog:{SYSMON}"
+    assert fields["sourcetype"] == "xmlwineventlog"

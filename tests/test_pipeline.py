@@ -561,8 +561,10 @@ def test_makemv_and_mvexpand():
     ("stage", "construct"),
     [
         (Command("outputlookup", "x.csv", span=Span(2, 5)), "outputlookup"),
-        (Subsearch("join", (Filter(Predicate("a", Kind.EQ, 1)),), span=Span(2, 5)), "join"),
-        (Subsearch("append", (), span=Span(2, 5)), "append"),
+        (Subsearch("join", (Filter(Predicate("a", Kind.EQ, 1)),), options=(("usetime", "t"),),
+                   span=Span(2, 5)), "join:usetime"),
+        (Subsearch("append", (), options=(("maxout", "5"),), span=Span(2, 5)), "append:maxout"),
+        (Subsearch("map", (), span=Span(2, 5)), "map"),
         (Eval((("x", Call("searchmatch", (Literal("a=1"),))),), span=Span(2, 5)),
          "eval:searchmatch"),
     ],

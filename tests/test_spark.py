@@ -528,6 +528,41 @@ def test_pipeline_stages_give_the_default_engines_rows(spark, search):
     assert want, "each search returns rows"
 
 
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+TSTATS_EVENTS = [
+    {"Channel": SYSMON, "EventID": 1, "Image": "C:\\w\\cmd.exe", "Computer": "h1",
+     "User": "u1", "UtcTime": "2024-01-01 10:00:00"},
+    {"Channel": SYSMON, "EventID": 1, "Image": "C:\\w\\CMD.EXE", "Computer": "h1",
+     "UtcTime": "2024-01-01 12:30:00"},
+    {"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\w\\cmd.exe",
+     "Computer": "h2", "TimeCreated_SystemTime": "2024-01-02T00:00:00Z"},
+    {"Channel": SYSMON, "EventID": 3, "Image": "C:\\w\\cmd.exe", "Computer": "h3",
+     "UtcTime": "2024-01-01 10:00:00"},
+]  # fmt: skip
+TSTATS_SEARCHES = [
+    '| tstats summariesonly=false allow_old_summaries=true fillnull_value="null" count '
+    "min(_time) as firstTime max(_time) as lastTime from datamodel=Endpoint.Processes "
+    "where Processes.process_name=cmd.exe by Processes.dest Processes.user "
+    "| `drop_dm_object_name(Processes)` | where count > 0",
+    "| tstats count from datamodel=Endpoint.Processes where NOT Processes.dest=h2 "
+    "by _time span=1h",
+    "| tstats count from datamodel=Web by Web.url",
+]
+
+
+@pytest.mark.parametrize("search", TSTATS_SEARCHES, ids=["by-fillnull", "span", "no-rows"])
+def test_tstats_gives_the_default_engines_rows(spark, search):
+    from backends.spark.pipeline import compile_pipeline, run_plan
+    from backends.spl.macros import MacroTable
+    from translator.api import run
+
+    (rule,) = parse(search, "spl", macros=MacroTable())  # the CIM app's built-in macros
+    want = run(rule, TSTATS_EVENTS, fields="none")
+    got = run_plan(spark, compile_pipeline(rule, None), [Event(e) for e in TSTATS_EVENTS])
+    assert got == want
+    assert bool(want) == ("Web" not in search)
+
+
 @pytest.mark.parametrize(
     ("search", "construct", "column"),
     [

@@ -36,7 +36,7 @@ from ir.events import Event
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.lookups import LookupProvider
-from ir.nodes import Filter, Rule
+from ir.nodes import DataModel, Filter, Rule, Subsearch
 from ir.pipeline import compile_pipeline
 
 
@@ -378,7 +378,14 @@ def compile_run(
     are a log-source branch's (a field read under another name when the event lacks it)."""
     run_stages = compile_pipeline(rule.stages, lookups=lookups, aliases=aliases)
     chosen = fields_for(rule, fields)
-    if chosen is None:
+    if chosen is None or (
+        rule.stages
+        and isinstance(rule.stages[0], DataModel)
+        and not any(isinstance(s, Subsearch) for s in rule.stages)
+    ):
+        # a tstats reads the data set's fields, which the data-model profile computes from
+        # the events' own fields (ir.datamodels), not the search-time field profile; a
+        # subsearch may search the events themselves, which need it
         return run_stages
     return lambda events: run_stages(chosen.apply(e) for e in events)
 

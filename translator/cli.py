@@ -27,7 +27,7 @@ from ir.evaluator import CompiledRule, RuleSet, compile_rule
 from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
-from ir.nodes import DataModel, Rule
+from ir.nodes import DataModel, Rule, Subsearch
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
@@ -186,13 +186,19 @@ def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) 
 
 
 def _data_set_fields(rule: Rule) -> set[str]:
-    """The fields of the data sets a rule's ``tstats`` read (the data-model profile makes
-    them, not the field profile)."""
+    """The fields of the data sets a rule's ``tstats`` read, in subsearches too (the
+    data-model profile makes them, not the field profile), with and without their object
+    prefix (``drop_dm_object_name`` removes it)."""
     out: set[str] = set()
-    for stage in rule.stages:
-        if isinstance(stage, DataModel):
+    pending = list(rule.stages)
+    while pending:
+        stage = pending.pop()
+        if isinstance(stage, Subsearch):
+            pending.extend(stage.stages)
+        elif isinstance(stage, DataModel):
             dataset = cim_windows().find(stage.name)
             if dataset is not None:
+                out.update(dataset.fields)
                 out.update(dataset.field_name(f) for f in dataset.fields)
     return out
 

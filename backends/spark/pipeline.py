@@ -72,6 +72,7 @@ Known differences (not yet refused by name; none showed in the corpus differenti
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -86,10 +87,18 @@ from pyspark.sql import functions as F
 from backends.spark.events import View, canonical_row, quoted
 from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string
 from backends.spark.regex import to_java
+from ir.datamodels import DataModelProfile, DataSet, cim_windows
 from ir.errors import RuleglotError, Span
 from ir.events import MISSING, Event
 from ir.fieldprofiles import FieldProfile
-from ir.functions import field_value, format_number, like_regex, pcre_to_python, to_number
+from ir.functions import (
+    field_value,
+    format_number,
+    like_regex,
+    pcre_to_python,
+    tidy_number,
+    to_number,
+)
 from ir.nodes import (
     Aggregation,
     Bin,
@@ -105,7 +114,9 @@ from ir.nodes import (
     FillNull,
     Filter,
     Head,
+    Kind,
     Literal,
+    Predicate,
     Rename,
     Rule,
     Sort,
@@ -115,7 +126,14 @@ from ir.nodes import (
     UnaryOp,
     stage_command,
 )
-from ir.pipeline import PERCENTILE, Row, bin_time_number, fill_wildcards
+from ir.pipeline import (
+    PERCENTILE,
+    Row,
+    bin_time_number,
+    event_time,
+    fill_wildcards,
+    tstats_plan,
+)
 from ir.pipeline import aggregate as evaluator_aggregate
 
 #: The Spark type of a pipeline value (module docstring).
@@ -1670,13 +1688,60 @@ def _finish(function: str, column: str, no_argument: bool) -> str:
 
 
 def compile_pipeline(
-    rule: Rule, fields: FieldProfile | None = None, now: float | None = None
+    rule: Rule,
+    fields: FieldProfile | None = None,
+    now: float | None = None,
+    datamodels: DataModelProfile | None = None,
 ) -> Plan:
     """``rule``'s stages as Spark steps (module docstring); raises the positioned
-    ``unsupported`` error of the first construct not compiled."""
+    ``unsupported`` error of the first construct not compiled. A leading ``tstats`` reads its
+    data set's rows (:class:`DataSetRows`) instead of the events through ``fields``."""
+    import dataclasses
     import time as _time
 
+    profile = datamodels or cim_windows()
+    plan = tstats_plan(rule.stages, profile)
+    if plan is not None:
+        _, dataset, plain, used = plan
+        member = Filter(Predicate(DataSetRows.MEMBER, Kind.EXISTS, True), "tstats")
+        stages = (member, *plain, *rule.stages[used:])
+        rule = dataclasses.replace(rule, stages=stages)
+        fields = data_set_rows(profile, dataset)
     return _Compiler(rule, fields, _time.time() if now is None else now).compile()
+
+
+class DataSetRows(FieldProfile):
+    """The rows of a CIM data set as a field profile, so that ingestion reads them where it
+    reads events (:func:`ir.pipeline.tstats_plan` says what runs after): an event the data
+    set's sources select becomes its row's fields (:meth:`DataModelProfile.row_fields`, with
+    ``_time``) and :attr:`MEMBER`, on which the plan's first filter keeps it; any other event
+    becomes an empty row, which that filter drops."""
+
+    MEMBER = "_datamodel_row"
+
+    def __init__(self, profile: DataModelProfile, dataset: DataSet) -> None:
+        super().__init__(f"datamodel:{profile.name}:{dataset.name}", ())
+        object.__setattr__(self, "datamodels", profile)
+        object.__setattr__(self, "dataset", dataset)
+
+    def apply(self, event: Event) -> Event:
+        return event.memo((self.name, None), lambda: self._row(event))
+
+    def _row(self, event: Event) -> Event:
+        fields = self.datamodels.row_fields(event, self.dataset)  # type: ignore[attr-defined]
+        if fields is None:
+            return Event.from_fields({})
+        stamp = event_time(event)
+        if stamp is not None:
+            fields["_time"] = tidy_number(stamp)
+        fields[self.MEMBER] = True
+        return Event.from_fields(fields)
+
+
+@functools.cache
+def data_set_rows(profile: DataModelProfile, dataset: DataSet) -> DataSetRows:
+    """One :class:`DataSetRows` per data set (searches of one data set share ingestion)."""
+    return DataSetRows(profile, dataset)
 
 
 def pipeline_row(

@@ -1,0 +1,145 @@
+"""Read and run every ``tstats`` detection of security_content over all shared events, timed.
+
+    python benchmarks/tstats_eval.py [--limit N] [--all-kinds]
+
+Selects the detections whose search is a ``tstats`` (``search_kind: tstats`` in
+``../shared/corpus/spl/INDEX.jsonl``, ``detections/`` only; ``--all-kinds`` adds the baselines
+and investigations), reads each with the corpus' macros and reports:
+
+* how many read into IR, and how many of those start with a ``DataModel`` stage (the data set
+  they read), with every read error by category and construct;
+* how many run on the shared events through the ``cim_windows`` data-model profile
+  (:mod:`ir.datamodels`) with the lookups folder and the ``splunk_windows_xml`` field profile
+  (the whole pipeline: tstats and everything after it), every refusal by construct, crashes
+  (any other exception: must be 0);
+* per data set: searches, searches that returned rows, and result rows;
+* the wall time of the runs, and searches x events per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ir.datamodels import cim_windows  # noqa: E402
+from ir.errors import RuleglotError  # noqa: E402
+from ir.events import Event  # noqa: E402
+from ir.lookups import LookupProvider  # noqa: E402
+from ir.nodes import DataModel, Rule  # noqa: E402
+from translator.api import compile_run, macros, parse  # noqa: E402
+from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "corpus"
+
+
+def _data_set(rule: Rule) -> str | None:
+    first = rule.stages[0] if rule.stages else None
+    if not isinstance(first, DataModel):
+        return None
+    found = cim_windows().find(first.name)
+    return found.name if found is not None else f"{first.name} (not in profile)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--limit", type=int, default=0, help="only the first N searches")
+    parser.add_argument("--all-kinds", action="store_true", help="baselines, investigations too")
+    parser.add_argument("--show", default="", help="print the error of each search refused "
+                        "with this construct")
+    args = parser.parse_args()
+    spl = args.shared / "spl"
+    index = [orjson.loads(line) for line in (spl / "INDEX.jsonl").read_bytes().splitlines()]
+    selected = [
+        entry for entry in index
+        if entry["search_kind"] == "tstats"
+        and (args.all_kinds or entry["path"].startswith("detections/"))
+    ]  # fmt: skip
+    if args.limit:
+        selected = selected[: args.limit]
+
+    started = time.perf_counter()
+    events: list[Event] = []
+    for path in expand_paths([args.shared / "events"], EVENT_SUFFIXES):
+        events.extend(item[1] for item in read_events(path) if not isinstance(item, RuleglotError))
+    table = macros(spl / "macros")
+    lookups = LookupProvider(spl / "lookups")
+    load = time.perf_counter() - started
+
+    read: Counter[str] = Counter()
+    ran: Counter[str] = Counter()
+    per_set: dict[str, Counter[str]] = {}
+    crashes = 0
+    run_time = 0.0
+    for entry in selected:
+        path = spl / entry["path"]
+        try:
+            rules = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=table)
+        except RuleglotError as err:
+            read[f"read error, {err.category}: {err.construct or '-'}"] += 1
+            continue
+        for rule in rules:
+            data_set = _data_set(rule)
+            read["read, DataModel source" if data_set else "read, no DataModel stage"] += 1
+            counts = per_set.setdefault(data_set or "(none)", Counter())
+            counts["searches"] += 1
+            started = time.perf_counter()
+            try:
+                rows = compile_run(rule, "splunk_windows_xml", lookups)(events)
+            except RuleglotError as err:
+                ran[f"refused, {err.category}: {err.construct or '-'}"] += 1
+                if args.show and err.construct == args.show:
+                    print(f"{err}", file=sys.stderr)
+                continue
+            except Exception:  # noqa: BLE001 - a crash is what this counts
+                crashes += 1
+                ran["CRASH"] += 1
+                print(f"CRASH {path}\n{traceback.format_exc()}", file=sys.stderr)
+                continue
+            finally:
+                run_time += time.perf_counter() - started
+            ran["ran, rows" if rows else "ran, no rows"] += 1
+            counts["ran"] += 1
+            counts["with rows"] += 1 if rows else 0
+            counts["rows"] += len(rows)
+
+    total = read["read, DataModel source"] + read["read, no DataModel stage"]
+    print(
+        f"tstats searches: {len(selected)}; events: {len(events)} "
+        f"(read with macros and lookups in {load:.1f}s)"
+    )
+    print("read:")
+    for key, count in read.most_common():
+        print(f"  {key:55s} {count}")
+    print("run:")
+    for key, count in ran.most_common():
+        print(f"  {key:55s} {count}")
+    done = ran["ran, rows"] + ran["ran, no rows"]
+    print(f"  ran {done} of {total} read ({100 * done / max(total, 1):.1f}%)")
+    print("per data set: searches / ran / with rows / result rows")
+    for name, counts in sorted(per_set.items(), key=lambda kv: -kv[1]["searches"]):
+        print(
+            f"  {name:40s} {counts['searches']:5d} {counts['ran']:5d} "
+            f"{counts['with rows']:5d} {counts['rows']:7d}"
+        )
+    rate = done * len(events) / run_time if run_time else 0.0
+    print(
+        f"run time {run_time:.1f}s for {done} searches over {len(events)} events "
+        f"({rate:,.0f} search-events/s); crashes: {crashes}"
+    )
+    return 1 if crashes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
