@@ -5,6 +5,7 @@ stages, and the property SPL-readable IR -> SPL -> IR is an identity."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 import ir.nodes as nodes
 from backends.spl import read_spl_search
 from backends.spl.emit import SplWriter
+from backends.spl.macros import MacroTable
 from ir.errors import RuleglotError, Span
 from ir.nodes import (
     Aggregation,
@@ -126,3 +128,50 @@ def test_spl_readable_pipelines_write_and_read_back_to_the_same_ir(
 ) -> None:
     text = write(stages)
     assert tuple(read_spl_search(text)) == stages, text
+
+
+MACROS = MacroTable.from_dict(
+    {
+        "sysmon": '(source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational")',
+        "ctime(f)": "convert timeformat=%Y ctime($f$)",
+    }
+)
+SEARCH = (
+    "`sysmon` EventCode=1 Image=*x* | stats count min(_time) as firstTime by host"
+    " | `ctime(firstTime)` | `t_filter`"
+)
+
+
+def keep(stages: tuple[Stage, ...] | None = None) -> str:
+    rule = api.parse(SEARCH, "spl", macros=MACROS)[0]
+    if stages is not None:
+        rule = replace(rule, stages=stages)
+    return api.emit(rule, "spl", keep_macros=True, macros=MACROS)
+
+
+def test_macros_are_kept_as_calls_where_their_stages_are_unchanged() -> None:
+    assert keep() == (
+        '`sysmon` EventCode=1 Image="*x*" | stats count, min(_time) as firstTime by host'
+        " | `ctime(firstTime)` | `t_filter`"
+    )
+    stages = api.parse(SEARCH, "spl", macros=MACROS)[0].stages
+    first = stages[0]
+    assert isinstance(first, Filter) and isinstance(first.expr, nodes.And)
+    # a migration renames the field the search terms test: the source macro stays a call
+    renamed = replace(first, expr=nodes.And((*first.expr.args[:2], Predicate("Img", Kind.EQ, 1))))
+    assert keep((renamed, *stages[1:])) == (
+        "`sysmon` EventCode=1 Img=1 | stats count, min(_time) as firstTime by host"
+        " | `ctime(firstTime)` | `t_filter`"
+    )
+    # ... and changes what the ctime macro expanded into: that stage is written expanded
+    converted = stages[2]
+    assert isinstance(converted, nodes.Convert)
+    changed = replace(converted, options=(("timeformat", "%d"),))
+    assert keep((*stages[:2], changed)).endswith(
+        "| convert timeformat=%d ctime(firstTime) | `t_filter`"
+    )
+    # without the option, the expanded search
+    assert "`" not in api.translate(SEARCH, "spl", "spl", macros=MACROS)
+    assert "`ctime(firstTime)`" in api.translate(
+        SEARCH, "spl", "spl", macros=MACROS, keep_macros=True
+    )

@@ -27,6 +27,7 @@ from backends.spl import MacroTable, read_spl
 from backends.spl import prepare as _prepare_spl
 from backends.spl.emit import emit_spl_result, savedsearch
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.keepmacros import split_pipes, write_keeping_macros
 from ir import serialize
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
@@ -124,17 +125,30 @@ def _write_spl(
     fields: str | None = None,
     format: str = "plain",
     logsources: str = "windows",
+    keep_macros: bool = False,
+    macros: MacroTable | None = None,
     **_: Any,
 ) -> Translation:
     """``logsources="none"`` writes no log-source terms: the search then means the rule on
-    every event, as evaluating it with the log-source profile ``none`` does."""
+    every event, as evaluating it with the log-source profile ``none`` does. ``keep_macros``
+    (an SPL rule, with the ``macros`` it was read with) writes each macro call back where its
+    stages are unchanged (:mod:`backends.spl.keepmacros`)."""
     chosen = None if logsources == "none" else profile(logsources)
     # ``lossy`` changes nothing here: what the SPL emitter cannot write is an error either
     # way, and its few named approximations are warnings either way. A rule read from SPL
     # already names Splunk's fields: no field profile renames them (``EventID`` stays).
     default = "none" if rule.language == "spl" else "splunk_windows"
     emitted = emit_spl_result(rule, logsources=chosen, fields=fields or default)
-    text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
+    commands = emitted.commands
+    if keep_macros and macros is not None and rule.language == "spl":
+        kept = write_keeping_macros(rule, macros)
+        if kept is not None:
+            commands = split_pipes(kept)
+            commands = [c[1:].strip() if c.startswith("|") else c for c in commands]
+            if kept.startswith("|"):
+                commands = ["", *commands]
+            emitted.text = kept
+    text = emitted.text if format == "plain" else savedsearch(rule, commands)
     warnings = list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))
 
@@ -199,6 +213,8 @@ def translate(text: str, read: str = "sigma", write: str = "spl", **options: Any
     ``format``) are both accepted."""
     reader_options = {k: v for k, v in options.items() if k in _READER_OPTIONS}
     writer_options = {k: v for k, v in options.items() if k not in _READER_OPTIONS}
+    if options.get("keep_macros"):  # the writer keeps the calls of the macros read with
+        writer_options["macros"] = options.get("macros")
     rules = parse(text, read, **reader_options)
     return "\n".join(emit(rule, write, **writer_options) for rule in rules)
 

@@ -476,6 +476,12 @@ PARALLEL_MIN_FILES = 64
     "failing (strict is the default).",
 )
 @click.option(
+    "--keep-macros",
+    is_flag=True,
+    help="SPL to SPL: write each macro call back (`sysmon`, `<name>_filter`) where the stages "
+    "it expanded into are unchanged, instead of the expanded text.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False),
@@ -503,6 +509,7 @@ def translate_command(
     fields: str | None,
     logsources: str,
     lossy: bool,
+    keep_macros: bool,
     report_path: str | None,
     jobs: int,
 ) -> None:
@@ -514,7 +521,8 @@ def translate_command(
     errors: list[RuleglotError] = []
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
-    emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
+    emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
+            "keep_macros": keep_macros, "macros": options.get("macros")}
     if jobs == 0:
         jobs = available_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     roots = [Path(p) for p in paths]

@@ -399,6 +399,11 @@ def _joined(args: Sequence[Expr], texts: Sequence[str], conjunction: bool) -> st
     return " ".join(parts) if conjunction else " OR ".join(parts)
 
 
+def search_text(expr: Expr) -> str | None:
+    """``expr`` as the terms of a ``search`` (``None``: search cannot say all of it)."""
+    return _search_text(expr)
+
+
 def search_expressible(expr: Expr) -> bool:
     return _search_text(expr) is not None
 
