@@ -15,6 +15,7 @@ to an equal IR.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -23,11 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backends.spl import read_spl_search  # noqa: E402
+from backends.spl.macros import strip_comments  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from translator import api  # noqa: E402
 from translator.inputs import expand_paths, read_text  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus" / "spl"
+#: a macro call (`name` or `name(args)`), counted in the source and in the output
+_CALL = re.compile(r"`[^`]+`")
 
 
 def main() -> int:
@@ -40,7 +44,7 @@ def main() -> int:
     files = list(expand_paths([args.corpus / "detections"], (".yml", ".yaml")))
     unread: Counter[str] = Counter()
     refused: Counter[str] = Counter()
-    written = equal = 0
+    written = equal = calls = kept = 0
     unequal: list[tuple[Path, str, object, object]] = []
     for path in files:
         try:
@@ -50,11 +54,15 @@ def main() -> int:
             continue
         for rule in rules:
             try:
-                done = api.emit_translation(rule, "spl", keep_macros=args.keep_macros)
+                done = api.emit_translation(
+                    rule, "spl", keep_macros=args.keep_macros, macros=macros
+                )
             except RuleglotError as err:
                 refused[err.construct or err.category] += 1
                 continue
             written += 1
+            calls += len(_CALL.findall(strip_comments(rule.source_text or "")))
+            kept += len(_CALL.findall(done.text))
             back = tuple(read_spl_search(done.text, macros=macros))
             if back == rule.stages:
                 equal += 1
@@ -63,6 +71,7 @@ def main() -> int:
     print(f"detections: {len(files)}; not read: {sum(unread.values())} {dict(unread)}")
     print(f"written: {written}; refused: {sum(refused.values())} {dict(refused.most_common())}")
     print(f"re-read to an equal IR: {equal}; unequal: {len(unequal)}")
+    print(f"macro calls in the written searches' sources: {calls}; written back as calls: {kept}")
     for path, text, source, back in unequal[: args.show]:
         print(f"\n{path}\n  {text}\n  source: {source}\n  back:   {back}")
     return 1 if unequal else 0

@@ -600,3 +600,188 @@ def in_envelope(fields: dict[str, Any], envelope: dict[str, Any]) -> dict[str, A
     if envelope["Channel"] == "Security":
         fields = {SECURITY_ALIASES.get(k, k): v for k, v in fields.items()}
     return {**fields, **envelope}
+
+
+# --- SPL pipelines as the SPL reader builds them (the writer's round-trip property) ---------
+# Each strategy draws only IR the reader can produce, in the reader's normal form (nested ANDs
+# and ORs flattened, `*`-only wildcards in search, case-sensitive where predicates), so that
+# SPL -> IR -> SPL -> IR can be asked to be an identity on it.
+
+from backends.spl.values import search_network  # noqa: E402
+from ir.nodes import (  # noqa: E402
+    Aggregation,
+    Bin,
+    BinOp,
+    Call,
+    Command,
+    Condition,
+    Convert,
+    Dedup,
+    Eval,
+    EvalExpr,
+    FieldValue,
+    FillNull,
+    ForEach,
+    Head,
+    Literal,
+    Lookup,
+    MultiValue,
+    Rename,
+    Rex,
+    Sort,
+    Stage,
+    Stats,
+    Subsearch,
+    Table,
+    UnaryOp,
+    string_kind,
+)
+
+#: names with the characters SPL quoting must handle: space, dot, quote, backslash, = and |
+spl_names = st.sampled_from(["a", "b_c", "d.e", "f g", 'h"i', "j\\k", "l=m", "n|o", "_time"])
+spl_texts = st.text(alphabet='aB \\"=|.()[]', min_size=1, max_size=5)
+_plain_names = st.sampled_from(["a", "b_c", "x1", "_time"])
+
+
+def _search_value(text: str) -> bool:
+    return "*" not in text and search_network(text) is None
+
+
+@st.composite
+def spl_search_leaves(draw: st.DrawFn) -> Expr:
+    name = draw(spl_names)
+    cased = draw(st.booleans())
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        return Predicate(name, Kind.EQ, draw(st.integers(0, 99)))
+    if choice == 1:
+        return Predicate(name, Kind.EXISTS, True)
+    if choice == 2:
+        kind = draw(st.sampled_from([Kind.LT, Kind.LTE, Kind.GT, Kind.GTE]))
+        return Predicate(name, kind, draw(st.one_of(numbers, st.sampled_from([1.5, -0.25]))))
+    if choice == 3:
+        return Predicate(None, Kind.TERM, draw(spl_texts.filter(_search_value)), cased)
+    parts = draw(st.lists(st.one_of(spl_texts, st.just(Wildcard.MANY)), min_size=1, max_size=3))
+    text = "".join("*" if p is Wildcard.MANY else p for p in parts)
+    if set(text) <= {"*"} or search_network(text) is not None:
+        return Predicate(name, Kind.EXISTS, True)
+    kind, value = string_kind(parts)
+    return Predicate(name, kind, value, cased)
+
+
+def _flat_trees(leaves: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+    def extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
+        return st.one_of(
+            children.map(Not),
+            st.lists(children, min_size=2, max_size=3).map(lambda xs: all_of_flat(xs, And)),
+            st.lists(children, min_size=2, max_size=3).map(lambda xs: all_of_flat(xs, Or)),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=5)
+
+
+def all_of_flat(args: list[Expr], kind: type) -> Expr:
+    """``kind(args)`` with operands of the same kind flattened, as the readers build it."""
+    flat: list[Expr] = []
+    for arg in args:
+        flat.extend(arg.args if isinstance(arg, kind) else (arg,))  # type: ignore[attr-defined]
+    return kind(tuple(flat))  # type: ignore[no-any-return]
+
+
+spl_eval_exprs: st.SearchStrategy[EvalExpr] = st.recursive(
+    st.one_of(
+        spl_names.filter(lambda n: "'" not in n).map(FieldValue),
+        st.one_of(spl_texts, st.integers(-5, 99), st.sampled_from([1.5, True, None])).map(
+            Literal
+        ),
+    ),
+    lambda children: st.one_of(
+        st.builds(BinOp, st.sampled_from(["+", "-", "*", ".", "=", "!=", "<", "AND", "OR"]),
+                  children, children),
+        st.builds(Call, st.sampled_from(["lower", "len", "coalesce", "if", "now"]),
+                  st.lists(children, max_size=3).map(tuple)),
+        st.builds(UnaryOp, st.just("NOT"), children),
+    ),
+    max_leaves=4,
+)
+
+
+@st.composite
+def spl_where_leaves(draw: st.DrawFn) -> Expr:
+    name = draw(spl_names)
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        return Predicate(name, Kind.EQ, draw(spl_texts), cased=True)
+    if choice == 1:
+        return Predicate(name, Kind.NULL, None)
+    if choice == 2:
+        return Predicate(name, Kind.REGEX, draw(st.sampled_from([Regex("^a\\d"), Regex("b|c")])))
+    if choice == 3:
+        return Predicate(name, Kind.FIELDREF, FieldRef(draw(_plain_names)), cased=True)
+    if choice == 4:
+        kind = draw(st.sampled_from([Kind.STARTSWITH, Kind.CONTAINS, Kind.ENDSWITH]))
+        return Predicate(name, kind, draw(st.text(alphabet="aB \\\".", min_size=1, max_size=4)),
+                         cased=True)
+    return Condition(BinOp(">", Call("len", (FieldValue(name),)), Literal(3)))
+
+
+spl_filters = st.one_of(
+    st.builds(Filter, _flat_trees(spl_search_leaves()), st.just("search")),
+    st.builds(Filter, _flat_trees(spl_where_leaves()), st.just("where")),
+)
+_options = st.lists(st.tuples(st.sampled_from(["x", "local", "max"]), spl_texts), max_size=2).map(
+    tuple
+)
+_aggregations = st.builds(
+    Aggregation,
+    st.sampled_from(["count", "dc", "values", "max"]),
+    st.one_of(st.none(), spl_names, spl_eval_exprs),
+    st.one_of(st.none(), spl_names),
+)
+
+
+def _row_stages(inner: st.SearchStrategy[Stage]) -> st.SearchStrategy[Stage]:
+    names = st.lists(spl_names, min_size=1, max_size=3).map(tuple)
+    pairs = st.lists(st.tuples(spl_names, spl_names), min_size=1, max_size=2).map(tuple)
+    return st.one_of(
+        spl_filters,
+        st.builds(Eval, st.lists(st.tuples(spl_names, spl_eval_exprs), min_size=1,
+                                 max_size=2).map(tuple)),
+        st.builds(Rex, spl_texts, spl_names, st.sampled_from([None, "sed"]), st.integers(0, 3)),
+        st.builds(Rename, pairs),
+        st.builds(Table, names, st.sampled_from(["table", "fields"])),
+        st.builds(Table, names, st.just("fields"), st.just(True)),
+        st.builds(Stats, st.lists(_aggregations, min_size=1, max_size=2).map(tuple), names,
+                  st.sampled_from(["stats", "eventstats", "streamstats"])),
+        st.builds(Bin, spl_names, st.sampled_from([None, "1h"]), st.sampled_from([None, 10]),
+                  st.one_of(st.none(), spl_names)),
+        st.builds(Dedup, names, st.integers(1, 3), st.sampled_from([(), (("sortby", "-a"),)])),
+        st.builds(Sort, st.lists(st.tuples(spl_names, st.booleans()), min_size=1,
+                                 max_size=2).map(tuple), st.sampled_from([None, 0, 5])),
+        st.builds(Head, st.integers(0, 20), st.sampled_from(["head", "tail"])),
+        st.builds(Lookup, spl_names, pairs, st.one_of(st.just(()), pairs),
+                  st.sampled_from(["OUTPUT", "OUTPUTNEW"]), st.just("lookup"), _options),
+        st.builds(Lookup, spl_names, command=st.just("inputlookup")),
+        st.builds(FillNull, spl_texts, st.lists(spl_names, max_size=2).map(tuple)),
+        st.builds(Convert, st.lists(st.tuples(st.sampled_from(["ctime", "dur2sec"]), spl_names,
+                                              st.one_of(st.none(), spl_names)),
+                                    min_size=1, max_size=2).map(tuple), _options),
+        st.builds(MultiValue, spl_names, st.sampled_from(["makemv", "mvexpand"]), _options),
+        st.builds(Command, st.sampled_from(["spath", "transaction", "xmlkv"]),
+                  st.sampled_from(["", "host maxspan=5m", 'path="a.b{}" output=c', "x [y]"])),
+        st.builds(ForEach, st.lists(st.sampled_from(["*", "a*"]), min_size=1, max_size=2)
+                  .map(tuple), st.lists(inner, min_size=1, max_size=2).map(tuple), _options),
+        st.builds(Subsearch, st.sampled_from(["join", "append", "search"]),
+                  st.lists(inner, min_size=1, max_size=2).map(tuple)),
+        st.builds(Subsearch, st.just("appendpipe"), st.lists(inner, min_size=1, max_size=2)
+                  .map(tuple)),
+    )
+
+
+_foreach_templates = st.one_of(
+    st.builds(Eval, st.tuples(st.tuples(st.just("<<FIELD>>"), spl_eval_exprs))),
+    st.builds(Filter, _flat_trees(spl_where_leaves()), st.just("where")),
+)
+spl_stages: st.SearchStrategy[Stage] = st.deferred(lambda: _row_stages(_foreach_templates))
+#: pipelines as the SPL reader builds them
+spl_pipelines = st.lists(spl_stages, min_size=1, max_size=4).map(tuple)

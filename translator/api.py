@@ -27,6 +27,7 @@ from backends.spl import MacroTable, read_spl
 from backends.spl import prepare as _prepare_spl
 from backends.spl.emit import emit_spl_result, savedsearch
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.keepmacros import split_pipes, write_keeping_macros
 from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
 from ir.datamodels import DATA_MODEL_PROFILES, DataModelProfile
@@ -137,12 +138,16 @@ def _write_spl(
     data_model: str | None = None,
     summariesonly: bool = False,
     lossy: bool = False,
+    keep_macros: bool = False,
+    macros: MacroTable | None = None,
     **_: Any,
 ) -> Translation:
     """``logsources="none"`` writes no log-source terms: the search then means the rule on
     every event, as evaluating it with the log-source profile ``none`` does. ``data_model``
     (a data-model profile name): a rule read from Sigma is written as ``tstats`` over the data
-    set of its log source (:mod:`backends.spl.to_datamodel`)."""
+    set of its log source (:mod:`backends.spl.to_datamodel`). ``keep_macros`` (an SPL rule,
+    with the ``macros`` it was read with) writes each macro call back where its stages are
+    unchanged (:mod:`backends.spl.keepmacros`)."""
     chosen = None if logsources == "none" else profile(logsources)
     assumed: list[dict[str, Any]] = []
     if data_model is not None and rule.language != "spl":
@@ -154,7 +159,16 @@ def _write_spl(
     # already names Splunk's fields: no field profile renames them (``EventID`` stays).
     default = "none" if rule.language == "spl" else "splunk_windows"
     emitted = emit_spl_result(rule, logsources=chosen, fields=fields or default)
-    text = emitted.text if format == "plain" else savedsearch(rule, emitted.commands)
+    commands = emitted.commands
+    if keep_macros and macros is not None and rule.language == "spl":
+        kept = write_keeping_macros(rule, macros)
+        if kept is not None:
+            commands = split_pipes(kept)
+            commands = [c[1:].strip() if c.startswith("|") else c for c in commands]
+            if kept.startswith("|"):
+                commands = ["", *commands]
+            emitted.text = kept
+    text = emitted.text if format == "plain" else savedsearch(rule, commands)
     warnings = assumed + list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))
 
@@ -219,6 +233,8 @@ def translate(text: str, read: str = "sigma", write: str = "spl", **options: Any
     ``format``) are both accepted."""
     reader_options = {k: v for k, v in options.items() if k in _READER_OPTIONS}
     writer_options = {k: v for k, v in options.items() if k not in _READER_OPTIONS}
+    if options.get("keep_macros"):  # the writer keeps the calls of the macros read with
+        writer_options["macros"] = options.get("macros")
     rules = parse(text, read, **reader_options)
     return "\n".join(emit(rule, write, **writer_options) for rule in rules)
 

@@ -15,7 +15,11 @@ What is compared:
   ``rex``/``rename``/``table``/...: how Sigma keywords are written in SPL): whether the event
   comes out as a row;
 * a pipeline that aggregates (``stats``, ``dedup``, ``head``...): its leading filters, the part
-  a Sigma rule (or a correlation's event rule) can carry; the report says so (``compared``).
+  a Sigma rule (or a correlation's event rule) can carry; the report says so (``compared``);
+* SPL to SPL (``--from spl --to spl``), a pipeline that runs: its result rows (``compared:
+  rows``), the rows both pipelines return on all the given events and on each generated event,
+  the same rows in the same order; a pipeline that cannot run (a ``Command``, a lookup) is
+  compared on its leading filters and the report names why.
 
 A lossy translation (``--lossy``; every warning names a construct and its position) is compared
 on the part of the source it carries, the leading filters. Its status is ``lossy`` whatever the
@@ -61,6 +65,7 @@ from ir.nodes import (
     Stats,
     Table,
 )
+from ir.pipeline import compile_pipeline
 from translator import api
 from translator.parallel import chunk_bounds, fork_map
 
@@ -110,6 +115,9 @@ class CheckResult:
     generated: int = 0
     counterexample: Counterexample | None = None
     error: dict[str, Any] | None = None
+    #: rows compared (``compared: rows``): how many each side returned on the given events, and
+    #: the first pair of rows that differ when they do
+    rows: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -358,6 +366,8 @@ class Pair:
     result: CheckResult
     source_side: Decider | None = None
     target_side: Decider | None = None
+    #: ``events -> rows`` of source and translation, when their rows are compared
+    rows: tuple[Run, Run] | None = None
 
 
 def translate_pair(
@@ -380,7 +390,8 @@ def translate_pair(
         result.error = {**err.to_dict(), "message": f"translation does not read back: {err}"}
         return pair
     source_reading = reading(read, options, written=False)
-    target_reading = reading(write, options, written=True)
+    # SPL rewritten as SPL reads the same data through the same field profile
+    target_reading = source_reading if read == write else reading(write, options, written=True)
     if done.macros and write == "spl":
         # An unmapped log source: its macro is the user's to define, so the log source cannot
         # be compared; the detection logic can, on every event, on both sides.
@@ -416,7 +427,70 @@ def translate_pair(
     for side in (pair.source_side, pair.target_side):
         if side.compared.startswith("tstats rows"):
             result.compared = side.compared
+    if read == write == "spl" and not done.warnings and not api.is_filter_only(rule):
+        try:
+            pair.rows = (_rows_run(rule, source_reading[1]), _rows_run(back, target_reading[1]))
+            result.compared = "rows"
+        except RuleglotError as err:  # a stage the evaluator does not run
+            result.compared = f"leading filters (the pipeline does not run: {err.construct})"
     return pair
+
+
+#: ``now()`` of every pipeline whose rows are compared: both sides' searches start together.
+ROWS_NOW = 1_700_000_000.0
+
+
+def _rows_run(rule: Rule, fields: str | None) -> Run:
+    """``events -> rows`` of the whole pipeline (raises for what the evaluator cannot run)."""
+    run_stages = compile_pipeline(rule.stages, now=ROWS_NOW)
+    chosen = api.fields_for(rule, fields)
+    if chosen is None:
+        return run_stages
+    return lambda events: run_stages(chosen.apply(e) for e in events)
+
+
+def _rows_of(run: Run, events: Sequence[Event]) -> list[dict[str, Any]] | RuleglotError:
+    try:
+        return [api.row_dict(row) for row in run(events)]
+    except RuleglotError as err:
+        return err
+
+
+def compare_rows(pair: Pair, events: Sequence[Event], generated: Sequence[Event]) -> None:
+    """Fill in ``pair.result`` from the rows both sides return: on all ``events`` together,
+    then on each generated event alone (its first difference is the counterexample)."""
+    assert pair.rows is not None
+    source_run, target_run = pair.rows
+    result = pair.result
+    source, target = _rows_of(source_run, events), _rows_of(target_run, events)
+    if isinstance(source, RuleglotError) or isinstance(target, RuleglotError):
+        err = source if isinstance(source, RuleglotError) else target
+        assert isinstance(err, RuleglotError)
+        result.status, result.error = "error", {**err.to_dict(), "message": f"cannot run: {err}"}
+        return
+    result.events = len(events)
+    result.rows = {"source": len(source), "translation": len(target)}
+    if source != target:
+        first = next(
+            (i for i, (a, b) in enumerate(zip(source, target, strict=False)) if a != b),
+            min(len(source), len(target)),
+        )
+        result.rows["first_difference"] = {
+            "row": first,
+            "source": source[first] if first < len(source) else None,
+            "translation": target[first] if first < len(target) else None,
+        }
+        result.status = "differs"
+        return
+    result.generated = len(generated)
+    for event in generated:
+        one, other = _rows_of(source_run, [event]), _rows_of(target_run, [event])
+        if one != other:
+            result.counterexample = Counterexample(
+                _flat(event), bool(one) and not isinstance(one, RuleglotError),
+                bool(other) and not isinstance(other, RuleglotError), "generated")
+            result.status = "differs"
+            return
 
 
 def _generated(pair: Pair, seed: int, limit: int) -> list[Event]:
@@ -512,9 +586,22 @@ def check_pairs(
 ) -> list[CheckResult]:
     """Decide every pair on ``events`` (and generated events), fill in each result; ``jobs``
     processes (forked: the compiled rules are inherited, results come back in order)."""
-    firsts = compare_on_events(pairs, events, jobs)
+    by_rows = [i for i, p in enumerate(pairs) if p.rows is not None]
+
+    def rows_of(index: int) -> CheckResult:
+        pair = pairs[index]
+        made = _generated(pair, seed, limit) if generated else []
+        compare_rows(pair, events, made)
+        return pair.result
+
+    for index, result in zip(by_rows, progress(fork_map(rows_of, by_rows, jobs)), strict=True):
+        pairs[index].result = result
+    rest_indexes = [i for i, p in enumerate(pairs) if p.rows is None]
+    rest = [pairs[i] for i in rest_indexes]
+    firsts = compare_on_events(rest, events, jobs)
     todo: list[int] = []
-    for index, (pair, first) in enumerate(zip(pairs, firsts, strict=True)):
+    for index, first in zip(rest_indexes, firsts, strict=True):
+        pair = pairs[index]
         if pair.source_side is None or pair.target_side is None:
             continue
         pair.result.events = len(events) if _on_given_events(pair) else 0
@@ -532,7 +619,7 @@ def check_pairs(
     for index, (count, example) in zip(todo, outcomes, strict=True):
         pairs[index].result.generated = count
         pairs[index].result.counterexample = example
-    for pair in pairs:
+    for pair in rest:
         result = pair.result
         if pair.source_side is None or pair.target_side is None:
             continue

@@ -555,6 +555,12 @@ PARALLEL_MIN_FILES = 64
     "failing (strict is the default).",
 )
 @click.option(
+    "--keep-macros",
+    is_flag=True,
+    help="SPL to SPL: write each macro call back (`sysmon`, `<name>_filter`) where the stages "
+    "it expanded into are unchanged, instead of the expanded text.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False),
@@ -585,6 +591,7 @@ def translate_command(
     data_model: str | None,
     summariesonly: bool,
     lossy: bool,
+    keep_macros: bool,
     report_path: str | None,
     jobs: int,
     lenient: bool,
@@ -601,6 +608,7 @@ def translate_command(
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     emit: dict[str, Any] = {
         "lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
+        "keep_macros": keep_macros, "macros": options.get("macros"),
     }
     if data_model is not None:
         emit.update(data_model=data_model, summariesonly=summariesonly)

@@ -1,6 +1,7 @@
 """How a rule's stages read as text on a page.
 
-* :func:`split_pipes`: an SPL search cut into its commands, as written.
+* :func:`split_pipes`: an SPL search cut into its commands, as written
+  (:mod:`backends.spl.keepmacros`'s, which cuts a search the same way to keep its macros).
 * :func:`sigma_detection`: a Sigma rule's ``detection:`` block, as written.
 * :func:`render_expr`: a filter's boolean tree on one line, in the IR's words
   (``field kind "value"``, AND/OR/NOT).
@@ -22,10 +23,13 @@ from collections.abc import Callable
 import yaml
 
 from backends.spl.emit import SplWriter, write_eval
+from backends.spl.keepmacros import split_pipes
 from backends.yaml_loaders import SAFE_LOADER
 from ir.errors import RuleglotError
 from ir.nodes import And, Condition, Expr, Filter, Not, Or, Predicate, Rule, Stage, stage_command
 from translator.indicators import display_field
+
+__all__ = ["render_expr", "sigma_detection", "split_pipes", "stage_text"]
 
 
 def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) -> str:
@@ -38,32 +42,6 @@ def stage_text(stage: Stage, render_where: Callable[[Expr], str] | None = None) 
         if isinstance(stage, Filter):
             return f"{stage.command} {(render_where or render_expr)(stage.expr)}"
         return stage_command(stage)
-
-
-def split_pipes(spl: str) -> list[str]:
-    """The commands of an SPL search, split at ``|`` outside quotes, backticks and brackets."""
-    out: list[str] = []
-    depth, quote, start = 0, "", 0
-    index = 0
-    while index < len(spl):
-        char = spl[index]
-        if quote:
-            if char == "\\" and quote == '"':
-                index += 1
-            elif char == quote:
-                quote = ""
-        elif char in '"`':
-            quote = char
-        elif char in "[(":
-            depth += 1
-        elif char in "])":
-            depth = max(depth - 1, 0)
-        elif char == "|" and depth == 0:
-            out.append(spl[start:index])
-            start = index
-        index += 1
-    out.append(spl[start:])
-    return [part.strip() for part in out if part.strip()]
 
 
 def sigma_detection(rule: Rule, text: str) -> str:

@@ -163,8 +163,10 @@ _SEARCH_FIELD = re.compile(r'[^\s()"=<>!|\[\]\\*]+')
 #: SPL2 Search Manual, "Quotation marks"), so names with ``.`` or ``:`` are always quoted:
 #: ``'a.b'`` means the field under every reading.
 _EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: A plain word for command arguments (rename, table, by ...).
-_ARG_WORD = re.compile(r'[^\s,()|\[\]"=\']+')
+#: A plain word for command arguments (rename, table, by ...): spl.lark's ARG and SFIELD,
+#: less ``'`` (a word in single quotes reads as the name inside) and ``\\`` (kept quoted,
+#: where its escaping is the reader's).
+_ARG_WORD = re.compile(r'[^\s,()|\[\]"=\'\\]+')
 #: A ``key=`` a command option or ``regex f=`` can be written with (spl.lark, ARG_KEY).
 _OPTION_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.{}:@-]*")
 #: An eval assignment's target written bare (spl.lark, EVAL_TARGET); others are quoted.
@@ -397,6 +399,11 @@ def _joined(args: Sequence[Expr], texts: Sequence[str], conjunction: bool) -> st
     return " ".join(parts) if conjunction else " OR ".join(parts)
 
 
+def search_text(expr: Expr) -> str | None:
+    """``expr`` as the terms of a ``search`` (``None``: search cannot say all of it)."""
+    return _search_text(expr)
+
+
 def search_expressible(expr: Expr) -> bool:
     return _search_text(expr) is not None
 
@@ -555,8 +562,8 @@ def write_eval(expr: EvalExpr) -> str:
     if isinstance(expr, Call):
         return f"{expr.name}({', '.join(write_eval(a) for a in expr.args)})"
     if isinstance(expr, UnaryOp):
-        if expr.op == "NOT":
-            return f"NOT ({write_eval(expr.arg)})"
+        if expr.op == "NOT":  # parenthesised: `a + NOT (b)` would read NOT( as a call
+            return f"(NOT ({write_eval(expr.arg)}))"
         return f"-({write_eval(expr.arg)})"
     if isinstance(expr, BinOp):
         return f"({write_eval(expr.left)} {expr.op} {write_eval(expr.right)})"
@@ -565,11 +572,12 @@ def write_eval(expr: EvalExpr) -> str:
 
 # --- the writer: one method per stage class -------------------------------------------------
 
-#: Words a command's argument list reads as keywords (``AS``, ``OUTPUT``, ``sortby``, a sort
-#: direction, ``+``/``-``): a field so named is quoted, as is a name made of digits only (``dedup
+#: Words a command's argument list reads as keywords (``AS``, ``OUTPUT``, ``sortby``,
+#: ``+``/``-``): a field so named is quoted, as is a name made of digits only (``dedup
 #: 3 f`` reads 3 as a count). A quoted word is never a keyword (``Arg.is_word``).
-_ARG_KEYWORDS = {"as", "by", "output", "outputnew", "sortby", "d", "desc", "+", "-", "from",
-                 "where", "over"}  # fmt: skip
+_ARG_KEYWORDS = {"as", "by", "output", "outputnew", "sortby", "+", "-"}
+#: What ends a sort's key list as a direction (``sort a d``): a last key so named is quoted.
+_SORT_DIRECTIONS = {"d", "desc"}
 #: Options that belong after a ``by`` clause (``tstats ... by _time span=1h``); the reader
 #: keeps every option in one list, in the order written.
 _BY_OPTIONS = ("span",)
@@ -583,9 +591,18 @@ def _arg(name: str) -> str:
     return quote(name)
 
 
+def _option_value(value: str) -> str:
+    """An option's value after ``key=``: no keyword can stand there, so only what a bare word
+    cannot hold is quoted."""
+    return value if _ARG_WORD.fullmatch(value) else quote(value)
+
+
 def options_text(options: Sequence[tuple[str, str]]) -> list[str]:
     """``key=value`` command options, values quoted where they must be."""
-    return [f"{k}={_arg(v)}" for k, v in options]
+    for key, _ in options:
+        if not _OPTION_KEY.fullmatch(key):
+            raise _unsupported(f"option name {key!r} cannot be written in SPL", "option")
+    return [f"{k}={_option_value(v)}" for k, v in options]
 
 
 def aggregation_text(agg: Aggregation) -> str:
@@ -691,8 +708,8 @@ class SplWriter:
         that each part of a ``tstats`` shows as that part (``tstats summariesonly=true from
         datamodel=X``, ``where <terms>``, ``tstats count by f``), not a command that runs."""
         if isinstance(stage, DataModel):
-            words = ["tstats", *options_text(stage.options), f"from datamodel={_arg(stage.name)}"]
-            return " ".join(words)
+            model = f"from datamodel={_option_value(stage.name)}"
+            return " ".join(["tstats", *options_text(stage.options), model])
         return self.stage_spl(stage)
 
     def stage_spl(self, stage: Stage) -> str:
@@ -778,9 +795,9 @@ class SplWriter:
     def rex_spl(self, stage: Rex) -> str:
         words = ["rex"]
         if stage.field != "_raw":
-            words.append(f"field={_arg(stage.field)}")
+            words.append(f"field={_option_value(stage.field)}")
         if stage.mode is not None:
-            words.append(f"mode={_arg(stage.mode)}")
+            words.append(f"mode={_option_value(stage.mode)}")
         if stage.max_match != 1:
             words.append(f"max_match={stage.max_match}")
         return " ".join([*words, quote(stage.pattern)])
@@ -819,7 +836,7 @@ class SplWriter:
         before = [o for o in options if o not in after]
         words = [*options_text(before), ", ".join(aggregation_text(a) for a in stage.aggregations)]
         if datamodel is not None:
-            words.append(f"from datamodel={_arg(datamodel.name)}")
+            words.append(f"from datamodel={_option_value(datamodel.name)}")
         if where is not None:
             text = _search_text(where.expr)
             if text is None:
@@ -834,7 +851,7 @@ class SplWriter:
     def bin_spl(self, stage: Bin) -> str:
         words = ["bin", _arg(stage.field)]
         if stage.span_text is not None:
-            words.append(f"span={_arg(stage.span_text)}")
+            words.append(f"span={_option_value(stage.span_text)}")
         if stage.bins is not None:
             words.append(f"bins={stage.bins}")
         if stage.alias:
@@ -851,7 +868,9 @@ class SplWriter:
 
     def sort_spl(self, stage: Sort) -> str:
         words = ["sort"] + ([str(stage.limit)] if stage.limit is not None else [])
-        words += [("-" if desc else "+") + _arg(f) for f, desc in stage.keys]
+        for name, desc in stage.keys:
+            text = quote(name) if name.lower() in _SORT_DIRECTIONS else _arg(name)
+            words.append(("-" if desc else "+") + text)
         return " ".join(words)
 
     def head_spl(self, stage: Head) -> str:
@@ -864,7 +883,7 @@ class SplWriter:
                 raise _unsupported("inputlookup takes no field lists", "inputlookup")
             return " ".join(words)
         words += _pairs(stage.inputs)
-        if stage.outputs:
+        if stage.outputs or stage.mode.upper() != "OUTPUT":  # `OUTPUTNEW` alone is read too
             words += [stage.mode.upper(), *_pairs(stage.outputs)]
         return " ".join(words)
 
