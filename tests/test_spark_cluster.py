@@ -29,7 +29,13 @@ import orjson
 import pytest
 
 from backends.spark.failures import failure_cause
-from backends.spark.shipping import PACKAGES, WORKER_REQUIREMENTS, build_archive, is_local
+from backends.spark.shipping import (
+    PACKAGES,
+    WORKER_REQUIREMENTS,
+    build_archive,
+    is_local,
+    worker_python,
+)
 
 from .conftest import ROOT, shared
 
@@ -78,6 +84,16 @@ def test_local_masters_are_those_whose_executors_run_here(master, local):
     assert is_local(master) is local
 
 
+def test_workers_run_ruleglots_interpreter_on_local_masters_unless_pyspark_python_is_set(
+    monkeypatch,
+):
+    monkeypatch.delenv("PYSPARK_PYTHON", raising=False)
+    assert worker_python("local[2]") == sys.executable
+    assert worker_python("spark://127.0.0.1:7077") is None  # Spark's default, on the workers
+    monkeypatch.setenv("PYSPARK_PYTHON", "/opt/python3.11")
+    assert worker_python("local[2]") is None
+
+
 def _python_with(tmp: Path, distributions: list[str]) -> Path:
     """A virtual environment of this Python with only ``distributions`` (linked from this
     one's), not ruleglot: what a cluster's worker has."""
@@ -93,13 +109,12 @@ def _python_with(tmp: Path, distributions: list[str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def worker_python(tmp_path_factory) -> Path:
+def bare_python(tmp_path_factory) -> Path:
+    """An interpreter with the worker requirements and nothing of ruleglot."""
     return _python_with(tmp_path_factory.mktemp("worker-env"), list(WORKER_REQUIREMENTS))
 
 
-def test_workers_import_the_shipped_archive_with_only_the_named_requirements(
-    worker_python, tmp_path
-):
+def test_workers_import_the_shipped_archive_with_only_the_named_requirements(bare_python, tmp_path):
     """What a job pickles by reference imports on a worker that has the archive, PySpark's own
     zips and the worker requirements, and nothing of ruleglot without the archive."""
     archive = build_archive(tmp_path)
@@ -107,13 +122,13 @@ def test_workers_import_the_shipped_archive_with_only_the_named_requirements(
     code = "import backends.spark.events, backends.spark.pipeline, backends.spark.run"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     run = subprocess.run(
-        [str(worker_python), "-c", code],
+        [str(bare_python), "-c", code],
         env={**env, "PYTHONPATH": os.pathsep.join([str(archive), *spark_zips])},
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr
     bare = subprocess.run(
-        [str(worker_python), "-c", code],
+        [str(bare_python), "-c", code],
         env={**env, "PYTHONPATH": os.pathsep.join(spark_zips)},
         cwd=tmp_path, capture_output=True, text=True,
     )  # fmt: skip
@@ -223,7 +238,13 @@ def _quiet(stderr: str) -> bool:
 def test_spark_from_a_temporary_folder_prints_the_default_engines_matches(default_run, tmp_path):
     _ensure_java()
     args, expected = default_run
-    spark = _ruleglot([*args, "--engine", "spark"], tmp_path, LOOPBACK)
+    fake = tmp_path / "bin"  # workers started with the python3 on PATH would fail
+    fake.mkdir()
+    for name in ("python3", "python"):
+        (fake / name).write_text("#!/bin/sh\necho not ruleglot's python >&2\nexit 3\n")
+        (fake / name).chmod(0o755)
+    path = f"{fake}{os.pathsep}{os.environ['PATH']}"
+    spark = _ruleglot([*args, "--engine", "spark"], tmp_path, {**LOOPBACK, "PATH": path})
     assert spark.returncode == 0, spark.stderr[-3000:]
     assert spark.stdout == expected
     assert _quiet(spark.stderr), spark.stderr
@@ -309,12 +330,12 @@ def standalone(tmp_path_factory) -> Iterator[str]:
 
 
 def test_standalone_cluster_workers_without_ruleglot_print_the_default_engines_matches(
-    standalone, default_run, worker_python, tmp_path
+    standalone, default_run, bare_python, tmp_path
 ):
     args, expected = default_run
     env = {
         **LOOPBACK,
-        "PYSPARK_PYTHON": str(worker_python),
+        "PYSPARK_PYTHON": str(bare_python),
         "PYSPARK_SUBMIT_ARGS": "--conf spark.driver.host=127.0.0.1 "
         "--conf spark.executor.memory=512m pyspark-shell",
     }

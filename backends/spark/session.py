@@ -45,11 +45,10 @@ DEFAULT_CONF = {
 }
 #: log4j 2 settings for a quiet driver: no Spark log line on stderr.
 QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
-#: What a quiet session sets beyond :data:`DEFAULT_CONF`.
-QUIET_CONF = {
-    "spark.ui.showConsoleProgress": "false",
-    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}",
-}
+#: What a quiet session sets beyond :data:`DEFAULT_CONF` (and the JVM option naming
+#: :data:`QUIET_LOG4J`, made when a session starts: this module is imported on workers too, from
+#: the shipped archive, where its path is relative).
+QUIET_CONF = {"spark.ui.showConsoleProgress": "false"}
 #: What a local master's session sets: its driver listens on the loopback interface only.
 LOCAL_CONF = {"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"}
 
@@ -85,7 +84,7 @@ def spark_session(
         builder = SparkSession.builder.master(master).appName(app_name)
         conf = {
             **DEFAULT_CONF,
-            **({} if verbose else QUIET_CONF),
+            **({} if verbose else _quiet_conf()),
             **(LOCAL_CONF if is_local(master) else {}),
             **REQUIRED_CONF,
         }
@@ -97,6 +96,11 @@ def spark_session(
     for key, value in REQUIRED_CONF.items():  # also on a session that was already running
         spark.conf.set(key, value)
     return spark
+
+
+def _quiet_conf() -> dict[str, str]:
+    log4j = QUIET_LOG4J.resolve().as_uri()
+    return {**QUIET_CONF, "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={log4j}"}
 
 
 @contextmanager
