@@ -181,8 +181,11 @@ class _Failed(Exception):
          "PyYAML: pip install PyYAML there, or set PYSPARK_PYTHON)"),
         (TRACEBACK.format(last="ModuleNotFoundError: No module named 'backends.spark'"),
          "ModuleNotFoundError: No module named 'backends.spark'"),
+        ("[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number.",
+         "[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number. "
+         "(Spark's launcher printed its reason above: the master URL, Java, a setting)"),
     ],
-    ids=["python", "lost-task", "java", "requirement", "not-a-requirement"],
+    ids=["python", "lost-task", "java", "requirement", "not-a-requirement", "launcher"],
 )  # fmt: skip
 def test_failure_cause_is_the_line_a_user_can_act_on(text, cause):
     assert failure_cause(_Failed(text)) == cause

@@ -48,6 +48,8 @@ def failure_cause(err: BaseException) -> str:
     workers' Python lacks a module ruleglot needs there."""
     text = _PY4J_CALL.sub("", failure_text(err).strip())
     cause = _python_cause(text) or _java_cause(text) or type(err).__name__
+    if "[JAVA_GATEWAY_EXITED]" in cause:  # spark-submit wrote why on stderr itself, before
+        cause += " (Spark's launcher printed its reason above: the master URL, Java, a setting)"
     missing = re.match(r"ModuleNotFoundError: No module named '([\w.]+)'", cause)
     if missing:
         module = missing.group(1).split(".")[0]
