@@ -356,6 +356,12 @@ class _Eval:
     show_default=True,
     help="Spark master URL for --engine spark: local[N], spark://HOST:PORT, sc://HOST.",
 )
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="--engine spark: Spark's own log lines and progress bars, and a failure's Java stack "
+    "trace, on stderr.",
+)
 def eval_command(
     rules: tuple[str, ...],
     event_paths: tuple[str, ...],
@@ -371,6 +377,7 @@ def eval_command(
     case_paths: tuple[str, ...],
     engine: str,
     master: str,
+    verbose: bool,
 ) -> None:
     """Run RULES (files or folders) on events.
 
@@ -397,7 +404,7 @@ def eval_command(
     if engine == "spark":
         from translator.spark_eval import eval_spark
 
-        eval_spark(run, loaded, event_paths, master, started)
+        eval_spark(run, loaded, event_paths, master, started, verbose)
         return
     event_files = collect_event_files(event_paths, run.errors)
     filter_rules = [(p, r) for p, r in loaded if api.is_filter_only(r)]

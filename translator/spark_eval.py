@@ -43,9 +43,11 @@ def event_inputs(paths: Sequence[str]) -> list[Path]:
 
 def eval_spark(
     run: Any, loaded: list[tuple[Path, Rule]], event_paths: Sequence[str], master: str,
-    started: float,
+    started: float, verbose: bool = False,
 ) -> None:  # fmt: skip
-    """Run ``loaded`` rules on Spark, writing through the CLI's ``_Eval`` ``run``."""
+    """Run ``loaded`` rules on Spark, writing through the CLI's ``_Eval`` ``run``; a failure
+    inside Spark is one ``error: Spark failed: <cause>`` line and exit status 2, after the
+    whole Java stack trace when ``verbose``."""
     from backends.spark import require_pyspark
 
     try:
@@ -53,10 +55,26 @@ def eval_spark(
     except RuleglotError as err:
         click.echo(f"error: {err.message}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
+    from backends.spark.failures import failure_cause, failure_text, spark_errors
+
+    try:
+        _eval_spark(run, loaded, event_paths, master, started, verbose)
+    except spark_errors() as err:
+        if verbose:
+            click.echo(failure_text(err), err=True)
+        click.echo(f"error: Spark failed: {failure_cause(err)}", err=True)
+        sys.exit(EXIT_INPUT_ERROR)
+
+
+def _eval_spark(
+    run: Any, loaded: list[tuple[Path, Rule]], event_paths: Sequence[str], master: str,
+    started: float, verbose: bool,
+) -> None:  # fmt: skip
     from backends.spark import spark_session
     from backends.spark.run import compile_all, match_paths
 
-    spark = spark_session(master)  # rules become Spark columns: a session must be active
+    # rules become Spark columns: a session must be active
+    spark = spark_session(master, verbose=verbose)
     pipelines = [(p, r) for p, r in loaded if not api.is_filter_only(r)]
     loaded = [(p, r) for p, r in loaded if api.is_filter_only(r)]
     rules = [rule for _, rule in loaded]

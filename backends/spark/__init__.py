@@ -4,7 +4,9 @@
 rewritten for Java with the same meaning (or refused); ``predicates``: IR trees as Spark
 columns; ``engine``: many rules in a few jobs; ``pipeline``: SPL stages (eval, stats...) as
 DataFrame transformations; ``run``: the whole run for the API and CLI;
-``session``: starting Spark, and the install hint when PySpark is missing.
+``session``: starting Spark, and the install hint when PySpark is missing; ``shipping``: ruleglot's
+code for the Python workers, and what else they need; ``failures``: a failure inside Spark as
+one line.
 
 Importing this package does not import PySpark; ``backends.spark.run`` does.
 """
