@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, Span
 from ir.evalexpr import compile_condition
 from ir.events import MISSING, TEXT_SEPARATOR, Event, text_of
 from ir.fieldprofiles import FieldProfile
@@ -49,6 +49,7 @@ from ir.nodes import (
     Wildcard,
     conjuncts,
 )
+from ir.regexrun import RegexBudgetError, bounded
 
 Matcher = Callable[[Event], bool]
 ScalarTest = Callable[[Any], bool]
@@ -174,16 +175,25 @@ def _timepart_test(part: TimePart) -> ScalarTest:
     return test
 
 
-def _regex_test(regex: Regex) -> ScalarTest:
+def _regex_test(regex: Regex, span: Span | None) -> ScalarTest:
+    """``re.search`` with the regex's flags, bounded (:mod:`ir.regexrun`); a budget overrun is
+    positioned on the predicate."""
     flags = 0
     for letter, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)):
         if letter in regex.flags:
             flags |= flag
     try:
-        compiled = re.compile(regex.pattern, flags)
+        found = bounded(regex.pattern, flags).found
     except re.error as exc:
         raise RuleglotError(f"invalid regular expression: {exc}", construct="regex") from exc
-    return lambda text: compiled.search(text) is not None
+
+    def test(text: str) -> bool:
+        try:
+            return found(text)
+        except RegexBudgetError as err:
+            raise err.at(span) from None
+
+    return test
 
 
 def _on_text(pred: Predicate) -> tuple[ScalarTest, bool] | None:
@@ -201,7 +211,7 @@ def _on_text(pred: Predicate) -> tuple[ScalarTest, bool] | None:
         return (lambda t: rx.fullmatch(t) is not None), lower
     if kind is Kind.REGEX:
         assert isinstance(value, Regex)
-        return _regex_test(value), False
+        return _regex_test(value, pred.span), False
     if kind is Kind.CIDR:
         return _cidr_test(str(value)), False
     if kind is Kind.TIMEPART:
@@ -712,6 +722,8 @@ class RuleSet:
         ] = {}
         self._by_field: dict[str, list[int]] = {}
         self._always: list[int] = []
+        #: rule index -> the error that stopped it while matching
+        self.failures: dict[int, RuleglotError] = {}
         for index, compiled in enumerate(self.rules):
             if compiled.key_profile is not None and compiled.dispatch is not None:
                 group = (compiled.key_profile.name, compiled.key_fields)
@@ -744,5 +756,17 @@ class RuleSet:
         return sorted(found)
 
     def match(self, event: Event) -> list[int]:
-        """Indices of the rules that match ``event``, in rule order."""
-        return [i for i in self.candidates(event) if self.rules[i].matches(event)]
+        """Indices of the rules that match ``event``, in rule order.
+
+        A rule that fails while matching (a regex past its time budget, :mod:`ir.regexrun`) is
+        recorded in :attr:`failures` and not run again; the other rules go on."""
+        found: list[int] = []
+        for i in self.candidates(event):
+            if i in self.failures:
+                continue
+            try:
+                if self.rules[i].matches(event):
+                    found.append(i)
+            except RuleglotError as err:
+                self.failures[i] = err
+        return found

@@ -189,6 +189,7 @@ class _Eval:
             except RuleglotError as err:
                 self._fail(err, path)
         ruleset = RuleSet(c for _, c in compiled)
+        failed_rules: set[int] = set()
         for result in progress(
             match_files(ruleset, event_files, self.jobs), len(event_files), "evaluating"
         ):
@@ -196,6 +197,10 @@ class _Eval:
             self.fields_seen |= result.fields_seen
             for bad_line in result.errors:
                 self._fail(bad_line, result.path)
+            for rule_index, rule_error in result.rule_errors:
+                if rule_index not in failed_rules:  # once per rule, whichever worker saw it
+                    failed_rules.add(rule_index)
+                    self._fail(rule_error, compiled[rule_index][0])
             for event_index, rule_indices in result.matches:
                 for rule_index in rule_indices:
                     rule_path, matched = compiled[rule_index]
