@@ -26,6 +26,7 @@ from ir.events import Event
 from translator.check import CheckResult, Pair, check_pairs, translate_pair
 from translator.cli_common import (
     EXIT_INPUT_ERROR,
+    guard_output,
     load_rules,
     progress,
     read_options,
@@ -179,6 +180,8 @@ def check_command(
     started = time.perf_counter()
     write = write or ("spl" if read != "spl" else "sigma")
     errors: list[RuleglotError] = []
+    if report_path:  # checked now: an unwritable report lost a finished run
+        guard_output(report_path, (*paths, *event_paths), folder=False, option="--report")
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     loaded = load_rules(paths, read, errors, **options)
     events, origins = _load_events(event_paths, errors)

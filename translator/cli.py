@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, is_dataclass
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import orjson
@@ -31,6 +31,8 @@ from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
     EXIT_INPUT_ERROR,
+    OutputError,
+    guard_output,
     load_rules,
     progress,
     read_options,
@@ -378,6 +380,46 @@ def eval_command(
 OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}
 
 
+def _refuse_collisions(targets: dict[Path, Path]) -> None:
+    """Two inputs that would be written to one output file: refused, naming both (one of
+    them was silently lost before)."""
+    seen: dict[Path, Path] = {}
+    for source, target in targets.items():
+        if target in seen:
+            raise OutputError(
+                target,
+                f"{seen[target]} and {source} would both be written here; translate them "
+                "separately or give their common parent folder",
+            )
+        seen[target] = source
+
+
+def _interrupted(
+    translated: list[_FileTranslation], total: int, out_dir: str | None, report_path: str | None
+) -> NoReturn:
+    """Ctrl-C during ``translate``: each write already removed its temporary file
+    (:func:`write_atomically`); say what was done, keep a report of it, exit 130."""
+    written = [item.path for item in translated if item.written]
+    report = [
+        {**entry, "status": "error" if isinstance(done, RuleglotError) else done.status}
+        for item in translated for entry, done in item.rules
+    ]
+    if report_path:
+        write_atomically(
+            Path(report_path),
+            orjson.dumps({"interrupted": True, "files": total, "rules": report},
+                         option=orjson.OPT_INDENT_2).decode(),
+        )
+    where = f", {len(written)} written to {out_dir}" if out_dir is not None else ""
+    click.echo(
+        f"interrupted: {len(translated)} of {total} file(s) translated{where}; "
+        "no temporary files left"
+        + (f"; what was done is in {report_path}" if report_path else ""),
+        err=True,
+    )
+    sys.exit(130)
+
+
 def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> Path:
     for root in roots:
         if root.is_dir() and source.is_relative_to(root):
@@ -517,19 +559,22 @@ def translate_command(
     error naming it and its position, and the exit status is 2.
     """
     errors: list[RuleglotError] = []
+    if out_dir is not None:
+        guard_output(out_dir, paths, folder=True)
+    if report_path:
+        guard_output(report_path, paths, folder=False, option="--report")
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
     if jobs == 0:
         jobs = available_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     roots = [Path(p) for p in paths]
-    # Each file's output is written where it is translated, unless two inputs share an output
-    # path (then the last one wins, as in order, so the writes stay here).
+    # Each file's output is written where it is translated (input-relative paths mirrored);
+    # two inputs with one output path are refused by name before anything is written.
     targets: dict[Path, Path] = {}
     if out_dir is not None:
         targets = {f: _output_path(Path(out_dir), f, roots, write) for f in files}
-        if len(set(targets.values())) < len(files):
-            targets = {}
+        _refuse_collisions(targets)
 
     def translate_one(path: Path) -> _FileTranslation:
         return _translate_file(path, read, options, write, emit, targets.get(path))
@@ -544,9 +589,13 @@ def translate_command(
     # Files are read and translated on ``jobs`` processes; everything else happens here, in
     # input order: read errors first (as a sequential read reports them), then each rule.
     chunk = max(1, min(32, len(files) // (8 * jobs)))
-    translated = list(
-        progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
-    )
+    translated: list[_FileTranslation] = []
+    try:
+        for item in progress(fork_map(translate_one, files, jobs, chunk), len(files),
+                             "translating"):
+            translated.append(item)
+    except KeyboardInterrupt:
+        _interrupted(translated, len(files), out_dir, report_path)
     for item in translated:
         if item.read_error is not None:
             errors.append(item.read_error)
