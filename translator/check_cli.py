@@ -182,7 +182,7 @@ def check_command(
     errors: list[RuleglotError] = []
     if report_path:  # checked now: an unwritable report lost a finished run
         guard_output(report_path, (*paths, *event_paths), folder=False, option="--report")
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     loaded = load_rules(paths, read, errors, **options)
     events, origins = _load_events(event_paths, errors)
     write_options = {"fields": fields, "logsources": logsources}

@@ -97,7 +97,7 @@ def parse_command(
 ) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     for _path, rule in load_rules(rules, read, errors, **options):
         click.echo(api.emit(rule, write))
     if errors:
@@ -337,7 +337,9 @@ def eval_command(
         raise click.UsageError("give RULES and at least one --events (or --cases)")
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(
+        read, macros, undefined_macros, search_precedence, pipelines, run.errors
+    )
     loaded = load_rules(rules, read, run.errors, **options)
     if engine == "spark":
         from translator.spark_eval import eval_spark
@@ -563,7 +565,7 @@ def translate_command(
         guard_output(out_dir, paths, folder=True)
     if report_path:
         guard_output(report_path, paths, folder=False, option="--report")
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
     emit = {"lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources}
     if jobs == 0:

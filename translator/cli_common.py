@@ -136,7 +136,10 @@ def read_options(
     undefined_macros: str,
     search_precedence: str,
     pipelines: tuple[str, ...] = (),
+    errors: list[RuleglotError] | None = None,
 ) -> dict[str, Any]:
+    """The reader options of a command; the macro files that could not be read are reported
+    (and added to ``errors``), the others used."""
     if read == "sigma":
         try:
             return {"pipeline": api.pipeline(pipelines)} if pipelines else {}
@@ -144,8 +147,13 @@ def read_options(
             raise click.BadParameter(err.message, param_hint="--pipeline") from None
     if read != "spl":
         return {}
+    table = api.macros(macros)
+    for bad_file in table.errors if table is not None else ():
+        report_error(bad_file)
+        if errors is not None:
+            errors.append(bad_file)
     return {
-        "macros": api.macros(macros),
+        "macros": table,
         "undefined_macros": undefined_macros,
         "search_precedence": search_precedence,
     }
