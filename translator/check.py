@@ -290,7 +290,9 @@ def translate_pair(
     result = CheckResult(path, rule.title, rule.id, "equivalent")
     pair = Pair(path, rule, result)
     try:
-        done = api.emit_translation(rule, write, lossy=lossy, **options)
+        done = api.emit_translation(
+            rule, write, lossy=lossy, warnings_are_errors=False, **options
+        )
     except RuleglotError as err:
         err.path = err.path or path
         result.status, result.error = "refused", err.to_dict()

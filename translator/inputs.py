@@ -6,6 +6,7 @@ in place of what it could not read, with the file and line, and the caller repor
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def expand_paths(paths: Iterable[str | Path], suffixes: tuple[str, ...]) -> Iter
 
 
 def read_text(path: Path) -> str:
+    """A rule file's text; a UTF-8 byte-order mark (editors on Windows write one) is dropped."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleglotError(f"cannot read file: {exc}", category="io", path=str(path)) from exc
 
@@ -50,6 +52,8 @@ def read_events(path: Path) -> Iterator[tuple[int, Event] | RuleglotError]:
     index = 0
     with handle:
         for line_no, line in enumerate(handle, start=1):
+            if line_no == 1 and line.startswith(codecs.BOM_UTF8):  # a byte-order mark
+                line = line[len(codecs.BOM_UTF8) :]
             if not line.strip():
                 continue
             try:

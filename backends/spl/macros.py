@@ -146,7 +146,7 @@ class MacroTable:
 
 def _read_macro_file(path: Path) -> Macro:
     try:
-        data = yaml_loaders.load(path.read_text(encoding="utf-8"))
+        data = yaml_loaders.load(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise RuleglotError(f"cannot read macro file: {exc}", "io", str(path)) from None
     except yaml.MarkedYAMLError as exc:
