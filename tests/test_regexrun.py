@@ -14,6 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import ir.regexrun as regexrun
+from ir.evaluator import bounded_term, pattern_regex, term_regex, wildcard_test
+from ir.nodes import Pattern, Wildcard
 from ir.regexrun import RegexBudgetError, bounded
 from translator.cli import main
 
@@ -165,3 +167,42 @@ def test_check_reports_the_slow_rule_as_an_error(tmp_path: Path,
     assert results["linear.yml"]["status"] == "equivalent"
     assert results["slow.yml"]["status"] == "error"
     assert results["slow.yml"]["error"]["construct"] == "regex budget"
+
+
+# --- wildcards and SPL terms: no regex backtracking ------------------------------------------
+
+_WILD_PARTS = st.lists(
+    st.one_of(st.sampled_from([Wildcard.MANY, Wildcard.ONE]), st.text("abA\n.", min_size=1,
+                                                                      max_size=3)),
+    max_size=7,
+)
+
+
+@given(_WILD_PARTS, st.booleans(), st.lists(st.text("abA\n.İ", max_size=9), max_size=6))
+def test_wildcard_test_agrees_with_the_pattern_regex(parts, cased: bool, texts: list[str]) -> None:
+    pattern = Pattern(tuple(parts))
+    expected = pattern_regex(pattern, cased)
+    test = wildcard_test(pattern, cased)
+    for text in texts:
+        text = text if cased else text.lower()
+        assert test(text) is (expected.fullmatch(text) is not None), (parts, text)
+
+
+def test_many_stars_on_a_long_text_are_quick() -> None:
+    parts: list = []
+    for _ in range(8):
+        parts += [Wildcard.MANY, "a"]
+    test = wildcard_test(Pattern((*parts, Wildcard.MANY, "b")), True)
+    start = time.perf_counter()
+    assert not test("a" * 100_000)  # pattern_regex's fullmatch: 9 s on forty
+    assert test("a" * 100 + "b")
+    assert time.perf_counter() - start < 0.5
+
+
+@given(st.lists(st.text("ab-", min_size=1, max_size=3), min_size=1, max_size=4),
+       st.lists(st.text("abAB- \n.é", max_size=12), max_size=6))
+def test_bounded_term_agrees_with_the_term_regex(pieces: list[str], texts: list[str]) -> None:
+    term = "*".join(pieces)
+    expected = term_regex(term)
+    for text in texts:
+        assert bounded_term(term).found(text) is (expected.search(text) is not None), (term, text)
