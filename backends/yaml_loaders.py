@@ -14,7 +14,17 @@ from typing import Any
 
 import yaml
 
-__all__ = ["FAST_LOADER", "SAFE_LOADER", "load"]
+__all__ = [
+    "FAST_LOADER",
+    "MAX_ALIASES",
+    "MAX_DEPTH",
+    "MAX_EXPANDED_NODES",
+    "SAFE_LOADER",
+    "SLOW_LOADER",
+    "ExpansionError",
+    "check_expansion",
+    "load",
+]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 
@@ -59,19 +69,130 @@ def _quick_resolver(loader: Any) -> Any:
     return QuickLoader
 
 
+#: The most nodes one document may stand for once its aliases are expanded. A YAML alias is a
+#: reference, so nine levels of nine aliases (2 KB) stand for 9**9 nodes: building data or
+#: locations from them grew past 2 GB. The largest document in the shared corpus expands to a
+#: few thousand nodes.
+MAX_EXPANDED_NODES = 100_000
+#: The most alias uses one document may hold (SigmaHQ and security_content use none).
+MAX_ALIASES = 1_000
+#: The deepest nesting one document may have (rules nest fewer than ten levels; readers
+#: recurse once per level).
+MAX_DEPTH = 100
+
+
+class ExpansionError(yaml.constructor.ConstructorError):
+    """A document over :data:`MAX_EXPANDED_NODES` or :data:`MAX_ALIASES`; a marked YAML error,
+    so readers report it at its position like any other."""
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def check_expansion(root: yaml.Node) -> None:
+    """Raise :class:`ExpansionError` at the node where ``root``'s document, its aliases
+    expanded, passes a limit; in time linear in the composed graph (sizes are memoised per
+    node, iteratively: a document nested thousands deep is no recursion)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    edges = 0
+    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 1)]
+    while stack:
+        node, closing, depth = stack.pop()
+        key = id(node)
+        if closing:
+            open_nodes.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            sizes[key] = total
+            if total > MAX_EXPANDED_NODES:
+                raise ExpansionError(
+                    None, None,
+                    f"this node expands to {total:,} nodes through aliases, more than the "
+                    f"limit of {MAX_EXPANDED_NODES:,} (MAX_EXPANDED_NODES)",
+                    node.start_mark,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise ExpansionError(None, None, "recursive YAML alias", node.start_mark)
+        if depth > MAX_DEPTH:
+            raise ExpansionError(
+                None, None, f"the document nests deeper than the limit of {MAX_DEPTH} levels "
+                "(MAX_DEPTH)", node.start_mark,
+            )
+        open_nodes.add(key)
+        stack.append((node, True, depth))
+        children = _children(node)
+        edges += len(children)
+        stack.extend((child, False, depth + 1) for child in children)
+    aliases = edges - (len(sizes) - 1)
+    if aliases > MAX_ALIASES:
+        raise ExpansionError(
+            None, None,
+            f"the document uses {aliases:,} aliases, more than the limit of {MAX_ALIASES:,} "
+            "(MAX_ALIASES)",
+            root.start_mark,
+        )
+
+
+def _too_deep() -> ExpansionError:
+    return ExpansionError(
+        None, None, f"the document nests deeper than the limit of {MAX_DEPTH} levels (MAX_DEPTH)",
+        None,
+    )
+
+
+def _checked(loader: Any) -> Any:
+    """``loader`` whose every composed document is checked by :func:`check_expansion` before
+    anything is built from it."""
+    if loader is None:
+        return None
+
+    class CheckedLoader(loader):  # type: ignore[misc, valid-type]
+        def get_node(self) -> Any:
+            try:
+                node = super().get_node()
+            except RecursionError:  # PyYAML's own composer recurses once per level
+                raise _too_deep() from None
+            if node is not None:
+                check_expansion(node)
+            return node
+
+        def get_single_node(self) -> Any:
+            try:
+                node = super().get_single_node()
+            except RecursionError:
+                raise _too_deep() from None
+            if node is not None:
+                check_expansion(node)
+            return node
+
+    CheckedLoader.__name__ = CheckedLoader.__qualname__ = f"Checked{loader.__name__}"
+    return CheckedLoader
+
+
 #: libyaml's safe loader (its tags resolved a step faster), or ``None`` when PyYAML was built
 #: without libyaml.
-FAST_LOADER: Any = _quick_resolver(getattr(yaml, "CSafeLoader", None))
+FAST_LOADER: Any = _checked(_quick_resolver(getattr(yaml, "CSafeLoader", None)))
+#: PyYAML's pure-Python safe loader (for its own error messages and positions).
+SLOW_LOADER: Any = _checked(yaml.SafeLoader)
 #: The fastest safe loader PyYAML has.
-SAFE_LOADER: Any = FAST_LOADER or yaml.SafeLoader
+SAFE_LOADER: Any = FAST_LOADER or SLOW_LOADER
 
 
 def load(text: str) -> object:
     """``yaml.safe_load(text)``, by libyaml when it is there; a text libyaml refuses is read
-    again by PyYAML's own loader, whose error (message and position) is the one raised."""
+    again by PyYAML's own loader, whose error (message and position) is the one raised.
+    Both check each document's expansion (:func:`check_expansion`)."""
     if FAST_LOADER is not None:
         try:
             return yaml.load(text, Loader=FAST_LOADER)  # noqa: S506 - a safe loader
         except Exception:  # noqa: S110 - read again below, for PyYAML's own error
             pass
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=SLOW_LOADER)  # noqa: S506 - a safe loader

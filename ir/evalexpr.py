@@ -50,7 +50,7 @@ import time as _time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, Span
 from ir.events import MISSING
 from ir.functions import (
     FUNCTIONS,
@@ -67,6 +67,7 @@ from ir.functions import (
     values_of,
 )
 from ir.nodes import BinOp, Call, Condition, EvalExpr, FieldValue, Literal, UnaryOp
+from ir.regexrun import RegexBudgetError
 
 Compiled = Callable[[Any], Any]
 
@@ -75,6 +76,18 @@ def holds(value: Any) -> bool:
     """A ``where`` keeps a row when its expression is exactly true (not null, not a string)."""
     return value is True
 
+
+
+def _positioned(impl: Callable[..., Any], span: Span | None) -> Callable[..., Any]:
+    """``impl`` whose regex budget overruns (:mod:`ir.regexrun`) point at the call."""
+
+    def run(*args: Any) -> Any:
+        try:
+            return impl(*args)
+        except RegexBudgetError as err:
+            raise err.at(span) from None
+
+    return run
 
 class _Bound:
     """A row with one field bound to one value (``mvfilter``/``mvmap``)."""
@@ -289,6 +302,8 @@ class _Compiler:
                     compile_regex(arg.value)
         args = tuple(self.compile(a) for a in expr.args)
         impl = function.impl
+        if function.regex_args:
+            impl = _positioned(impl, expr.span)
         if len(args) == 1:
             (only,) = args
             return lambda row: impl(only(row))

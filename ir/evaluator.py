@@ -21,13 +21,14 @@ over-approximation: guards and filters are always evaluated as well.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, Span
 from ir.evalexpr import compile_condition
 from ir.events import MISSING, TEXT_SEPARATOR, Event, text_of
 from ir.fieldprofiles import FieldProfile
@@ -49,6 +50,7 @@ from ir.nodes import (
     Wildcard,
     conjuncts,
 )
+from ir.regexrun import BoundedRegex, RegexBudgetError, bounded
 
 Matcher = Callable[[Event], bool]
 ScalarTest = Callable[[Any], bool]
@@ -85,6 +87,72 @@ def pattern_regex(pattern: Pattern, cased: bool) -> re.Pattern[str]:
             text = str(part)
             out.append(re.escape(text if cased else text.lower()))
     return re.compile("".join(out), re.DOTALL)
+
+
+class _Segment:
+    """A run of a wildcard pattern between two ``*``: literals and ``?``, of fixed length."""
+
+    def __init__(self, parts: list[str | Wildcard]) -> None:
+        self.length = sum(1 if isinstance(p, Wildcard) else len(p) for p in parts)
+        if all(isinstance(p, str) for p in parts):
+            self.literal: str | None = "".join(str(p) for p in parts)
+            self.rx = None
+        else:
+            self.literal = None
+            body = "".join("." if p is Wildcard.ONE else re.escape(str(p)) for p in parts)
+            self.rx = re.compile(body, re.DOTALL)
+
+    def at(self, text: str, index: int) -> bool:
+        if self.literal is not None:
+            return text.startswith(self.literal, index)
+        assert self.rx is not None
+        return self.rx.match(text, index) is not None
+
+    def find(self, text: str, start: int, end: int) -> int:
+        """The first index from ``start`` where the segment ends by ``end``, or -1."""
+        if self.literal is not None:
+            return text.find(self.literal, start, end)
+        assert self.rx is not None
+        found = self.rx.search(text, start, end)
+        return -1 if found is None else found.start()
+
+
+def wildcard_test(pattern: Pattern, cased: bool) -> ScalarTest:
+    """Whether a whole text (already lower-cased when not ``cased``) matches ``pattern``, as
+    :func:`pattern_regex`'s ``fullmatch`` decides, in time linear in text times pattern.
+
+    A backtracking regex took exponential time in the number of ``*`` (``*a*a*a*a*a*a*a*a*b``
+    on forty ``a``: 9 s, issue 21). Between two ``*`` a pattern is a run of fixed length; the
+    first run must start the text, the last end it, and each run between may take its leftmost
+    place after the previous one: any match can be moved to that one, since a ``*`` takes any
+    text (the greedy glob algorithm)."""
+    runs: list[list[str | Wildcard]] = [[]]
+    for part in pattern.parts:
+        if part is Wildcard.MANY:
+            runs.append([])
+        elif part is Wildcard.ONE:
+            runs[-1].append(part)
+        else:
+            runs[-1].append(str(part) if cased else str(part).lower())
+    if len(runs) == 1:  # no '*': one fixed-length regex, linear
+        rx = pattern_regex(pattern, cased)
+        return lambda text: rx.fullmatch(text) is not None
+    first, *middle, last = (_Segment(run) for run in runs)
+    fixed = first.length + last.length
+
+    def test(text: str) -> bool:
+        end = len(text) - last.length
+        if len(text) < fixed or not first.at(text, 0) or not last.at(text, end):
+            return False
+        position = first.length
+        for segment in middle:
+            found = segment.find(text, position, end)
+            if found < 0:
+                return False
+            position = found + segment.length
+        return True
+
+    return test
 
 
 def _text_compare(kind: Kind, needle: str) -> ScalarTest:
@@ -174,16 +242,25 @@ def _timepart_test(part: TimePart) -> ScalarTest:
     return test
 
 
-def _regex_test(regex: Regex) -> ScalarTest:
+def _regex_test(regex: Regex, span: Span | None) -> ScalarTest:
+    """``re.search`` with the regex's flags, bounded (:mod:`ir.regexrun`); a budget overrun is
+    positioned on the predicate."""
     flags = 0
     for letter, flag in (("i", re.IGNORECASE), ("m", re.MULTILINE), ("s", re.DOTALL)):
         if letter in regex.flags:
             flags |= flag
     try:
-        compiled = re.compile(regex.pattern, flags)
+        found = bounded(regex.pattern, flags).found
     except re.error as exc:
         raise RuleglotError(f"invalid regular expression: {exc}", construct="regex") from exc
-    return lambda text: compiled.search(text) is not None
+
+    def test(text: str) -> bool:
+        try:
+            return found(text)
+        except RegexBudgetError as err:
+            raise err.at(span) from None
+
+    return test
 
 
 def _on_text(pred: Predicate) -> tuple[ScalarTest, bool] | None:
@@ -197,11 +274,10 @@ def _on_text(pred: Predicate) -> tuple[ScalarTest, bool] | None:
         return _text_compare(kind, needle.lower() if lower else needle), lower
     if kind is Kind.WILDCARD:
         assert isinstance(value, Pattern)
-        rx = pattern_regex(value, pred.cased)
-        return (lambda t: rx.fullmatch(t) is not None), lower
+        return wildcard_test(value, pred.cased), lower
     if kind is Kind.REGEX:
         assert isinstance(value, Regex)
-        return _regex_test(value), False
+        return _regex_test(value, pred.span), False
     if kind is Kind.CIDR:
         return _cidr_test(str(value)), False
     if kind is Kind.TIMEPART:
@@ -266,6 +342,15 @@ def term_regex(term: str) -> re.Pattern[str]:
     return re.compile(f"(?:^|(?<=[{_BREAKERS}])){body}(?=[{_BREAKERS}]|$)", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
+def bounded_term(term: str) -> BoundedRegex:
+    """:func:`term_regex` for a yes/no search, bounded (:mod:`ir.regexrun`): its look-behind
+    and look-ahead become a breaker taken or the edge, which finds a match exactly where they
+    do and lets RE2 run it (the ``.*?`` between pieces backtracked polynomially)."""
+    body = ".*?".join(re.escape(piece) for piece in term.split("*"))
+    return bounded(f"(?:^|[{_BREAKERS}]){body}(?:[{_BREAKERS}]|$)", re.IGNORECASE)
+
+
 def _fieldref_test(name: str, ref: FieldRef, cased: bool, aliases: Mapping[str, str]) -> Matcher:
     other = aliases.get(ref.field, ref.field)
     kind = Kind(ref.match)
@@ -299,14 +384,19 @@ def compile_predicate(pred: Predicate, aliases: Mapping[str, str]) -> Matcher:
     kind = pred.kind
     if kind is Kind.TERM:
         term = text_of(pred.value)
-        rx = term_regex(term)
+        found = bounded_term(term).found
         pieces = [p.lower() for p in term.split("*") if p]
 
         def run_term(event: Event) -> bool:
             raw = event.raw_text
             lowered = event.memo(("raw-lower", None), raw.lower)
             # the regex only confirms the breakers around a text known to be there
-            return all(p in lowered for p in pieces) and rx.search(raw) is not None
+            if not all(p in lowered for p in pieces):
+                return False
+            try:
+                return found(raw)
+            except RegexBudgetError as err:
+                raise err.at(pred.span) from None
 
         return run_term
     if name is None:
@@ -712,6 +802,8 @@ class RuleSet:
         ] = {}
         self._by_field: dict[str, list[int]] = {}
         self._always: list[int] = []
+        #: rule index -> the error that stopped it while matching
+        self.failures: dict[int, RuleglotError] = {}
         for index, compiled in enumerate(self.rules):
             if compiled.key_profile is not None and compiled.dispatch is not None:
                 group = (compiled.key_profile.name, compiled.key_fields)
@@ -744,5 +836,17 @@ class RuleSet:
         return sorted(found)
 
     def match(self, event: Event) -> list[int]:
-        """Indices of the rules that match ``event``, in rule order."""
-        return [i for i in self.candidates(event) if self.rules[i].matches(event)]
+        """Indices of the rules that match ``event``, in rule order.
+
+        A rule that fails while matching (a regex past its time budget, :mod:`ir.regexrun`) is
+        recorded in :attr:`failures` and not run again; the other rules go on."""
+        found: list[int] = []
+        for i in self.candidates(event):
+            if i in self.failures:
+                continue
+            try:
+                if self.rules[i].matches(event):
+                    found.append(i)
+            except RuleglotError as err:
+                self.failures[i] = err
+        return found

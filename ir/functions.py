@@ -57,6 +57,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from ir.errors import RuleglotError
+from ir.regexrun import BoundedRegex, bounded
 
 # --- values -----------------------------------------------------------------------------------
 
@@ -332,10 +333,11 @@ def pcre_to_python(pattern: str) -> str:
 
 
 @functools.lru_cache(maxsize=2048)
-def compile_regex(pattern: str, flags: int = 0) -> re.Pattern[str]:
-    """A PCRE pattern compiled for Python (cached); a bad pattern is an ``invalid`` error."""
+def compile_regex(pattern: str, flags: int = 0) -> BoundedRegex:
+    """A PCRE pattern compiled for Python (cached), run bounded (:mod:`ir.regexrun`); a bad
+    pattern is an ``invalid`` error."""
     try:
-        return re.compile(pcre_to_python(pattern), flags)
+        return bounded(pcre_to_python(pattern), flags)
     except (re.error, ValueError, IndexError) as exc:
         raise RuleglotError(
             f"invalid regular expression {pattern!r}: {exc}", construct="regex"
@@ -679,14 +681,14 @@ def _match(subject: Any, pattern: Any) -> bool:
     if subject is None or pattern is None:
         return False
     rx = compile_regex(to_text(pattern) or "")
-    return any(rx.search(to_text(v) or "") is not None for v in values_of(subject))
+    return any(rx.found(to_text(v) or "") for v in values_of(subject))
 
 
-def like_regex(pattern: str) -> re.Pattern[str]:
+def like_regex(pattern: str) -> BoundedRegex:
     """``like``'s pattern: ``%`` any run of characters, ``_`` exactly one, the rest literal
     (no escape character: the reference documents none), whole value, case-sensitive."""
     body = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL)
+    return bounded(body, re.DOTALL)
 
 
 _like_cache = functools.lru_cache(maxsize=1024)(like_regex)
@@ -1257,7 +1259,7 @@ def _mvfind(value: Any, pattern: Any) -> int | None:
         return None
     rx = compile_regex(to_text(pattern) or "")
     for index, v in enumerate(values_of(value)):
-        if rx.search(to_text(v) or "") is not None:
+        if rx.found(to_text(v) or ""):
             return index
     return None
 

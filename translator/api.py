@@ -211,15 +211,31 @@ def prepare(read: str) -> None:
 
 
 def emit_translation(rule: Rule, write: str = "ir", **options: Any) -> Translation:
-    """``rule`` in language ``write`` with its lossy warnings (``lossy=True``, else strict:
-    an untranslatable construct raises :class:`RuleglotError`)."""
+    """``rule`` in language ``write`` with its lossy warnings (``lossy=True``), else strict:
+    an untranslatable construct raises :class:`RuleglotError`, and so does every warning a
+    writer gives (a translation that changes the meaning is never written silently in strict
+    mode: the first warning is the error, positioned and naming its construct; the others
+    are its notes). ``check`` passes ``warnings_are_errors=False``: it reports such a pair
+    as lossy, with the events that tell the two apart, and writes nothing."""
+    warnings_are_errors = options.pop("warnings_are_errors", True)
     if write not in WRITERS:
         raise RuleglotError(
             f"no writer for {write!r} (have: {', '.join(WRITERS)})",
             category="unsupported",
             construct=write,
         )
-    return WRITERS[write](rule, **options)
+    done = WRITERS[write](rule, **options)
+    if done.warnings and warnings_are_errors and not options.get("lossy"):
+        first, *others = done.warnings
+        raise RuleglotError(
+            f"{first.get('message')} (strict: --lossy writes it with this warning)",
+            category="unsupported",
+            construct=first.get("construct"),
+            line=first.get("line"),
+            col=first.get("col"),
+            notes=[f"also: {w.get('construct') or '-'}: {w.get('message')}" for w in others],
+        )
+    return done
 
 
 def emit(rule: Rule, write: str = "ir", **options: Any) -> str:

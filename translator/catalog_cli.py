@@ -28,7 +28,12 @@ from translator.catalog import (
     read_counts,
     rule_keys,
 )
-from translator.cli_common import EXIT_INPUT_ERROR, stderr_console
+from translator.cli_common import (
+    EXIT_INPUT_ERROR,
+    guard_output,
+    stderr_console,
+    write_atomically,
+)
 from translator.explain import Counts, rule_page
 from translator.indicators import IndicatorKey
 from translator.inputs import read_text
@@ -129,6 +134,8 @@ def explain_command(
     """Print the page of RULE (Sigma or SPL): ATT&CK and event coverage, body, stages,
     exclusions, indicators with corpus counts, SPL search terms."""
     path = Path(rule)
+    if output:
+        guard_output(output, (rule, *corpus), folder=False)
     try:
         text = read_text(path)
         language = detect_language(text, path) if read == "auto" else read
@@ -152,7 +159,7 @@ def explain_command(
     else:
         result = "\n".join(render(p, form, counted or None) for p in pages)
     if output:
-        Path(output).write_text(result if result.endswith("\n") else result + "\n", "utf-8")
+        write_atomically(Path(output), result)
     else:
         click.echo(result)
 
@@ -181,6 +188,8 @@ def catalog_command(
     filter by language, tactic, technique, log source and level; a page per rule; a page per
     indicator listing the rules that use it."""
     started = time.perf_counter()
+    # the site's rules/ and indicators/ are replaced: never where an input lives
+    guard_output(out_dir, (*paths, *([macros] if macros else [])), folder=True)
     interactive = sys.stderr.isatty()
     with Progress(console=stderr_console(), transient=True, disable=not interactive) as progress:
         report = build_site(

@@ -377,7 +377,9 @@ def translate_pair(
     result = CheckResult(path, rule.title, rule.id, "equivalent")
     pair = Pair(path, rule, result)
     try:
-        done = api.emit_translation(rule, write, lossy=lossy, **options)
+        done = api.emit_translation(
+            rule, write, lossy=lossy, warnings_are_errors=False, **options
+        )
     except RuleglotError as err:
         err.path = err.path or path
         result.status, result.error = "refused", err.to_dict()
@@ -505,9 +507,14 @@ def _generated(pair: Pair, seed: int, limit: int) -> list[Event]:
     return events
 
 
-def _hits(live: Sequence[Pair], events: Sequence[Event], offset: int) -> list[list[set[int]]]:
-    """Per side, per pair: the indexes (from ``offset``) of ``events`` the side matches."""
+Hits = tuple[list[list[set[int]]], dict[int, RuleglotError]]
+
+
+def _hits(live: Sequence[Pair], events: Sequence[Event], offset: int) -> Hits:
+    """Per side, per pair: the indexes (from ``offset``) of ``events`` the side matches; and
+    per pair (index in ``live``) the error that stopped a side (a regex past its budget)."""
     sides: list[list[set[int]]] = []
+    failed: dict[int, RuleglotError] = {}
     for which in ("source_side", "target_side"):
         deciders = [getattr(p, which) for p in live]
         compiled = [(i, d.compiled) for i, d in enumerate(deciders) if d.compiled is not None]
@@ -516,11 +523,23 @@ def _hits(live: Sequence[Pair], events: Sequence[Event], offset: int) -> list[li
         for event_index, event in enumerate(events, start=offset):
             for k in ruleset.match(event):
                 hits[compiled[k][0]].add(event_index)
+        for k, err in ruleset.failures.items():
+            failed.setdefault(compiled[k][0], err)
         for i, decider in enumerate(deciders):
             if decider.compiled is None:
-                hits[i] = decider.match_many(events, offset)
+                try:
+                    hits[i] = decider.match_many(events, offset)
+                except RuleglotError as err:
+                    failed.setdefault(i, err)
         sides.append(hits)
-    return sides
+    return sides, failed
+
+
+def _fail(pair: Pair, err: RuleglotError) -> None:
+    """``pair`` could not be decided: an ``error`` result naming why, positioned in its file."""
+    err.path = err.path or pair.path
+    pair.result.status = "error"
+    pair.result.error = {**err.to_dict(), "message": f"cannot evaluate: {err.message}"}
 
 
 def _on_given_events(pair: Pair) -> bool:
@@ -545,32 +564,49 @@ def compare_on_events(
     if jobs > 1 and len(events) >= 2 * jobs:
         bounds = chunk_bounds(len(events), -(-len(events) // jobs))
 
-        def hits_between(bounds: tuple[int, int]) -> list[list[set[int]]]:
+        def hits_between(bounds: tuple[int, int]) -> Hits:
             start, stop = bounds
             return _hits(live, events[start:stop], start)
 
         parts = list(fork_map(hits_between, bounds, jobs))
         sides = [
-            [set().union(*(part[side][i] for part in parts)) for i in range(len(live))]
+            [set().union(*(part[0][side][i] for part in parts)) for i in range(len(live))]
             for side in (0, 1)
         ]
+        failed: dict[int, RuleglotError] = {}
+        for part in parts:
+            for i, err in part[1].items():
+                failed.setdefault(i, err)
     else:
-        sides = _hits(live, events, 0)
+        sides, failed = _hits(live, events, 0)
+    for i, err in failed.items():
+        _fail(live[i], err)
     first: dict[int, int] = {}
     for i, (a, b) in enumerate(zip(*sides, strict=True)):
+        if i in failed:
+            continue
         if a != b:
             first[id(live[i])] = min(a ^ b)
     return [first.get(id(p)) for p in pairs]
 
 
-def _on_generated(pair: Pair, seed: int, limit: int) -> tuple[int, Counterexample | None]:
+Generated = tuple[int, Counterexample | None, RuleglotError | None]
+
+
+def _on_generated(pair: Pair, seed: int, limit: int) -> Generated:
+    """How many events were generated for ``pair``, the first the sides decide differently,
+    or the error that stopped a side (a regex past its budget)."""
     assert pair.source_side is not None and pair.target_side is not None
-    made = _generated(pair, seed, limit)
-    for event in made:
-        if pair.source_side.matches(event) != pair.target_side.matches(event):
-            return len(made), counterexample(
-                pair.source_side, pair.target_side, event, "generated")
-    return len(made), None
+    made: list[Event] = []
+    try:
+        made = _generated(pair, seed, limit)
+        for event in made:
+            if pair.source_side.matches(event) != pair.target_side.matches(event):
+                return len(made), counterexample(
+                    pair.source_side, pair.target_side, event, "generated"), None
+    except RuleglotError as err:
+        return len(made), None, err
+    return len(made), None, None
 
 
 def check_pairs(
@@ -604,6 +640,8 @@ def check_pairs(
         pair = pairs[index]
         if pair.source_side is None or pair.target_side is None:
             continue
+        if pair.result.status == "error":  # a side failed on the given events
+            continue
         pair.result.events = len(events) if _on_given_events(pair) else 0
         if first is not None:
             origin = origins[first] if origins else f"event {first}"
@@ -612,16 +650,18 @@ def check_pairs(
         elif generated:
             todo.append(index)
 
-    def on_generated(index: int) -> tuple[int, Counterexample | None]:
+    def on_generated(index: int) -> Generated:
         return _on_generated(pairs[index], seed, limit)
 
     outcomes = list(progress(fork_map(on_generated, todo, jobs, chunksize=4)))
-    for index, (count, example) in zip(todo, outcomes, strict=True):
+    for index, (count, example, error) in zip(todo, outcomes, strict=True):
         pairs[index].result.generated = count
         pairs[index].result.counterexample = example
+        if error is not None:
+            _fail(pairs[index], error)
     for pair in rest:
         result = pair.result
-        if pair.source_side is None or pair.target_side is None:
+        if pair.source_side is None or pair.target_side is None or result.status == "error":
             continue
         if result.warnings:  # announced: a counterexample shows what the warnings cost
             result.status = "lossy"

@@ -27,6 +27,7 @@ from translator.cli_common import (
     EXIT_INPUT_ERROR,
     SeveralValuesCommand,
     collect_event_files,
+    guard_output,
     load_rules,
     progress,
     read_options,
@@ -190,7 +191,9 @@ def check_command(
     started = time.perf_counter()
     write = write or ("spl" if read != "spl" else "sigma")
     errors: list[RuleglotError] = []
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    if report_path:  # checked now: an unwritable report lost a finished run
+        guard_output(report_path, (*paths, *event_paths), folder=False, option="--report")
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     loaded = load_rules(paths, read, errors, **options)
     events, origins = _load_events(event_paths, errors)
     write_options: dict[str, Any] = {"fields": fields, "logsources": logsources}

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 import orjson
@@ -32,8 +32,10 @@ from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
     EXIT_INPUT_ERROR,
+    OutputError,
     SeveralValuesCommand,
     collect_event_files,
+    guard_output,
     lenient_option,
     load_rules,
     parse_rule_file,
@@ -138,7 +140,7 @@ def parse_command(
 ) -> None:
     """Read RULES (files or folders) and print each rule in the --to form."""
     errors: list[RuleglotError] = []
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     if read == "sigma":
         options["lenient"] = lenient
     warnings: Counter[str] = Counter()
@@ -240,6 +242,7 @@ class _Eval:
             except RuleglotError as err:
                 self._fail(err, path)
         ruleset = RuleSet(c for _, c in compiled)
+        failed_rules: set[int] = set()
         for result in progress(
             match_files(ruleset, event_files, self.jobs), len(event_files), "evaluating"
         ):
@@ -247,6 +250,10 @@ class _Eval:
             self.fields_seen |= result.fields_seen
             for bad_line in result.errors:
                 self._fail(bad_line, result.path)
+            for rule_index, rule_error in result.rule_errors:
+                if rule_index not in failed_rules:  # once per rule, whichever worker saw it
+                    failed_rules.add(rule_index)
+                    self._fail(rule_error, compiled[rule_index][0])
             for event_index, rule_indices in result.matches:
                 for rule_index in rule_indices:
                     rule_path, matched = compiled[rule_index]
@@ -396,7 +403,9 @@ def eval_command(
         raise click.UsageError(f"give RULES and at least one --events (or --cases){hint}")
     started = time.perf_counter()
     run = _Eval(profile_name, fields, LookupProvider(lookups) if lookups else None, jobs)
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    options = read_options(
+        read, macros, undefined_macros, search_precedence, pipelines, run.errors
+    )
     reader_warnings: Counter[str] = Counter()
     loaded = load_rules(rules, read, run.errors, reader_warnings, **options)
     if summary := warning_summary(reader_warnings):
@@ -440,6 +449,46 @@ def eval_command(
 
 
 OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}
+
+
+def _refuse_collisions(targets: dict[Path, Path]) -> None:
+    """Two inputs that would be written to one output file: refused, naming both (one of
+    them was silently lost before)."""
+    seen: dict[Path, Path] = {}
+    for source, target in targets.items():
+        if target in seen:
+            raise OutputError(
+                target,
+                f"{seen[target]} and {source} would both be written here; translate them "
+                "separately or give their common parent folder",
+            )
+        seen[target] = source
+
+
+def _interrupted(
+    translated: list[_FileTranslation], total: int, out_dir: str | None, report_path: str | None
+) -> NoReturn:
+    """Ctrl-C during ``translate``: each write already removed its temporary file
+    (:func:`write_atomically`); say what was done, keep a report of it, exit 130."""
+    written = [item.path for item in translated if item.written]
+    report = [
+        {**entry, "status": "error" if isinstance(done, RuleglotError) else done.status}
+        for item in translated for entry, done in item.rules
+    ]
+    if report_path:
+        write_atomically(
+            Path(report_path),
+            orjson.dumps({"interrupted": True, "files": total, "rules": report},
+                         option=orjson.OPT_INDENT_2).decode(),
+        )
+    where = f", {len(written)} written to {out_dir}" if out_dir is not None else ""
+    click.echo(
+        f"interrupted: {len(translated)} of {total} file(s) translated{where}; "
+        "no temporary files left"
+        + (f"; what was done is in {report_path}" if report_path else ""),
+        err=True,
+    )
+    sys.exit(130)
 
 
 def _output_path(out_dir: Path, source: Path, roots: list[Path], write: str) -> Path:
@@ -609,7 +658,11 @@ def translate_command(
     error naming it and its position, and the exit status is 2.
     """
     errors: list[RuleglotError] = []
-    options = read_options(read, macros, undefined_macros, search_precedence, pipelines)
+    if out_dir is not None:
+        guard_output(out_dir, paths, folder=True)
+    if report_path:
+        guard_output(report_path, paths, folder=False, option="--report")
+    options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     if read == "sigma":
         options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
@@ -622,13 +675,12 @@ def translate_command(
     if jobs == 0:
         jobs = available_cores() if len(files) >= PARALLEL_MIN_FILES else 1
     roots = [Path(p) for p in paths]
-    # Each file's output is written where it is translated, unless two inputs share an output
-    # path (then the last one wins, as in order, so the writes stay here).
+    # Each file's output is written where it is translated (input-relative paths mirrored);
+    # two inputs with one output path are refused by name before anything is written.
     targets: dict[Path, Path] = {}
     if out_dir is not None:
         targets = {f: _output_path(Path(out_dir), f, roots, write) for f in files}
-        if len(set(targets.values())) < len(files):
-            targets = {}
+        _refuse_collisions(targets)
 
     def translate_one(path: Path) -> _FileTranslation:
         return _translate_file(path, read, options, write, emit, targets.get(path))
@@ -643,9 +695,13 @@ def translate_command(
     # Files are read and translated on ``jobs`` processes; everything else happens here, in
     # input order: read errors first (as a sequential read reports them), then each rule.
     chunk = max(1, min(32, len(files) // (8 * jobs)))
-    translated = list(
-        progress(fork_map(translate_one, files, jobs, chunk), len(files), "translating")
-    )
+    translated: list[_FileTranslation] = []
+    try:
+        for item in progress(fork_map(translate_one, files, jobs, chunk), len(files),
+                             "translating"):
+            translated.append(item)
+    except KeyboardInterrupt:
+        _interrupted(translated, len(files), out_dir, report_path)
     warning_counts: Counter[str] = Counter()
     for item in translated:
         if item.read_error is not None:

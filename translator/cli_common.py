@@ -6,6 +6,7 @@ whole. One place, so that the commands keep the conventions of ``cli.py``'s docs
 
 from __future__ import annotations
 
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -33,8 +34,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_INPUT_ERROR",
+    "OutputError",
     "SeveralValuesCommand",
     "collect_event_files",
+    "guard_output",
     "lenient_option",
     "load_rules",
     "parse_rule_file",
@@ -282,7 +285,10 @@ def read_options(
     undefined_macros: str,
     search_precedence: str,
     pipelines: tuple[str, ...] = (),
+    errors: list[RuleglotError] | None = None,
 ) -> dict[str, Any]:
+    """The reader options of a command; the macro files that could not be read are reported
+    (and added to ``errors``), the others used."""
     if read == "sigma":
         try:
             return {"pipeline": api.pipeline(pipelines)} if pipelines else {}
@@ -290,16 +296,81 @@ def read_options(
             raise click.BadParameter(err.message, param_hint="--pipeline") from None
     if read != "spl":
         return {}
+    table = api.macros(macros)
+    for bad_file in table.errors if table is not None else ():
+        report_error(bad_file)
+        if errors is not None:
+            errors.append(bad_file)
     return {
-        "macros": api.macros(macros),
+        "macros": table,
         "undefined_macros": undefined_macros,
         "search_precedence": search_precedence,
     }
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file beside it: never half a file."""
+    """Write ``text`` to ``path`` through a temporary file beside it: never half a file, and
+    no temporary file left behind, whatever stops the write (an error, Ctrl-C)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    temporary.replace(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+class OutputError(click.ClickException):
+    """An output that must not or cannot be written: one error line, exit status 2, before
+    any work is done."""
+
+    exit_code = EXIT_INPUT_ERROR
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(f"{path}: io: {message}")
+
+    def show(self, file: Any = None) -> None:
+        click.echo(self.message, err=True)
+
+
+def _overlap(output: Path, source: Path) -> str | None:
+    """How ``output`` (resolved) would overwrite ``source`` (resolved), or ``None``."""
+    if output == source:
+        return "is"
+    if source.is_relative_to(output):
+        return "contains"
+    if output.is_relative_to(source):
+        return "lies inside"
+    return None
+
+
+def guard_output(
+    output: str | Path, inputs: Iterable[str | Path], *, folder: bool, option: str = "-o"
+) -> Path:
+    """Refuse an output that is, contains or lies inside one of ``inputs`` (writing it would
+    replace or delete rules: ``catalog rules/ -o rules/`` removed them), and one that cannot be
+    written; a folder is created (and a probe file written in it) now, before the work, so
+    that an unwritable output never loses a finished run. Raises :class:`OutputError`."""
+    target = Path(output)
+    resolved = target.resolve()
+    for source in inputs:
+        relation = _overlap(resolved, Path(source).resolve())
+        if relation is not None and (folder or relation == "is"):  # a file only replaces itself
+            raise OutputError(
+                target,
+                f"refusing to write {option} {target}: it {relation} the input {source}, "
+                "which would be overwritten or deleted; choose an output outside the inputs",
+            )
+    folder_path = resolved if folder else resolved.parent
+    try:
+        folder_path.mkdir(parents=True, exist_ok=True)
+        if not folder and resolved.is_dir():
+            raise IsADirectoryError(f"{target} is a folder")
+        probe = folder_path / f".ruleglot-probe.{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(target, f"cannot write {option} {target}: {reason}") from None
+    return target

@@ -6,6 +6,7 @@ in place of what it could not read, with the file and line, and the caller repor
 
 from __future__ import annotations
 
+import codecs
 import glob
 import re
 import sys
@@ -108,11 +109,12 @@ def guess_language(text: str, path: Path | None = None) -> str | None:
 
 
 def read_text(path: Path) -> str:
-    """A rule file's text; ``-`` reads standard input (``cat rule.yml | ruleglot translate -``)."""
+    """A rule file's text; ``-`` reads standard input (``cat rule.yml | ruleglot translate -``);
+    a UTF-8 byte-order mark (editors on Windows write one) is dropped."""
     try:
         if str(path) == STDIN:
-            return b"".join(stdin_lines()).decode("utf-8")
-        return path.read_text(encoding="utf-8")
+            return b"".join(stdin_lines()).decode("utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleglotError(f"cannot read file: {exc}", category="io", path=str(path)) from exc
 
@@ -137,6 +139,8 @@ def _parse_lines(
 ) -> Iterator[tuple[int, Event] | RuleglotError]:
     index = 0
     for line_no, line in enumerate(lines, start=1):
+        if line_no == 1 and line.startswith(codecs.BOM_UTF8):  # a byte-order mark
+            line = line[len(codecs.BOM_UTF8) :]
         if not line.strip():
             continue
         try:

@@ -12,8 +12,12 @@ What it must not do
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
+import hashlib
+import re
+import urllib.parse
 from functools import cache
 from typing import Any
 
@@ -52,7 +56,44 @@ def environment(autoescape: bool) -> jinja2.Environment:
     )
     env.filters["md"] = _md_cell
     env.filters["mdcode"] = _md_code
+    env.tests["web_url"] = is_web_url
+    if autoescape:
+        env.globals["csp"] = content_security_policy(env)
     return env
+
+
+#: What a browser drops from a URL before reading its scheme (WHATWG URL: leading C0 controls
+#: and spaces, and every tab or newline), so ``java\tscript:`` is still ``javascript:``.
+_URL_IGNORED = re.compile(r"^[\x00-\x20]+|[\t\n\r]")
+
+
+def is_web_url(text: Any) -> bool:
+    """Whether ``text`` is an ``http``/``https`` URL: the only references a page links (a rule's
+    ``references: ['javascript:alert(4)']`` became a live link); the rest is shown as text."""
+    if not isinstance(text, str):
+        return False
+    cleaned = _URL_IGNORED.sub("", text)
+    try:
+        parts = urllib.parse.urlsplit(cleaned)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def content_security_policy(env: jinja2.Environment) -> str:
+    """Every HTML page's policy: nothing loads from anywhere, styles are the page's own, and
+    the only script that runs is the catalog index's filter script, by its hash (so neither a
+    ``javascript:`` link nor injected markup could run one)."""
+    source, _, _ = env.loader.get_source(env, "index.html.j2")  # type: ignore[union-attr]
+    scripts = re.findall(r"<script>(.*?)</script>", source, re.DOTALL)
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() + "'"
+        for s in scripts
+    )
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src {hashes or chr(39) + 'none' + chr(39)}; base-uri 'none'; form-action 'none'"
+    )
 
 
 def _context(page: RulePage, **extra: Any) -> dict[str, Any]:

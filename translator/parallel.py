@@ -82,6 +82,8 @@ class FileResult:
     matches: list[tuple[int, list[int]]] = field(default_factory=list)
     errors: list[RuleglotError] = field(default_factory=list)
     fields_seen: set[str] = field(default_factory=set)
+    #: rules that failed while matching this file (rule index, error), first failure only
+    rule_errors: list[tuple[int, RuleglotError]] = field(default_factory=list)
 
 
 def match_file(ruleset: RuleSet, path: Path) -> FileResult:
@@ -93,9 +95,13 @@ def match_file(ruleset: RuleSet, path: Path) -> FileResult:
         event_index, event = item
         result.events += 1
         result.fields_seen.update(event.fields)
+        failed = len(ruleset.failures)
         matched = ruleset.match(event)
         if matched:
             result.matches.append((event_index, matched))
+        if len(ruleset.failures) != failed:
+            # a dict keeps insertion order: the new failures are the last ones
+            result.rule_errors.extend(list(ruleset.failures.items())[failed:])
     return result
 
 

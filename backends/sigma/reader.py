@@ -84,7 +84,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from backends.yaml_loaders import FAST_LOADER
+from backends.yaml_loaders import FAST_LOADER, SLOW_LOADER
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.nodes import (
     Expr,
@@ -383,7 +383,7 @@ def _load_documents_slowly(source: _Source) -> list[_Doc]:
     builder = _TreeBuilder(source)
     docs: list[_Doc] = []
     try:
-        for node in yaml.compose_all(source.text, Loader=yaml.SafeLoader):
+        for node in yaml.compose_all(source.text, Loader=SLOW_LOADER):
             if node is None:
                 continue
             data, loc = builder.build(node)

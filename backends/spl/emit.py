@@ -1146,9 +1146,25 @@ def emit_spl(
 _ATTACK_ID = re.compile(r"^attack\.(t\d{4}(?:\.\d{3})?)$", re.IGNORECASE)
 
 
-def _conf_value(text: str) -> str:
-    """A savedsearches.conf value: a line break continues with a trailing backslash."""
-    return " \\\n".join(line.rstrip("\\") for line in text.splitlines()) if text else ""
+def _conf_value(text: str, what: str = "value") -> str:
+    """A ``savedsearches.conf`` value: every line break in it is written as Splunk's line
+    continuation, a backslash ending the line (Admin Manual, "Configuration file structure";
+    ``savedsearches.conf.spec`` allows multi-line ``search`` strings), so no text of the value
+    can start a line of its own and end the stanza or set another key. Only ``\\n``, ``\\r\\n``
+    and ``\\r`` break lines in a .conf file; other characters Python calls line breaks stay.
+
+    A value line that itself ends with a backslash would be read as a continuation and joined
+    with what follows: refused (``unsupported``, construct ``savedsearches``), never written.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if any(line.endswith("\\") for line in lines):
+        raise RuleglotError(
+            f"the {what} has a line ending with a backslash, which savedsearches.conf reads as "
+            "a line continuation",
+            category="unsupported",
+            construct="savedsearches",
+        )
+    return "\\\n".join(lines)
 
 
 def savedsearch(rule: Rule, commands: Sequence[str]) -> str:
@@ -1157,9 +1173,12 @@ def savedsearch(rule: Rule, commands: Sequence[str]) -> str:
     title = re.sub(r"[\[\]\r\n]", " ", rule.title).strip() or "ruleglot rule"
     first, *rest = commands
     pieces = ([first] if first else []) + [f"| {c}" for c in rest]
-    lines = [f"[{title}]", "search = " + " \\\n".join(pieces)]
+    lines = [f"[{title}]", "search = " + " \\\n".join(_conf_value(p, "search") for p in pieces)]
     if rule.description:
-        lines.append("description = " + _conf_value(rule.description.strip()))
+        # a description line ending with a backslash gets a space: prose, not a continuation
+        text = rule.description.strip().replace("\r\n", "\n").replace("\r", "\n")
+        text = "\n".join(f"{line} " if line.endswith("\\") else line for line in text.split("\n"))
+        lines.append("description = " + _conf_value(text, "description"))
     attack = [m.group(1).upper() for t in rule.tags if (m := _ATTACK_ID.match(t))]
     if attack:
         lines.append(

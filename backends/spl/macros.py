@@ -40,6 +40,10 @@ __all__ = ["BUILTINS", "Expansion", "Macro", "MacroTable", "expand", "strip_comm
 
 #: How deep macros may call macros before expansion stops with an error.
 MAX_DEPTH = 20
+#: The longest text one search may expand to. Macros that each call the next ten times grow
+#: tenfold per level (the kernel killed such a search at 24 GB); security_content's longest
+#: expansion is a few thousand characters.
+MAX_EXPANDED_CHARS = 1_000_000
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 
@@ -85,6 +89,8 @@ class MacroTable:
         #: and how many calls deep its expansion went: security_content's 1,711 searches make
         #: 10,178 calls of a few hundred distinct texts. Cleared when a definition is added.
         self.expanded: dict[tuple[str, str], tuple[str, int]] = {}
+        #: macro files :meth:`from_folder` left out, with why
+        self.errors: list[RuleglotError] = []
         for macro in (*BUILTINS, *macros) if builtins else tuple(macros):
             self.add(macro)
 
@@ -92,12 +98,16 @@ class MacroTable:
     def from_folder(cls, folder: str | Path, *, builtins: bool = True) -> MacroTable:
         """Every ``*.yml`` in ``folder`` in security_content's format.
 
-        Raises :class:`RuleglotError` (``io`` for an unreadable file, ``invalid`` for a file
-        without ``name``/``definition``), positioned at the file.
+        A file that cannot be read (``io``), is not YAML (``syntax``, at its position) or has
+        no ``name`` (``invalid``) is left out and its error kept in :attr:`errors`: one broken
+        file no longer stops every search that uses the others.
         """
         table = cls(builtins=builtins)
         for path in sorted(Path(folder).glob("*.yml")):
-            table.add(_read_macro_file(path))
+            try:
+                table.add(_read_macro_file(path))
+            except RuleglotError as err:
+                table.errors.append(err)
         return table
 
     @classmethod
@@ -136,11 +146,22 @@ class MacroTable:
 
 def _read_macro_file(path: Path) -> Macro:
     try:
-        data = yaml_loaders.load(path.read_text(encoding="utf-8"))
+        data = yaml_loaders.load(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:
         raise RuleglotError(f"cannot read macro file: {exc}", "io", str(path)) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
+        raise RuleglotError(
+            f"macro file is not YAML: {message}", "syntax", str(path), line, col
+        ) from None
     except yaml.YAMLError as exc:
         raise RuleglotError(f"macro file is not YAML: {exc}", "syntax", str(path), 1, 1) from None
+    except UnicodeDecodeError as exc:
+        raise RuleglotError(f"macro file is not UTF-8: {exc}", "io", str(path)) from None
+    except RecursionError:
+        raise RuleglotError("macro file nests too deep", "syntax", str(path), 1, 1) from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise RuleglotError("macro file needs a 'name'", "invalid", str(path), 1, 1, None, "macro")
     definition = data.get("definition")
@@ -272,6 +293,12 @@ class _Expander:
                 message = "unterminated macro call: a '`' without its closing '`'"
                 raise _error(message, call_site, "syntax")
             body = self.call(text[index + 1 : end], stack, call_site)
+            if size + len(body) > MAX_EXPANDED_CHARS:
+                raise _error(
+                    f"macro expansion grows past {MAX_EXPANDED_CHARS:,} characters "
+                    f"(MAX_EXPANDED_CHARS) at `{text[index + 1 : end].strip()}`",
+                    call_site,
+                )
             chars.append(body)
             origin.extend([call_site] * len(body))
             calls.append((size, size + len(body), text[index + 1 : end].strip()))

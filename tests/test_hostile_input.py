@@ -1,0 +1,144 @@
+"""Hostile inputs end as one positioned error naming the limit, in bounded time and memory,
+and the batch goes on (issue 21): YAML alias bombs and deep nesting, macro expansion bombs,
+broken macro files, malformed and deep IR JSON."""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from backends import yaml_loaders
+from backends.spl import macros as spl_macros
+from backends.spl.macros import MacroTable
+from ir import serialize
+from ir.errors import RuleglotError
+from translator import api
+from translator.cli import main
+
+
+def alias_bomb(levels: int = 9, width: int = 9) -> str:
+    """``levels`` levels of ``width`` aliases (the issue's 2 KB bomb: 9**9 nodes)."""
+    lines = ["title: bomb", "a0: &a0 [" + ", ".join(["x"] * width) + "]"]
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*a{level - 1}"] * width)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    lines += ["logsource: {product: windows}",
+              f"detection: {{sel: {{CommandLine: *a{levels}}}, condition: sel}}"]
+    return "\n".join(lines) + "\n"
+
+
+def _peak_kb() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def test_alias_bomb_is_refused_at_its_node() -> None:
+    start, peak = time.perf_counter(), _peak_kb()
+    with pytest.raises(RuleglotError) as caught:
+        api.parse(alias_bomb(), "sigma", "bomb.yml")
+    assert time.perf_counter() - start < 5
+    assert _peak_kb() - peak < 200_000  # it grew past 2 GB
+    err = caught.value
+    assert "MAX_EXPANDED_NODES" in err.message
+    assert (err.path, err.line) == ("bomb.yml", 7)  # the first level past the limit
+
+
+def test_alias_bomb_in_spl_yaml_and_macro_files(tmp_path: Path) -> None:
+    bomb = alias_bomb().replace("title: bomb", "name: bomb\nsearch: x")
+    with pytest.raises(RuleglotError, match="MAX_EXPANDED_NODES"):
+        api.parse(bomb, "spl", "bomb.yml")
+    with pytest.raises(yaml.YAMLError, match="MAX_EXPANDED_NODES"):
+        yaml_loaders.load(bomb)
+
+
+def test_alias_and_depth_limits() -> None:
+    many = "a: &a x\nb: [" + ", ".join(["*a"] * (yaml_loaders.MAX_ALIASES + 1)) + "]\n"
+    with pytest.raises(yaml.YAMLError, match="MAX_ALIASES"):
+        yaml_loaders.load(many)
+    deep = "a: " + "[" * 500 + "]" * 500 + "\n"
+    with pytest.raises(yaml.YAMLError, match="MAX_DEPTH"):
+        yaml_loaders.load(deep)
+    assert yaml_loaders.load("a: &a [1, 2]\nb: *a\n") == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_deep_sigma_yaml_is_an_error() -> None:
+    text = ("title: deep\nlogsource: {product: windows}\ndetection:\n  sel:\n"
+            "    CommandLine: " + "[" * 5000 + "]" * 5000 + "\n  condition: sel\n")
+    with pytest.raises(RuleglotError, match="MAX_DEPTH|nesting depth"):
+        api.parse(text, "sigma", "deep.yml")
+
+
+def _macro_bomb(folder: Path, levels: int = 7) -> None:
+    (folder / "m0.yml").write_text("name: m0\ndefinition: 'CommandLine=\"abcdefghij\"'\n")
+    for level in range(1, levels + 1):
+        calls = " OR ".join([f"`m{level - 1}`"] * 10)
+        (folder / f"m{level}.yml").write_text(f"name: m{level}\ndefinition: '{calls}'\n")
+
+
+def test_macro_expansion_bomb_is_refused(tmp_path: Path) -> None:
+    _macro_bomb(tmp_path)
+    table = MacroTable.from_folder(tmp_path)
+    start, peak = time.perf_counter(), _peak_kb()
+    with pytest.raises(RuleglotError) as caught:
+        api.parse("index=x `m7`\n", "spl", "bomb.spl", macros=table)
+    assert time.perf_counter() - start < 10
+    assert _peak_kb() - peak < 300_000  # the kernel killed it at 24 GB
+    assert "MAX_EXPANDED_CHARS" in caught.value.message
+    assert (caught.value.line, caught.value.col) == (1, 9)  # the call's backtick
+    # below the limit, the same macros expand
+    assert api.parse("`m3`\n", "spl", "ok.spl", macros=table)
+
+
+def test_broken_macro_file_is_reported_and_the_rest_used(tmp_path: Path) -> None:
+    macros = tmp_path / "macros"
+    macros.mkdir()
+    (macros / "broken.yml").write_text("name: broken\ndefinition: [unclosed\n")
+    (macros / "noname.yml").write_text("definition: x\n")
+    (macros / "ok.yml").write_text("name: ok\ndefinition: 'EventCode=1'\n")
+    search = tmp_path / "ok.spl"
+    search.write_text("`ok` CommandLine=*\n")
+    result = CliRunner().invoke(main, ["translate", "--from", "spl", "--macros", str(macros),
+                                       str(search), "--to", "sigma"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"{macros / 'broken.yml'}:3:1: syntax: macro file is not YAML" in result.output
+    assert f"{macros / 'noname.yml'}:1:1: invalid" in result.output
+    assert "EventID: 1" in result.stdout  # the search that uses the good macro is translated
+
+
+def _ir_rule() -> str:
+    rule = api.parse("title: t\nlogsource: {product: windows}\n"
+                     "detection: {sel: {CommandLine|re: 'a+'}, condition: sel}\n", "sigma", "t")
+    return serialize.dumps(rule[0])
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda text: text.replace('"regex"', '"bogus"'),
+        lambda text: text.replace('"Predicate"', '"Nonsense"'),
+        lambda text: text.replace('"pattern": "a+"', '"pattern": 5'),
+        lambda text: '{"node": "Rule", "title": "x", "stages": ' + "[" * 5000 + "]" * 5000 + "}",
+        lambda text: json.dumps({"node": "Rule", "title": "x", "stages": json.loads(
+            "[" * 300 + "]" * 300)}),
+        lambda text: text[: len(text) // 2],
+        lambda text: "[]",
+    ],
+)
+def test_malformed_ir_json_is_one_error(tmp_path: Path, mangle) -> None:
+    path = tmp_path / "rule.json"
+    path.write_text(mangle(_ir_rule()))
+    result = CliRunner().invoke(main, ["translate", "--from", "ir", str(path), "--to", "spl"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert result.output.startswith(f"{path}:")
+
+
+def test_limits_are_module_constants() -> None:
+    assert spl_macros.MAX_EXPANDED_CHARS >= 100_000
+    assert serialize.MAX_DEPTH >= 100

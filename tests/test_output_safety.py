@@ -1,0 +1,133 @@
+"""Outputs never destroy inputs, unwritable outputs fail before the work, Ctrl-C leaves no
+temporary file and says what was done (issue 21)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from translator import api
+from translator.cli import main
+
+RULE = """title: Rule {n}
+id: 00000000-0000-0000-0000-00000000000{n}
+status: test
+logsource:
+    product: windows
+    category: process_creation
+detection:
+    selection:
+        Image|endswith: '\\\\tool{n}.exe'
+    condition: selection
+level: low
+"""
+
+
+def _rules(folder: Path, count: int = 3) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, count + 1):
+        (folder / f"rule{n}.yml").write_text(RULE.format(n=n))
+    return folder
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def run(args: list[str]):
+    return CliRunner().invoke(main, args)
+
+
+@pytest.mark.parametrize(
+    "make_args",
+    [
+        lambda d: ["catalog", str(d), "-o", str(d)],
+        lambda d: ["catalog", str(d), "-o", str(d / "site")],
+        lambda d: ["catalog", str(d / "sub"), "-o", str(d)],
+        lambda d: ["translate", str(d), "--to", "sigma", "-o", str(d)],
+        lambda d: ["translate", str(d), "--to", "spl", "-o", str(d / "out")],
+        lambda d: ["translate", str(d / "sub" / "rule1.yml"), "--to", "spl", "--report",
+                   str(d / "sub" / "rule1.yml")],
+    ],
+)
+def test_output_overlapping_an_input_is_refused(tmp_path: Path, make_args) -> None:
+    rules = _rules(tmp_path / "rules")
+    _rules(rules / "sub", 1)
+    before = _digest(rules)
+    result = run(make_args(rules))
+    assert result.exit_code == 2, result.output
+    assert "refusing to write" in result.output
+    assert "Traceback" not in result.output
+    assert _digest(rules) == before
+
+
+def test_equal_names_from_two_inputs_are_refused_by_name(tmp_path: Path) -> None:
+    a, b = _rules(tmp_path / "a", 2), _rules(tmp_path / "b", 2)
+    (b / "rule2.yml").write_text(RULE.format(n=7))
+    out = tmp_path / "out"
+    result = run(["translate", str(a), str(b), "--to", "spl", "-o", str(out)])
+    assert result.exit_code == 2
+    assert f"{a / 'rule1.yml'} and {b / 'rule1.yml'} would both be written here" in result.output
+    assert not any(out.rglob("*.spl"))
+
+
+def test_input_folders_are_mirrored(tmp_path: Path) -> None:
+    rules = _rules(tmp_path / "rules", 1)
+    _rules(rules / "sub", 1)  # rule1.yml twice, in different folders
+    out = tmp_path / "out"
+    result = run(["translate", str(rules), "--to", "spl", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.spl")) == [
+        "rule1.spl", "sub/rule1.spl"]
+
+
+def test_unwritable_outputs_fail_before_the_work(tmp_path: Path) -> None:
+    rules = _rules(tmp_path / "rules")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder\n")
+    for args in (
+        ["translate", str(rules), "--to", "spl", "-o", str(blocker / "out")],
+        ["translate", str(rules), "--to", "spl", "--report", str(blocker / "r.json")],
+        ["check", str(rules), "--report", str(blocker / "report.json")],
+        ["catalog", str(rules), "-o", str(blocker / "site")],
+        ["explain", str(rules / "rule1.yml"), "-o", str(blocker / "page.html")],
+    ):
+        start = time.perf_counter()
+        result = run(args)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"{blocker}" in result.output and ": io: cannot write" in result.output
+        assert "Traceback" not in result.output
+        assert result.output.count("\n") == 1, result.output  # one error line, no work done
+        assert time.perf_counter() - start < 5
+
+
+def test_ctrl_c_leaves_no_temporary_file_and_a_report(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    rules = _rules(tmp_path / "rules", 5)
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    real = api.emit_translation
+    calls = []
+
+    def interrupted_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "emit_translation", interrupted_on_the_third)
+    result = run(["translate", str(rules), "--to", "spl", "-o", str(out), "--report",
+                  str(report), "-j", "1"])
+    assert result.exit_code == 130
+    assert "interrupted: 2 of 5 file(s) translated, 2 written to" in result.output
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    assert sorted(p.name for p in out.iterdir()) == ["rule1.spl", "rule2.spl"]
+    done = json.loads(report.read_text())
+    assert done["interrupted"] is True and len(done["rules"]) == 2
