@@ -52,7 +52,7 @@ from ir.nodes import (
     any_of,
 )
 
-__all__ = ["Inexact", "Tree", "invert", "simplify"]
+__all__ = ["Inexact", "Tree", "decide", "invert", "simplify"]
 
 #: A filter tree, or a constant truth value (a predicate decided without the event).
 Tree: TypeAlias = "Expr | bool"
@@ -97,7 +97,7 @@ def _leaf(p: Predicate, x: Extraction, source: str) -> Tree:
     if transform == "copy":
         return Predicate(source, p.kind, p.value, p.cased, span=p.span)
     if transform == "constant":
-        return _decide(p, x.argument)
+        return decide(p, x.argument)
     if transform == "basename":
         return _basename(p, source)
     if transform == "prefix":
@@ -107,7 +107,7 @@ def _leaf(p: Predicate, x: Extraction, source: str) -> Tree:
     raise Inexact(f"no inverse for transform {transform!r}")
 
 
-def _decide(p: Predicate, value: str) -> bool:
+def decide(p: Predicate, value: str) -> bool:
     """``p`` on a field holding ``value``, decided by the one evaluator."""
     from ir.evaluator import compile_predicate
 
@@ -121,7 +121,7 @@ def _mapped(p: Predicate, source: str, table: str) -> Tree:
     source itself when it is none of the keys."""
     pairs = [item.split("=", 1) for item in table.split()]
     keys = [Predicate(source, Kind.EQ, key, True, span=p.span) for key, _ in pairs]
-    hits: list[Tree] = [k for k, (_, to) in zip(keys, pairs, strict=True) if _decide(p, to)]
+    hits: list[Tree] = [k for k, (_, to) in zip(keys, pairs, strict=True) if decide(p, to)]
     kept = Predicate(source, p.kind, p.value, p.cased, span=p.span)
     if not keys:
         return kept
