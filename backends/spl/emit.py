@@ -6,6 +6,17 @@ field profile ``fields`` selects the same events as ``rule`` evaluated with the 
 ``logsources``. The reading of SPL is :mod:`backends.spl.reader`'s (its module docstring); the
 facts behind it are in ``../shared/docs/SEMANTICS.md``.
 
+The one SPL writer
+    :class:`SplWriter` writes every IR stage, one ``<node>_spl`` method per stage class looked
+    up in ``SplWriter.TRANSFORMS`` (sqlglot's generator shape); translations, rule pages
+    (``translator/stagetext.py``) and ``ruleglot check`` all write SPL through it. Whatever the
+    SPL reader builds it writes back so that it reads to an equal IR (measured on
+    security_content by ``benchmarks/spl_to_spl.py``; a property in
+    ``tests/test_spl_writer.py``): arguments quoted where a bare word would read otherwise,
+    strings escaped as the reader unescapes them, ``tstats`` from its ``DataModel``
+    [+ ``Filter(command="tstats")``] + ``Stats(command="tstats")`` stages, a ``Command`` from
+    its tokens. Macro calls are kept by :mod:`backends.spl.keepmacros`.
+
 Log source
     The rule's log source is resolved with the profile; each branch's condition (``Channel``,
     ``EventID`` predicates) is written in Splunk's names: ``Channel`` X is
