@@ -212,3 +212,53 @@ def catalog_command(
     )
     if report.errors:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+@click.command("attack-layer")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--macros",
+    type=click.Path(exists=True, file_okay=False),
+    help="SPL: a security_content macros/ folder (undefined macros expand to nothing).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["none", "language"]),
+    default="none",
+    show_default=True,
+    help="One layer for all rules, or one per language (a JSON list of layers, as the "
+    "Navigator's 'download all layers' writes).",
+)
+@click.option("--name", default="ruleglot rules", show_default=True, help="Layer name.")
+@click.option("-j", "--jobs", type=int, default=2, show_default=True, help="Processes.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+def attack_layer_command(
+    paths: tuple[str, ...], macros: str | None, by: str, name: str, jobs: int, output: str | None
+) -> None:
+    """Write an ATT&CK Navigator layer (format 4.5) for the rules under PATHS (Sigma and SPL):
+    each technique scored by the number of rules tagged with it."""
+    from translator.navigator import layer, layers_by
+
+    if output:
+        guard_output(output, (*paths, *([macros] if macros else [])), folder=False)
+    loaded = load_rules(paths, api.macros(macros), jobs=jobs)
+    for err in loaded.errors:
+        click.echo(str(err), err=True)
+    if by == "language":
+        grouped = ((e.rule.language or "sigma", e.rule) for e in loaded.entries)
+        data: object = list(layers_by(grouped, name).values())
+    else:
+        data = layer((e.rule for e in loaded.entries), name)
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    if output:
+        write_atomically(Path(output), text + "\n")
+    else:
+        click.echo(text)
+    techniques = sum(len(d["techniques"]) for d in (data if isinstance(data, list) else [data]))
+    click.echo(
+        f"attack-layer: {len(loaded.entries)} rules, {techniques} techniques, "
+        f"{len(loaded.errors)} file(s) failed",
+        err=True,
+    )
+    if loaded.errors:
+        sys.exit(EXIT_INPUT_ERROR)

@@ -61,6 +61,7 @@ class _Commands(click.Group):
 
     #: command name -> (module, attribute)
     LAZY = {
+        "attack-layer": ("translator.catalog_cli", "attack_layer_command"),
         "catalog": ("translator.catalog_cli", "catalog_command"),
         "check": ("translator.check_cli", "check_command"),
         "explain": ("translator.catalog_cli", "explain_command"),
