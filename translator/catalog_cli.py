@@ -246,15 +246,16 @@ def attack_layer_command(
         click.echo(str(err), err=True)
     if by == "language":
         grouped = ((e.rule.language or "sigma", e.rule) for e in loaded.entries)
-        data: object = list(layers_by(grouped, name).values())
+        made = list(layers_by(grouped, name).values())
     else:
-        data = layer((e.rule for e in loaded.entries), name)
+        made = [layer((e.rule for e in loaded.entries), name)]
+    data = made if by == "language" else made[0]
     text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
     if output:
         write_atomically(Path(output), text + "\n")
     else:
         click.echo(text)
-    techniques = sum(len(d["techniques"]) for d in (data if isinstance(data, list) else [data]))
+    techniques = sum(len(d["techniques"]) for d in made)
     click.echo(
         f"attack-layer: {len(loaded.entries)} rules, {techniques} techniques, "
         f"{len(loaded.errors)} file(s) failed",

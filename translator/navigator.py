@@ -75,7 +75,7 @@ def layer(rules: Iterable[Rule], name: str, description: str = "") -> dict[str, 
     tagged with it. Techniques carry no ``tactic``: the Navigator then shows the score under
     every tactic the technique belongs to (the format's definition of an absent tactic)."""
     coverage = technique_counts(rules)
-    techniques = [
+    techniques: list[dict[str, Any]] = [
         {
             "techniqueID": tid,
             "score": len(titles),
@@ -84,7 +84,7 @@ def layer(rules: Iterable[Rule], name: str, description: str = "") -> dict[str, 
         }
         for tid, titles in sorted(coverage.titles.items())
     ]
-    top = max((t["score"] for t in techniques), default=0)
+    top = max((len(titles) for titles in coverage.titles.values()), default=0)
     summary = (
         f"{coverage.rules} rules, {len(techniques)} techniques"
         + (f", {coverage.unknown} tags not in ATT&CK {attack_data().version}" if coverage.unknown
