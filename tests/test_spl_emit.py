@@ -224,9 +224,9 @@ def test_savedsearches() -> None:
     )
     text = emit_spl(rule, logsources=None, format="savedsearches")
     assert text.splitlines()[:4] == [
-        "[My  rule]",
+        "[My rule]",  # the brackets would end the stanza header: spaces, collapsed
         "search = | where isnull(a)",
-        "description = line1 \\",
+        "description = line1\\",  # the line break kept: Splunk's continuation, no space added
         "line2",
     ]
     assert 'action.correlationsearch.annotations = {"mitre_attack": ["T1059.001", "T1003"]}' in text

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 import orjson
 
+from backends.spl.emit import Deployment
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
@@ -581,6 +582,24 @@ PARALLEL_MIN_FILES = 64
     help="SPL: a search, or savedsearches.conf.",
 )
 @click.option(
+    "--schedule",
+    "cron",
+    default=None,
+    help="savedsearches: enable scheduling with this cron schedule (default: written as "
+    "*/15 * * * * with enableSched = 0).",
+)
+@click.option("--earliest", default="-15m", show_default=True,
+              help="savedsearches: dispatch.earliest_time.")
+@click.option("--latest", default="now", show_default=True,
+              help="savedsearches: dispatch.latest_time.")
+@click.option(
+    "--alert-action",
+    "alert_actions",
+    multiple=True,
+    help="savedsearches: an alert action to fire on any result (email, notable, ...); "
+    "repeatable.",
+)
+@click.option(
     "--fields",
     "fields",
     default=None,
@@ -643,6 +662,10 @@ def translate_command(
     write: str,
     out_dir: str | None,
     output_format: str,
+    cron: str | None,
+    earliest: str,
+    latest: str,
+    alert_actions: tuple[str, ...],
     fields: str | None,
     logsources: str,
     data_model: str | None,
@@ -670,6 +693,10 @@ def translate_command(
     emit: dict[str, Any] = {
         "lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
         "keep_macros": keep_macros, "macros": options.get("macros"),
+        "deployment": Deployment(
+            cron=cron or Deployment.cron, earliest=earliest, latest=latest,
+            schedule=cron is not None, actions=alert_actions,
+        ),
     }
     if data_model is not None:
         emit.update(data_model=data_model, summariesonly=summariesonly)
