@@ -191,7 +191,9 @@ def test_rule_page_shows_its_tables(page, base_url: str) -> None:
     ):
         assert heading in headings
     attack = page.locator("table.attack tbody tr").all_inner_texts()
-    assert attack == ["Lateral Movement\tT1021.002 Remote Services: SMB/Windows Admin Shares"]
+    assert attack == [
+        "Lateral Movement↗\tT1021.002 Remote Services: SMB/Windows Admin Shares↗"
+    ]
     events = page.locator("table.events tbody tr").all_inner_texts()
     # pySigma's Sysmon table: pipe_created is events 17 and 18
     assert events == [
