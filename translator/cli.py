@@ -66,6 +66,7 @@ class _Commands(click.Group):
         "catalog": ("translator.catalog_cli", "catalog_command"),
         "check": ("translator.check_cli", "check_command"),
         "explain": ("translator.catalog_cli", "explain_command"),
+        "serve": ("translator.serve", "serve_command"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
