@@ -184,3 +184,19 @@ def test_translate_writes_deployment_options(tmp_path: Path) -> None:
     values = _conf_stanzas(result.stdout)["T"]
     assert values["cron_schedule"] == "5 * * * *" and values["enableSched"] == "1"
     assert values["dispatch.earliest_time"] == "-1h" and values["actions"] == "email"
+
+
+def test_translate_writes_one_stanza_per_rule(tmp_path: Path) -> None:
+    """Two rules titled alike: Splunk would merge their stanzas into one search."""
+    for name in ("a.yml", "b.yml"):
+        (tmp_path / name).write_text(
+            PROCESS_RULE.format(title="Same", description='"d"', value=json.dumps(name)), "utf-8"
+        )
+    result = CliRunner().invoke(
+        main, ["translate", str(tmp_path), "--to", "spl", "--format", "savedsearches"]
+    )
+    assert result.exit_code == 0, result.output
+    stanzas = _conf_stanzas(result.stdout)
+    assert list(stanzas) == ["Same", "Same (2)"]
+    assert 'CommandLine="a.yml"' in stanzas["Same"]["search"]
+    assert 'CommandLine="b.yml"' in stanzas["Same (2)"]["search"]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 import orjson
 
-from backends.spl.emit import Deployment
+from backends.spl.emit import Deployment, StanzaNames
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
@@ -742,6 +742,7 @@ def translate_command(
     ]
     outputs: dict[Path, list[str]] = {}
     written = {item.path for item in translated if item.written}
+    stanzas = StanzaNames()
     for source, entry, done in (
         (item.path, entry, done) for item in translated for entry, done in item.rules
     ):
@@ -760,7 +761,10 @@ def translate_command(
             )
         report.append(TranslationResult.of(entry, done).to_dict())
         if source not in written:
-            outputs.setdefault(source, []).append(done.text)
+            text = done.text
+            if output_format == "savedsearches" and write == "spl":
+                text = stanzas.unique(text)
+            outputs.setdefault(source, []).append(text)
     for source, texts in outputs.items():
         text = "\n".join(texts)
         if out_dir is None:

@@ -1195,6 +1195,26 @@ def stanza_name(title: str) -> str:
     return " ".join(re.sub(r"[\[\]\r\n\t]", " ", title).split()) or "ruleglot rule"
 
 
+class StanzaNames:
+    """One stanza per rule in one ``savedsearches.conf``: Splunk merges stanzas of the same
+    name (the later keys win), so two rules titled alike would deploy as one search. The
+    second ``[T]`` becomes ``[T (2)]``, the third ``[T (3)]`` (names compared as Splunk's
+    stanza lookup does, exactly)."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def unique(self, stanza: str) -> str:
+        header, _, rest = stanza.partition("\n")
+        name = header[1:-1]
+        candidate, n = name, 1
+        while candidate in self.used:
+            n += 1
+            candidate = f"{name} ({n})"
+        self.used.add(candidate)
+        return f"[{candidate}]\n{rest}"
+
+
 def savedsearch(
     rule: Rule, commands: Sequence[str], deployment: Deployment | None = None
 ) -> str:
