@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from translator.catalog import build_site
+from translator.catalog import Verify, build_site
 
 from .conftest import SHARED_CORPUS
 
@@ -97,7 +97,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if (seeds / name).exists():
             shutil.copy(seeds / name, rules / name)
     out = tmp_path_factory.mktemp("site")
-    report = build_site([rules], out)
+    report = build_site([rules], out, verification=Verify())
     assert report.errors == []
     return out
 
@@ -191,7 +191,9 @@ def test_rule_page_shows_its_tables(page, base_url: str) -> None:
     ):
         assert heading in headings
     attack = page.locator("table.attack tbody tr").all_inner_texts()
-    assert attack == ["Lateral Movement\tT1021.002 Remote Services: SMB/Windows Admin Shares"]
+    assert attack == [
+        "Lateral Movement↗\tT1021.002 Remote Services: SMB/Windows Admin Shares↗"
+    ]
     events = page.locator("table.events tbody tr").all_inner_texts()
     # pySigma's Sysmon table: pipe_created is events 17 and 18
     assert events == [
@@ -241,3 +243,70 @@ def test_links_resolve_and_indicator_pages_list_the_rules(page, base_url: str) -
         assert "PSexec execution over SMB share" in uses
     page.get_by_role("link", name="Share access to PSEXESVC").click()
     assert page.locator("h1#title").inner_text() == "Share access to PSEXESVC"
+
+
+def test_filter_by_verdict_and_the_url_keeps_it(page, base_url: str, site: Path) -> None:
+    page.goto(base_url + "index.html")
+    counts = page.locator("#verdicts a").all_inner_texts()
+    assert counts and all(c.split()[0].isdigit() for c in counts)
+    total = sum(int(c.split()[0]) for c in counts)
+    assert total == len(list((site / "rules").iterdir()))
+    verdict = counts[0].split()[1]
+    page.locator("#verdicts a").first.click()
+    rows = visible_rows(page)
+    assert rows and all(row[-1] == verdict for row in rows)
+    page.wait_for_url(f"**/index.html?verdict={verdict}", timeout=5000)
+    assert page.locator("#f-verdict").input_value() == verdict
+
+    page.select_option("#f-verdict", "")
+    page.fill("#f-text", "5145")  # an indicator value: in no title, id or file name
+    page.wait_for_url("**/index.html?q=5145", timeout=5000)
+    found = {row[0] for row in visible_rows(page)}
+    assert "Share access to PSEXESVC" in found and "Whoami execution" not in found
+    page.reload()  # the state is in the URL
+    assert page.locator("#f-text").input_value() == "5145"
+    assert {row[0] for row in visible_rows(page)} == found
+
+
+def test_rule_page_shows_translation_and_verdict(page, base_url: str) -> None:
+    page.goto(base_url + "index.html")
+    page.get_by_role("link", name="Whoami execution").click()
+    assert page.locator("#verdict").inner_text() == "equivalent"
+    assert "whoami.exe" in page.locator("pre.translation").inner_text()
+    assert page.locator("h2#translation").inner_text().startswith("Translation to Splunk SPL")
+    # an ATT&CK technique filters the catalog instead of leaving it
+    page.get_by_role("link", name="T1033", exact=True).click()
+    page.wait_for_url("**/index.html?technique=T1033", timeout=5000)
+    assert [row[0] for row in visible_rows(page)] == ["Whoami execution"]
+
+
+def test_no_dead_links_on_a_sample_of_pages(page, base_url: str, site: Path) -> None:
+    """Every same-site link of the index, every rule page and the indicator index answers."""
+    pages = ["index.html", "indicators/index.html"]
+    pages += [f"rules/{p.name}" for p in sorted((site / "rules").iterdir())]
+    checked: set[str] = set()
+    for path in pages:
+        page.goto(base_url + path)
+        hrefs = page.eval_on_selector_all("a", "links => links.map(a => a.href)")
+        for href in hrefs:
+            target = href.split("#", 1)[0]
+            if not target.startswith(base_url) or target in checked:
+                continue
+            checked.add(target)
+            assert page.request.get(target).status == 200, (path, href)
+    assert len(checked) > 10
+    text = "".join(p.read_text("utf-8") for p in (site / "rules").iterdir())
+    assert str(site.parent) not in text and "/tmp/" not in text  # no machine paths
+
+
+PIPE_PAGE = "rules/sigma-22222222-0000-4000-8000-000000000002.html"
+
+
+@pytest.mark.parametrize("path", ["index.html", PIPE_PAGE])
+def test_phone_width_does_not_scroll_sideways(browser, base_url: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = context.new_page()
+    phone.goto(base_url + path)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    context.close()

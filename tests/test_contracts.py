@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import dataclasses
 import hashlib
 import json
 import re
@@ -79,7 +80,10 @@ def test_savedsearches_values_keep_their_line_breaks_inside_the_value() -> None:
     stanzas = _conf_stanzas(text)
     assert list(stanzas) == ["T"]
     values = stanzas["T"]
-    assert set(values) == {"search", "description", "cron_schedule", "enableSched", "disabled"}
+    assert set(values) == {
+        "search", "description", "cron_schedule", "enableSched", "disabled",
+        "dispatch.earliest_time", "dispatch.latest_time",
+    }
     assert values["description"] == "first\nsecond = injected\n[stanza]\nends with C:\\ "
     assert 'CommandLine="a\nb"' in values["search"]
 
@@ -136,3 +140,63 @@ def test_bom_prefixed_inputs_are_read(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["eval", str(rule), "--events", str(events)])
     assert result.exit_code == 0, result.output
     assert [json.loads(line)["event_index"] for line in result.stdout.splitlines()] == [0, 1]
+
+
+def test_savedsearches_deployment_fields() -> None:
+    """An alert Splunk can run: window, schedule, actions, annotations; unique names are the
+    caller's (``name``), and a bad action name is refused rather than written."""
+    from backends.spl.emit import Deployment
+
+    text = PROCESS_RULE.format(title=json.dumps("T [x]\n y"), description='"d"', value='"v"')
+    rule = read_sigma(text)[0]
+    rule = dataclasses.replace(rule, tags=("attack.t1059.001", "attack.execution"))
+    commands = emit_spl_result(rule).commands
+    default = _conf_stanzas(savedsearch(rule, commands))
+    assert list(default) == ["T x y"]
+    values = default["T x y"]
+    assert values["dispatch.earliest_time"] == "-15m" and values["dispatch.latest_time"] == "now"
+    assert values["enableSched"] == "0" and "actions" not in values
+    assert values["action.correlationsearch.annotations"] == '{"mitre_attack": ["T1059.001"]}'
+
+    deployed = Deployment(
+        cron="0 * * * *", earliest="-1h@h", latest="@h", schedule=True,
+        actions=("notable", "email", "notable"), name="T (2)",
+    )
+    values = _conf_stanzas(savedsearch(rule, commands, deployed))["T (2)"]
+    assert values["cron_schedule"] == "0 * * * *" and values["enableSched"] == "1"
+    assert values["dispatch.earliest_time"] == "-1h@h" and values["dispatch.latest_time"] == "@h"
+    assert values["actions"] == "notable,email"
+    assert values["action.notable"] == "1" and values["action.email"] == "1"
+    assert values["counttype"] == "number of events" and values["quantity"] == "0"
+
+    with pytest.raises(RuleglotError) as caught:
+        savedsearch(rule, commands, Deployment(actions=("email\nsearch = x",)))
+    assert caught.value.construct == "savedsearches"
+
+
+def test_translate_writes_deployment_options(tmp_path: Path) -> None:
+    rule = tmp_path / "r.yml"
+    rule.write_text(PROCESS_RULE.format(title="T", description='"d"', value='"v"'), "utf-8")
+    args = ["translate", str(rule), "--to", "spl", "--format", "savedsearches",
+            "--schedule", "5 * * * *", "--earliest", "-1h", "--alert-action", "email"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    values = _conf_stanzas(result.stdout)["T"]
+    assert values["cron_schedule"] == "5 * * * *" and values["enableSched"] == "1"
+    assert values["dispatch.earliest_time"] == "-1h" and values["actions"] == "email"
+
+
+def test_translate_writes_one_stanza_per_rule(tmp_path: Path) -> None:
+    """Two rules titled alike: Splunk would merge their stanzas into one search."""
+    for name in ("a.yml", "b.yml"):
+        (tmp_path / name).write_text(
+            PROCESS_RULE.format(title="Same", description='"d"', value=json.dumps(name)), "utf-8"
+        )
+    result = CliRunner().invoke(
+        main, ["translate", str(tmp_path), "--to", "spl", "--format", "savedsearches"]
+    )
+    assert result.exit_code == 0, result.output
+    stanzas = _conf_stanzas(result.stdout)
+    assert list(stanzas) == ["Same", "Same (2)"]
+    assert 'CommandLine="a.yml"' in stanzas["Same"]["search"]
+    assert 'CommandLine="b.yml"' in stanzas["Same (2)"]["search"]

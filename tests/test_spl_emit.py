@@ -224,7 +224,7 @@ def test_savedsearches() -> None:
     )
     text = emit_spl(rule, logsources=None, format="savedsearches")
     assert text.splitlines()[:4] == [
-        "[My  rule]",
+        "[My rule]",  # the brackets would end the stanza header: spaces, collapsed
         "search = | where isnull(a)",
         "description = line1\\",  # the line break is the continuation: no added space
         "line2",

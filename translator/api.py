@@ -25,7 +25,7 @@ from backends.sigma.emit import emit_sigma
 from backends.sigma.logsources import PROFILES
 from backends.spl import MacroTable, read_spl
 from backends.spl import prepare as _prepare_spl
-from backends.spl.emit import emit_spl_result, savedsearch
+from backends.spl.emit import Deployment, emit_spl_result, savedsearch
 from backends.spl.field_profile import FIELD_PROFILES
 from backends.spl.keepmacros import split_pipes, write_keeping_macros
 from backends.spl.to_datamodel import to_datamodel
@@ -140,6 +140,7 @@ def _write_spl(
     lossy: bool = False,
     keep_macros: bool = False,
     macros: MacroTable | None = None,
+    deployment: Deployment | None = None,
     **_: Any,
 ) -> Translation:
     """``logsources="none"`` writes no log-source terms: the search then means the rule on
@@ -168,7 +169,7 @@ def _write_spl(
             if kept.startswith("|"):
                 commands = ["", *commands]
             emitted.text = kept
-    text = emitted.text if format == "plain" else savedsearch(rule, commands)
+    text = emitted.text if format == "plain" else savedsearch(rule, commands, deployment)
     warnings = assumed + list(emitted.warnings)
     return Translation(text, warnings, list(emitted.macros))
 

@@ -83,6 +83,7 @@ class Entry:
     text: str
     rule: Rule
     slug: str = ""
+    source: str = ""  # the file as read (``path`` may be shown relative to its input root)
 
 
 @dataclass
@@ -90,6 +91,20 @@ class Loaded:
     entries: list[Entry] = field(default_factory=list)
     errors: list[RuleglotError] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+
+
+def shown_path(path: str | Path, roots: Sequence[str | Path]) -> str:
+    """``path`` as a page shows it: relative to the input root it was found under, prefixed
+    with that root's own name (``rules/windows/x.yml``), never the machine's absolute path (a
+    catalog built on one machine is published from another)."""
+    file = Path(path).resolve()
+    for raw in roots:
+        root = Path(raw).resolve()
+        if root == file:
+            return root.name
+        if root.is_dir() and file.is_relative_to(root):
+            return (Path(root.name) / file.relative_to(root)).as_posix()
+    return Path(path).name
 
 
 def rule_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -136,11 +151,14 @@ def load_rules(
     macros: MacroTable | None = None,
     jobs: int = 1,
     reporter: Reporter | None = None,
+    relative: bool = False,
 ) -> Loaded:
     """Every rule under ``paths``; SPL macros from ``macros`` (undefined ones expand to
-    nothing: a page explains a search without running it)."""
+    nothing: a page explains a search without running it). ``relative``: entries and errors
+    name files by :func:`shown_path` (the file read stays in ``Entry.source``)."""
     reporter = reporter or _Silent()
-    files = rule_files(paths)
+    roots = list(paths)
+    files = rule_files(roots)
     loaded = Loaded()
     reporter.start("reading rules", len(files))
     jobs = _jobs_for(files, jobs)
@@ -152,12 +170,14 @@ def load_rules(
 
     for path, text, result in fork_map(read_one, files, jobs, chunksize=16):
         reporter.advance()
+        shown = shown_path(path, roots) if relative else path
         if result is None:
-            loaded.skipped.append(path)
+            loaded.skipped.append(shown)
         elif isinstance(result, RuleglotError):
+            result.path = shown_path(result.path, roots) if relative and result.path else shown
             loaded.errors.append(result)
         else:
-            loaded.entries.extend(Entry(path, text, rule) for rule in result)
+            loaded.entries.extend(Entry(shown, text, rule, source=path) for rule in result)
     used: set[str] = set()
     for entry in loaded.entries:
         slug = rule_slug(entry.rule, entry.path)
@@ -199,7 +219,7 @@ class StoredCounts:
 def write_counts(counts: Counter[IndicatorKey], entries: Sequence[Entry], path: Path) -> None:
     """The corpus counts as JSON, so that ``explain --corpus SITE`` need not read the corpus."""
     rows = [[k.field, k.kind, k.value, n] for k, n in sorted(counts.items())]
-    files = sorted({str(Path(e.path).resolve()) for e in entries})
+    files = sorted({str(Path(e.source or e.path).resolve()) for e in entries})
     path.write_bytes(orjson.dumps({"rules": len(entries), "files": files, "indicators": rows}))
 
 
@@ -212,6 +232,11 @@ def read_counts(path: Path) -> StoredCounts:
 
 # --- the site --------------------------------------------------------------------------------
 
+#: The verdicts of ``check``, in the order the index counts them (``not-run``: no
+#: ``translate_to``; ``unmapped``/``error``: check could not decide the pair).
+VERDICTS = ("equivalent", "lossy", "differs", "refused", "unmapped", "error")
+LAYER_FILE = "attack-layer.json"
+
 
 @dataclass
 class SiteReport:
@@ -220,21 +245,64 @@ class SiteReport:
     indicator_pages: int
     errors: list[RuleglotError]
     skipped: list[str]
+    verdicts: Counter[str] = field(default_factory=Counter)
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class Verify:
+    """What the catalog proves: each rule translated to ``to`` (``other``: Sigma rules to SPL,
+    SPL rules to Sigma) and compared with its translation by ``check`` on ``events`` and on
+    events generated from both sides (at most ``limit`` per rule and side)."""
+
+    to: str = "other"
+    events: tuple[Any, ...] = ()
+    origins: tuple[str, ...] | None = None
+    limit: int = 200
+    fields: str | None = None
+    logsources: str = "windows"
+
+
+def verify(entries: Sequence[Entry], how: Verify, jobs: int = 1) -> list[dict[str, Any]]:
+    """Each entry's ``check`` entry (the JSON ``ruleglot check`` reports), in order."""
+    from translator.check import check_pairs, translate_pair
+
+    options = {"fields": how.fields, "logsources": how.logsources}
+    pairs, targets = [], []
+    for entry in entries:
+        read = entry.rule.language or "sigma"
+        write = how.to if how.to != "other" else ("sigma" if read == "spl" else "spl")
+        targets.append(write)
+        pairs.append(
+            translate_pair(entry.path, entry.rule, read, write, lossy=False, options=options)
+        )
+    results = check_pairs(
+        pairs, list(how.events), limit=how.limit, origins=how.origins, jobs=jobs
+    )
+    return [{**r.to_dict(), "to": t} for r, t in zip(results, targets, strict=True)]
 
 
 def _write_rule_page(
-    entry: Entry, counts: Counter[IndicatorKey], out: Path, total: int
+    entry: Entry,
+    counts: Counter[IndicatorKey],
+    out: Path,
+    total: int,
+    check: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], list[tuple[IndicatorKey, str]]]:
     """Write one rule's page; returns its index row and (key, as written) per indicator."""
     page = rule_page(entry.rule, entry.text, entry.path, Counts(counts), entry.slug)
-    html = render_html(page, root="../", link_indicators=True, counted=total)
+    html = render_html(page, root="../", link_indicators=True, counted=total, check=check)
     (out / "rules" / f"{entry.slug}.html").write_text(html, encoding="utf-8")
     uses = [(row.key, f"{row.field} {row.kind} {row.value}") for row in page.indicators]
-    return _summary(page), uses
+    return _summary(page, check), uses
 
 
-def _summary(page: RulePage) -> dict[str, Any]:
-    """The rule's row in the index."""
+def _summary(page: RulePage, check: dict[str, Any] | None) -> dict[str, Any]:
+    """The rule's row in the index; ``text`` is what the search box looks in: title, id,
+    file, description, the fields and values of its indicators."""
+    words = [page.title, page.rule_id or "", page.path or "", page.description or ""]
+    for row in page.indicators:
+        words += [row.field, row.value]
     return {
         "slug": page.slug,
         "title": page.title,
@@ -245,7 +313,16 @@ def _summary(page: RulePage) -> dict[str, Any]:
         "techniques": page.techniques,
         "rule_id": page.rule_id,
         "path": page.path,
+        "verdict": check["status"] if check else "",
+        "text": " ".join(w for w in words if w).lower(),
     }
+
+
+def _clear(out: Path) -> None:
+    for sub in ("rules", "indicators", "layers"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+        (out / sub).mkdir(parents=True)
 
 
 def build_site(
@@ -255,24 +332,33 @@ def build_site(
     jobs: int = 1,
     reporter: Reporter | None = None,
     title: str = "Detection rules",
+    verification: Verify | None = None,
 ) -> SiteReport:
     """Read every rule under ``paths`` and write the catalog under ``out_dir``:
-    ``index.html``, ``rules/<slug>.html``, ``indicators/<key>.html``, ``indicators/index.html``."""
+    ``index.html``, ``rules/<slug>.html``, ``indicators/<key>.html`` for each indicator two or
+    more rules share (the others are shown on their rule's page only),
+    ``indicators/index.html``, ATT&CK Navigator layers under ``layers/``, ``errors.txt``.
+    With ``verification`` each rule is translated and checked, and its page shows both."""
+    from translator.navigator import layer, layers_by
+
     reporter = reporter or _Silent()
     out = Path(out_dir)
-    loaded = load_rules(paths, macros, jobs, reporter)
+    roots = list(paths)
+    loaded = load_rules(roots, macros, jobs, reporter, relative=True)
     entries = loaded.entries
     counts = count_indicators(e.rule for e in entries)
-    for sub in ("rules", "indicators"):
-        if (out / sub).exists():
-            shutil.rmtree(out / sub)
-        (out / sub).mkdir(parents=True)
+    _clear(out)
+    checks: list[dict[str, Any] | None] = [None] * len(entries)
+    if verification is not None:
+        reporter.start("checking translations", len(entries))
+        checks = list(verify(entries, verification, _jobs_for(entries, jobs)))
+        reporter.advance(len(entries))
     uses: dict[IndicatorKey, list[dict[str, str]]] = {}
     summaries: list[dict[str, Any]] = []
     reporter.start("writing rule pages", len(entries))
 
     def write_page(index: int) -> tuple[dict[str, Any], list[tuple[IndicatorKey, str]]]:
-        return _write_rule_page(entries[index], counts, out, len(entries))
+        return _write_rule_page(entries[index], counts, out, len(entries), checks[index])
 
     pages = fork_map(write_page, range(len(entries)), _jobs_for(entries, jobs), chunksize=16)
     for index, (summary, rows) in enumerate(pages):
@@ -280,6 +366,8 @@ def build_site(
         entry, slug = entries[index], summary["slug"]
         summaries.append(summary)
         for key, written in rows:
+            if counts[key] < 2:
+                continue
             listed = uses.setdefault(key, [])
             if not listed or listed[-1]["slug"] != slug:
                 listed.append(
@@ -299,19 +387,59 @@ def build_site(
         reporter.advance()
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_INDICATORS]
     (out / "indicators" / "index.html").write_text(
-        env.get_template("indicators.html.j2").render(rows=top, total=len(counts), root="../"),
+        env.get_template("indicators.html.j2").render(
+            rows=top, total=len(counts), root="../", paged=uses.keys()
+        ),
         encoding="utf-8",
     )
+    layer_files = _write_layers(out, entries, checks, title, layer, layers_by)
+    verdicts = Counter(s["verdict"] for s in summaries if s["verdict"])
     (out / "index.html").write_text(
-        _index_html(summaries, len(counts), len(loaded.errors), title), encoding="utf-8"
+        _index_html(summaries, len(counts), len(loaded.errors), title, verdicts, layer_files),
+        encoding="utf-8",
     )
     write_counts(counts, entries, out / COUNTS_FILE)
     (out / "errors.txt").write_text("".join(f"{err}\n" for err in loaded.errors), "utf-8")
-    return SiteReport(len(entries), len(entries), len(uses), loaded.errors, loaded.skipped)
+    files = sum(1 for p in out.rglob("*") if p.is_file())
+    return SiteReport(
+        len(entries), len(entries), len(uses), loaded.errors, loaded.skipped, verdicts, files
+    )
+
+
+def _write_layers(
+    out: Path,
+    entries: Sequence[Entry],
+    checks: Sequence[dict[str, Any] | None],
+    title: str,
+    layer: Any,
+    layers_by: Any,
+) -> list[tuple[str, str]]:
+    """Navigator layers: all rules, per language, and per verdict when rules were checked;
+    returns (label, file relative to the site) for the index."""
+    written: list[tuple[str, str]] = []
+
+    def dump(name: str, data: dict[str, Any], label: str) -> None:
+        (out / "layers" / name).write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+        written.append((label, f"layers/{name}"))
+
+    dump(LAYER_FILE, layer((e.rule for e in entries), title), "all rules")
+    by_language = layers_by(((e.rule.language or "sigma", e.rule) for e in entries), title)
+    for group, data in by_language.items():
+        dump(f"language-{group}.json", data, group)
+    if any(checks):
+        grouped = ((c["status"], e.rule) for e, c in zip(entries, checks, strict=True) if c)
+        for group, data in layers_by(grouped, title).items():
+            dump(f"verdict-{group}.json", data, group)
+    return written
 
 
 def _index_html(
-    summaries: list[dict[str, Any]], indicator_count: int, failed: int, title: str
+    summaries: list[dict[str, Any]],
+    indicator_count: int,
+    failed: int,
+    title: str,
+    verdicts: Counter[str],
+    layer_files: list[tuple[str, str]],
 ) -> str:
     def values(name: str) -> list[str]:
         found: set[str] = set()
@@ -327,6 +455,8 @@ def _index_html(
         ("logsource", "Log source", values("logsource")),
         ("level", "Level", values("level")),
     ]
+    if verdicts:
+        facets.append(("verdict", "Verdict", [v for v in VERDICTS if v in verdicts]))
     languages = sorted(Counter(s["language"] for s in summaries).items())
     return (
         environment(True)
@@ -338,17 +468,23 @@ def _index_html(
             languages=languages,
             indicator_count=indicator_count,
             failed=failed,
+            verdicts=[(v, verdicts[v]) for v in VERDICTS if v in verdicts],
+            layers=layer_files,
             root="",
         )
     )
 
 
 __all__ = [
+    "VERDICTS",
     "Entry",
+    "Verify",
     "Reporter",
     "SiteReport",
     "build_site",
     "count_indicators",
     "detect_language",
     "load_rules",
+    "shown_path",
+    "verify",
 ]

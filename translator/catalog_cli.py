@@ -22,6 +22,7 @@ from ir.nodes import Rule
 from translator import api
 from translator.catalog import (
     COUNTS_FILE,
+    Verify,
     build_site,
     detect_language,
     load_rules,
@@ -181,15 +182,58 @@ def explain_command(
 )
 @click.option("-j", "--jobs", type=int, default=2, show_default=True, help="Processes.")
 @click.option("--title", default="Detection rules", show_default=True, help="Index title.")
+@click.option(
+    "--translate-to",
+    "translate_to",
+    type=click.Choice(["other", "spl", "sigma"]),
+    default=None,
+    help="Translate each rule (other: Sigma to SPL, SPL to Sigma) and prove it with "
+    "'ruleglot check': each page shows the translation and its verdict, the index filters "
+    "by verdict.",
+)
+@click.option(
+    "--events",
+    "event_paths",
+    multiple=True,
+    help="With --translate-to: JSON Lines events (files, folders, globs) to compare on, "
+    "besides the generated ones; repeatable.",
+)
+@click.option(
+    "--generated-limit",
+    type=int,
+    default=200,
+    show_default=True,
+    help="With --translate-to: at most this many generated events per rule and side.",
+)
 def catalog_command(
-    paths: tuple[str, ...], out_dir: str, macros: str | None, jobs: int, title: str
+    paths: tuple[str, ...],
+    out_dir: str,
+    macros: str | None,
+    jobs: int,
+    title: str,
+    translate_to: str | None,
+    event_paths: tuple[str, ...],
+    generated_limit: int,
 ) -> None:
     """Build a static site for the rules under PATHS (Sigma and SPL together): an index to
-    filter by language, tactic, technique, log source and level; a page per rule; a page per
-    indicator listing the rules that use it."""
+    filter by language, tactic, technique, log source, level (and verdict); a page per rule;
+    a page per indicator two or more rules share; ATT&CK Navigator layers."""
     started = time.perf_counter()
     # the site's rules/ and indicators/ are replaced: never where an input lives
     guard_output(out_dir, (*paths, *([macros] if macros else [])), folder=True)
+    verification = None
+    if translate_to is not None:
+        from translator.library import read_events
+
+        found = read_events(event_paths) if event_paths else None
+        for issue in found.errors if found else []:
+            click.echo(str(issue), err=True)
+        verification = Verify(
+            to=translate_to,
+            events=tuple(found.events) if found else (),
+            origins=tuple(found.origins) if found else None,
+            limit=generated_limit,
+        )
     interactive = sys.stderr.isatty()
     with Progress(console=stderr_console(), transient=True, disable=not interactive) as progress:
         report = build_site(
@@ -199,16 +243,72 @@ def catalog_command(
             jobs=jobs,
             reporter=ProgressReporter(progress if interactive else None),
             title=title,
+            verification=verification,
         )
     for err in report.errors:
         click.echo(str(err), err=True)
     elapsed = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in Path(out_dir).rglob("*") if p.is_file())
+    checked = ", ".join(f"{n} {v}" for v, n in sorted(report.verdicts.items()))
     click.echo(
         f"catalog: {report.rules} rules, {report.rule_pages} rule pages, "
         f"{report.indicator_pages} indicator pages, {len(report.errors)} file(s) failed, "
-        f"{len(report.skipped)} skipped (not rules) in {elapsed:.1f}s -> "
+        f"{len(report.skipped)} skipped (not rules)"
+        + (f"; verdicts: {checked}" if checked else "")
+        + f"; {report.files} files, {size / 1e6:.1f} MB in {elapsed:.1f}s -> "
         f"{Path(out_dir) / 'index.html'}",
         err=True,
     )
     if report.errors:
+        sys.exit(EXIT_INPUT_ERROR)
+
+
+@click.command("attack-layer")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--macros",
+    type=click.Path(exists=True, file_okay=False),
+    help="SPL: a security_content macros/ folder (undefined macros expand to nothing).",
+)
+@click.option(
+    "--by",
+    type=click.Choice(["none", "language"]),
+    default="none",
+    show_default=True,
+    help="One layer for all rules, or one per language (a JSON list of layers, as the "
+    "Navigator's 'download all layers' writes).",
+)
+@click.option("--name", default="ruleglot rules", show_default=True, help="Layer name.")
+@click.option("-j", "--jobs", type=int, default=2, show_default=True, help="Processes.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+def attack_layer_command(
+    paths: tuple[str, ...], macros: str | None, by: str, name: str, jobs: int, output: str | None
+) -> None:
+    """Write an ATT&CK Navigator layer (format 4.5) for the rules under PATHS (Sigma and SPL):
+    each technique scored by the number of rules tagged with it."""
+    from translator.navigator import layer, layers_by
+
+    if output:
+        guard_output(output, (*paths, *([macros] if macros else [])), folder=False)
+    loaded = load_rules(paths, api.macros(macros), jobs=jobs)
+    for err in loaded.errors:
+        click.echo(str(err), err=True)
+    if by == "language":
+        grouped = ((e.rule.language or "sigma", e.rule) for e in loaded.entries)
+        made = list(layers_by(grouped, name).values())
+    else:
+        made = [layer((e.rule for e in loaded.entries), name)]
+    data = made if by == "language" else made[0]
+    text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode()
+    if output:
+        write_atomically(Path(output), text + "\n")
+    else:
+        click.echo(text)
+    techniques = sum(len(d["techniques"]) for d in made)
+    click.echo(
+        f"attack-layer: {len(loaded.entries)} rules, {techniques} techniques, "
+        f"{len(loaded.errors)} file(s) failed",
+        err=True,
+    )
+    if loaded.errors:
         sys.exit(EXIT_INPUT_ERROR)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 import orjson
 
+from backends.spl.emit import Deployment, StanzaNames
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_rule
@@ -61,9 +62,11 @@ class _Commands(click.Group):
 
     #: command name -> (module, attribute)
     LAZY = {
+        "attack-layer": ("translator.catalog_cli", "attack_layer_command"),
         "catalog": ("translator.catalog_cli", "catalog_command"),
         "check": ("translator.check_cli", "check_command"),
         "explain": ("translator.catalog_cli", "explain_command"),
+        "serve": ("translator.serve", "serve_command"),
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -580,6 +583,24 @@ PARALLEL_MIN_FILES = 64
     help="SPL: a search, or savedsearches.conf.",
 )
 @click.option(
+    "--schedule",
+    "cron",
+    default=None,
+    help="savedsearches: enable scheduling with this cron schedule (default: written as "
+    "*/15 * * * * with enableSched = 0).",
+)
+@click.option("--earliest", default="-15m", show_default=True,
+              help="savedsearches: dispatch.earliest_time.")
+@click.option("--latest", default="now", show_default=True,
+              help="savedsearches: dispatch.latest_time.")
+@click.option(
+    "--alert-action",
+    "alert_actions",
+    multiple=True,
+    help="savedsearches: an alert action to fire on any result (email, notable, ...); "
+    "repeatable.",
+)
+@click.option(
     "--fields",
     "fields",
     default=None,
@@ -642,6 +663,10 @@ def translate_command(
     write: str,
     out_dir: str | None,
     output_format: str,
+    cron: str | None,
+    earliest: str,
+    latest: str,
+    alert_actions: tuple[str, ...],
     fields: str | None,
     logsources: str,
     data_model: str | None,
@@ -669,6 +694,10 @@ def translate_command(
     emit: dict[str, Any] = {
         "lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
         "keep_macros": keep_macros, "macros": options.get("macros"),
+        "deployment": Deployment(
+            cron=cron or Deployment.cron, earliest=earliest, latest=latest,
+            schedule=cron is not None, actions=alert_actions,
+        ),
     }
     if data_model is not None:
         emit.update(data_model=data_model, summariesonly=summariesonly)
@@ -713,6 +742,7 @@ def translate_command(
     ]
     outputs: dict[Path, list[str]] = {}
     written = {item.path for item in translated if item.written}
+    stanzas = StanzaNames()
     for source, entry, done in (
         (item.path, entry, done) for item in translated for entry, done in item.rules
     ):
@@ -731,7 +761,10 @@ def translate_command(
             )
         report.append(TranslationResult.of(entry, done).to_dict())
         if source not in written:
-            outputs.setdefault(source, []).append(done.text)
+            text = done.text
+            if output_format == "savedsearches" and write == "spl":
+                text = stanzas.unique(text)
+            outputs.setdefault(source, []).append(text)
     for source, texts in outputs.items():
         text = "\n".join(texts)
         if out_dir is None:

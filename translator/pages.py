@@ -115,14 +115,26 @@ def render_html(
     root: str | None = None,
     link_indicators: bool = False,
     counted: int | None = None,
+    check: dict[str, Any] | None = None,
 ) -> str:
     """The rule's HTML page; ``root`` is the relative path to the catalog's top (``None``: a
-    standalone page, no links into a catalog)."""
-    return (
-        environment(True)
-        .get_template("rule.html.j2")
-        .render(_context(page, counted=counted, root=root, link_indicators=link_indicators))
+    standalone page, no links into a catalog). ``link_indicators``: an indicator another rule
+    of the catalog shares links to its page (only those have one). ``check``: the rule's
+    ``ruleglot check`` entry (translation, verdict, counterexample), shown in its own section."""
+    if check is not None:  # the report drops empty keys; the page reads them all
+        empty: dict[str, Any] = {
+            "translation": None, "warnings": [], "error": None, "counterexample": None
+        }
+        check = {**empty, "events": 0, "generated": 0, **check}
+    context = _context(
+        page, counted=counted, root=root, link_indicators=link_indicators, check=check
     )
+    if check and check.get("counterexample"):
+        event = check["counterexample"]["event"]
+        context["counterexample_json"] = orjson.dumps(
+            event, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
+        ).decode()
+    return environment(True).get_template("rule.html.j2").render(context)
 
 
 def _plain(value: Any) -> Any:

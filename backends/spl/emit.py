@@ -1164,10 +1164,69 @@ def _conf_value(text: str, what: str = "value") -> str:
     return "\\\n".join(lines)
 
 
-def savedsearch(rule: Rule, commands: Sequence[str]) -> str:
+@dataclass(frozen=True)
+class Deployment:
+    """What a ``savedsearches.conf`` stanza needs beyond its search to run as an alert
+    (``savedsearches.conf.spec``, Splunk Admin Manual): when it runs (``cron_schedule``, and
+    ``enableSched``: off unless ``schedule`` is asked for, so that a file of translations is
+    reviewed before anything runs), over which window (``dispatch.earliest_time`` /
+    ``dispatch.latest_time``; the default window is the default schedule's interval, so each
+    event is searched once), and what fires (``actions``, comma-separated, with
+    ``action.<name> = 1`` each; ``counttype``/``relation``/``quantity``: more than 0 events)."""
+
+    cron: str = "*/15 * * * *"
+    earliest: str = "-15m"
+    latest: str = "now"
+    schedule: bool = False
+    actions: tuple[str, ...] = ()
+    name: str | None = None  # the stanza's name; default: the rule's title
+
+
+_ACTION_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def stanza_name(title: str) -> str:
+    """A stanza header Splunk reads back as the same name: no line break, no square bracket
+    (the header ends at the first ``]``), no leading or trailing space (trimmed), one space
+    between words."""
+    return " ".join(re.sub(r"[\[\]\r\n\t]", " ", title).split()) or "ruleglot rule"
+
+
+class StanzaNames:
+    """One stanza per rule in one ``savedsearches.conf``: Splunk merges stanzas of the same
+    name (the later keys win), so two rules titled alike would deploy as one search. The
+    second ``[T]`` becomes ``[T (2)]``, the third ``[T (3)]`` (names compared as Splunk's
+    stanza lookup does, exactly)."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def unique(self, stanza: str) -> str:
+        header, _, rest = stanza.partition("\n")
+        name = header[1:-1]
+        candidate, n = name, 1
+        while candidate in self.used:
+            n += 1
+            candidate = f"{name} ({n})"
+        self.used.add(candidate)
+        return f"[{candidate}]\n{rest}"
+
+
+def savedsearch(
+    rule: Rule, commands: Sequence[str], deployment: Deployment | None = None
+) -> str:
     """A ``savedsearches.conf`` stanza for the search made of ``commands`` (one per line,
-    continued with a trailing backslash; scheduling off)."""
-    title = re.sub(r"[\[\]\r\n]", " ", rule.title).strip() or "ruleglot rule"
+    continued with a trailing backslash), its ATT&CK ids as Enterprise Security's
+    ``action.correlationsearch.annotations`` and the ``deployment`` settings."""
+    deploy = deployment or Deployment()
+    for action in deploy.actions:
+        if not _ACTION_NAME.match(action):
+            raise RuleglotError(
+                f"alert action {action!r} is not a Splunk alert action name (letters, digits, _)",
+                category="invalid",
+                construct="savedsearches",
+            )
+    title = stanza_name(deploy.name or rule.title)
     first, *rest = commands
     pieces = ([first] if first else []) + [f"| {c}" for c in rest]
     lines = [f"[{title}]", "search = " + " \\\n".join(_conf_value(p, "search") for p in pieces)]
@@ -1183,5 +1242,20 @@ def savedsearch(rule: Rule, commands: Sequence[str]) -> str:
             + ", ".join(f'"{a}"' for a in dict.fromkeys(attack))
             + "]}"
         )
-    lines += ["cron_schedule = */15 * * * *", "enableSched = 0", "disabled = 0"]
+    lines += [
+        f"dispatch.earliest_time = {_conf_value(deploy.earliest, 'dispatch.earliest_time')}",
+        f"dispatch.latest_time = {_conf_value(deploy.latest, 'dispatch.latest_time')}",
+        f"cron_schedule = {_conf_value(deploy.cron, 'cron_schedule')}",
+        f"enableSched = {1 if deploy.schedule else 0}",
+    ]
+    if deploy.actions:
+        lines += [
+            "counttype = number of events",
+            "relation = greater than",
+            "quantity = 0",
+            "alert.track = 1",
+            f"actions = {','.join(dict.fromkeys(deploy.actions))}",
+            *(f"action.{a} = 1" for a in dict.fromkeys(deploy.actions)),
+        ]
+    lines.append("disabled = 0")
     return "\n".join(lines) + "\n"
