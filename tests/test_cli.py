@@ -252,3 +252,28 @@ def test_pysigma_processing_pipelines_apply_before_reading(tmp_path: Path):
     assert result.stdout.startswith('source="WinEventLog:Security" EventCode=5145 ')
     unknown = run(["parse", str(rule), "-p", "no-such-pipeline"])
     assert unknown.exit_code == 2 and "unknown processing pipeline" in unknown.stderr
+
+
+def test_pipeline_terms_are_written_once_as_pysigma_backend_splunk_writes_them(
+    tmp_path: Path,
+) -> None:
+    """With -p splunk_windows the pipeline has already added the log source's ``source=``
+    term and renamed EventID: the log-source profile must not add its terms again (issue 26
+    found ``source=`` written twice, and a field-collision error in strict mode)."""
+    from sigma.backends.splunk import SplunkBackend
+    from sigma.collection import SigmaCollection
+    from sigma.pipelines.splunk import splunk_windows_pipeline
+
+    text = (
+        "title: T\nlogsource: {product: windows, service: security}\n"
+        "detection:\n  sel:\n    EventID: 4688\n    CommandLine|contains: whoami\n"
+        "  condition: sel\n"
+    )
+    rule = tmp_path / "r.yml"
+    rule.write_text(text)
+    args = ["translate", str(rule), "--to", "spl", "-p", "splunk_windows"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    reference = SplunkBackend(splunk_windows_pipeline()).convert(SigmaCollection.from_yaml(text))
+    assert result.stdout.strip() == reference[0]
+    assert result.stdout.count("source=") == 1

@@ -608,10 +608,10 @@ PARALLEL_MIN_FILES = 64
 )
 @click.option(
     "--logsources",
-    default="windows",
-    show_default=True,
-    help="SPL: the log-source profile whose terms select a rule's events ('none': no terms, "
-    "the rule on every event).",
+    default=None,
+    help="SPL: the log-source profile whose terms select a rule's events (default: windows; "
+    "'none': no terms, the rule on every event). With -p, default none: the pySigma pipeline "
+    "has already written the log source and the field names.",
 )
 @click.option(
     "--data-model",
@@ -668,7 +668,7 @@ def translate_command(
     latest: str,
     alert_actions: tuple[str, ...],
     fields: str | None,
-    logsources: str,
+    logsources: str | None,
     data_model: str | None,
     summariesonly: bool,
     lossy: bool,
@@ -691,6 +691,13 @@ def translate_command(
     if read == "sigma":
         options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
+    if pipelines and write == "spl":
+        # pySigma's Splunk pipelines add the log source's own terms (source=...) and rename the
+        # fields, as they do before pySigma-backend-splunk converts: the profiles would add the
+        # same terms again (and read the renamed fields as Windows ones)
+        logsources = logsources or "none"
+        fields = fields or "none"
+    logsources = logsources or "windows"
     emit: dict[str, Any] = {
         "lossy": lossy, "fields": fields, "format": output_format, "logsources": logsources,
         "keep_macros": keep_macros, "macros": options.get("macros"),
