@@ -636,7 +636,9 @@ class MultiValue:
 
 @dataclass(frozen=True, slots=True)
 class Subsearch:
-    """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages)."""
+    """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages); also a
+    subsearch among search terms: ``command="search"`` keeps the rows its result rows' terms
+    match, ``command=EXCLUDE`` (``search NOT [...]``) the rows they do not match."""
 
     command: str
     stages: tuple[Stage, ...]
@@ -656,6 +658,10 @@ class ForEach:
     stages: tuple[Stage, ...]
     options: tuple[tuple[str, str], ...] = ()
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+#: The :class:`Subsearch` command of ``NOT [subsearch]`` among search terms (an exclusion).
+EXCLUDE = "search NOT"
 
 
 #: The template token of :class:`ForEach` that stands for the field's name.

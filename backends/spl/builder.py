@@ -25,6 +25,7 @@ from backends.spl.source import SourceFile
 from backends.spl.values import network_of, search_network
 from ir.errors import RuleglotError, Span
 from ir.nodes import (
+    EXCLUDE,
     Aggregation,
     And,
     Bin,
@@ -223,7 +224,11 @@ class _Precedence:
                 self.fail(item)
             arg = self.unary()
             if isinstance(arg, _SubLeaf):
-                self.sub_error(arg)
+                if arg.stage.command != "search":
+                    self.sub_error(arg)
+                # `NOT [subsearch]`: the rows the subsearch's terms do not match (an exclusion
+                # list, `NOT [| inputlookup allow.csv | fields hash]`)
+                return _SubLeaf(replace(arg.stage, command=EXCLUDE), arg.offset)
             return Not(arg, span=self.builder.span(item.offset))
         self.pos += 1
         return item
