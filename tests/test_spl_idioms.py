@@ -76,3 +76,105 @@ def test_not_subsearch_to_sigma_is_named() -> None:
     assert caught.value.construct == EXCLUDE
     result = emit_sigma(rule, lossy=True)
     assert EXCLUDE in {w["construct"] for w in result.warnings}
+
+
+# --- mixed quoting in rex/regex arguments ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spl", "pattern"),
+    [
+        ('| rex field=process (?<ioc>"(?i)\\S+\\.go")', "(?<ioc>(?i)\\S+\\.go)"),
+        ('| rex field=f "(?<x>re")', "(?<x>re)"),
+        ('| rex field=f "(?<x>a\\"b")', '(?<x>a"b)'),  # an escaped quote inside a piece
+        ('| rex field=f "(?<x>\\w+)"', "(?<x>\\w+)"),  # one quoted string: unchanged
+    ],
+)
+def test_rex_argument_of_quoted_and_unquoted_pieces(spl: str, pattern: str) -> None:
+    """Splunk's tokenizer joins the pieces of one argument and drops their quotes (observed
+    on public searches; the search reference does not describe it)."""
+    (rule,) = read_spl(spl)
+    assert rule.stages[0].pattern == pattern  # type: ignore[union-attr]
+
+
+def test_mixed_rex_runs() -> None:
+    rows = _rows('x=* | rex field=process (?<ioc>"(?i)\\S+\\.GO")',
+                 [{"x": 1, "process": "run evil.go now"}])  # fmt: skip
+    assert rows[0]["ioc"] == "evil.go"
+
+
+def test_regex_option_value_of_pieces() -> None:
+    rows = _rows('x=* | regex f=^a"b c"$', [{"x": 1, "f": "ab c"}, {"x": 2, "f": "ab"}])
+    assert [r["x"] for r in rows] == [1]
+
+
+@pytest.mark.parametrize(
+    "spl", ['| rex field=f "(?<x>re', '| rex field=f "a"b"', 'x=1 "unbalanced']
+)
+def test_unbalanced_quotes_stay_positioned_errors(spl: str) -> None:
+    err = _error(spl)
+    assert err.category == "syntax" and err.line == 1 and err.col > 1
+
+
+# --- ! as NOT in eval expressions ------------------------------------------------------------
+
+BANG_EVENTS = [{"a": "xyz", "ip": "10.1.2.3"}, {"a": "abc", "ip": "8.8.8.8"}]
+
+
+@pytest.mark.parametrize(
+    ("spl", "kept"),
+    [
+        ('x=* | where !like(a, "x%")', ["abc"]),
+        ('x=* | where !cidrmatch("10.0.0.0/8", ip)', ["abc"]),
+        ('x=* | where !(a="abc") AND !isnull(ip)', ["xyz"]),
+        ('x=* | eval hit=if(!match(a, "^a"), 1, 0) | where hit=1', ["xyz"]),
+    ],
+)
+def test_bang_is_not(spl: str, kept: list[str]) -> None:
+    events = [dict(e, x=1) for e in BANG_EVENTS]
+    assert [r["a"] for r in _rows(spl, events)] == kept
+
+
+def test_bang_reads_as_not_keyword() -> None:
+    assert read_spl("x=1 | where !like(a, b)") == read_spl("x=1 | where NOT like(a, b)")
+
+
+@pytest.mark.parametrize(
+    "spl", ['x=1 | where x=1 ORmatch(a, "b")', "x=1 | where !", "x=1 | where a ! b"]
+)
+def test_broken_expressions_stay_positioned_errors(spl: str) -> None:
+    err = _error(spl)
+    assert err.category == "syntax" and err.line == 1 and err.col > 1
+
+
+# --- TERM() in IN ----------------------------------------------------------------------------
+
+
+def test_term_in_in_means_what_it_means_after_equals() -> None:
+    (in_rule,) = read_spl("a IN (TERM(10.1.2.3), b)")
+    (eq_rule,) = read_spl("a=TERM(10.1.2.3) OR a=b")
+    assert in_rule.stages == eq_rule.stages
+
+
+# --- regexes checked when read ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spl", "col"),
+    [
+        ('| regex _raw="a\\Cb"', 9),
+        ('| rex field=f "(?<x>\\C)"', 15),
+        ('x=1 | where match(f, "\\C")', 22),
+        ('x=1 | eval y=replace(f, "(?R)", "")', 25),
+    ],
+)
+def test_pcre_without_an_equivalent_is_refused_where_read(spl: str, col: int) -> None:
+    """``\\C`` (one code unit) and ``(?R)`` (recursion) have no Python ``re`` equivalent."""
+    err = _error(spl)
+    assert (err.category, err.construct, err.line, err.col) == ("unsupported", "regex", 1, col)
+
+
+def test_pcre_with_an_equivalent_is_read() -> None:
+    """What ir.functions.pcre_to_python rewrites is accepted: \\z, \\Q..\\E, inline options."""
+    (rule,) = read_spl('x=1 | where match(f, "\\Qa.b\\E\\z") | rex field=f "a(?i)b(?<n>c)"')
+    assert len(rule.stages) == 3

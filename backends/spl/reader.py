@@ -316,6 +316,8 @@ _TERMINALS = {
     "NUMBER": "a number",
     "ARG": "an argument",
     "ARG_KEY": "option=",
+    "MIXED": 'an argument of "quoted" and unquoted pieces',
+    "EBANG": "'!'",
     "RAW": "arguments",
     "CMD_NAME": "a command name",
     "CMP": "a comparison",
