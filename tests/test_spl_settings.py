@@ -43,7 +43,8 @@ def _lossy(spl: str) -> tuple[dict[str, Any], set[str]]:
     [
         ('sourcetype="aws:cloudtrail" eventName=DeleteTrail',
          {"product": "aws", "service": "cloudtrail"}),
-        ("index=main sourcetype=linux:audit type=EXECVE", {"product": "linux", "service": "auditd"}),
+        ("index=main sourcetype=linux:audit type=EXECVE",
+         {"product": "linux", "service": "auditd"}),
         ('sourcetype="o365:management:activity" Operation=Set-Mailbox',
          {"product": "m365", "service": "audit"}),
         ("(sourcetype=aws:cloudtrail OR sourcetype=aws:cloudtrail:lake) eventName=x",
