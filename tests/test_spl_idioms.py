@@ -3,11 +3,7 @@ with Splunk's documented or observed meaning, and the broken neighbours that sta
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
-import yaml
 
 from backends.sigma.emit import emit_sigma
 from backends.spl import read_spl
@@ -182,19 +178,3 @@ def test_pcre_with_an_equivalent_is_read() -> None:
     """What ir.functions.pcre_to_python rewrites is accepted: \\z, \\Q..\\E, inline options."""
     (rule,) = read_spl('x=1 | where match(f, "\\Qa.b\\E\\z") | rex field=f "a(?i)b(?<n>c)"')
     assert len(rule.stages) == 3
-
-
-# --- corpus/cases/spl/idioms.yml -------------------------------------------------------------
-
-IDIOMS = Path(__file__).resolve().parents[1] / "corpus" / "cases" / "spl" / "idioms.yml"
-_CASES = yaml.safe_load(IDIOMS.read_text(encoding="utf-8"))["cases"]
-
-
-@pytest.mark.parametrize("case", _CASES, ids=[c["name"] for c in _CASES])
-def test_idiom_cases(case: dict[str, Any]) -> None:
-    provider = LookupProvider()
-    for name, rows in (case.get("lookups") or {}).items():
-        columns = list(dict.fromkeys(k for row in rows for k in row))
-        provider.add(LookupTable(name, columns, [{k: str(v) for k, v in r.items()} for r in rows]))
-    kept = [r["id"] for r in _rows(case["spl"], case["events"], provider)]
-    assert kept == case["kept"], case["why"]
