@@ -119,8 +119,8 @@ def check_expansion(root: yaml.Node) -> None:
             continue
         if key in sizes:
             continue
-        if key in open_nodes:
-            raise ExpansionError(None, None, "recursive YAML alias", node.start_mark)
+        if key in open_nodes:  # a recursive alias: the readers refuse it with its position
+            return
         if depth > MAX_DEPTH:
             raise ExpansionError(
                 None, None, f"the document nests deeper than the limit of {MAX_DEPTH} levels "

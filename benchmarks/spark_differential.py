@@ -2,6 +2,7 @@
 
     python benchmarks/spark_differential.py [--master local[2]] [--sigma-limit N] [--spl-limit N]
     python benchmarks/spark_differential.py --pipelines [--spl-offset N] [--spl-limit N]
+    python benchmarks/spark_differential.py --pipelines --kind tstats [--spl-limit N]
 
 Sigma: every rule of ``sigma/rules/`` with the ``windows`` log-source profile. SPL: every
 security_content detection whose search starts with a source macro and only filters
@@ -16,6 +17,9 @@ is compiled by :mod:`backends.spark.pipeline`; the events are ingested once for 
 each search is one Spark job. Rows are compared as multisets (as lists when a ``sort`` or
 ``head`` defines their order); the report counts compared, identical, refused by construct
 and differing searches, each difference with a few rows only one engine returned.
+``--kind tstats`` does the same for the ``tstats`` detections (``search_kind: tstats``): Spark
+ingests each data set's rows once (:class:`backends.spark.pipeline.DataSetRows`), the
+evaluator reads the events through the data-model profile.
 """
 
 from __future__ import annotations
@@ -138,15 +142,18 @@ def compare(label: str, rules: list[Rule], files: list[Path], spark, fields: str
 
 
 def pipeline_rules(
-    shared: Path, limit: int | None, offset: int = 0
+    shared: Path, limit: int | None, offset: int = 0, kind: str = "macro_first"
 ) -> list[tuple[str, Rule]]:
-    """Source-macro searches that are pipelines, as ``benchmarks/spl_eval.py`` reads them."""
+    """Searches of this ``search_kind`` that are pipelines, as ``benchmarks/spl_eval.py`` and
+    ``benchmarks/tstats_eval.py`` read them."""
     macros = MacroTable.from_folder(shared / "spl" / "macros")
     out: list[tuple[str, Rule]] = []
     for line in (shared / "spl" / "INDEX.jsonl").read_text(encoding="utf-8").splitlines():
         entry = orjson.loads(line)
-        if entry.get("search_kind") != "macro_first":
+        if entry.get("search_kind") != kind:
             continue
+        if kind == "tstats" and not entry["path"].startswith("detections/"):
+            continue  # as benchmarks/tstats_eval.py: the 902 detections
         path = shared / "spl" / entry["path"]
         try:
             found = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=macros)
@@ -161,10 +168,16 @@ def _row_key(row: dict) -> bytes:
 
 
 def compare_pipelines(
-    shared: Path, files: list[Path], spark, limit: int | None, offset: int = 0
-) -> None:
-    """Result rows of every source-macro pipeline the evaluator runs: Spark vs evaluator."""
-    from backends.spark.pipeline import collect, compile_pipeline, read_pipeline_events
+    shared: Path, files: list[Path], spark, limit: int | None, offset: int = 0,
+    kind: str = "macro_first",
+) -> None:  # fmt: skip
+    """Result rows of every pipeline of this kind the evaluator runs: Spark vs evaluator."""
+    from backends.spark.pipeline import (
+        DataSetRows,
+        collect,
+        compile_pipeline,
+        read_pipeline_events,
+    )
     from ir.lookups import LookupProvider
     from ir.pipeline import compile_pipeline as evaluator_pipeline
     from translator.inputs import read_events
@@ -176,7 +189,7 @@ def compare_pipelines(
         events.extend(item[1] for item in read_events(path) if not isinstance(item, RuleglotError))
     runnable = []
     not_run: Counter[str] = Counter()
-    for name, rule in pipeline_rules(shared, limit, offset):
+    for name, rule in pipeline_rules(shared, limit, offset, kind):
         try:
             evaluator_pipeline(rule.stages, lookups=lookups, now=now)
         except RuleglotError as err:
@@ -190,7 +203,7 @@ def compare_pipelines(
             plans.append((name, rule, compile_pipeline(rule, fields_for(rule, None), now=now)))
         except RuleglotError as err:
             refused[err.construct or "?"] += 1
-    print("== security_content source-macro pipelines: result rows")
+    print(f"== security_content {kind} pipelines: result rows")
     print(f"pipelines read: {len(runnable) + sum(not_run.values())}; run by the evaluator: "
           f"{len(runnable)} (not run: {dict(not_run.most_common(8))} ...)")
     print(f"refused by Spark (unsupported, by construct): {dict(refused.most_common())}",
@@ -205,7 +218,9 @@ def compare_pipelines(
         frame = read_pipeline_events(spark, files, [p for _, _, p in group], chosen)
         frame = frame.persist()
         print(f"events ingested for Spark: {frame.count()}")
-        applied = [chosen.apply(e) if chosen is not None else e for e in events]
+        # the evaluator reads a tstats' events through the data-model profile itself
+        plain = chosen is None or isinstance(chosen, DataSetRows)
+        applied = events if plain else [chosen.apply(e) for e in events]
         for done, (name, rule, plan) in enumerate(group, 1):
             if done % 25 == 0:
                 print(f"  (running) {done}/{len(group)} compared, {identical} identical",
@@ -254,6 +269,8 @@ def main() -> int:
     parser.add_argument("--events-limit", type=int, default=None)
     parser.add_argument("--skip", choices=["sigma", "spl"], action="append", default=[])
     parser.add_argument("--spl-offset", type=int, default=0, help="--pipelines: skip N searches")
+    parser.add_argument("--kind", default="macro_first", choices=["macro_first", "tstats"],
+                        help="--pipelines: the searches' search_kind in INDEX.jsonl")
     parser.add_argument(
         "--pipelines", action="store_true", help="compare the result rows of SPL pipelines only"
     )
@@ -261,7 +278,7 @@ def main() -> int:
     files = list(expand_paths([args.shared / "events"], EVENT_SUFFIXES))[: args.events_limit]
     spark = spark_session(args.master)
     if args.pipelines:
-        compare_pipelines(args.shared, files, spark, args.spl_limit, args.spl_offset)
+        compare_pipelines(args.shared, files, spark, args.spl_limit, args.spl_offset, args.kind)
         return 0
     if "sigma" not in args.skip:
         compare("Sigma rules/", sigma_rules(args.shared, args.sigma_limit), files, spark, None)

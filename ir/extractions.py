@@ -24,8 +24,9 @@ absent and not JSON null, as :meth:`~ir.fieldprofiles.FieldProfile.apply` takes 
   classes ``(?-i:[iI])``. A non-ASCII letter in such a value, a regular expression or a
   comparison on a basename are :class:`Inexact`.
 * ``constant`` c: ``p(c)`` decided now, so the predicate is "some source is present" or false.
-* ``map`` (a table ``from=to``): the keys whose value holds, or the source itself when it is
-  none of the keys.
+* ``map`` (a table ``from=to``): the keys whose value holds, or the source itself when the
+  predicate holds on none of the keys (else Inexact: "not a key" and the predicate would be
+  tested on different values of a multi-valued field).
 * ``prefix`` a: ``eq``/``startswith`` whose value starts with ``a`` is the same kind on the
   source with the rest; one that cannot start with ``a`` never holds; others are Inexact.
 """
@@ -52,7 +53,7 @@ from ir.nodes import (
     any_of,
 )
 
-__all__ = ["Inexact", "Tree", "invert", "simplify"]
+__all__ = ["Inexact", "Tree", "decide", "invert", "simplify"]
 
 #: A filter tree, or a constant truth value (a predicate decided without the event).
 Tree: TypeAlias = "Expr | bool"
@@ -97,7 +98,7 @@ def _leaf(p: Predicate, x: Extraction, source: str) -> Tree:
     if transform == "copy":
         return Predicate(source, p.kind, p.value, p.cased, span=p.span)
     if transform == "constant":
-        return _decide(p, x.argument)
+        return decide(p, x.argument)
     if transform == "basename":
         return _basename(p, source)
     if transform == "prefix":
@@ -107,7 +108,7 @@ def _leaf(p: Predicate, x: Extraction, source: str) -> Tree:
     raise Inexact(f"no inverse for transform {transform!r}")
 
 
-def _decide(p: Predicate, value: str) -> bool:
+def decide(p: Predicate, value: str) -> bool:
     """``p`` on a field holding ``value``, decided by the one evaluator."""
     from ir.evaluator import compile_predicate
 
@@ -121,11 +122,15 @@ def _mapped(p: Predicate, source: str, table: str) -> Tree:
     source itself when it is none of the keys."""
     pairs = [item.split("=", 1) for item in table.split()]
     keys = [Predicate(source, Kind.EQ, key, True, span=p.span) for key, _ in pairs]
-    hits: list[Tree] = [k for k, (_, to) in zip(keys, pairs, strict=True) if _decide(p, to)]
+    hits: list[Tree] = [k for k, (_, to) in zip(keys, pairs, strict=True) if decide(p, to)]
     kept = Predicate(source, p.kind, p.value, p.cased, span=p.span)
-    if not keys:
-        return kept
-    return simplify_or([*hits, simplify_and([kept, Not(any_of(keys), span=p.span)])])
+    if not any(decide(p, key) for key, _ in pairs):
+        # p holds on no key, so a value p holds on is kept as it is: exact value by value
+        return simplify_or([*hits, kept])
+    # "p and not a key" must hold on one value; on a multi-valued field the two parts would
+    # be tested on any value each
+    raise Inexact("a predicate that also holds on a mapped value's original text",
+                  simplify_or([*hits, simplify_and([kept, Not(any_of(keys), span=p.span)])]))
 
 
 def _same_text(a: str, b: str, cased: bool) -> bool:

@@ -1388,7 +1388,7 @@ def _check_tstats_options(stage: DataModel) -> None:
                                stage.span)
 
 
-def _datamodel(stage: DataModel, dataset: DataSet, profile: DataModelProfile) -> RowsFn:
+def _datamodel(dataset: DataSet, profile: DataModelProfile) -> RowsFn:
     """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
     one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
     (:mod:`ir.datamodels`, "Row semantics"); other events are no rows."""
@@ -1499,8 +1499,8 @@ def _tstats_stages(
     plan = tstats_plan(stages, profile)
     if plan is None:
         return [], 0
-    model, dataset, plain, used = plan
-    compiled = [_datamodel(model, dataset, profile)]
+    _, dataset, plain, used = plan
+    compiled = [_datamodel(dataset, profile)]
     compiled.extend(compile_stage(s, now=now) for s in plain)
     return compiled, used
 

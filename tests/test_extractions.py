@@ -21,6 +21,8 @@ _PIECES = ["a", "S", "s", "ſ", "ı", "i", "\\", "/", "\n"]
 texts = st.lists(st.sampled_from(_PIECES), max_size=4).map("".join)
 values = st.one_of(st.none(), texts, st.lists(texts, min_size=1, max_size=2), st.integers(0, 3))
 events = st.fixed_dictionaries({}, optional={"Image": values, "NewProcessName": values})
+# a list with a mapped key and another value (a multi-valued field through ``map``)
+_MAP_EXAMPLE = {"Image": ["s", "MODIFIED"]}
 
 _parts = st.lists(
     st.one_of(st.sampled_from([Wildcard.MANY, Wildcard.ONE]), st.sampled_from(_PIECES)),
@@ -67,6 +69,11 @@ def _holds(tree: Tree, event: Event) -> bool:
     Predicate("process_name", Kind.WILDCARD, Pattern(("a", Wildcard.ONE))),
     _BASENAME,
     {"Image": "\\aa\n"},
+)
+@example(
+    Predicate("process_name", Kind.EQ, "modified"),
+    Extraction("process_name", ("Image",), "map", "s=created"),
+    _MAP_EXAMPLE,
 )
 def test_inverse_holds_where_the_extracted_field_holds(
     p: Predicate, x: Extraction, fields: dict[str, Any]

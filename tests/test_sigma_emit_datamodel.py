@@ -215,3 +215,26 @@ def test_a_filter_on_a_rewritten_or_aggregated_field_is_not_carried() -> None:
     counted = _tstats("Endpoint.Processes", None, Filter(_p("count", Kind.GT, 5), "where"), by=by)
     assert [w["construct"] for w in emit_sigma(counted, lossy=True).warnings] == [
         "tstats:stats", "where"]
+
+
+def test_with_fillnull_value_a_missing_by_field_is_the_fill_text() -> None:
+    # security_content's `security_content_summariesonly` sets fillnull_value=null: an event
+    # without Details makes a row whose registry_value_data is the text "null", which
+    # isnotnull() keeps; Sysmon 26 is no file_delete branch of the log-source profile
+    rule = Rule("t", (
+        DataModel("Endpoint.Registry", (("fillnull_value", "null"),)),
+        Filter(_p("Registry.registry_path", Kind.CONTAINS, "\\MiniNt\\"), "tstats"),
+        Stats((Aggregation("count"),), ("Registry.registry_value_data",), "tstats"),
+        Rename((("Registry.*", "*"),)),
+        Filter(Not(_p("registry_value_data", Kind.NULL, None)), "where"),
+    ), language="spl")  # fmt: skip
+    events = _events(
+        {"Channel": SYSMON, "EventID": 12, "TargetObject": "\\Control\\MiniNt\\"},
+        {"Channel": SYSMON, "EventID": 13, "TargetObject": "\\MiniNt\\", "Details": "x"},
+    )
+    result = emit_sigma(rule, lossy=True)
+    assert _sigma_matches(result.yaml, events) == _rows_passing(rule, events) == {0, 1}
+    deleted = _tstats("Endpoint.Filesystem", _p("Filesystem.file_path", Kind.STARTSWITH, "/etc/"))
+    events = _events({"Channel": SYSMON, "EventID": "26", "TargetFilename": "/etc/cron.d"})
+    result = emit_sigma(deleted, lossy=True)
+    assert _sigma_matches(result.yaml, events) == _rows_passing(deleted, events) == {0}

@@ -427,28 +427,6 @@ def test_canonical_rows_fit_their_schema(spark):
     assert frame.count() == 3
 
 
-def test_cli_engine_spark_in_a_fresh_process_as_the_readme_runs_it(tmp_path):
-    """No session is running before the command (the README's path): it starts its own."""
-    import sys
-
-    import orjson
-
-    _ensure_java()
-    (tmp_path / "r.yml").write_text(RULE)
-    (tmp_path / "e.jsonl").write_bytes(b"\n".join(orjson.dumps(e) for e in EVENTS))
-    script = Path(sys.executable).parent / "ruleglot"
-    if not script.exists():
-        pytest.skip("the ruleglot console script is not installed (pip install -e .)")
-    command = [str(script), "eval", str(tmp_path / "r.yml")]
-    command += ["--events", str(tmp_path / "e.jsonl")]
-    root = Path(__file__).resolve().parent.parent
-    default = subprocess.run(command, capture_output=True, cwd=root, check=True)
-    on_spark = subprocess.run([*command, "--engine", "spark"], capture_output=True, cwd=root)
-    assert on_spark.returncode == 0, on_spark.stderr.decode()[-2000:]
-    assert on_spark.stdout == default.stdout
-    assert on_spark.stdout.count(b"\n") == 2
-
-
 def test_dispatch_corners_match_like_the_evaluator(spark):
     """The evaluator's dispatch once hid rules from events they match (a multi-valued Channel,
     an EventID of 4688.0, a rule on _raw); both engines now key events with its functions."""

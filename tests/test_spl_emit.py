@@ -226,7 +226,7 @@ def test_savedsearches() -> None:
     assert text.splitlines()[:4] == [
         "[My  rule]",
         "search = | where isnull(a)",
-        "description = line1 \\",
+        "description = line1\\",  # the line break is the continuation: no added space
         "line2",
     ]
     assert 'action.correlationsearch.annotations = {"mitre_attack": ["T1059.001", "T1003"]}' in text

@@ -16,6 +16,7 @@ from backends.spl import read_spl_search
 from backends.spl.emit import SplWriter
 from backends.spl.macros import MacroTable
 from ir.errors import RuleglotError, Span
+from ir.events import Event
 from ir.nodes import (
     Aggregation,
     BinOp,
@@ -32,6 +33,7 @@ from ir.nodes import (
 )
 from tests.strategies import spl_pipelines
 from translator import api
+from translator.check import _rows_run, check_pairs, translate_pair
 
 CASES = Path(__file__).parent / "data" / "spl_roundtrip.txt"
 
@@ -175,3 +177,21 @@ def test_macros_are_kept_as_calls_where_their_stages_are_unchanged() -> None:
     assert "`ctime(firstTime)`" in api.translate(
         SEARCH, "spl", "spl", macros=MACROS, keep_macros=True
     )
+
+
+def test_check_spl_to_spl_compares_the_rows_of_source_and_rewrite() -> None:
+    rule = api.parse("index=x | stats count by host", "spl")[0]
+    pair = translate_pair("t.spl", rule, "spl", "spl", lossy=False, options={})
+    assert pair.result.compared == "rows" and pair.rows is not None
+    events = [Event.from_fields({"index": "x", "host": h}) for h in "aab"]
+    [result] = check_pairs([pair], events, limit=20)
+    assert result.status == "equivalent"
+    assert result.rows == {"source": 2, "translation": 2} and result.generated > 0
+    # a rewrite that loses a row differs, and the report shows the first row apart
+    other = api.parse("index=x | stats count by host | head 1", "spl")[0]
+    pair.rows = (pair.rows[0], _rows_run(other, None))
+    pair.result.status = "equivalent"
+    [result] = check_pairs([pair], events, limit=20)
+    assert result.status == "differs" and result.rows is not None
+    assert result.rows["first_difference"]["row"] == 1
+    assert result.rows["first_difference"]["translation"] is None

@@ -363,6 +363,9 @@ def guard_output(
                 "which would be overwritten or deleted; choose an output outside the inputs",
             )
     folder_path = resolved if folder else resolved.parent
+    existing = next((p for p in (folder_path, *folder_path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise OutputError(target, f"cannot write {option} {target}: {existing} is a file")
     try:
         folder_path.mkdir(parents=True, exist_ok=True)
         if not folder and resolved.is_dir():

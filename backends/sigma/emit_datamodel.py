@@ -44,7 +44,7 @@ from functools import partial
 from backends.sigma.logsources import windows_profile
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
 from ir.errors import Span
-from ir.extractions import Inexact, Tree, invert, simplify, simplify_and, simplify_or
+from ir.extractions import Inexact, Tree, decide, invert, simplify, simplify_and, simplify_or
 from ir.logsources import SourceBranch
 from ir.nodes import (
     And,
@@ -102,14 +102,24 @@ def read_tstats(
         clauses.append(stages[index].expr)  # type: ignore[union-attr]
         index += 1
     pushed: set[int] = set()
+    never = False  # a filter after the stats that no group row passes
     if index < len(stages) and isinstance(stages[index], Stats):
         stats = stages[index]
         assert isinstance(stats, Stats)
         by = [f for f in stats.by if f != "_time"]
-        if not any(k.lower() == "fillnull_value" for k, _ in head.options):
+        fill = next((v for k, v in head.options if k.lower() == "fillnull_value"), None)
+        if fill is None:
             # tstats drops a row missing a by-field: only events having them all are counted
             clauses.extend(Not(Predicate(f, Kind.NULL, None), span=stats.span) for f in by)
         for at, expr in later_filters(stages, index + 1, by, profile.find(head.name)):
+            if fill is not None:  # a missing by-field is the fill text in the group's row
+                filled = simplify(expr, partial(_filled, fill))
+                pushed.add(at)
+                if filled is False:
+                    never = True
+                if isinstance(filled, bool):
+                    continue
+                expr = filled
             clauses.append(expr)
             pushed.add(at)
         problem(
@@ -127,7 +137,7 @@ def read_tstats(
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
                 "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
         return TstatsRead(LogSource(), None, index, pushed)
-    alternatives = _per_source(dataset, where, problem, head.span)
+    alternatives = [] if never else _per_source(dataset, where, problem, head.span)
     if not alternatives:
         problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
                 head.span)  # fmt: skip
@@ -167,6 +177,16 @@ def later_filters(
         elif not isinstance(stage, (Table, Sort)):
             break
     return out
+
+
+def _filled(fill: str, p: Predicate) -> Tree:
+    """``p`` on a group row where a missing by-field reads as the ``fillnull_value`` text."""
+    assert p.field is not None
+    null = Predicate(p.field, Kind.NULL, None, span=p.span)
+    return simplify_or([
+        simplify_and([Not(null, span=p.span), p]),
+        simplify_and([null, decide(p, fill)]),
+    ])  # fmt: skip
 
 
 def _original(names: dict[str, str], name: str) -> str:
@@ -292,8 +312,10 @@ def _combine(alternatives: list[tuple[DataSetSource, Tree]]) -> tuple[LogSource,
     logsources = {s.logsource for s, _ in alternatives}
     if len(logsources) == 1:
         (logsource,) = logsources
-        named = [(s, _sigma_names(t, _branch(s))) for s, t in alternatives]
-        if all(t is not None for _, t in named):
+        branches_of = [_branch(s) for s, _ in alternatives]
+        pairs = zip(alternatives, branches_of, strict=True)
+        named = [(s, _sigma_names(t, b)) for (s, t), b in pairs]
+        if all(t is not None for _, t in named) and None not in branches_of:
             branches = windows_profile().resolve(logsource) or ()
             covers = {b.condition for b in branches} == {s.condition for s, _ in alternatives}
             trees = {t for _, t in named}
@@ -305,7 +327,9 @@ def _combine(alternatives: list[tuple[DataSetSource, Tree]]) -> tuple[LogSource,
                 [simplify_and([_selector(s), t]) for s, t in named]  # type: ignore[list-item]
             )
             return logsource, None if isinstance(selected, bool) else selected
-    # several log sources (or an alias hiding a field): product windows, event names
+    # several log sources, a source the log source's profile branches do not select exactly
+    # (Sysmon 26 is no file_delete branch), or an alias hiding a field: product windows alone,
+    # each source's selector, event names
     selected = simplify_or([simplify_and([_selector(s), t]) for s, t in alternatives])
     return LogSource("windows"), None if isinstance(selected, bool) else selected
 

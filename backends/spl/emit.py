@@ -6,6 +6,17 @@ field profile ``fields`` selects the same events as ``rule`` evaluated with the 
 ``logsources``. The reading of SPL is :mod:`backends.spl.reader`'s (its module docstring); the
 facts behind it are in ``../shared/docs/SEMANTICS.md``.
 
+The one SPL writer
+    :class:`SplWriter` writes every IR stage, one ``<node>_spl`` method per stage class looked
+    up in ``SplWriter.TRANSFORMS`` (sqlglot's generator shape); translations, rule pages
+    (``translator/stagetext.py``) and ``ruleglot check`` all write SPL through it. Whatever the
+    SPL reader builds it writes back so that it reads to an equal IR (measured on
+    security_content by ``benchmarks/spl_to_spl.py``; a property in
+    ``tests/test_spl_writer.py``): arguments quoted where a bare word would read otherwise,
+    strings escaped as the reader unescapes them, ``tstats`` from its ``DataModel``
+    [+ ``Filter(command="tstats")``] + ``Stats(command="tstats")`` stages, a ``Command`` from
+    its tokens. Macro calls are kept by :mod:`backends.spl.keepmacros`.
+
 Log source
     The rule's log source is resolved with the profile; each branch's condition (``Channel``,
     ``EventID`` predicates) is written in Splunk's names: ``Channel`` X is
@@ -621,20 +632,6 @@ def _pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [_arg(a) if a == b else f"{_arg(a)} as {_arg(b)}" for a, b in pairs]
 
 
-def _legacy_tstats(stage: Stage) -> Sequence[Stage]:
-    """A ``Stats`` still carrying ``datamodel``/``where`` (the reader before issue 19a moves
-    them into ``DataModel`` and ``Filter(command="tstats")`` stages) as the agreed stages;
-    once those fields are gone this returns ``(stage,)``. Remove it with them."""
-    datamodel, where = getattr(stage, "datamodel", None), getattr(stage, "where", None)
-    if not isinstance(stage, Stats) or (datamodel is None and where is None):
-        return (stage,)
-    bare = replace(stage, datamodel=None, where=None)  # type: ignore[call-arg,unused-ignore]
-    head: list[Stage] = [DataModel(datamodel, span=stage.span)] if datamodel else []
-    if where is not None:
-        head.append(Filter(where, "tstats", span=stage.span))
-    return (*head, bare)
-
-
 def _is_tstats(stage: Stage, cls: type) -> bool:
     return isinstance(stage, cls) and getattr(stage, "command", "tstats") == "tstats"
 
@@ -668,7 +665,7 @@ class SplWriter:
         while index < len(stages):
             taken = self._tstats_run(stages, index)
             if taken:
-                run = _legacy_tstats(stages[index]) if taken == 1 else stages[index : index + taken]
+                run = stages[index : index + taken]
                 try:
                     out.append(self.tstats_spl(run))
                 except RuleglotError as err:
@@ -813,7 +810,7 @@ class SplWriter:
 
     def stats_spl(self, stage: Stats) -> str:
         if stage.command == "tstats":
-            return self.tstats_spl(_legacy_tstats(stage))
+            return self.tstats_spl((stage,))
         return " ".join(w for w in [stage.command, *self._stats_body(stage)] if w)
 
     def _stats_body(
