@@ -63,6 +63,22 @@ Predicate = (field, kind, value, cased)
                           Sigma keyword: see ``docs/semantics.md``.
     ====================  ==========================================================================
 
+Search settings (SPL)
+    Splunk gives every event the default fields ``index``, ``sourcetype``, ``source``,
+    ``splunk_server`` and ``eventtype``, and reads ``earliest``/``latest``/``_index_earliest``/
+    ``_index_latest`` in a search as its time range, not as fields (Search Reference, "Time
+    modifiers"; Knowledge Manager Manual, "Use default fields"). Predicates on the names in
+    :data:`SEARCH_SETTINGS` in an SPL rule's search are therefore its *data source*: which
+    events Splunk reads, the SPL counterpart of Sigma's ``logsource``. They stay in the search
+    filter (the evaluator reads ``source``/``sourcetype`` through a field profile, which is how
+    they select Windows channels), and a writer for a language without Splunk's default fields
+    maps them to that language's log source or reports them (``backends/sigma/emit.py``:
+    ``logsource`` through :mod:`backends.sigma.splunk_sources`, never a detection field). A time
+    modifier (:data:`TIME_MODIFIERS`) is the search's time range, which Sigma leaves to the
+    scheduler: the Sigma writer reports and drops it. (Open: the reader still keeps a time
+    modifier as a predicate, which no event's field satisfies; a ``Rule`` time range, written
+    back by the SPL writer, is the planned home.)
+
 Immutability and equality
     Every node is a frozen dataclass, hashable, compared by structure. ``span`` (where the node was
     read) is excluded from equality, hashing and ``repr``.
@@ -77,6 +93,14 @@ from dataclasses import field as _field
 from typing import TypeAlias
 
 from ir.errors import Span
+
+#: Splunk's default fields and time modifiers: an SPL search's data source, not event fields
+#: (module docstring, "Search settings").
+SEARCH_SETTINGS = frozenset(
+    {"index", "sourcetype", "source", "eventtype", "splunk_server"}
+)  # fmt: skip
+#: The time modifiers of a search (Search Reference, "Time modifiers").
+TIME_MODIFIERS = frozenset({"earliest", "latest", "_index_earliest", "_index_latest"})
 
 
 class Kind(enum.StrEnum):
@@ -612,7 +636,9 @@ class MultiValue:
 
 @dataclass(frozen=True, slots=True)
 class Subsearch:
-    """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages)."""
+    """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages); also a
+    subsearch among search terms: ``command="search"`` keeps the rows its result rows' terms
+    match, ``command=EXCLUDE`` (``search NOT [...]``) the rows they do not match."""
 
     command: str
     stages: tuple[Stage, ...]
@@ -632,6 +658,10 @@ class ForEach:
     stages: tuple[Stage, ...]
     options: tuple[tuple[str, str], ...] = ()
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+
+#: The :class:`Subsearch` command of ``NOT [subsearch]`` among search terms (an exclusion).
+EXCLUDE = "search NOT"
 
 
 #: The template token of :class:`ForEach` that stands for the field's name.

@@ -84,6 +84,7 @@ from ir.functions import (
 )
 from ir.lookups import LookupProvider, LookupTable
 from ir.nodes import (
+    EXCLUDE,
     FOREACH_FIELD,
     Aggregation,
     And,
@@ -1648,8 +1649,27 @@ def _search_subsearch(stage: Subsearch, inner: Searcher, searched: list[list[Eve
     return run
 
 
+def _exclude_subsearch(stage: Subsearch, inner: Searcher, searched: list[list[Event]]) -> RowsFn:
+    """``search NOT [subsearch]``: the current rows that the subsearch's terms
+    (:func:`_search_terms`) do not match, Splunk's ``NOT (...)`` over the implicit ``format``'s
+    output. A subsearch with no rows is ``NOT ()`` under NOT, which excludes nothing: every row
+    is kept (Search Reference, "format": no results give ``NOT ()``)."""
+    _no_options(stage)
+
+    def run(rows: list[Event]) -> list[Event]:
+        found = [_search_terms(_as_row(r)) for r in inner(searched[0])]
+        alternatives = tuple(f for f in found if f is not None)
+        if not alternatives:
+            return list(rows)
+        matches = compile_expr(alternatives[0] if len(alternatives) == 1 else Or(alternatives))
+        return [row for row in rows if not matches(row)]
+
+    return run
+
+
 _SUBSEARCHES: dict[str, Callable[[Subsearch, Searcher, list[list[Event]]], RowsFn]] = {
     "search": _search_subsearch,
+    EXCLUDE: _exclude_subsearch,
     "join": _join,
     "append": _append,
     "appendpipe": _appendpipe,

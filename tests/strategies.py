@@ -6,11 +6,13 @@ often (a predicate on a field no event has tests nothing).
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeAlias
 
 import yaml
 from hypothesis import strategies as st
 
+from ir.functions import pcre_to_python
 from ir.nodes import (
     And,
     Expr,
@@ -643,6 +645,17 @@ spl_texts = st.text(alphabet='aB \\"=|.()[]', min_size=1, max_size=5)
 _plain_names = st.sampled_from(["a", "b_c", "x1", "_time"])
 
 
+def _runnable_rex(stage: Rex) -> bool:
+    """The reader refuses a rex pattern the evaluator cannot run (builder.check_regex)."""
+    if stage.mode == "sed":
+        return True
+    try:
+        re.compile(pcre_to_python(stage.pattern))
+    except (re.error, ValueError):
+        return False
+    return True
+
+
 def _search_value(text: str) -> bool:
     return "*" not in text and search_network(text) is None
 
@@ -747,7 +760,8 @@ def _row_stages(inner: st.SearchStrategy[Stage]) -> st.SearchStrategy[Stage]:
         spl_filters,
         st.builds(Eval, st.lists(st.tuples(spl_names, spl_eval_exprs), min_size=1,
                                  max_size=2).map(tuple)),
-        st.builds(Rex, spl_texts, spl_names, st.sampled_from([None, "sed"]), st.integers(0, 3)),
+        st.builds(Rex, spl_texts, spl_names, st.sampled_from([None, "sed"]), st.integers(0, 3))
+        .filter(_runnable_rex),
         st.builds(Rename, pairs),
         st.builds(Table, names, st.sampled_from(["table", "fields"])),
         st.builds(Table, names, st.just("fields"), st.just(True)),

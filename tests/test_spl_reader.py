@@ -550,7 +550,8 @@ ERROR_CASES: list[tuple[str, str, str | None, int, int]] = [
     ("| bin x minspan=1h", "unsupported", "bin", 1, 9),
     ("f>abc", "unsupported", "comparison", 1, 3),
     ("f IN ()", "invalid", "IN", 1, 1),
-    ("a NOT [search b]", "unsupported", "subsearch", 1, 7),
+    ("a OR NOT [search b]", "unsupported", "subsearch", 1, 10),  # NOT [..] ANDed: an exclusion
+    ("a NOT NOT [search b]", "unsupported", "subsearch", 1, 11),
     ("a OR [search b]", "unsupported", "subsearch", 1, 6),
     ("| tstats count where [| inputlookup x]", "unsupported", "subsearch", 1, 22),
     ("| search OR x=1", "syntax", "search", 1, 10),  # what pySigma-backend-splunk writes (#74)
@@ -936,5 +937,5 @@ def test_spans_take_in_brackets_and_parentheses_at_a_constructs_edges() -> None:
     assert isinstance(stage, Filter) and isinstance(stage.expr, And)
     assert _covered(search, stage.expr.args[1].span) == "w IN (a, b)"
     with pytest.raises(RuleglotError) as caught:
-        read_spl_search("x=1 NOT [| inputlookup t | fields u]")
-    assert (caught.value.line, caught.value.col) == (1, 9)  # the "["
+        read_spl_search("x=1 OR NOT [| inputlookup t | fields u]")
+    assert (caught.value.line, caught.value.col) == (1, 12)  # the "["

@@ -36,7 +36,7 @@ evaluated: a ruleglot bug, always reported).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from backends.sigma import read_sigma
@@ -48,6 +48,7 @@ from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, compile_expr
 from ir.events import Event
 from ir.generate import generate
+from ir.logsources import SourceBranch
 from ir.nodes import (
     Aggregation,
     And,
@@ -342,11 +343,17 @@ def shrink(fields: dict[str, Any], differs: Callable[[dict[str, Any]], bool]) ->
 def counterexample(
     source: Decider, target: Decider, event: Event, origin: str
 ) -> Counterexample:
-    """``event`` (on which the two differ) shrunk as far as the difference survives."""
+    """``event`` (on which the two differ) shrunk as far as the difference survives, and, for
+    an event inside the log source both sides select, as far as it stays inside (a shrunk
+    event without ``Channel`` would differ only because one side has a log source)."""
     flat = _flat(event)
+    inside = _inside(source, target)
+    keep_inside = inside(event)
 
     def differs(fields: dict[str, Any]) -> bool:
         candidate = _as_event(fields)
+        if keep_inside and not inside(candidate):
+            return False
         return source.matches(candidate) != target.matches(candidate)
 
     if differs(flat):
@@ -495,16 +502,46 @@ def compare_rows(pair: Pair, events: Sequence[Event], generated: Sequence[Event]
             return
 
 
+def _selection(side: Decider) -> list[SourceBranch] | None:
+    """The log-source branches ``side`` reads events from, or ``None``: every event (no log
+    source, as an SPL search, or a profile that maps nothing)."""
+    ls = side.view.logsource
+    if not side.profile.mappings or ls.is_empty():
+        return None
+    return list(side.profile.resolve(ls) or ())
+
+
+def _inside(*sides: Decider) -> Callable[[Event], bool]:
+    """Whether an event is inside the log source of every one of ``sides`` that has one."""
+    tests = [
+        [compile_expr(b.condition) for b in branches]
+        for branches in map(_selection, sides)
+        if branches is not None
+    ]
+    return lambda event: all(any(t(event) for t in branch) for branch in tests)
+
+
 def _generated(pair: Pair, seed: int, limit: int) -> list[Event]:
+    """Events generated from both sides, all inside the log source both sides select (issue
+    22): a side without a log source (an SPL search) is generated within the other side's
+    (its Channel/EventID conditions and field aliases added), and an event outside either
+    side's log source (a near miss without ``Channel``) is left out, so that a ``differs``
+    always names an event both rules could see."""
     assert pair.source_side is not None and pair.target_side is not None
+    sides = (pair.source_side, pair.target_side)
+    selections = [_selection(side) for side in sides]
     events: list[Event] = []
-    for side in (pair.source_side, pair.target_side):
+    for side, other, own in ((sides[0], sides[1], selections[0]),
+                             (sides[1], sides[0], selections[1])):  # fmt: skip
+        view, profile = side.view, side.profile
+        if own is None and _selection(other):
+            view, profile = replace(view, logsource=other.view.logsource), other.profile
         events.extend(
             g.event()
-            for g in generate(side.view, profile=side.profile, fields=side.fields, seed=seed,
-                              limit=limit)
+            for g in generate(view, profile=profile, fields=side.fields, seed=seed, limit=limit)
         )
-    return events
+    inside = _inside(*sides)
+    return [e for e in events if inside(e)]
 
 
 Hits = tuple[list[list[set[int]]], dict[int, RuleglotError]]

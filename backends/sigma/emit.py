@@ -93,7 +93,16 @@ Metadata
     field ``ruleglot_original_id`` (``related`` would need a UUID too). ``status``: security
     content's ``production`` is ``stable``; Sigma's own statuses are kept, anything else is
     omitted. Tags without a namespace (``x.y``) are omitted. A rule without a log source gets
-    ``product: splunk`` (Sigma requires one; the detection still holds every source predicate).
+    ``product: splunk`` (Sigma requires one); for an SPL rule that is a ``logsource`` problem.
+
+Search settings (``ir.nodes.SEARCH_SETTINGS``, ``TIME_MODIFIERS``: ``index``, ``sourcetype``,
+``source``, ``eventtype``, ``splunk_server``, ``earliest``...) of an SPL rule are never detection
+fields. After the Windows channel reading above, a top-level conjunct made only of settings is the
+log source: ``sourcetype``/``source`` through :mod:`backends.sigma.splunk_sources` (lossless when
+the table names one Sigma product and service; a product-only or naming-convention reading is
+lossy, construct ``sourcetype``/``source``); every other setting is reported by its name and
+dropped (a time range belongs to the Sigma rule's schedule). A setting anywhere else (under OR
+with event fields, under NOT) is reported by its name and dropped.
 
 Errors and warnings
     Strict mode (default) raises :class:`~ir.errors.RuleglotError` (``unsupported``, with the
@@ -122,11 +131,14 @@ from backends.sigma.emit_correlation import (
     split_temporal,
 )
 from backends.sigma.emit_datamodel import TstatsRead, read_tstats
+from backends.sigma.splunk_sources import sigma_source, vendor_product
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
+    SEARCH_SETTINGS,
+    TIME_MODIFIERS,
     And,
     Bin,
     Condition,
@@ -226,6 +238,7 @@ class _Emitter:
         self.warnings: list[dict[str, Any]] = []
         self.windows = False  # a Windows-profile field was mapped: product windows
         self.service: str | None = None
+        self.product: str | None = None  # from a search setting (backends.sigma.splunk_sources)
         self.copies: dict[str, str] = {}  # eval f=g before: f reads g
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
         self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
@@ -269,6 +282,8 @@ class _Emitter:
             base = all_of(exprs) if exprs else None
             if base is not None and self.profile is not None:
                 base = self.extract_logsource(base)
+            if base is not None:
+                base = self.search_settings(base)
             detection = self.detection_of(self.lower(base) if base is not None else None)
             doc = self.metadata()
             doc["logsource"] = self.logsource()
@@ -382,6 +397,8 @@ class _Emitter:
         base = all_of(exprs) if exprs else None
         if base is not None and self.profile is not None:
             base = self.extract_logsource(base)
+        if base is not None:
+            base = self.search_settings(base)
         details: list[tuple[str | None, dict[str, Any]]] = []
         lowered = self.lower(base) if base is not None else None
         for name, part in found.rules:
@@ -496,7 +513,7 @@ class _Emitter:
     def logsource(self) -> dict[str, str | list[str]]:
         ls = self.logsource_override or self.rule.logsource
         out: dict[str, str] = {}
-        product = ls.product or ("windows" if self.windows else None)
+        product = ls.product or self.product or ("windows" if self.windows else None)
         if ls.category:
             out["category"] = ls.category
         if product:
@@ -505,6 +522,14 @@ class _Emitter:
         if service:
             out["service"] = service
         if not out:
+            if self.rule.language == "spl":
+                self.problem(
+                    "logsource",
+                    "the search names no data source (index, sourcetype, source) that a Sigma "
+                    "log source maps: written as 'product: splunk', which selects no events "
+                    "outside Splunk",
+                    self.rule.span,
+                )
             out["product"] = "splunk"
         if ls.definition:
             out["definition"] = ls.definition
@@ -514,6 +539,72 @@ class _Emitter:
             k: v.split(ALTERNATIVE) if k != "definition" and ALTERNATIVE in v else v
             for k, v in out.items()
         }
+
+    # --- log source from Splunk's search settings (ir.nodes.SEARCH_SETTINGS)
+
+    def is_setting(self, p: Predicate) -> bool:
+        return self.rule.language == "spl" and (
+            p.field in SEARCH_SETTINGS or p.field in TIME_MODIFIERS
+        )
+
+    def search_settings(self, expr: Expr) -> Expr | None:
+        """``expr`` without its top-level conjuncts on search settings, which become the log
+        source (:mod:`backends.sigma.splunk_sources`) or a warning naming them: a Sigma rule
+        holding ``index: main`` as a detection field matches nothing outside Splunk."""
+        out: list[Expr] = []
+        for part in conjuncts(expr):
+            disjuncts = part.args if isinstance(part, Or) else (part,)
+            if all(isinstance(d, Predicate) and self.is_setting(d) for d in disjuncts):
+                self.setting_disjuncts([d for d in disjuncts if isinstance(d, Predicate)])
+            else:
+                out.append(part)
+        return all_of(out) if out else None
+
+    def setting_disjuncts(self, preds: list[Predicate]) -> None:
+        """One top-level conjunct (an OR of settings) as the log source, or warnings."""
+        products: set[str] = set()
+        services: set[str | None] = set()
+        for p in preds:
+            field, text = str(p.field), p.value_text()
+            if field in TIME_MODIFIERS:
+                self.problem(field, f"'{field}={text}' is the search's time range; a Sigma "
+                             "rule has none (its schedule decides): dropped", p.span)  # fmt: skip
+                continue
+            if field not in ("sourcetype", "source") or p.kind is not Kind.EQ:
+                self.problem(field, f"'{field}' {p.kind} {text!r} chooses which Splunk events "
+                             "are read; Sigma has no field for it: dropped, the log source "
+                             "says which events", p.span)  # fmt: skip
+                continue
+            if text.lower().startswith(("xmlwineventlog", "wineventlog")):
+                self.windows = True
+                products.add("windows")
+                continue
+            found = sigma_source(field, text)
+            if found is not None:
+                products.add(found.product)
+                services.add(found.service)
+                if found.wider:
+                    self.problem(field, f"'{field}={text}' is Sigma's product "
+                                 f"{found.product!r} ({found.cite}); no one service: the Sigma "
+                                 "log source reads more events", p.span)  # fmt: skip
+                continue
+            vendor = vendor_product(text) if field == "sourcetype" else None
+            if vendor is not None:
+                products.add(vendor)
+                services.add(None)
+            self.problem(field, f"'{field}={text}' has no Sigma log source in "
+                         "backends/sigma/splunk_sources.py"
+                         + (f": written as product {vendor!r}, the vendor in Splunk's source "
+                            "type naming convention, which Sigma backends may not map"
+                            if vendor else ": dropped"), p.span)  # fmt: skip
+        if len(products) > 1:
+            self.problem("logsource", f"the search reads several data sources "
+                         f"({', '.join(sorted(products))}), a Sigma rule one: written as the "
+                         "first", preds[0].span)  # fmt: skip
+        if products and self.product is None and "windows" not in products:
+            self.product = sorted(products)[0]
+            if len(services) == 1 and None not in services:
+                self.service = self.service or next(iter(services))
 
     # --- log source from source/Channel predicates (field profile)
 
@@ -634,6 +725,15 @@ class _Emitter:
 
     def predicate(self, p: Predicate) -> Expr | None:
         mapped = self.map_field(p) if self.profile is not None and p.field else p
+        if isinstance(mapped, Predicate) and self.is_setting(mapped):
+            self.problem(
+                str(mapped.field),
+                f"'{mapped.field}' {mapped.kind} {mapped.value_text()!r} is a Splunk search "
+                "setting (which events Splunk reads), not an event field; where it is not a "
+                "top-level condition of the search Sigma's log source cannot say it: dropped",
+                mapped.span,
+            )
+            return None
         if mapped is None or isinstance(mapped, Predicate):
             return None if mapped is None else self.written(mapped)
         return self.lower(mapped, mapped=True)  # a first-present-of expansion

@@ -24,7 +24,9 @@ from lark import Token, Tree
 from backends.spl.source import SourceFile
 from backends.spl.values import network_of, search_network
 from ir.errors import RuleglotError, Span
+from ir.functions import pcre_to_python
 from ir.nodes import (
+    EXCLUDE,
     Aggregation,
     And,
     Bin,
@@ -102,6 +104,19 @@ def _dequote(text: str) -> str:
     return text
 
 
+_PIECE = re.compile(r'"((?:[^"\\]|\\.)*)"|([^"]+)', re.S)
+
+
+def _joined(text: str) -> str:
+    """One argument written as quoted and unquoted pieces (grammar ``MIXED``): the pieces
+    joined, each quoted one without its quotes and unescaped, as Splunk's argument tokenizer
+    reads ``(?<ioc>"(?i)\\S+")`` (``(?<ioc>(?i)\\S+)``)."""
+    return "".join(
+        unescape(m.group(1)) if m.group(1) is not None else m.group(2)
+        for m in _PIECE.finditer(text)
+    )
+
+
 _INT = re.compile(r"-?(?:0|[1-9]\d*)")
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 
@@ -141,6 +156,11 @@ def python_regex(pattern: str) -> str | None:
     except (re.error, OverflowError, RecursionError, ValueError):
         return None
     return converted
+
+
+#: eval functions whose argument at this index is a PCRE pattern (SPL reference, "Text functions",
+#: "Comparison and Conditional functions")
+_REGEX_ARGUMENT = {"match": 1, "replace": 1}
 
 
 # --- search items and precedence -------------------------------------------------------------
@@ -223,7 +243,11 @@ class _Precedence:
                 self.fail(item)
             arg = self.unary()
             if isinstance(arg, _SubLeaf):
-                self.sub_error(arg)
+                if arg.stage.command != "search":
+                    self.sub_error(arg)
+                # `NOT [subsearch]`: the rows the subsearch's terms do not match (an exclusion
+                # list, `NOT [| inputlookup allow.csv | fields hash]`)
+                return _SubLeaf(replace(arg.stage, command=EXCLUDE), arg.offset)
             return Not(arg, span=self.builder.span(item.offset))
         self.pos += 1
         return item
@@ -559,7 +583,12 @@ class Builder:
             return FieldValue(_dequote(str(token)), span=span)
         if kind == "call":
             name = str(children[0]).lower()
-            args = tuple(self.eval_expr(c) for c in children[1:] if isinstance(c, Tree))
+            trees = [c for c in children[1:] if isinstance(c, Tree)]
+            args = tuple(self.eval_expr(c) for c in trees)
+            if name in _REGEX_ARGUMENT and len(args) > _REGEX_ARGUMENT[name]:
+                pattern = args[_REGEX_ARGUMENT[name]]
+                if isinstance(pattern, Literal) and isinstance(pattern.value, str):
+                    self.check_regex(pattern.value, _bounds(trees[_REGEX_ARGUMENT[name]])[0])
             if name in ("null", "true", "false") and not args:
                 return Literal(None if name == "null" else name == "true", span=span)
             return Call(name, args, span=span)
@@ -573,7 +602,7 @@ class Builder:
                 value = inner.value
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     return Literal(-value, span=span)
-            return UnaryOp("NOT" if op.type == "ENOT" else "-", inner, span=span)
+            return UnaryOp("NOT" if op.type in ("ENOT", "EBANG") else "-", inner, span=span)
         if kind == "in_op":
             subject = self.eval_expr(children[0])
             negated = any(isinstance(c, Token) and c.type == "ENOT" for c in children)
@@ -612,6 +641,7 @@ class Builder:
             pattern = arg.value or ""
         else:
             pattern = arg.text
+        self.check_regex(pattern, arg.offset)
         expr = _regex_leaf(name, pattern, self.span(arg.offset))
         if negate:
             expr = Not(expr, span=self.span(arg.offset))
@@ -629,6 +659,8 @@ class Builder:
             self.fail("rex offset_field is not supported", "unsupported", offset, "rex")
         max_match = self.int_option(options, "max_match", 1, args, "rex")
         mode = options.get("mode")
+        if mode != "sed":
+            self.check_regex(patterns[0].text, patterns[0].offset)
         return [
             Rex(
                 patterns[0].text,
@@ -763,7 +795,26 @@ class Builder:
 
     def argval(self, node: Any) -> str:
         token = node.children[0] if isinstance(node, Tree) else node
+        if isinstance(token, Token) and token.type == "MIXED":
+            return _joined(str(token))
         return _dequote(str(token))
+
+    def check_regex(self, pattern: str, offset: int | None) -> None:
+        """Refuse, where it is read, a PCRE pattern that the evaluator cannot run with the same
+        meaning: :func:`ir.functions.pcre_to_python` rewrites what has a Python equivalent
+        (named groups, ``\\Q..\\E``, ``\\z``, inline options...); what Python's ``re`` then
+        still cannot compile (``\\C``, one code unit; ``\\X``; ``(?R)`` recursion; ``\\p{..}``)
+        has none (PCRE2 ``pcre2pattern``)."""
+        try:
+            re.compile(pcre_to_python(pattern))
+        except (re.error, OverflowError, RecursionError, ValueError) as exc:
+            self.fail(
+                f"regex {pattern!r}: {exc}; a PCRE construct with no equivalent that ruleglot's "
+                "evaluator can run with the same meaning",
+                "unsupported",
+                offset,
+                "regex",
+            )
 
     # --- other modelled commands
 
@@ -1069,6 +1120,8 @@ class Builder:
                 out.append(Arg("word", _dequote(str(first)), offset))
             elif child.data == "a_quoted":
                 out.append(Arg("quoted", _dequote(str(first)), offset))
+            elif child.data == "a_mixed":
+                out.append(Arg("quoted", _joined(str(first)), offset))
             elif child.data == "a_call":
                 out.append(Arg("call", str(first), offset, args=self.args(child.children[1])))
         return out

@@ -48,10 +48,14 @@ search (the implicit first command, ``| search``, and the where clauses of tstat
       (``TERM(EventCode=4688)`` is ``EventCode=4688``). A search that is only ``*`` (or an
       empty stage, what `` | `x_filter` `` leaves) filters nothing and makes no stage.
     * ``index``, ``sourcetype``, ``source``, ``host``, ``eventtype`` (and ``earliest``/``latest``)
-      are ordinary field predicates.
+      are read as field predicates; all but ``host`` are Splunk's search settings, the search's
+      data source (``ir.nodes.SEARCH_SETTINGS``/``TIME_MODIFIERS``), which writers map to a log
+      source and never write as event fields.
+    * ``NOT [subsearch]`` ANDed with the rest is a :class:`~ir.nodes.Subsearch` with command
+      ``ir.nodes.EXCLUDE``: the rows its result rows' terms do not match.
     * A ``[subsearch]`` among the terms becomes a :class:`~ir.nodes.Subsearch` stage
       (``command="search"``) after the filter, which is its meaning when it is ANDed with the
-      rest; under NOT or OR it is ``unsupported``.
+      rest; under OR (or ``NOT NOT``) it is ``unsupported``.
 
 where and eval (SPL reference, "where", "eval"; Search Manual, "Boolean expressions")
     * Precedence, loosest first: XOR, OR, AND, NOT, comparisons (``= == != < <= > >=``,
@@ -61,7 +65,11 @@ where and eval (SPL reference, "where", "eval"; Search Manual, "Boolean expressi
     * Strings are double-quoted (escapes as above); an unquoted name or a ``'single quoted'``
       one is a field; numbers are int or float; ``true``/``false`` are booleans (SPL2's
       literals; SPL1 writes ``true()``), ``null()`` is ``Literal(None)``. Function names are
-      lower-cased.
+      lower-cased. ``!x`` is ``NOT x`` (observed, not in the operator table).
+    * A regex (``regex``, ``rex``, ``match()``, ``replace()``) that Python's ``re`` cannot run
+      after ``ir.functions.pcre_to_python`` (``\\C``, ``(?R)``) is ``unsupported`` where read.
+    * ``rex``/``regex`` arguments may join quoted and unquoted pieces (``(?<n>"re")``): one
+      argument, quotes removed (Splunk's tokenizer, observed; docs/semantics.md).
     * Comparisons are case-sensitive. A where expression becomes predicates wherever one kind
       means exactly that, else a :class:`~ir.nodes.Condition`: ``f="x"``/``f=="x"`` -> ``eq``
       cased; ``f=g`` (two fields) -> ``fieldref`` cased; ``f>5`` (``>= < <=``, a number) ->
@@ -316,6 +324,8 @@ _TERMINALS = {
     "NUMBER": "a number",
     "ARG": "an argument",
     "ARG_KEY": "option=",
+    "MIXED": 'an argument of "quoted" and unquoted pieces',
+    "EBANG": "'!'",
     "RAW": "arguments",
     "CMD_NAME": "a command name",
     "CMP": "a comparison",

@@ -1,0 +1,88 @@
+"""Splunk data sources (``sourcetype``, ``source``) as Sigma log sources: data with sources.
+
+An SPL search chooses its events with Splunk's search settings (``ir.nodes.SEARCH_SETTINGS``);
+a Sigma rule does it with ``logsource``. This table says which Sigma log source a Splunk
+source type is, for the source types security_content's ``data_sources/*.yml`` and source
+macros name (``grep -rh sourcetype ../shared/corpus/spl/data_sources``). Each row cites the
+Splunk add-on that defines the source type and the Sigma taxonomy entry (SigmaHQ's
+``documentation/logsource-guides`` and the product/service pairs SigmaHQ rules use,
+``grep -rh -A3 '^logsource:' ../shared/corpus/sigma/rules``). Where one source type carries
+several Sigma services (``azure:monitor:aad``: sign-in and audit logs), only the product is
+given: the Sigma rule then reads more events than the search, which the writer reports.
+
+Windows event logs (``XmlWinEventLog``, ``WinEventLog``) are not here: their channel is the
+log source, which ``backends/sigma/emit.py`` reads from ``source`` through the field profile.
+
+A source type the table does not know is not guessed silently: :func:`vendor_product` reads
+Splunk's naming convention (``vendor:product:technology:format``, Splunk Add-ons manual,
+"Source type naming conventions") for the vendor, and the writer reports the result as lossy.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SigmaSource:
+    """A Sigma log source (``None``: not given) and why."""
+
+    product: str
+    service: str | None
+    cite: str
+    #: the Sigma log source selects more events than the source type (only the product known)
+    wider: bool = False
+
+
+_AWS = "Splunk Add-on for AWS (splunkbase 1876); Sigma product aws"
+_MSCS = "Splunk Add-on for Microsoft Cloud Services (splunkbase 3110); Sigma product azure"
+_O365 = "Splunk Add-on for Microsoft Office 365 (splunkbase 4055); Sigma product m365"
+_LINUX = "Splunk Add-on for Unix and Linux (splunkbase 833); Sigma product linux"
+_GWS = "Splunk Add-on for Google Workspace (splunkbase 5556); Sigma product gcp"
+_OKTA = "Okta Identity Cloud Add-on for Splunk (splunkbase 6553); Sigma product okta"
+_KUBE = "Splunk OpenTelemetry Collector for Kubernetes; Sigma product kubernetes"
+
+#: lower-cased source type pattern (fnmatch) -> Sigma log source; first match wins
+SOURCETYPES: tuple[tuple[str, SigmaSource], ...] = (
+    ("aws:cloudtrail", SigmaSource("aws", "cloudtrail", _AWS)),
+    ("aws:cloudtrail:lake", SigmaSource("aws", "cloudtrail", _AWS)),
+    ("aws:*", SigmaSource("aws", None, _AWS, wider=True)),
+    ("mscs:azure:audit", SigmaSource("azure", "activitylogs", _MSCS)),
+    ("azure:monitor:aad", SigmaSource("azure", None, _MSCS, wider=True)),
+    ("mscs:*", SigmaSource("azure", None, _MSCS, wider=True)),
+    ("o365:management:activity", SigmaSource("m365", "audit", _O365)),
+    ("o365:*", SigmaSource("m365", None, _O365, wider=True)),
+    ("linux:audit", SigmaSource("linux", "auditd", _LINUX)),
+    ("sysmon:linux", SigmaSource("linux", None, _LINUX, wider=True)),
+    ("gws:reports:admin", SigmaSource("gcp", "google_workspace.admin", _GWS)),
+    ("oktaim2:log", SigmaSource("okta", "okta", _OKTA)),
+    ("kube:*", SigmaSource("kubernetes", None, _KUBE, wider=True)),
+)
+
+#: ``source`` values that name a log file whose Sigma log source is known
+SOURCES: tuple[tuple[str, SigmaSource], ...] = (
+    ("/var/log/audit/audit.log", SigmaSource("linux", "auditd", _LINUX)),
+)
+
+_VENDOR = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def sigma_source(field: str, value: str) -> SigmaSource | None:
+    """The Sigma log source of ``sourcetype=value`` or ``source=value``, if the table knows it."""
+    table = SOURCETYPES if field == "sourcetype" else SOURCES if field == "source" else ()
+    text = value.lower()
+    for pattern, found in table:
+        if fnmatch.fnmatchcase(text, pattern):
+            return found
+    return None
+
+
+def vendor_product(sourcetype: str) -> str | None:
+    """The vendor part of a source type named by Splunk's convention (``crushftp:sessionlogs``
+    -> ``crushftp``), or ``None`` when the name does not follow it."""
+    head = sourcetype.lower().split(":", 1)[0]
+    if ":" not in sourcetype or not _VENDOR.fullmatch(head):
+        return None
+    return head

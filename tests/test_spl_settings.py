@@ -1,0 +1,127 @@
+"""Splunk's search settings (index, sourcetype, source, time modifiers) are an SPL search's
+data source: written to Sigma as its log source or a warning, never a detection field
+(ir/nodes.py, "Search settings"; backends/sigma/splunk_sources.py; issue 22)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from backends.sigma.emit import emit_sigma
+from backends.sigma.splunk_sources import sigma_source, vendor_product
+from backends.spl import read_spl
+from ir.errors import RuleglotError
+from ir.nodes import SEARCH_SETTINGS, TIME_MODIFIERS
+
+SETTINGS = SEARCH_SETTINGS | TIME_MODIFIERS
+
+
+def _fields(detection: Any) -> set[str]:
+    """Every field name a Sigma detection tests."""
+    out: set[str] = set()
+    if isinstance(detection, dict):
+        for key, value in detection.items():
+            if key != "condition":
+                out.add(str(key).split("|")[0])
+                out |= _fields(value)
+    elif isinstance(detection, list):
+        for item in detection:
+            out |= _fields(item)
+    return out
+
+
+def _lossy(spl: str) -> tuple[dict[str, Any], set[str]]:
+    (rule,) = read_spl(spl)
+    result = emit_sigma(rule, lossy=True)
+    return yaml.safe_load(result.yaml), {w["construct"] for w in result.warnings}
+
+
+@pytest.mark.parametrize(
+    ("spl", "logsource"),
+    [
+        ('sourcetype="aws:cloudtrail" eventName=DeleteTrail',
+         {"product": "aws", "service": "cloudtrail"}),
+        ("index=main sourcetype=linux:audit type=EXECVE",
+         {"product": "linux", "service": "auditd"}),
+        ('sourcetype="o365:management:activity" Operation=Set-Mailbox',
+         {"product": "m365", "service": "audit"}),
+        ("(sourcetype=aws:cloudtrail OR sourcetype=aws:cloudtrail:lake) eventName=x",
+         {"product": "aws", "service": "cloudtrail"}),
+    ],
+)  # fmt: skip
+def test_known_sourcetype_is_the_log_source(spl: str, logsource: dict[str, str]) -> None:
+    doc, _ = _lossy(spl)
+    assert {k: doc["logsource"][k] for k in logsource} == logsource
+    assert not _fields(doc["detection"]) & SETTINGS
+
+
+@pytest.mark.parametrize(
+    ("spl", "construct"),
+    [
+        ("index=main EventCode=4688", "index"),
+        ("earliest=-24h EventCode=4688", "earliest"),
+        ("index=main _index_earliest=-1d EventCode=4688", "_index_earliest"),
+        ("eventtype=wineventlog_security EventCode=4688", "eventtype"),
+        ("EventCode=4688 (index=a OR User=x)", "index"),
+        ('sourcetype="crushftp:sessionlogs" user=x', "sourcetype"),
+        ("EventCode=4688 NOT sourcetype=foo", "sourcetype"),
+    ],
+)
+def test_settings_never_detection_fields(spl: str, construct: str) -> None:
+    """Lossy: the setting is gone from the detection, with a warning naming it; strict: an
+    error naming it."""
+    doc, constructs = _lossy(spl)
+    assert not _fields(doc["detection"]) & SETTINGS
+    assert construct in constructs
+    (rule,) = read_spl(spl)
+    with pytest.raises(RuleglotError) as caught:
+        emit_sigma(rule)
+    assert caught.value.construct in SETTINGS | {"logsource"}
+
+
+def test_unknown_sourcetype_names_its_vendor() -> None:
+    """Splunk's source type naming convention (vendor:product:...) gives the product, loudly."""
+    doc, constructs = _lossy('sourcetype="crushftp:sessionlogs" user=x')
+    assert doc["logsource"]["product"] == "crushftp"
+    assert "sourcetype" in constructs
+
+
+def test_no_data_source_is_a_warning() -> None:
+    doc, constructs = _lossy("foo=x")
+    assert doc["logsource"] == {"product": "splunk"}
+    assert "logsource" in constructs
+    (rule,) = read_spl("foo=x")
+    with pytest.raises(RuleglotError) as caught:
+        emit_sigma(rule)
+    assert caught.value.construct == "logsource"
+
+
+def test_windows_source_stays_a_channel() -> None:
+    """The field profile's reading of ``source`` (a Windows channel) is unchanged."""
+    doc, _ = _lossy(
+        'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1 Image=*x'
+    )
+    assert doc["logsource"]["product"] == "windows"
+    assert not _fields(doc["detection"]) & SETTINGS
+
+
+def test_sigma_fields_named_like_settings_are_fields() -> None:
+    """In a rule read from Sigma, ``source`` is an event field like any other."""
+    from backends.sigma import read_sigma
+
+    text = (
+        "title: t\nlogsource: {product: windows}\n"
+        "detection: {sel: {source: x}, condition: sel}\n"
+    )
+    (rule,) = read_sigma(text)
+    doc = yaml.safe_load(emit_sigma(rule).yaml)
+    assert "source" in _fields(doc["detection"])
+
+
+def test_table() -> None:
+    assert sigma_source("sourcetype", "AWS:CloudTrail") is not None
+    assert sigma_source("sourcetype", "nothing:known") is None
+    assert vendor_product("crushftp:sessionlogs") == "crushftp"
+    assert vendor_product("suricata") is None
