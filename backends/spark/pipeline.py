@@ -63,19 +63,30 @@ Refused, and why
       functions without one (``eval:<name>``), regexes Java cannot mean the same
       (:mod:`backends.spark.regex`).
 
+Tables
+    What is lowered is read from tables, never from a hand-kept list: :data:`FUNCTION_LOWERINGS`
+    and :data:`CONDITION_LOWERINGS` (each IR eval function to the method that writes it; arity
+    is :func:`ir.functions.check_arity`'s, from :data:`ir.functions.FUNCTIONS`),
+    :data:`LOWERED_BINARY_OPERATORS`, :data:`STAGE_LOWERINGS`. Whatever they lack is the
+    declared unsupported set (:data:`UNSUPPORTED_FUNCTIONS`, :data:`UNSUPPORTED_STAGES`), which
+    :func:`lowering_summary` writes for README.md.
+
 Known differences (not yet refused by name; none showed in the corpus differential)
     * a JSON ``null`` field is not told apart from a missing one inside eval expressions;
     * Java's text for floats in exponent notation can differ from Python's (``1e+20``);
     * ``sort`` over a column mixing IPv4 addresses and other text may order differently;
     * ``lower``/``upper`` follow Java's Unicode tables, the evaluator Python's.
+    * ``tostring(X, "hex")`` of a number beyond a signed 64-bit integer (Spark's ``BIGINT``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,6 +103,9 @@ from ir.errors import RuleglotError, Span
 from ir.events import MISSING, Event
 from ir.fieldprofiles import FieldProfile
 from ir.functions import (
+    FUNCTIONS,
+    SPECIAL_FORMS,
+    check_arity,
     field_value,
     format_number,
     like_regex,
@@ -100,12 +114,14 @@ from ir.functions import (
     to_number,
 )
 from ir.nodes import (
+    STAGE_TYPES,
     Aggregation,
     Bin,
     BinOp,
     Call,
     Condition,
     Convert,
+    DataModel,
     Dedup,
     Eval,
     EvalExpr,
@@ -444,40 +460,47 @@ class EvalCompiler:
                 ),
             )
         if isinstance(expr, Call):
-            name = expr.name.lower()
-            if name in ("isnull", "isnotnull"):
-                self._arity(expr, 1, 1)
-                test = "IS NULL" if name == "isnull" else "IS NOT NULL"
-                return f"({self.value(expr.args[0])} {test})"
-            if name == "match":
-                self._arity(expr, 2, 2)
-                java = self._regex(expr.args[1], "match")
-                return self._any(
-                    self.value(expr.args[0]), lambda s: f"{s}.t RLIKE {sql_string(java)}"
-                )
-            if name == "like":
-                self._arity(expr, 2, 2)
-                return self._like(expr.args[0], expr.args[1])
-            if name == "in":
-                self._arity(expr, 1, None)
-                subject = self.value(expr.args[0])
-                tests = []
-                for arg in expr.args[1:]:
-                    c = self.value(arg)
-                    tests.append(
-                        lambda s, c=c: _let(
-                            c, lambda b: f"({b} IS NOT NULL AND {self._equal(s, f'{b}[0]')})"
-                        )
-                    )
-                if not tests:
-                    return "false"
-                return self._any(subject, lambda s: " OR ".join(t(s) for t in tests))
-            if name in ("true", "false"):
-                self._arity(expr, 0, 0)
-                return name
+            lower = CONDITION_LOWERINGS.get(expr.name.lower())
+            if lower is not None:
+                check_arity(expr.name.lower(), len(expr.args))
+                return lower(self, expr)
         if isinstance(expr, Literal) and isinstance(expr.value, bool):
             return "true" if expr.value else "false"
         return None
+
+    # boolean functions (CONDITION_LOWERINGS)
+    def _fn_isnull(self, expr: Call) -> str:
+        return f"({self.value(expr.args[0])} IS NULL)"
+
+    def _fn_isnotnull(self, expr: Call) -> str:
+        return f"({self.value(expr.args[0])} IS NOT NULL)"
+
+    def _fn_match(self, expr: Call) -> str:
+        java = self._regex(expr.args[1], "match")
+        return self._any(self.value(expr.args[0]), lambda s: f"{s}.t RLIKE {sql_string(java)}")
+
+    def _fn_like(self, expr: Call) -> str:
+        return self._like(expr.args[0], expr.args[1])
+
+    def _fn_in(self, expr: Call) -> str:
+        subject = self.value(expr.args[0])
+        tests = []
+        for arg in expr.args[1:]:
+            c = self.value(arg)
+            tests.append(
+                lambda s, c=c: _let(
+                    c, lambda b: f"({b} IS NOT NULL AND {self._equal(s, f'{b}[0]')})"
+                )
+            )
+        if not tests:
+            return "false"
+        return self._any(subject, lambda s: " OR ".join(t(s) for t in tests))
+
+    def _fn_true(self, expr: Call) -> str:
+        return "true"
+
+    def _fn_false(self, expr: Call) -> str:
+        return "false"
 
     @staticmethod
     def _any(value: str, test: Callable[[str], str]) -> str:
@@ -526,15 +549,6 @@ class EvalCompiler:
                 getattr(arg, "span", None),
             )
         return to_java(pcre_to_python(arg.value), "")
-
-    @staticmethod
-    def _arity(expr: Call, low: int, high: int | None) -> None:
-        count = len(expr.args)
-        if count < low or (high is not None and count > high):
-            raise RuleglotError(
-                f"{expr.name}() takes {low} to {high} arguments, not {count}",
-                construct=f"eval:{expr.name}",
-            )
 
     def _value(self, expr: EvalExpr) -> str:
         direct = self._cond(expr)
@@ -622,13 +636,14 @@ class EvalCompiler:
 
     def _call(self, expr: Call) -> str:
         name = expr.name.lower()
-        handler = getattr(self, f"_fn_{name}", None)
-        if handler is None:
+        lower = FUNCTION_LOWERINGS.get(name)
+        if lower is None:
             raise _unsupported(
                 f"eval:{name}", f"eval function {name}() is not compiled to Spark", expr.span
             )
-        result: str = handler(expr)
-        return result
+        if name != "case":  # case() checks its pairs itself
+            check_arity(name, len(expr.args))
+        return lower(self, expr)
 
     def _literal_arg(self, expr: Call, index: int, kind: type | tuple[type, ...]) -> Any:
         arg = expr.args[index]
@@ -645,7 +660,6 @@ class EvalCompiler:
         return arg.value
 
     def _fn_if(self, expr: Call) -> str:
-        self._arity(expr, 3, 3)
         test, yes, no = expr.args
         return f"CASE WHEN {self.cond(test)} THEN {self.value(yes)} ELSE {self.value(no)} END"
 
@@ -659,32 +673,24 @@ class EvalCompiler:
         return f"CASE {' '.join(parts)} ELSE {_NULL} END"
 
     def _fn_coalesce(self, expr: Call) -> str:
-        self._arity(expr, 1, None)
         return f"coalesce({', '.join(self.value(a) for a in expr.args)})"
 
     def _fn_null(self, expr: Call) -> str:
-        self._arity(expr, 0, 0)
         return _NULL
 
     def _fn_now(self, expr: Call) -> str:
-        self._arity(expr, 0, 0)
-        from ir.functions import tidy_number
-
         return _literal(tidy_number(self.now))
 
     def _text_fn(self, expr: Call, each: Callable[[str], str]) -> str:
         return _per_value(self.value(expr.args[0]), lambda s: _string_scalar(each(f"{s}.t")))
 
     def _fn_lower(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
         return self._text_fn(expr, lambda t: f"lower({t})")
 
     def _fn_upper(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
         return self._text_fn(expr, lambda t: f"upper({t})")
 
     def _strip(self, expr: Call, side: str) -> str:
-        self._arity(expr, 1, 2)
         chars = " \t" if len(expr.args) == 1 else self._literal_arg(expr, 1, str)
         if chars == "":
             return self._text_fn(expr, lambda t: t)
@@ -700,14 +706,12 @@ class EvalCompiler:
         return self._strip(expr, "TRAILING")
 
     def _fn_len(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
         return _per_value(
             self.value(expr.args[0]),
             lambda s: _number_scalar(f"CAST(char_length({s}.t) AS DOUBLE)", "'i'"),
         )
 
     def _fn_replace(self, expr: Call) -> str:
-        self._arity(expr, 3, 3)
         python = pcre_to_python(str(self._literal_arg(expr, 1, str)))
         java = to_java(python, "")
         groups = re.compile(python).groups
@@ -745,7 +749,6 @@ class EvalCompiler:
         )
 
     def _fn_substr(self, expr: Call) -> str:
-        self._arity(expr, 2, 3)
         start = to_number(self._literal_arg(expr, 1, (int, float, str)))
         length = None
         if len(expr.args) == 3:
@@ -771,7 +774,6 @@ class EvalCompiler:
         return self._text_fn(expr, each)
 
     def _fn_split(self, expr: Call) -> str:
-        self._arity(expr, 2, 2)
         delimiter = self._literal_arg(expr, 1, str)
         if delimiter == "":
             raise _unsupported(
@@ -786,7 +788,6 @@ class EvalCompiler:
         )
 
     def _fn_mvcount(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
         return _let(
             self.value(expr.args[0]),
             lambda a: (
@@ -795,7 +796,6 @@ class EvalCompiler:
         )
 
     def _fn_mvindex(self, expr: Call) -> str:
-        self._arity(expr, 2, 3)
 
         def number(arg: EvalExpr) -> str:
             """``int(to_number(X))`` of a single value (null otherwise)."""
@@ -827,7 +827,6 @@ class EvalCompiler:
         )
 
     def _fn_mvjoin(self, expr: Call) -> str:
-        self._arity(expr, 2, 2)
         delimiter = self._literal_arg(expr, 1, str)
         return _let(
             self.value(expr.args[0]),
@@ -837,7 +836,6 @@ class EvalCompiler:
         )
 
     def _fn_mvfind(self, expr: Call) -> str:
-        self._arity(expr, 2, 2)
         java = self._regex(expr.args[1], "mvfind")
         return _let(
             self.value(expr.args[0]),
@@ -851,19 +849,16 @@ class EvalCompiler:
         )
 
     def _fn_mvappend(self, expr: Call) -> str:
-        self._arity(expr, 1, None)
         parts = ", ".join(f"coalesce({self.value(a)}, {_EMPTY})" for a in expr.args)
         return _mv(f"flatten(array({parts}))")
 
     def _fn_abs(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
         return _per_value(
             self.value(expr.args[0]),
             lambda s: f"IF({s}.n IS NULL, NULL, {_number_scalar(f'abs({s}.n)', _int_or_float(s))})",
         )
 
     def _fn_round(self, expr: Call) -> str:
-        self._arity(expr, 1, 2)
         places = 0
         if len(expr.args) == 2:
             number = to_number(self._literal_arg(expr, 1, (int, float, str)))
@@ -877,17 +872,74 @@ class EvalCompiler:
         )
 
     def _fn_tostring(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
+        """``tostring(X[, "hex"])`` as :func:`ir.functions.FUNCTIONS` ``tostring``: a boolean
+        is ``True``/``False`` whatever the format; ``hex`` writes a number's integer part
+        (``int``: towards zero) as ``0xFF``/``-0xFF``, a non-number keeps its text. The
+        ``commas``/``duration`` formats (Python's rounding and formatting) are not lowered."""
+        text = lambda s: _string_scalar(f"{s}.t")  # noqa: E731
+        if len(expr.args) == 2:
+            fmt = self._literal_arg(expr, 1, str)
+            if fmt == "hex":
+                whole = lambda s: f"CAST({s}.n AS BIGINT)"  # noqa: E731
+                hexed = lambda s: _string_scalar(  # noqa: E731
+                    f"concat(IF({whole(s)} < 0, '-0x', '0x'), upper(hex(abs({whole(s)}))))"
+                )
+                text = lambda s: f"IF({s}.n IS NULL, {_string_scalar(f'{s}.t')}, {hexed(s)})"  # noqa: E731
+            elif fmt in ("commas", "duration"):
+                raise _unsupported(
+                    "eval:tostring",
+                    f'tostring(X, "{fmt}") is not compiled to Spark',
+                    getattr(expr.args[1], "span", expr.span),
+                )
         return _per_value(
             self.value(expr.args[0]),
-            lambda s: (
-                f"IF({s}.k = 'b', {_string_scalar(_capitalised(s))}, {_string_scalar(f'{s}.t')})"
-            ),
+            lambda s: f"IF({s}.k = 'b', {_string_scalar(_capitalised(s))}, {text(s)})",
         )
 
 
 def _capitalised(s: str) -> str:
     return f"IF({s}.t = 'true', 'True', 'False')"
+
+
+Lowering = Callable[[EvalCompiler, Call], str]
+
+#: The IR's boolean eval functions (:data:`ir.functions.FUNCTIONS`) lowered to a never-null
+#: Spark SQL condition, each by the method that writes it.
+CONDITION_LOWERINGS: dict[str, Lowering] = {
+    "isnull": EvalCompiler._fn_isnull, "isnotnull": EvalCompiler._fn_isnotnull,
+    "match": EvalCompiler._fn_match, "like": EvalCompiler._fn_like, "in": EvalCompiler._fn_in,
+    "true": EvalCompiler._fn_true, "false": EvalCompiler._fn_false,
+}  # fmt: skip
+
+#: The IR's other eval functions and special forms lowered to a Spark SQL :data:`VALUE`.
+#: Arity is never checked here: :func:`ir.functions.check_arity` reads the IR's own table.
+FUNCTION_LOWERINGS: dict[str, Lowering] = {
+    "if": EvalCompiler._fn_if, "case": EvalCompiler._fn_case,
+    "coalesce": EvalCompiler._fn_coalesce, "null": EvalCompiler._fn_null,
+    "now": EvalCompiler._fn_now, "lower": EvalCompiler._fn_lower,
+    "upper": EvalCompiler._fn_upper, "trim": EvalCompiler._fn_trim,
+    "ltrim": EvalCompiler._fn_ltrim, "rtrim": EvalCompiler._fn_rtrim,
+    "len": EvalCompiler._fn_len, "replace": EvalCompiler._fn_replace,
+    "substr": EvalCompiler._fn_substr, "split": EvalCompiler._fn_split,
+    "mvcount": EvalCompiler._fn_mvcount, "mvindex": EvalCompiler._fn_mvindex,
+    "mvjoin": EvalCompiler._fn_mvjoin, "mvfind": EvalCompiler._fn_mvfind,
+    "mvappend": EvalCompiler._fn_mvappend, "abs": EvalCompiler._fn_abs,
+    "round": EvalCompiler._fn_round, "tostring": EvalCompiler._fn_tostring,
+}  # fmt: skip
+
+#: Every IR eval function the Spark engine does not lower: derived, never kept by hand
+#: (what compiling one raises is ``unsupported``, construct ``eval:<name>``).
+UNSUPPORTED_FUNCTIONS = frozenset(
+    (set(FUNCTIONS) | SPECIAL_FORMS) - set(FUNCTION_LOWERINGS) - set(CONDITION_LOWERINGS)
+)
+
+#: The eval operators lowered (:meth:`EvalCompiler._cond`, ``_binary``, ``_value``): every
+#: one of :data:`ir.nodes.BINARY_OPERATORS` and :data:`ir.nodes.UNARY_OPERATORS`.
+LOWERED_BINARY_OPERATORS = frozenset(
+    {"AND", "OR", "XOR", "=", "==", "!=", "<", "<=", ">", ">=", "LIKE", ".", "+", "-", "*",
+     "/", "%"}
+)
+LOWERED_UNARY_OPERATORS = frozenset({"NOT", "+", "-"})
 
 
 # --- filters over pipeline rows ----------------------------------------------------------------
@@ -1091,18 +1143,13 @@ class _Compiler:
         return Plan(self.rule, self.profile, self.reads, self.steps, self.state)
 
     def stage(self, stage: Stage) -> None:
-        handlers: dict[type, Callable[[Any], None]] = {
-            Eval: self.eval, Rename: self.rename, Table: self.table, Stats: self.stats,
-            Bin: self.bin, Dedup: self.dedup, Sort: self.sort, Head: self.head,
-            FillNull: self.fillnull, Convert: self.convert,
-        }  # fmt: skip
-        handler = handlers.get(type(stage))
+        handler = STAGE_LOWERINGS.get(type(stage))
         if handler is None:
             command = stage_command(stage)
             raise _unsupported(
                 command, f"the {command} command is not compiled to Spark", stage.span
             )
-        handler(stage)
+        handler(self, stage)
 
     # filters
     def filter(self, stage: Filter, leading: bool) -> None:
@@ -1539,6 +1586,27 @@ class _Compiler:
             self.set_field(alias or name, column)
 
 
+#: Each IR stage lowered to Spark, by the :class:`_Compiler` method that adds its steps
+#: (``Filter`` is lowered by :meth:`_Compiler.filter`, leading or not).
+STAGE_LOWERINGS: dict[type, Callable[[Any, Any], None]] = {
+    Eval: _Compiler.eval, Rename: _Compiler.rename, Table: _Compiler.table,
+    Stats: _Compiler.stats, Bin: _Compiler.bin, Dedup: _Compiler.dedup, Sort: _Compiler.sort,
+    Head: _Compiler.head, FillNull: _Compiler.fillnull, Convert: _Compiler.convert,
+}  # fmt: skip
+
+#: Stages lowered only where they lead the pipeline: :func:`compile_pipeline` rewrites a
+#: leading ``tstats`` (``DataModel``) to a ``Filter`` over its data set's rows.
+LEADING_LOWERINGS: tuple[type, ...] = (DataModel,)
+
+#: Every IR stage the Spark engine does not lower: derived from the IR's
+#: :data:`ir.nodes.STAGE_TYPES`, never kept by hand.
+UNSUPPORTED_STAGES: tuple[type, ...] = tuple(
+    t
+    for t in STAGE_TYPES
+    if t not in STAGE_LOWERINGS and t is not Filter and t not in LEADING_LOWERINGS
+)
+
+
 def _wild(pattern: str, name: str) -> bool:
     if name in ("_raw", "_time") and not pattern.startswith("_"):
         return False
@@ -1696,9 +1764,6 @@ def compile_pipeline(
     """``rule``'s stages as Spark steps (module docstring); raises the positioned
     ``unsupported`` error of the first construct not compiled. A leading ``tstats`` reads its
     data set's rows (:class:`DataSetRows`) instead of the events through ``fields``."""
-    import dataclasses
-    import time as _time
-
     profile = datamodels or cim_windows()
     plan = tstats_plan(rule.stages, profile)
     if plan is not None:
@@ -1707,7 +1772,7 @@ def compile_pipeline(
         stages = (member, *plain, *rule.stages[used:])
         rule = dataclasses.replace(rule, stages=stages)
         fields = data_set_rows(profile, dataset)
-    return _Compiler(rule, fields, _time.time() if now is None else now).compile()
+    return _Compiler(rule, fields, time.time() if now is None else now).compile()
 
 
 class DataSetRows(FieldProfile):
@@ -1899,3 +1964,21 @@ __all__ = [
     "VALUE", "Plan", "collect", "compile_pipeline", "decode", "encode", "events_frame",
     "read_pipeline_events", "run_plan",
 ]  # fmt: skip
+
+
+def lowering_summary() -> str:
+    """What the Spark engine lowers and what it declares unsupported, from the tables
+    (README.md carries this text between ``spark-lowerings`` markers; a test keeps it so)."""
+    lowered = sorted(set(FUNCTION_LOWERINGS) | set(CONDITION_LOWERINGS))
+    stages = sorted(t.__name__.lower() for t in STAGE_LOWERINGS)
+    unsupported_stages = sorted(t.__name__.lower() for t in UNSUPPORTED_STAGES)
+    return "\n".join(
+        [
+            f"- eval functions lowered: `{' '.join(lowered)}`",
+            f"- eval functions not lowered (`eval:<name>`): "
+            f"`{' '.join(sorted(UNSUPPORTED_FUNCTIONS))}`",
+            f"- stages lowered after the leading search: `{' '.join(stages)}`",
+            f"- stages not lowered (IR classes): `{' '.join(unsupported_stages)}`",
+        ]
+    )
+
