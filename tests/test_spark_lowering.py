@@ -1,8 +1,9 @@
 """The Spark engine is a lowering of the IR's own tables (issue 25).
 
 * every eval function of :data:`ir.functions.FUNCTIONS` (and special form), every operator and
-  every stage of the IR is either lowered (``backends.spark.pipeline``'s tables) or in the
-  derived unsupported set, and compiling an unsupported one is a named refusal;
+  every stage of the IR is either lowered (the tables of ``backends.spark.evalexpr`` and
+  ``backends.spark.pipeline``) or in the derived unsupported set, and compiling an
+  unsupported one is a named refusal;
 * arity comes from ``FUNCTIONS``: a call the evaluator accepts is never refused as invalid;
 * ``tostring(a, "hex")`` (the drift the issue reproduced) gives the evaluator's text;
 * hypothesis: every function of ``FUNCTIONS`` on generated rows, Spark against the evaluator
@@ -31,7 +32,7 @@ pyspark = pytest.importorskip(
     "pyspark", reason="pyspark is not installed: pip install -e '.[test]'"
 )
 
-from backends.spark import pipeline  # noqa: E402
+from backends.spark import evalexpr, pipeline  # noqa: E402
 from backends.spark.pipeline import compile_pipeline, run_plan  # noqa: E402
 
 from .test_spark import spark  # noqa: E402, F401  (the module's one session fixture)
@@ -40,11 +41,11 @@ from .test_spark import spark  # noqa: E402, F401  (the module's one session fix
 
 
 def test_every_function_is_lowered_or_declared_unsupported():
-    lowered = set(pipeline.FUNCTION_LOWERINGS) | set(pipeline.CONDITION_LOWERINGS)
+    lowered = set(evalexpr.FUNCTION_LOWERINGS) | set(evalexpr.CONDITION_LOWERINGS)
     every = set(FUNCTIONS) | SPECIAL_FORMS
     assert lowered <= every, "a lowering for a function the IR does not have"
-    assert lowered | pipeline.UNSUPPORTED_FUNCTIONS == every
-    assert not lowered & pipeline.UNSUPPORTED_FUNCTIONS
+    assert lowered | evalexpr.UNSUPPORTED_FUNCTIONS == every
+    assert not lowered & evalexpr.UNSUPPORTED_FUNCTIONS
     assert "tostring" in lowered
 
 
@@ -59,8 +60,8 @@ def test_every_stage_is_lowered_or_declared_unsupported():
 
 
 def test_every_operator_is_lowered():
-    assert nodes.BINARY_OPERATORS == pipeline.LOWERED_BINARY_OPERATORS
-    assert nodes.UNARY_OPERATORS == pipeline.LOWERED_UNARY_OPERATORS
+    assert nodes.BINARY_OPERATORS == evalexpr.LOWERED_BINARY_OPERATORS
+    assert nodes.UNARY_OPERATORS == evalexpr.LOWERED_UNARY_OPERATORS
 
 
 def test_readme_lists_the_tables_declared_sets():
@@ -70,7 +71,7 @@ def test_readme_lists_the_tables_declared_sets():
     assert block.group(1) == pipeline.lowering_summary()
 
 
-@pytest.mark.parametrize("name", sorted(pipeline.UNSUPPORTED_FUNCTIONS))
+@pytest.mark.parametrize("name", sorted(evalexpr.UNSUPPORTED_FUNCTIONS))
 def test_unsupported_functions_are_refused_by_name(name):
     low, _ = arity(name)
     args = ", ".join(["a"] * low)
@@ -81,7 +82,7 @@ def test_unsupported_functions_are_refused_by_name(name):
     assert caught.value.construct == f"eval:{name}"
 
 
-@pytest.mark.parametrize("name", sorted(set(pipeline.FUNCTION_LOWERINGS) - {"case"}))
+@pytest.mark.parametrize("name", sorted(set(evalexpr.FUNCTION_LOWERINGS) - {"case"}))
 def test_arity_is_the_irs(spark, name):  # noqa: F811
     """Too many arguments is the evaluator's error; the most the IR allows is not refused as
     invalid (a named ``unsupported`` refusal of a non-constant argument may remain)."""
@@ -149,7 +150,7 @@ def calls(draw: Any, name: str) -> Call:
 
 
 COMPARED = sorted(
-    (set(pipeline.FUNCTION_LOWERINGS) | set(pipeline.CONDITION_LOWERINGS)) - NONDETERMINISTIC
+    (set(evalexpr.FUNCTION_LOWERINGS) | set(evalexpr.CONDITION_LOWERINGS)) - NONDETERMINISTIC
 )
 EVERY_CALL = st.tuples(*(calls(name) for name in COMPARED))
 
