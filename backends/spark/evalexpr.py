@@ -28,9 +28,8 @@ from backends.spark.values import (
     read_value,
     sql_literal,
     string_scalar,
-    unsupported,
 )
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, unsupported
 from ir.functions import (
     FUNCTIONS,
     SPECIAL_FORMS,
@@ -165,9 +164,10 @@ class EvalCompiler:
     def _like(self, subject: EvalExpr, pattern: EvalExpr) -> str:
         if not (isinstance(pattern, Literal) and isinstance(pattern.value, str)):
             raise unsupported(
-                "eval:like",
-                "like() with a pattern that is not a string literal is not compiled to Spark",
-                getattr(pattern, "span", None),
+                construct="eval:like",
+                message="like() with a pattern that is not a string literal "
+                "is not compiled to Spark",
+                span=getattr(pattern, "span", None),
             )
         body = like_regex(pattern.value).pattern
         java = to_java(r"\A(?:" + body + r")\Z", "s")
@@ -176,9 +176,10 @@ class EvalCompiler:
     def _regex(self, arg: EvalExpr, function: str) -> str:
         if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
             raise unsupported(
-                f"eval:{function}",
-                f"{function}() with a regex that is not a string literal is not compiled to Spark",
-                getattr(arg, "span", None),
+                construct=f"eval:{function}",
+                message=f"{function}() with a regex that is not a string literal "
+                "is not compiled to Spark",
+                span=getattr(arg, "span", None),
             )
         return to_java(pcre_to_python(arg.value), "")
 
@@ -271,7 +272,9 @@ class EvalCompiler:
         lower = FUNCTION_LOWERINGS.get(name)
         if lower is None:
             raise unsupported(
-                f"eval:{name}", f"eval function {name}() is not compiled to Spark", expr.span
+                construct=f"eval:{name}",
+                message=f"eval function {name}() is not compiled to Spark",
+                span=expr.span,
             )
         if name != "case":  # case() checks its pairs itself
             check_arity(name, len(expr.args))
@@ -285,9 +288,9 @@ class EvalCompiler:
             and not (kind is not bool and isinstance(arg.value, bool))
         ):
             raise unsupported(
-                f"eval:{expr.name.lower()}",
-                f"{expr.name}() is compiled to Spark with constant arguments only",
-                getattr(arg, "span", expr.span),
+                construct=f"eval:{expr.name.lower()}",
+                message=f"{expr.name}() is compiled to Spark with constant arguments only",
+                span=getattr(arg, "span", expr.span),
             )
         return arg.value
 
@@ -361,10 +364,10 @@ class EvalCompiler:
                     ]
                     if number > groups or following.isdigit():
                         raise unsupported(
-                            "eval:replace",
-                            "replace() with a group reference "
+                            construct="eval:replace",
+                            message="replace() with a group reference "
                             "Java reads differently is not compiled to Spark",
-                            expr.span,
+                            span=expr.span,
                         )
                     out.append(f"${number}")
                     i += 1 + len(digits.group(0))
@@ -409,7 +412,9 @@ class EvalCompiler:
         delimiter = self._literal_arg(expr, 1, str)
         if delimiter == "":
             raise unsupported(
-                "eval:split", "split() with an empty delimiter is not compiled to Spark", expr.span
+                construct="eval:split",
+                message="split() with an empty delimiter is not compiled to Spark",
+                span=expr.span,
             )
         java = sql_string(re.escape(delimiter))
         value = self.value(expr.args[0])
@@ -521,9 +526,9 @@ class EvalCompiler:
                 text = lambda s: f"IF({s}.n IS NULL, {string_scalar(f'{s}.t')}, {hexed(s)})"  # noqa: E731
             elif fmt in ("commas", "duration"):
                 raise unsupported(
-                    "eval:tostring",
-                    f'tostring(X, "{fmt}") is not compiled to Spark',
-                    getattr(expr.args[1], "span", expr.span),
+                    construct="eval:tostring",
+                    message=f'tostring(X, "{fmt}") is not compiled to Spark',
+                    span=getattr(expr.args[1], "span", expr.span),
                 )
         return per_value(
             self.value(expr.args[0]),

@@ -134,10 +134,9 @@ from backends.spark.values import (
     sql_literal,
     string_scalar,
     time_column,
-    unsupported,
 )
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, unsupported
 from ir.events import MISSING, Event
 from ir.fieldprofiles import FieldProfile
 from ir.functions import (
@@ -403,7 +402,9 @@ class _Compiler:
         if handler is None:
             command = stage_command(stage)
             raise unsupported(
-                command, f"the {command} command is not compiled to Spark", stage.span
+                construct=command,
+                message=f"the {command} command is not compiled to Spark",
+                span=stage.span,
             )
         handler(self, stage)
 
@@ -425,10 +426,10 @@ class _Compiler:
             if "*" in old or "*" in new:
                 if self.state.open:
                     raise unsupported(
-                        "rename:wildcard",
-                        "rename with wildcards on events is "
+                        construct="rename:wildcard",
+                        message="rename with wildcards on events is "
                         "not compiled to Spark (it needs every field name)",
-                        stage.span,
+                        span=stage.span,
                     )
                 pattern = re.compile("(.*?)".join(re.escape(p) for p in old.split("*")), re.DOTALL)
                 for name in list(self.state.order):
@@ -458,9 +459,10 @@ class _Compiler:
         if stage.command == "fields" and stage.remove:
             if self.state.open:
                 raise unsupported(
-                    "fields:remove",
-                    "fields - on events is not compiled to Spark (it needs every field name)",
-                    stage.span,
+                    construct="fields:remove",
+                    message="fields - on events is not compiled to Spark "
+                    "(it needs every field name)",
+                    span=stage.span,
                 )
             for name in [n for n in self.state.order if any(_wild(p, n) for p in stage.fields)]:
                 self.state.order.remove(name)
@@ -470,10 +472,10 @@ class _Compiler:
             if "*" in pattern:
                 if self.state.open:
                     raise unsupported(
-                        "table:wildcard",
-                        "a table wildcard on events is not "
+                        construct="table:wildcard",
+                        message="a table wildcard on events is not "
                         "compiled to Spark (it needs every field name)",
-                        stage.span,
+                        span=stage.span,
                     )
                 chosen.extend(sorted(n for n in self.state.order if _wild(pattern, n)))
             else:
@@ -504,15 +506,17 @@ class _Compiler:
     def stats(self, stage: Stats) -> None:
         if stage.command not in ("stats", "eventstats"):
             raise unsupported(
-                stage.command, f"{stage.command} is not compiled to Spark", stage.span
+                construct=stage.command,
+                message=f"{stage.command} is not compiled to Spark",
+                span=stage.span,
             )
         # a Sigma correlation's stats carries its timespan and approximation as notes; the
         # evaluator's stats reads no option, other options stay refused
         if any(key not in _NOTE_OPTIONS for key, _ in stage.options):
             raise unsupported(
-                f"{stage.command}:options",
-                f"{stage.command} options are not compiled to Spark",
-                stage.span,
+                construct=f"{stage.command}:options",
+                message=f"{stage.command} options are not compiled to Spark",
+                span=stage.span,
             )
         named: dict[str, Aggregation] = {}
         for agg in stage.aggregations:
@@ -633,9 +637,9 @@ class _Compiler:
         function = agg.function.lower()
         if function not in _STATS and not _python_aggregation(function):
             raise unsupported(
-                f"stats:{agg.function}",
-                f"stats function {agg.function}() is not compiled to Spark",
-                stage.span,
+                construct=f"stats:{agg.function}",
+                message=f"stats function {agg.function}() is not compiled to Spark",
+                span=stage.span,
             )
         if agg.argument is None:
             if function not in ("count", "c"):
@@ -646,9 +650,9 @@ class _Compiler:
         if isinstance(agg.argument, str):
             if "*" in agg.argument:
                 raise unsupported(
-                    "stats:wildcard",
-                    "a wildcard stats argument is not compiled to Spark",
-                    stage.span,
+                    construct="stats:wildcard",
+                    message="a wildcard stats argument is not compiled to Spark",
+                    span=stage.span,
                 )
             return agg, agg.alias or f"{agg.function}({agg.argument})"
         if agg.alias is None:
@@ -659,11 +663,15 @@ class _Compiler:
 
     def bin(self, stage: Bin) -> None:
         if stage.span_text is None:
-            raise unsupported("bin:bins", "bin without span= is not supported", stage.span)
+            raise unsupported(
+                construct="bin:bins", message="bin without span= is not supported", span=stage.span
+            )
         found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", stage.span_text.strip())
         if found is None:
             raise unsupported(
-                "bin:span", f"bin span={stage.span_text} is not supported", stage.span
+                construct="bin:span",
+                message=f"bin span={stage.span_text} is not supported",
+                span=stage.span,
             )
         amount, unit_word = float(found.group(1)), found.group(2)
         unit = time_unit(unit_word) if unit_word else "s"
@@ -671,10 +679,11 @@ class _Compiler:
         months = {"mon": 1, "q": 3, "y": 12}
         if stage.field != "_time" or unit not in (*seconds, *months) or amount <= 0:
             raise unsupported(
-                "bin",
-                "bin is compiled to Spark on _time with a positive span in seconds, minutes, "
+                construct="bin",
+                message="bin is compiled to Spark on _time with a positive span in seconds, "
+                "minutes, "
                 "hours, days, weeks, months, quarters or years only",
-                stage.span,
+                span=stage.span,
             )
         name = stage.field
         event_field = self.state.open and name not in self.state.cols
@@ -705,7 +714,9 @@ class _Compiler:
             # calendar months from January (UTC), the evaluator's datetime arithmetic
             step = int(amount) * months[unit]
             if step <= 0:
-                raise unsupported("bin", "bin with a span under one month", stage.span)
+                raise unsupported(
+                    construct="bin", message="bin with a span under one month", span=stage.span
+                )
             day = f"date_from_unix_date(CAST(floor({number} / 86400D) AS INT))"
             index = f"(year({day}) * 12 + month({day}) - 1)"
             start = f"CAST(floor({index} / {step}) * {step} AS INT)"
@@ -726,9 +737,9 @@ class _Compiler:
         options = {k.lower(): str(v).lower() for k, v in stage.options}
         if any(k != "keepempty" for k in options):
             raise unsupported(
-                "dedup:" + next(k for k in options if k != "keepempty"),
-                "this dedup option is not compiled to Spark",
-                stage.span,
+                construct="dedup:" + next(k for k in options if k != "keepempty"),
+                message="this dedup option is not compiled to Spark",
+                span=stage.span,
             )
         keep_empty = options.get("keepempty") in ("true", "t", "1")
         values = [read_value(self.state.column(f)) for f in stage.fields]
@@ -769,7 +780,9 @@ class _Compiler:
     def head(self, stage: Head) -> None:
         if stage.command != "head":
             raise unsupported(
-                stage.command, f"{stage.command} is not compiled to Spark", stage.span
+                construct=stage.command,
+                message=f"{stage.command} is not compiled to Spark",
+                span=stage.span,
             )
         count = max(stage.count, 0)
 
@@ -786,10 +799,10 @@ class _Compiler:
         if not names:
             if self.state.open:
                 raise unsupported(
-                    "fillnull",
-                    "fillnull without a field list on events is not "
+                    construct="fillnull",
+                    message="fillnull without a field list on events is not "
                     "compiled to Spark (it needs every field name)",
-                    stage.span,
+                    span=stage.span,
                 )
             names = [n for n in self.state.order if n not in ("_raw", "_time")]
         filler = sql_literal(stage.value)
@@ -804,23 +817,23 @@ class _Compiler:
         options = {k.lower(): v for k, v in stage.options}
         if set(options) - {"timeformat"}:
             raise unsupported(
-                "convert",
-                "convert options other than timeformat are not compiled to Spark",
-                stage.span,
+                construct="convert",
+                message="convert options other than timeformat are not compiled to Spark",
+                span=stage.span,
             )
         timeformat = options.get("timeformat", "%m/%d/%Y %H:%M:%S")
         for function, name, alias in stage.conversions:
             if function.lower() != "ctime":
                 raise unsupported(
-                    f"convert:{function}",
-                    f"convert {function}() is not compiled to Spark",
-                    stage.span,
+                    construct=f"convert:{function}",
+                    message=f"convert {function}() is not compiled to Spark",
+                    span=stage.span,
                 )
             if "*" in name:
                 raise unsupported(
-                    "convert:wildcard",
-                    "convert with wildcards is not compiled to Spark",
-                    stage.span,
+                    construct="convert:wildcard",
+                    message="convert with wildcards is not compiled to Spark",
+                    span=stage.span,
                 )
             java = _java_time_format(timeformat, stage.span)
             current = self.state.column(name)
@@ -903,9 +916,9 @@ def _java_time_format(fmt: str, span: Span | None) -> str:
                 out.append(_TIME_VARS[var])
             else:
                 raise unsupported(
-                    "convert:timeformat",
-                    f"time format variable %{var} is not compiled to Spark",
-                    span,
+                    construct="convert:timeformat",
+                    message=f"time format variable %{var} is not compiled to Spark",
+                    span=span,
                 )
             i += 2
             continue
@@ -1223,4 +1236,3 @@ def lowering_summary() -> str:
             f"- stages not lowered (IR classes): `{' '.join(unsupported_stages)}`",
         ]
     )
-

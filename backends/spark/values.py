@@ -16,7 +16,6 @@ import orjson
 
 from backends.spark.events import quoted
 from backends.spark.predicates import sql_string
-from ir.errors import RuleglotError, Span
 from ir.events import MISSING
 from ir.functions import field_value, format_number, to_number
 from ir.pipeline import Row
@@ -28,9 +27,6 @@ SQL_EMPTY = f"CAST(array() AS {VALUE})"
 NO_JSON = "CAST(NULL AS STRING)"
 NUMERIC_TEXT = "'^-?[0-9]+(\\\\.[0-9]+)?$'"
 
-
-def unsupported(construct: str, message: str, span: Span | None) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct).at(span)
 
 
 # --- encoding (Python side) ---------------------------------------------------------------
