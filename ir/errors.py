@@ -104,3 +104,10 @@ def lossy_warning(construct: str, message: str, span: Span | None) -> dict[str, 
         "col": span.col if span else None,
         "path": span.path if span else None,
     }
+
+
+def unsupported(*, construct: str, message: str, span: Span | None = None) -> RuleglotError:
+    """The error for a construct that cannot be translated or run with the same meaning
+    ("lossless or loud"): category ``unsupported``, named by ``construct``, at ``span``.
+    Keyword arguments only, so that no caller can swap construct and message."""
+    return RuleglotError(message, category="unsupported", construct=construct).at(span)

@@ -133,7 +133,7 @@ def text_of(value: Any) -> str:
     return str(value)
 
 
-def _scalars(value: Any) -> tuple[Any, ...]:
+def scalars(value: Any) -> tuple[Any, ...]:
     """A field's non-null values, nested lists flattened (a multi-valued field)."""
     if value is None:
         return ()
@@ -210,7 +210,7 @@ class Event:
         found = self._cache.get(key, MISSING)
         if found is MISSING:
             value = self.get(name)
-            found = MISSING if value is MISSING else _scalars(value)
+            found = MISSING if value is MISSING else scalars(value)
             self._cache[key] = found
         return found
 

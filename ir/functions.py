@@ -1437,9 +1437,13 @@ def _urldecode(value: Any) -> str:
 
 #: Functions that need their arguments unevaluated or the search context; ``ir.evalexpr``
 #: compiles them (listed here so one place names every supported function).
-SPECIAL_FORMS = frozenset(
-    {"if", "case", "coalesce", "validate", "mvfilter", "mvmap", "now", "time"}
-)
+#: Their arity (lowest, highest or None): ``case``/``validate`` also take their arguments in
+#: pairs, which their compilers check.
+SPECIAL_ARITY: dict[str, tuple[int, int | None]] = {
+    "if": (3, 3), "case": (2, None), "validate": (2, None), "coalesce": (1, None),
+    "mvfilter": (1, 1), "mvmap": (2, 2), "now": (0, 0), "time": (0, 0),
+}  # fmt: skip
+SPECIAL_FORMS = frozenset(SPECIAL_ARITY)
 
 #: Functions that cannot be evaluated on events: compiling one is an ``unsupported`` error.
 UNSUPPORTED = frozenset({"searchmatch", "commands", "lookup", "getfields"})
@@ -1448,3 +1452,23 @@ UNSUPPORTED = frozenset({"searchmatch", "commands", "lookup", "getfields"})
 def supported(name: str) -> bool:
     """Whether ``name`` is an eval function ruleglot evaluates."""
     return name in FUNCTIONS or name in SPECIAL_FORMS
+
+
+def arity(name: str) -> tuple[int, int | None]:
+    """The number of arguments eval function ``name`` takes (lowest, highest or None): the one
+    table every engine checks calls against (:data:`FUNCTIONS`, :data:`SPECIAL_ARITY`)."""
+    if name in SPECIAL_ARITY:
+        return SPECIAL_ARITY[name]
+    function = FUNCTIONS[name]
+    return function.min_args, function.max_args
+
+
+def check_arity(name: str, count: int) -> None:
+    """Raise the error a call of ``name`` with ``count`` arguments is when :func:`arity`
+    refuses that many."""
+    low, high = arity(name)
+    if count < low or (high is not None and count > high):
+        wanted = f"{low}" if low == high else f"{low} to {high}" if high else f"{low} or more"
+        raise RuleglotError(
+            f"{name}() takes {wanted} arguments, not {count}", construct=f"eval:{name}"
+        )

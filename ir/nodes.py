@@ -337,6 +337,13 @@ class UnaryOp:
 
 EvalExpr: TypeAlias = "FieldValue | Literal | Call | BinOp | UnaryOp"
 
+#: Every :attr:`BinOp.op` and :attr:`UnaryOp.op` (upper-cased): the operators an engine lowers.
+BINARY_OPERATORS = frozenset(
+    {"+", "-", "*", "/", "%", ".", "=", "==", "!=", "<", "<=", ">", ">=", "AND", "OR", "XOR",
+     "LIKE"}
+)
+UNARY_OPERATORS = frozenset({"NOT", "-", "+"})
+
 
 def map_eval(
     expr: EvalExpr,
@@ -683,6 +690,11 @@ Stage: TypeAlias = (
     "Filter | Eval | Rex | Rename | Table | Stats | DataModel | Bin | Dedup | Sort | Head | Lookup"
     " | FillNull | Convert | MultiValue | Subsearch | ForEach | Command"
 )
+#: The classes of :data:`Stage`, for the engines' tables of what each stage lowers to.
+STAGE_TYPES: tuple[type, ...] = (
+    Filter, Eval, Rex, Rename, Table, Stats, DataModel, Bin, Dedup, Sort, Head, Lookup,
+    FillNull, Convert, MultiValue, Subsearch, ForEach, Command,
+)  # fmt: skip
 
 
 def stage_command(stage: Stage) -> str:

@@ -38,12 +38,19 @@ import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from backends.sigma.yamldoc import (
+    Doc,
+    SeqLoc,
+    SigmaSource,
+    child_loc,
+    key_of,
+    span_inside,
+    span_of_key,
+    span_of_loc,
+)
 from ir.errors import Span
-
-if TYPE_CHECKING:
-    from backends.sigma.reader import _Doc, _Source
 
 __all__ = ["LegacyAggregation", "drop_timeframe", "split_aggregation"]
 
@@ -69,8 +76,8 @@ class LegacyAggregation:
     """A 1.x aggregation rule split into the detection documents it references and the
     correlation document that replaces it (both in the shape the reader reads)."""
 
-    referenced: list[tuple[str, _Doc]]
-    correlation: _Doc
+    referenced: list[tuple[str, Doc]]
+    correlation: Doc
     construct: str
     span: Span
 
@@ -81,35 +88,33 @@ def _pipe_offset(condition: str) -> int | None:
     return offset if offset >= 0 else None
 
 
-def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
+def split_aggregation(doc: Doc, source: SigmaSource) -> LegacyAggregation | None:
     """``None`` for a rule without a 1.x aggregation, else the documents it means (module
     docstring). Raises positioned ``unsupported`` errors for what has no defined meaning."""
-    from backends.sigma.reader import _child, _inside, _key_of, _loc_span, _SeqLoc
-
     detection = doc.data.get("detection")
     if not isinstance(detection, Mapping):
         return None
-    detection_loc = _child(doc.loc, "detection")
+    detection_loc = child_loc(doc.loc, "detection")
     condition = detection.get("condition")
-    condition_loc = _child(detection_loc, "condition")
-    span = _loc_span(condition_loc, _loc_span(detection_loc, doc.span))
+    condition_loc = child_loc(detection_loc, "condition")
+    span = span_of_loc(condition_loc, span_of_loc(detection_loc, doc.span))
     if isinstance(condition, list):
-        items = condition_loc.items if isinstance(condition_loc, _SeqLoc) else []
+        items = condition_loc.items if isinstance(condition_loc, SeqLoc) else []
         for index, item in enumerate(condition):
             if isinstance(item, str) and _pipe_offset(item) is not None:
-                where = _loc_span(items[index] if index < len(items) else None, span)
+                where = span_of_loc(items[index] if index < len(items) else None, span)
                 message = "a Sigma 1.x aggregation in one of several conditions has no single "
                 message += "correlation equivalent"
-                at = _inside(where, item, _pipe_offset(item), source)
+                at = span_inside(where, item, _pipe_offset(item), source)
                 raise source.error(message, "unsupported", at, "aggregation")
         return None
     if not isinstance(condition, str) or (pipe := _pipe_offset(condition)) is None:
         return None
     search, aggregation = condition[:pipe].strip(), condition[pipe + 1 :]
     agg_offset = pipe + 1 + (len(aggregation) - len(aggregation.lstrip()))
-    agg_span = _inside(span, condition, agg_offset, source)
+    agg_span = span_inside(span, condition, agg_offset, source)
     timeframe = detection.get("timeframe")
-    timeframe_span = _loc_span(_child(detection_loc, "timeframe"), agg_span)
+    timeframe_span = span_of_loc(child_loc(detection_loc, "timeframe"), agg_span)
 
     near = _NEAR.match(aggregation)
     found = _AGGREGATE.match(aggregation)
@@ -124,7 +129,7 @@ def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
         )
         raise source.error(message, "unsupported", agg_span, construct)
 
-    def detection_doc(name: str, expression: str) -> tuple[str, _Doc]:
+    def detection_doc(name: str, expression: str) -> tuple[str, Doc]:
         data = copy.deepcopy(doc.data)
         data["detection"].pop("timeframe", None)
         data["detection"]["condition"] = expression
@@ -165,7 +170,7 @@ def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
     meta = {k: copy.deepcopy(v) for k, v in doc.data.items() if k not in _NOT_METADATA}
     meta["correlation"] = correlation
     loc: dict[Any, Any] = {
-        _key_of("correlation"): agg_span,
+        key_of("correlation"): agg_span,
         "correlation": {
             "type": agg_span,
             "rules": span,
@@ -181,18 +186,16 @@ def split_aggregation(doc: _Doc, source: _Source) -> LegacyAggregation | None:
 _NOT_METADATA = frozenset({"detection", "logsource", "fields", "name", "action"})
 
 
-def drop_timeframe(doc: _Doc, source: _Source) -> None:
+def drop_timeframe(doc: Doc, source: SigmaSource) -> None:
     """A ``detection: timeframe:`` in a rule without an aggregation: the 1.x specification
     gives it a meaning only for aggregations, so it is dropped with a ``deprecated`` warning.
     pySigma knows no ``timeframe`` and would read it as a search identifier with a keyword
     (``5m``), which ``1 of them``/``all of them`` would then select."""
-    from backends.sigma.reader import _child, _key_span
-
     detection = doc.data.get("detection")
     if not isinstance(detection, dict) or "timeframe" not in detection:
         return
-    detection_loc = _child(doc.loc, "detection")
-    span = _key_span(detection_loc, "timeframe", doc.span)
+    detection_loc = child_loc(doc.loc, "detection")
+    span = span_of_key(detection_loc, "timeframe", doc.span)
     message = (
         "'timeframe' without an aggregation in the condition has no meaning (Sigma 1.x scopes "
         "aggregations with it): ignored"

@@ -49,10 +49,19 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigma.correlations import SigmaCorrelationRule
 
+from backends.sigma.yamldoc import (
+    Doc,
+    SigmaSource,
+    child_loc,
+    item_locs,
+    rule_metadata,
+    span_of_key,
+    span_of_loc,
+)
 from ir.errors import Span
 from ir.evaluator import END_OF_TEXT, string_regex
 from ir.nodes import (
@@ -82,9 +91,6 @@ from ir.nodes import (
     any_of,
 )
 
-if TYPE_CHECKING:
-    from backends.sigma.reader import _Doc, _Source
-
 __all__ = ["CORRELATION_TYPES", "Referenced", "read_correlation"]
 
 #: The correlation types ruleglot reads, and the aggregation each counts with.
@@ -107,20 +113,18 @@ class Referenced:
     id: str | None
 
 
-def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) -> Rule:
+def read_correlation(doc: Doc, source: SigmaSource, known: Sequence[Referenced]) -> Rule:
     """One correlation document as an IR rule (module docstring); ``known`` are the other
     rules of the same input. Raises positioned :class:`~ir.errors.RuleglotError` s."""
-    from backends.sigma.reader import _child, _items, _key_span, _loc_span, _metadata
-
     data: dict[str, Any] = doc.data
     corr = data.get("correlation")
-    corr_loc = _child(doc.loc, "correlation")
-    corr_span = _key_span(doc.loc, "correlation", doc.span)
+    corr_loc = child_loc(doc.loc, "correlation")
+    corr_span = span_of_key(doc.loc, "correlation", doc.span)
     if not isinstance(corr, Mapping):
         raise source.error("correlation must be a mapping", "invalid", corr_span, "correlation")
 
     def at(key: str) -> Span:
-        return _loc_span(_child(corr_loc, key), _key_span(corr_loc, key, corr_span))
+        return span_of_loc(child_loc(corr_loc, key), span_of_key(corr_loc, key, corr_span))
 
     kind = corr.get("type")
     if kind not in CORRELATION_TYPES:
@@ -139,13 +143,13 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
             "correlation 'rules' must name rules", "invalid", at("rules"), "correlation"
         )
     ref_locs = (
-        _items(_child(corr_loc, "rules"), len(ref_list))
+        item_locs(child_loc(corr_loc, "rules"), len(ref_list))
         if isinstance(refs, list)
-        else [_child(corr_loc, "rules")]
+        else [child_loc(corr_loc, "rules")]
     )
     referenced: list[tuple[str, Rule]] = []
     for ref, ref_loc in zip(ref_list, ref_locs, strict=True):
-        span = _loc_span(ref_loc, at("rules"))
+        span = span_of_loc(ref_loc, at("rules"))
         found = next((k for k in known if ref is not None and str(ref) in (k.name, k.id)), None)
         if found is None:
             message = (
@@ -179,7 +183,7 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
         tags = tuple(
             Call(
                 "if",
-                (_to_eval(_filter_expr(rule), source, at("rules")), Literal(name), Call("null")),
+                (to_eval(_filter_expr(rule), source, at("rules")), Literal(name), Call("null")),
             )
             for name, rule in referenced
         )
@@ -211,7 +215,7 @@ def read_correlation(doc: _Doc, source: _Source, known: Sequence[Referenced]) ->
         logsource=logsources.pop() if len(logsources) == 1 else LogSource(),
         language="sigma",
         span=doc.span,
-        **_metadata(parsed),  # type: ignore[arg-type]
+        **rule_metadata(parsed),  # type: ignore[arg-type]
     )
 
 
@@ -224,7 +228,9 @@ def _condition_map(corr: Mapping[str, Any]) -> Mapping[str, Any]:
     return condition if isinstance(condition, Mapping) else {}
 
 
-def _condition(corr: Mapping[str, Any], kind: str, count: int, source: _Source, at: Any) -> Expr:
+def _condition(
+    corr: Mapping[str, Any], kind: str, count: int, source: SigmaSource, at: Any
+) -> Expr:
     alias = "count" if kind == "event_count" else kind if kind in VALUE_FUNCTIONS else "rule_count"
     condition = corr.get("condition")
     if condition is None and kind == "temporal":
@@ -266,22 +272,22 @@ def _bin_span(timespan: str) -> str:
 # --- filters as eval expressions (temporal's rule tags) -----------------------------------------
 
 
-def _to_eval(expr: Expr, source: _Source, span: Span) -> EvalExpr:
+def to_eval(expr: Expr, source: SigmaSource, span: Span) -> EvalExpr:
     if isinstance(expr, (And, Or)):
         op = "AND" if isinstance(expr, And) else "OR"
-        args = [_to_eval(a, source, span) for a in expr.args]
+        args = [to_eval(a, source, span) for a in expr.args]
         out = args[0]
         for arg in args[1:]:
             out = BinOp(op, out, arg)
         return out
     if isinstance(expr, Not):
-        return UnaryOp("NOT", _to_eval(expr.arg, source, span))
+        return UnaryOp("NOT", to_eval(expr.arg, source, span))
     if isinstance(expr, Condition):
         return expr.expr
     return _predicate_eval(expr, source, span)
 
 
-def _predicate_eval(p: Predicate, source: _Source, span: Span) -> EvalExpr:
+def _predicate_eval(p: Predicate, source: SigmaSource, span: Span) -> EvalExpr:
     where = p.span or span
     if p.field is None:
         message = (

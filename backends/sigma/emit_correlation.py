@@ -60,6 +60,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from backends.sigma.correlation import to_eval
 from ir.errors import Span
 from ir.functions import time_unit
 from ir.nodes import (
@@ -423,10 +424,8 @@ class _Quiet:
 
 
 def _as_eval(expr: Expr) -> EvalExpr | None:
-    from backends.sigma.correlation import _to_eval
-
     try:
-        return _to_eval(expr, _Quiet(), Span(1, 1))  # type: ignore[arg-type]
+        return to_eval(expr, _Quiet(), Span(1, 1))  # type: ignore[arg-type]
     except _NoEval:
         return None
 

@@ -30,15 +30,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
+from backends.sigma.yamldoc import (
+    Doc,
+    SigmaSource,
+    child_loc,
+    drop_key,
+    item_locs,
+    span_of_key,
+    span_of_loc,
+)
 from ir.errors import Span
 from ir.logsources import ALTERNATIVE
-
-if TYPE_CHECKING:
-    from backends.sigma.reader import _Doc, _Source
 
 __all__ = ["CONVENTION_KEYS", "MISSPELLED_KEYS", "RENAMED", "Loosened", "loosen"]
 
@@ -122,7 +128,7 @@ def _known_names() -> dict[str, frozenset[str]]:
     return {key: frozenset(values) for key, values in names.items()}
 
 
-def loosen(doc: _Doc, source: _Source) -> Loosened:
+def loosen(doc: Doc, source: SigmaSource) -> Loosened:
     """Change ``doc`` (a detection rule document) so that pySigma reads it, warning for each
     change (module docstring); what pySigma must not see is returned to be put back."""
     kept = Loosened()
@@ -133,26 +139,22 @@ def loosen(doc: _Doc, source: _Source) -> Loosened:
     return kept
 
 
-def _spans(doc: _Doc, key: str) -> tuple[Any, Span]:
-    from backends.sigma.reader import _child, _key_span, _loc_span
-
-    loc = _child(doc.loc, key)
-    return loc, _loc_span(loc, _key_span(doc.loc, key, doc.span))
+def _spans(doc: Doc, key: str) -> tuple[Any, Span]:
+    loc = child_loc(doc.loc, key)
+    return loc, span_of_loc(loc, span_of_key(doc.loc, key, doc.span))
 
 
-def _loosen_logsource(doc: _Doc, source: _Source) -> None:
-    from backends.sigma.reader import _child, _items, _loc_span
-
+def _loosen_logsource(doc: Doc, source: SigmaSource) -> None:
     logsource = doc.data.get("logsource")
     if not isinstance(logsource, dict):
         return
     loc, span = _spans(doc, "logsource")
     for key in ("product", "category", "service"):
         value = logsource.get(key)
-        at = _loc_span(_child(loc, key), span)
+        at = span_of_loc(child_loc(loc, key), span)
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             names = list(value)
-            spans = [_loc_span(item, at) for item in _items(_child(loc, key), len(names))]
+            spans = [span_of_loc(item, at) for item in item_locs(child_loc(loc, key), len(names))]
             source.warn(
                 "logsource",
                 key,
@@ -179,7 +181,7 @@ def _loosen_logsource(doc: _Doc, source: _Source) -> None:
         logsource[key] = ALTERNATIVE.join(dict.fromkeys(spelled))
 
 
-def _spelling(key: str, name: str, span: Span, source: _Source) -> str:
+def _spelling(key: str, name: str, span: Span, source: SigmaSource) -> str:
     """``name`` as the current Sigma name, with a warning when it was spelled otherwise."""
     lowered = name.lower()
     known = _known_names()[key]
@@ -196,13 +198,11 @@ def _spelling(key: str, name: str, span: Span, source: _Source) -> str:
     return name
 
 
-def _loosen_metadata(doc: _Doc, source: _Source, kept: Loosened) -> None:
-    from backends.sigma.reader import _drop_key, _items, _key_span, _loc_span
-
+def _loosen_metadata(doc: Doc, source: SigmaSource, kept: Loosened) -> None:
     data = doc.data
     for key, (current, cited) in MISSPELLED_KEYS.items():
         if key in data and current not in data:
-            span = _key_span(doc.loc, key, doc.span)
+            span = span_of_key(doc.loc, key, doc.span)
             source.warn("metadata", key, f"key {key!r} read as {current!r} ({cited})", span)
             data[current] = data.pop(key)
     if isinstance(data.get("correlation"), (str, int, float, list)) and "detection" in data:
@@ -220,15 +220,15 @@ def _loosen_metadata(doc: _Doc, source: _Source, kept: Loosened) -> None:
                 span,
             )
             setattr(kept, key, str(value))
-            _drop_key(doc, key)
+            drop_key(doc, key)
         elif isinstance(value, str) and value != value.lower():
             data[key] = value.lower()
     tags = data.get("tags")
     if isinstance(tags, list):
         loc, span = _spans(doc, "tags")
         bad = [
-            (tag, _loc_span(item, span))
-            for tag, item in zip(tags, _items(loc, len(tags)), strict=True)
+            (tag, span_of_loc(item, span))
+            for tag, item in zip(tags, item_locs(loc, len(tags)), strict=True)
             if not _is_tag(tag)
         ]
         for tag, where in bad:
@@ -244,14 +244,12 @@ def _is_tag(tag: object) -> bool:
     return isinstance(tag, str) and "." in tag
 
 
-def _custom(doc: _Doc, key: Any, source: _Source, kept: Loosened, why: str) -> None:
-    from backends.sigma.reader import _drop_key
-
+def _custom(doc: Doc, key: Any, source: SigmaSource, kept: Loosened, why: str) -> None:
     _, span = _spans(doc, key)
     value = doc.data.get(key)
     source.warn("metadata", str(key), f"key {key!r} is not in the Sigma rule schema: {why}", span)
     kept.custom.append((str(key), orjson.dumps(value, default=str).decode()))
-    _drop_key(doc, key)
+    drop_key(doc, key)
 
 
 def names(value: str | None) -> Iterable[str]:

@@ -28,10 +28,10 @@ import contextlib
 import copy
 import dataclasses
 import re
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 
 import yaml
 from sigma.collection import deep_dict_update
@@ -84,8 +84,28 @@ from sigma.types import (
     SpecialChars,
 )
 
+from backends.sigma.aggregation import LegacyAggregation, drop_timeframe, split_aggregation
+from backends.sigma.correlation import Referenced, read_correlation
+from backends.sigma.leniency import Loosened, loosen
+from backends.sigma.yamldoc import (
+    SELF,
+    WARNING_KINDS,
+    Doc,
+    Loc,
+    SeqLoc,
+    SigmaSource,
+    child_loc,
+    drop_key,
+    item_locs,
+    key_of,
+    rule_metadata,
+    span_inside,
+    span_of_key,
+    span_of_loc,
+    text_or_none,
+)
 from backends.yaml_loaders import FAST_LOADER, SLOW_LOADER
-from ir.errors import RuleglotError, Span, lossy_warning
+from ir.errors import RuleglotError, Span
 from ir.nodes import (
     Expr,
     FieldRef,
@@ -104,18 +124,8 @@ from ir.nodes import (
     string_kind,
 )
 
-if TYPE_CHECKING:
-    from backends.sigma.aggregation import LegacyAggregation
-    from backends.sigma.leniency import Loosened
-
 __all__ = ["WARNING_KINDS", "read_sigma"]
 
-#: The kinds of reader warnings: ``deprecated`` (Sigma 1.x syntax read as its modern form),
-#: ``collection`` (a rule of a Sigma 1.x ``action:`` collection, named by the positions of the
-#: documents it was merged from), ``logsource`` (a log-source value in another spelling, or
-#: several in one field), ``metadata`` (a key outside the schema, a value outside an
-#: enumeration), ``duplicate-key`` (read as PyYAML does, with ``lenient``).
-WARNING_KINDS = ("deprecated", "collection", "logsource", "metadata", "duplicate-key")
 
 
 def read_sigma(
@@ -142,7 +152,7 @@ def read_sigma(
     plus a ``kind``: :data:`WARNING_KINDS`). ``lenient`` reads duplicate YAML keys as PyYAML
     does (the last wins, with a warning) instead of refusing them.
     """
-    source = _Source(text, path, lenient)
+    source = SigmaSource(text, path, lenient)
     try:
         docs = _load_documents(source)
         rules = _read_collection(docs, source, pipeline)
@@ -159,182 +169,10 @@ def read_sigma(
     return rules
 
 
-# --- the input and its errors -------------------------------------------------------------------
-
-
-class _Source:
-    """The input text and path; makes positioned errors whose position lies inside the text."""
-
-    def __init__(self, text: str, path: str | None, lenient: bool = False) -> None:
-        self.text = text
-        self.path = path
-        self.lenient = lenient
-        #: what was read leniently (:meth:`warn`)
-        self.warnings: list[dict[str, Any]] = []
-        self.lines = text.splitlines() or [""]
-        #: (line, column), 0-based, of the end of a text that does not end with a YAML line
-        #: break, for marks from the C composer (:meth:`position`); ``None`` otherwise
-        self.eof: tuple[int, int] | None = None
-
-    def span(self, mark: Any) -> Span:
-        """A span from a PyYAML mark (0-based) or node (its start and end marks)."""
-        start, end = getattr(mark, "start_mark", mark), getattr(mark, "end_mark", None)
-        line, col = self.position(start)
-        if end is None:
-            return Span(line, col, self.path)
-        end_line, end_col = self.position(end)
-        return Span(line, col, self.path, end_line, end_col)
-
-    def position(self, mark: Any) -> tuple[int, int]:
-        """A mark's 1-based line and column, as PyYAML's pure-Python composer places it.
-
-        libyaml (the C composer) differs in one case only: when the text does not end with a line
-        break, it puts the end of the stream at the start of a line after the text, PyYAML at
-        the end of the last line; that mark is moved to where PyYAML puts it."""
-        if self.eof is not None and mark.line > self.eof[0]:
-            return self.eof[0] + 1, self.eof[1] + 1
-        return mark.line + 1, mark.column + 1
-
-    def start(self) -> Span:
-        return Span(1, 1, self.path)
-
-    def warn(self, kind: str, construct: str, message: str, span: Span | None) -> None:
-        """Record something read leniently (``kind``: one of :data:`WARNING_KINDS`)."""
-        assert kind in WARNING_KINDS, kind
-        self.warnings.append({"kind": kind, **lossy_warning(construct, message, span)})
-
-    def error(
-        self,
-        message: str,
-        category: str,
-        span: Span | None,
-        construct: str | None = None,
-        notes: Sequence[str] = (),
-    ) -> RuleglotError:
-        exc = RuleglotError(message, category=category, path=self.path, construct=construct)
-        exc.notes.extend(notes)
-        return self.clamp(exc.at(span or self.start()))
-
-    def clamp(self, exc: RuleglotError) -> RuleglotError:
-        """Move the error's position inside the text (PyYAML may point just past its end)."""
-        exc.path = exc.path or self.path
-        line = min(max(exc.line or 1, 1), len(self.lines))
-        text_line = self.lines[line - 1]
-        col = exc.col if exc.line == line and exc.col is not None else len(text_line) + 1
-        if exc.line is None or exc.line < 1:
-            col = 1
-        exc.line, exc.col = line, min(max(col, 1), len(text_line) + 1)
-        exc.source_line = text_line
-        return exc
-
-    def offset_span(self, offset: int) -> Span:
-        """The span of a character offset into the text (PyYAML's reader errors give offsets)."""
-        before = self.text[:offset]
-        lines = before.splitlines(keepends=True)
-        if not lines:
-            return self.start()
-        last = lines[-1]
-        if last.splitlines() != [last]:  # ends with a line break: the offset starts a new line
-            return Span(len(lines) + 1, 1, self.path)
-        return Span(len(lines), len(last) + 1, self.path)
-
-
-# --- YAML with positions ------------------------------------------------------------------------
-
-
-class _Marker:
-    """A dictionary key that can never collide with a YAML key."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-
-#: Key under which a mapping's location tree keeps the mapping's own span.
-_SELF = _Marker("self")
-
-
-#: First item of the keys under which a mapping's location tree keeps the span of its YAML keys.
-_KEY = _Marker("key")
-
-
-def _key_of(key: Hashable) -> tuple[_Marker, Hashable]:
-    """The key under which a mapping's location tree keeps the span of the YAML key ``key`` (a
-    tuple: YAML data never has tuple keys, and a tuple is cheaper to make than an object)."""
-    return (_KEY, key)
-
-
-@dataclass
-class _SeqLoc:
-    """The location tree of a YAML sequence: its own span and one tree per item."""
-
-    span: Span
-    items: list[Loc]
-
-
-#: A location tree has the shape of the data it describes: a dict for a mapping (plus ``_SELF``
-#: and :func:`_key_of` entries), a :class:`_SeqLoc` for a sequence, a :class:`Span` for a scalar.
-#: Same shape means pySigma's own ``deep_dict_update`` merges it like the data. Scalars and keys
-#: (most of a rule, and most of it never asked for a position) keep their ``yaml.ScalarNode``
-#: instead, made a span only when asked (:func:`_loc_span`, :func:`_key_span`).
-Loc: TypeAlias = "Span | yaml.ScalarNode | _SeqLoc | dict[Any, Any]"
-
-
-@dataclass
-class _Doc:
-    """One YAML document: its data (as ``yaml.safe_load`` builds it), locations and start."""
-
-    data: Any
-    loc: Loc
-    span: Span
-
-
 _MAP_TAG = "tag:yaml.org,2002:map"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
-
-
-def _node_span(node: yaml.ScalarNode, path: str | None) -> Span:
-    """The span of a scalar node whose marks are where PyYAML's own composer puts them."""
-    start, end = node.start_mark, node.end_mark
-    return Span(start.line + 1, start.column + 1, path, end.line + 1, end.column + 1)
-
-
-def _loc_span(loc: Any, default: Span) -> Span:
-    """The span a location tree starts at, else ``default`` (whose path it shares)."""
-    if isinstance(loc, Span):
-        return loc
-    if isinstance(loc, yaml.ScalarNode):
-        return _node_span(loc, default.path)
-    if isinstance(loc, _SeqLoc):
-        return loc.span
-    if isinstance(loc, dict) and isinstance(loc.get(_SELF), Span):
-        return loc[_SELF]
-    return default
-
-
-def _child(loc: Any, key: Hashable) -> Any:
-    """The location tree of ``key`` in a mapping's tree, or ``None``."""
-    try:
-        return loc.get(key) if isinstance(loc, dict) else None
-    except TypeError:  # unhashable key
-        return None
-
-
-def _key_span(loc: Any, key: Hashable, default: Span) -> Span:
-    found = _child(loc, _key_of(key)) if isinstance(key, Hashable) else None
-    if isinstance(found, yaml.ScalarNode):
-        return _node_span(found, default.path)
-    return found if isinstance(found, Span) else default
-
-
-def _items(loc: Any, count: int) -> list[Any]:
-    """The item trees of a sequence's tree, padded with ``None`` to ``count``."""
-    items = list(loc.items) if isinstance(loc, _SeqLoc) else []
-    return (items + [None] * count)[:count]
 
 
 #: What YAML (and PyYAML's reader) counts as a line break.
@@ -353,7 +191,7 @@ def _end_of_text(text: str) -> tuple[int, int] | None:
     return lines, len(text) - last
 
 
-def _load_documents(source: _Source) -> list[_Doc]:
+def _load_documents(source: SigmaSource) -> list[Doc]:
     """Compose every YAML document and build its data and location tree.
 
     libyaml composes when it is there; should it refuse the text, the pure-Python composer
@@ -367,7 +205,7 @@ def _load_documents(source: _Source) -> list[_Doc]:
             for node in yaml.compose_all(source.text, Loader=FAST_LOADER):
                 if node is not None:
                     data, loc = builder.build(node)
-                    docs.append(_Doc(data, loc, source.span(node)))
+                    docs.append(Doc(data, loc, source.span(node)))
             return docs
         except RuleglotError:
             raise
@@ -378,16 +216,16 @@ def _load_documents(source: _Source) -> list[_Doc]:
     return _load_documents_slowly(source)
 
 
-def _load_documents_slowly(source: _Source) -> list[_Doc]:
+def _load_documents_slowly(source: SigmaSource) -> list[Doc]:
     """:func:`_load_documents` with PyYAML's pure-Python composer."""
     builder = _TreeBuilder(source)
-    docs: list[_Doc] = []
+    docs: list[Doc] = []
     try:
         for node in yaml.compose_all(source.text, Loader=SLOW_LOADER):
             if node is None:
                 continue
             data, loc = builder.build(node)
-            docs.append(_Doc(data, loc, source.span(node)))
+            docs.append(Doc(data, loc, source.span(node)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         span = source.span(mark) if mark is not None else None
@@ -408,7 +246,7 @@ class _TreeBuilder:
     selection without a word); recursive aliases are refused (no Sigma rule needs them).
     """
 
-    def __init__(self, source: _Source) -> None:
+    def __init__(self, source: SigmaSource) -> None:
         self.source = source
         self.constructor = yaml.constructor.SafeConstructor()
         self.active: set[int] = set()
@@ -432,7 +270,7 @@ class _TreeBuilder:
 
     def _scalar_loc(self, node: yaml.ScalarNode) -> Span | yaml.ScalarNode:
         """The node itself (a span made on demand), unless its marks need moving
-        (:meth:`_Source.position`)."""
+        (:meth:`SigmaSource.position`)."""
         eof = self.source.eof
         if eof is not None and node.end_mark.line > eof[0]:
             return self.source.span(node)
@@ -450,13 +288,13 @@ class _TreeBuilder:
                 self.source.span(node),
             ) from None
 
-    def _sequence(self, node: yaml.SequenceNode) -> tuple[list[Any], _SeqLoc]:
+    def _sequence(self, node: yaml.SequenceNode) -> tuple[list[Any], SeqLoc]:
         built = [self.build(item) for item in node.value]
-        return [d for d, _ in built], _SeqLoc(self.source.span(node), [loc for _, loc in built])
+        return [d for d, _ in built], SeqLoc(self.source.span(node), [loc for _, loc in built])
 
     def _mapping(self, node: yaml.MappingNode) -> tuple[dict[Any, Any], dict[Any, Any]]:
         data: dict[Any, Any] = {}
-        loc: dict[Any, Any] = {_SELF: self.source.span(node)}
+        loc: dict[Any, Any] = {SELF: self.source.span(node)}
         explicit = [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -465,7 +303,7 @@ class _TreeBuilder:
         for key_node, value_node in explicit:
             key = self._key(key_node, seen)
             data[key], loc[key] = self.build(value_node)
-            loc[_key_of(key)] = (
+            loc[key_of(key)] = (
                 self._scalar_loc(key_node)
                 if isinstance(key_node, yaml.ScalarNode)
                 else self.source.span(key_node)
@@ -508,7 +346,7 @@ class _TreeBuilder:
             for key, value in merged.items():
                 if key not in data:
                     data[key], loc[key] = value, merged_loc.get(key)
-                    loc[_key_of(key)] = merged_loc.get(_key_of(key))
+                    loc[key_of(key)] = merged_loc.get(key_of(key))
 
 
 def _names_a_field(key: Any) -> bool:
@@ -529,11 +367,11 @@ def _field_names_as_written(value: Any, node: yaml.Node) -> Any:
 # --- Sigma collections --------------------------------------------------------------------------
 
 
-def _merge(dest: _Doc, src: _Doc) -> _Doc:
+def _merge(dest: Doc, src: Doc) -> Doc:
     """pySigma's ``deep_dict_update(dest, src)`` on the data, and the same on the locations."""
     data = deep_dict_update(dest.data, src.data)
     loc = _merge_locs(dest.loc, src.loc) if isinstance(src.loc, dict) else dest.loc
-    return _Doc(data, loc, dest.span)
+    return Doc(data, loc, dest.span)
 
 
 def _merge_locs(dest: Any, src: dict[Any, Any]) -> dict[Any, Any]:
@@ -544,7 +382,7 @@ def _merge_locs(dest: Any, src: dict[Any, Any]) -> dict[Any, Any]:
     return target
 
 
-def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
+def _rule_documents(docs: list[Doc], source: SigmaSource) -> Iterator[Doc]:
     """The rule documents of a collection, with ``global``/``reset``/``repeat`` applied as
     ``SigmaCollection.from_dicts`` applies them, except that several ``global`` documents
     accumulate, as the Sigma 1.x specification says ("Multiple *global* action documents are
@@ -552,8 +390,8 @@ def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
     only the last). Each is yielded before the next is merged; each rule of a collection gets
     a ``collection`` warning naming the documents (1-based positions) it was merged from."""
     empty = Span(1, 1, source.path)
-    global_doc = _Doc({}, {}, empty)
-    previous = _Doc({}, {}, empty)
+    global_doc = Doc({}, {}, empty)
+    previous = Doc({}, {}, empty)
     globals_: list[int] = []  # positions of the global documents in force
     origin: list[int] = []  # positions of the documents ``previous`` was made from
     collection = any(isinstance(d.data, dict) and "action" in d.data for d in docs)
@@ -571,10 +409,10 @@ def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
                 _warn_collection(source, origin, doc.span)
             yield previous
         elif action == "global":
-            _drop_key(doc, "action")
+            drop_key(doc, "action")
             if globals_:
                 doc = _merge_doc(
-                    _Doc(
+                    Doc(
                         copy.deepcopy(global_doc.data), _copy_loc(global_doc.loc), global_doc.span
                     ),
                     doc,
@@ -584,20 +422,20 @@ def _rule_documents(docs: list[_Doc], source: _Source) -> Iterator[_Doc]:
             globals_.append(position)
             origin = list(globals_)
         elif action == "reset":
-            global_doc = _Doc({}, {}, empty)
+            global_doc = Doc({}, {}, empty)
             globals_ = []
         elif action == "repeat":
             previous = _merge_doc(previous, doc, source)
             origin = [*origin, position]
             _warn_collection(source, origin, doc.span)
-            yield _Doc(previous.data, previous.loc, doc.span)
+            yield Doc(previous.data, previous.loc, doc.span)
         else:
-            span = _loc_span(_child(doc.loc, "action"), doc.span)
+            span = span_of_loc(child_loc(doc.loc, "action"), doc.span)
             message = f"unknown Sigma collection action {action!r}"
             raise source.error(message, "invalid", span, "action")
 
 
-def _warn_collection(source: _Source, origin: list[int], span: Span) -> None:
+def _warn_collection(source: SigmaSource, origin: list[int], span: Span) -> None:
     documents = " + ".join(str(p) for p in origin)
     message = f"rule of a Sigma 1.x collection, merged from document(s) {documents}"
     source.warn("collection", "action", message, span)
@@ -607,17 +445,17 @@ def _copy_loc(loc: Any) -> Any:
     """A copy of a location tree that a later merge cannot change; leaves are shared (YAML
     nodes are not copied: libyaml's marks do not survive ``copy.deepcopy``).
 
-    Mappings lose their own span (``_SELF``), as they did when the whole document was
+    Mappings lose their own span (``SELF``), as they did when the whole document was
     deep-copied (that copied the marker key too, so it was never found again): a correlation's
     errors point at the key of a mapping value (``condition:``), not at its first entry."""
     if isinstance(loc, dict):
-        return {key: _copy_loc(value) for key, value in loc.items() if key is not _SELF}
-    if isinstance(loc, _SeqLoc):
-        return _SeqLoc(loc.span, [_copy_loc(item) for item in loc.items])
+        return {key: _copy_loc(value) for key, value in loc.items() if key is not SELF}
+    if isinstance(loc, SeqLoc):
+        return SeqLoc(loc.span, [_copy_loc(item) for item in loc.items])
     return loc
 
 
-def _merge_doc(dest: _Doc, src: _Doc, source: _Source) -> _Doc:
+def _merge_doc(dest: Doc, src: Doc, source: SigmaSource) -> Doc:
     try:
         return _merge(dest, src)
     except Exception as exc:
@@ -625,43 +463,33 @@ def _merge_doc(dest: _Doc, src: _Doc, source: _Source) -> _Doc:
         raise source.error(message, "invalid", dest.span) from None
 
 
-def _drop_key(doc: _Doc, key: str) -> None:
-    doc.data.pop(key, None)
-    if isinstance(doc.loc, dict):
-        doc.loc.pop(key, None)
-        doc.loc.pop(_key_of(key), None)
-
-
-def _refuse_meta_rules(doc: _Doc, source: _Source) -> None:
+def _refuse_meta_rules(doc: Doc, source: SigmaSource) -> None:
     """Filter documents are rules about rules: not representable yet. (Correlation rules are
     read by :mod:`backends.sigma.correlation`.)"""
     for key, what in (("filter", "Sigma filters"),):
         if key in doc.data:
-            span = _key_span(doc.loc, key, doc.span)
+            span = span_of_key(doc.loc, key, doc.span)
             message = f"{what} are not supported (only detection and correlation rules are)"
             raise source.error(message, "unsupported", span, key)
 
 
 def _read_collection(
-    docs: list[_Doc], source: _Source, pipeline: ProcessingPipeline | None
+    docs: list[Doc], source: SigmaSource, pipeline: ProcessingPipeline | None
 ) -> list[Rule]:
     """Every rule of the input in document order: detection rules as they come, correlation
     rules once every document is read (they reference rules of the same input by ``name`` or
     ``id``). A detection rule referenced by a correlation is only output when a correlation
     referencing it says ``generate: true`` (Sigma specification; see
     :mod:`backends.sigma.correlation`)."""
-    from backends.sigma.aggregation import drop_timeframe, split_aggregation
-    from backends.sigma.correlation import Referenced, read_correlation
-    from backends.sigma.leniency import Loosened, loosen
 
-    read: list[Rule | _Doc] = []
+    read: list[Rule | Doc] = []
     known: list[Referenced] = []
     for doc in _rule_documents(docs, source):
-        name, ident = _text(doc.data.get("name")), _text(doc.data.get("id"))
+        name, ident = text_or_none(doc.data.get("name")), text_or_none(doc.data.get("id"))
         kept = loosen(doc, source) if "detection" in doc.data else Loosened()
         if "correlation" in doc.data:
             # a copy: a later 'repeat' document merges into the yielded document's data
-            read.append(_Doc(copy.deepcopy(doc.data), _copy_loc(doc.loc), doc.span))
+            read.append(Doc(copy.deepcopy(doc.data), _copy_loc(doc.loc), doc.span))
             known.append(Referenced(None, name, ident))
         elif (legacy := split_aggregation(doc, source)) is not None:
             read.append(_restore(_read_legacy_aggregation(legacy, source, pipeline), kept))
@@ -694,11 +522,10 @@ def _restore(rule: Rule, kept: Loosened) -> Rule:
 
 
 def _read_legacy_aggregation(
-    legacy: LegacyAggregation, source: _Source, pipeline: ProcessingPipeline | None
+    legacy: LegacyAggregation, source: SigmaSource, pipeline: ProcessingPipeline | None
 ) -> Rule:
     """A Sigma 1.x aggregation rule as the correlation rule it means
     (:mod:`backends.sigma.aggregation`), with a ``deprecated`` warning."""
-    from backends.sigma.correlation import Referenced, read_correlation
 
     known = [
         Referenced(_read_rule(doc, source, pipeline), name, None) for name, doc in legacy.referenced
@@ -724,22 +551,22 @@ MISIMPLEMENTED_MODIFIERS = {
 }
 
 
-def _refuse_misimplemented_modifiers(doc: _Doc, source: _Source) -> None:
+def _refuse_misimplemented_modifiers(doc: Doc, source: SigmaSource) -> None:
     detection = doc.data.get("detection")
-    detection_loc = _child(doc.loc, "detection")
+    detection_loc = child_loc(doc.loc, "detection")
     if not isinstance(detection, Mapping):
         return
 
     def keys(definition: Any, loc: Any) -> Iterator[tuple[str, Any]]:
         if isinstance(definition, Mapping):
             for key in definition:
-                yield key, _key_span(loc, key, doc.span)
+                yield key, span_of_key(loc, key, doc.span)
         elif isinstance(definition, list):
-            for item, item_loc in zip(definition, _items(loc, len(definition)), strict=True):
+            for item, item_loc in zip(definition, item_locs(loc, len(definition)), strict=True):
                 yield from keys(item, item_loc)
 
     for name, definition in detection.items():
-        for key, span in keys(definition, _child(detection_loc, name)):
+        for key, span in keys(definition, child_loc(detection_loc, name)):
             for modifier in str(key).split("|")[1:]:
                 if modifier in MISIMPLEMENTED_MODIFIERS:
                     message = f"modifier '{modifier}': {MISIMPLEMENTED_MODIFIERS[modifier]}"
@@ -749,7 +576,7 @@ def _refuse_misimplemented_modifiers(doc: _Doc, source: _Source) -> None:
 # --- one rule -----------------------------------------------------------------------------------
 
 
-def _read_rule(doc: _Doc, source: _Source, pipeline: ProcessingPipeline | None = None) -> Rule:
+def _read_rule(doc: Doc, source: SigmaSource, pipeline: ProcessingPipeline | None = None) -> Rule:
     """One rule document (already merged with its collection's global part) as an IR rule."""
     _refuse_misimplemented_modifiers(doc, source)
     sigma_rule = _parse_with_pysigma(doc, source)
@@ -760,12 +587,12 @@ def _read_rule(doc: _Doc, source: _Source, pipeline: ProcessingPipeline | None =
             message = f"processing pipeline refused the rule: {exc}"
             raise source.error(message, "unsupported", doc.span, "pipeline") from None
     positions = _Positions.of_rule(sigma_rule, doc)
-    detection_loc = _child(doc.loc, "detection")
-    condition_loc = _child(detection_loc, "condition")
-    filter_span = _loc_span(condition_loc, _loc_span(detection_loc, doc.span))
-    condition_spans = _items(condition_loc, len(sigma_rule.detection.condition))
+    detection_loc = child_loc(doc.loc, "detection")
+    condition_loc = child_loc(detection_loc, "condition")
+    filter_span = span_of_loc(condition_loc, span_of_loc(detection_loc, doc.span))
+    condition_spans = item_locs(condition_loc, len(sigma_rule.detection.condition))
     exprs = [
-        _read_condition(index, sigma_rule, positions, _loc_span(loc, filter_span), source)
+        _read_condition(index, sigma_rule, positions, span_of_loc(loc, filter_span), source)
         for index, loc in enumerate(condition_spans)
     ]
     return Rule(
@@ -774,11 +601,11 @@ def _read_rule(doc: _Doc, source: _Source, pipeline: ProcessingPipeline | None =
         logsource=_logsource(sigma_rule),
         language="sigma",
         span=doc.span,
-        **_metadata(sigma_rule),
+        **rule_metadata(sigma_rule),
     )
 
 
-def _parse_with_pysigma(doc: _Doc, source: _Source) -> SigmaRule:
+def _parse_with_pysigma(doc: Doc, source: SigmaSource) -> SigmaRule:
     try:
         sigma_rule = SigmaRule.from_dict(doc.data, collect_errors=True)
         errors: list[Exception] = list(sigma_rule.errors)
@@ -791,42 +618,16 @@ def _parse_with_pysigma(doc: _Doc, source: _Source) -> SigmaRule:
     return sigma_rule
 
 
-def _metadata(rule: SigmaRule) -> dict[str, Any]:
-    return {
-        "id": _text(rule.id),
-        "description": _text(rule.description),
-        "status": _text(rule.status),
-        "level": _text(rule.level),
-        "author": _text(rule.author),
-        "date": _date(rule.date),
-        "modified": _date(rule.modified),
-        "references": _texts(rule.references),
-        "falsepositives": _texts(rule.falsepositives),
-        "tags": _texts(rule.tags),
-    }
-
-
 def _logsource(rule: SigmaRule) -> LogSource:
     ls = rule.logsource
     return LogSource(
-        product=_text(ls.product),
-        category=_text(ls.category),
-        service=_text(ls.service),
-        definition=_text(ls.definition),
+        product=text_or_none(ls.product),
+        category=text_or_none(ls.category),
+        service=text_or_none(ls.service),
+        definition=text_or_none(ls.definition),
     )
 
 
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _texts(values: Sequence[object] | None) -> tuple[str, ...]:
-    return tuple(str(v) for v in values or () if v is not None)
-
-
-def _date(value: object) -> str | None:
-    isoformat = getattr(value, "isoformat", None)
-    return isoformat() if callable(isoformat) else _text(value)
 
 
 # --- positions of pySigma's objects -------------------------------------------------------------
@@ -844,7 +645,7 @@ class _Positions:
     spans: dict[int, Span] = field(default_factory=dict)
 
     @classmethod
-    def of_rule(cls, rule: SigmaRule, doc: _Doc) -> _Positions:
+    def of_rule(cls, rule: SigmaRule, doc: Doc) -> _Positions:
         positions = cls()
         # A position lookup never fails a read: leaves fall back to the condition's span.
         with contextlib.suppress(Exception):
@@ -870,28 +671,28 @@ class _Positions:
     def _add(self, obj: object, span: Span) -> None:
         self.spans.setdefault(id(obj), span)
 
-    def _add_rule(self, rule: SigmaRule, doc: _Doc) -> None:
+    def _add_rule(self, rule: SigmaRule, doc: Doc) -> None:
         data = doc.data.get("detection")
-        loc = _child(doc.loc, "detection")
-        default = _loc_span(loc, doc.span)
+        loc = child_loc(doc.loc, "detection")
+        default = span_of_loc(loc, doc.span)
         if not isinstance(data, Mapping):
             return
         for name, detection in rule.detection.detections.items():
-            span = _loc_span(_child(loc, name), _key_span(loc, name, default))
-            self._add_detection(detection, data.get(name), _child(loc, name), span)
+            span = span_of_loc(child_loc(loc, name), span_of_key(loc, name, default))
+            self._add_detection(detection, data.get(name), child_loc(loc, name), span)
 
     def _add_detection(self, detection: SigmaDetection, data: Any, loc: Any, span: Span) -> None:
         """Follows ``SigmaDetection.from_definition``: a map gives one item per key, a list of
         plain values one item, any other list one sub-detection per element."""
-        span = _loc_span(loc, span)
+        span = span_of_loc(loc, span)
         self._add(detection, span)
         items = detection.detection_items
         if isinstance(data, Mapping):
             for item, key in zip(items, list(data.keys()), strict=False):
-                key_span = _key_span(loc, key, span)
-                self._add_item(item, data[key], _child(loc, key), key_span)
+                key_span = span_of_key(loc, key, span)
+                self._add_item(item, data[key], child_loc(loc, key), key_span)
         elif isinstance(data, list) and all(isinstance(i, SigmaDetection) for i in items):
-            for sub, sub_data, sub_loc in zip(items, data, _items(loc, len(data)), strict=False):
+            for sub, sub_data, sub_loc in zip(items, data, item_locs(loc, len(data)), strict=False):
                 if isinstance(sub, SigmaDetection):
                     self._add_detection(sub, sub_data, sub_loc, span)
         else:
@@ -903,13 +704,13 @@ class _Positions:
         if not isinstance(item, SigmaDetectionItem):
             return
         values = data if isinstance(data, list) else [data]
-        locs = _items(loc, len(values)) if isinstance(data, list) else [loc]
+        locs = item_locs(loc, len(values)) if isinstance(data, list) else [loc]
         if len(item.value) == len(values):
             for value, value_loc in zip(item.value, locs, strict=True):
-                self._add(value, _loc_span(value_loc, _loc_span(loc, span)))
+                self._add(value, span_of_loc(value_loc, span_of_loc(loc, span)))
         else:
             for value in item.value:
-                self._add(value, _loc_span(loc, span))
+                self._add(value, span_of_loc(loc, span))
 
 
 # --- where pySigma's errors are -----------------------------------------------------------------
@@ -941,7 +742,7 @@ _PLAIN = (str, int, float, bool, type(None))
 Fault: TypeAlias = "tuple[Span, str | None]"
 
 
-def _locate_error(exc: Exception, doc: _Doc) -> Fault:
+def _locate_error(exc: Exception, doc: Doc) -> Fault:
     """Where in ``doc`` the error pySigma raised while building the rule is, and its construct."""
     key = _META_ERRORS.get(type(exc))
     if key is None and "tag" in str(exc).lower():
@@ -949,24 +750,24 @@ def _locate_error(exc: Exception, doc: _Doc) -> Fault:
     if key is not None:
         return _meta_fault(key, doc), None
     detection = doc.data.get("detection") if isinstance(doc.data, dict) else None
-    detection_loc = _child(doc.loc, "detection")
-    fault = _detection_fault(detection, detection_loc, _loc_span(detection_loc, doc.span))
+    detection_loc = child_loc(doc.loc, "detection")
+    fault = _detection_fault(detection, detection_loc, span_of_loc(detection_loc, doc.span))
     if fault is not None:
         return fault
     if detection is None:
         return doc.span, None
-    return _key_span(doc.loc, "detection", doc.span), None
+    return span_of_key(doc.loc, "detection", doc.span), None
 
 
-def _meta_fault(key: str, doc: _Doc) -> Span:
+def _meta_fault(key: str, doc: Doc) -> Span:
     """The value of the rule-level key; for tags, the first one that is not ``namespace.name``."""
-    loc = _child(doc.loc, key)
-    span = _loc_span(loc, _key_span(doc.loc, key, doc.span))
+    loc = child_loc(doc.loc, key)
+    span = span_of_loc(loc, span_of_key(doc.loc, key, doc.span))
     values = doc.data.get(key) if isinstance(doc.data, dict) else None
     if key == "tags" and isinstance(values, list):
-        for value, item_loc in zip(values, _items(loc, len(values)), strict=True):
+        for value, item_loc in zip(values, item_locs(loc, len(values)), strict=True):
             if not isinstance(value, str) or "." not in value:
-                return _loc_span(item_loc, span)
+                return span_of_loc(item_loc, span)
     return span
 
 
@@ -985,8 +786,8 @@ def _detection_fault(data: Any, loc: Any, span: Span) -> Fault | None:
     for name, definition in data.items():
         if name == "condition":
             continue
-        name_span = _loc_span(_child(loc, name), _key_span(loc, name, span))
-        fault = _definition_fault(definition, _child(loc, name), name_span)
+        name_span = span_of_loc(child_loc(loc, name), span_of_key(loc, name, span))
+        fault = _definition_fault(definition, child_loc(loc, name), name_span)
         if fault is not None:
             return fault
     return None
@@ -997,13 +798,13 @@ def _definition_fault(definition: Any, loc: Any, span: Span) -> Fault | None:
         return None
     if isinstance(definition, Mapping):
         for key, value in definition.items():
-            key_span = _key_span(loc, key, span)
-            fault = _item_fault(key, value, _child(loc, key), key_span)
+            key_span = span_of_key(loc, key, span)
+            fault = _item_fault(key, value, child_loc(loc, key), key_span)
             if fault is not None:
                 return fault
     elif isinstance(definition, list) and not all(isinstance(v, _PLAIN) for v in definition):
-        for item, item_loc in zip(definition, _items(loc, len(definition)), strict=True):
-            fault = _definition_fault(item, item_loc, _loc_span(item_loc, span))
+        for item, item_loc in zip(definition, item_locs(loc, len(definition)), strict=True):
+            fault = _definition_fault(item, item_loc, span_of_loc(item_loc, span))
             if fault is not None:
                 return fault
     return span, None
@@ -1022,10 +823,10 @@ def _item_fault(key: Any, value: Any, loc: Any, key_span: Span) -> Fault | None:
             return key_span, modifier
     construct = _failing_modifier(name, modifiers, value)
     if isinstance(value, list):
-        for item, item_loc in zip(value, _items(loc, len(value)), strict=True):
+        for item, item_loc in zip(value, item_locs(loc, len(value)), strict=True):
             if _fails(partial(SigmaDetectionItem.from_mapping, key, item)):
-                return _loc_span(item_loc, key_span), construct
-    return _loc_span(loc, key_span), construct
+                return span_of_loc(item_loc, key_span), construct
+    return span_of_loc(loc, key_span), construct
 
 
 def _failing_modifier(name: str, modifiers: list[str], value: Any) -> str | None:
@@ -1045,7 +846,7 @@ class _ConditionReader:
 
     positions: _Positions
     span: Span  # the condition's own node: the fallback for every leaf
-    source: _Source
+    source: SigmaSource
 
     def expr(self, node: Any) -> Expr:
         if isinstance(node, ConditionAND):
@@ -1152,7 +953,7 @@ class _ConditionReader:
 
 
 def _read_condition(
-    index: int, rule: SigmaRule, positions: _Positions, span: Span, source: _Source
+    index: int, rule: SigmaRule, positions: _Positions, span: Span, source: SigmaSource
 ) -> Expr:
     condition = rule.detection.parsed_condition[index]
     try:
@@ -1162,7 +963,9 @@ def _read_condition(
     return _ConditionReader(positions, span, source).expr(parsed)
 
 
-def _condition_error(exc: Exception, condition: Any, span: Span, source: _Source) -> RuleglotError:
+def _condition_error(
+    exc: Exception, condition: Any, span: Span, source: SigmaSource
+) -> RuleglotError:
     """An error in the condition, pointing inside the condition string when that is possible."""
     message = str(exc)
     text = condition if isinstance(condition, str) else ""
@@ -1179,20 +982,7 @@ def _condition_error(exc: Exception, condition: Any, span: Span, source: _Source
     elif "pipe syntax" in message:
         offset = text.find("|") if "|" in text else None
         construct = "aggregation"
-    return source.error(message, "invalid", _inside(span, text, offset, source), construct)
-
-
-def _inside(span: Span, text: str, offset: int | None, source: _Source) -> Span:
-    """The span of ``text[offset]`` when ``text`` stands on one line at ``span`` as written."""
-    if offset is None or not text or not 0 <= offset <= len(text):
-        return span
-    line = source.lines[span.line - 1] if 0 < span.line <= len(source.lines) else ""
-    start = span.col - 1
-    if line[start : start + 1] in ("'", '"'):
-        start += 1
-    if line[start : start + len(text)] != text:
-        return span
-    return Span(span.line, start + offset + 1, span.path)
+    return source.error(message, "invalid", span_inside(span, text, offset, source), construct)
 
 
 # --- IR helpers ---------------------------------------------------------------------------------

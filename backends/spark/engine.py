@@ -39,7 +39,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from backends.spark.events import View, dispatch_key
-from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string, unsupported
+from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string
+from ir.errors import unsupported
 from ir.evaluator import _field_keys, compile_rule
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
@@ -102,8 +103,9 @@ def _body(rule: Rule, view: FieldView) -> str:
     for stage in rule.stages:
         if not isinstance(stage, Filter):
             raise unsupported(
-                type(stage).__name__,
-                f"stage {type(stage).__name__} is not a filter: a pipeline returns rows, not "
+                construct=type(stage).__name__,
+                message=f"stage {type(stage).__name__} is not a filter: "
+                "a pipeline returns rows, not "
                 "matches (run it with translator.api.run_spark or ruleglot eval --engine spark)",
             ).at(stage.span)
         column = compiler.expr(stage.expr)

@@ -57,7 +57,7 @@ import orjson
 
 from ir.errors import RuleglotError
 from ir.evaluator import SPL_KEY_FIELDS, event_field_keys, event_keys, number_of
-from ir.events import MISSING, Event, _scalars, text_of
+from ir.events import MISSING, Event, scalars, text_of
 from ir.fieldprofiles import FieldProfile
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def _value(v: Any) -> tuple[str, str, str, float | None]:
 def _field(value: Any) -> tuple[bool, list[Any]] | None:
     if value is MISSING:
         return None
-    return (value is None, [_value(v) for v in _scalars(value)])
+    return (value is None, [_value(v) for v in scalars(value)])
 
 
 def dispatch_key(channel: str, event_id: str | None, profile: str | None = None) -> str:
@@ -195,7 +195,7 @@ def events_of(name: str, data: bytes) -> Iterator[tuple[int, Event]]:
         index += 1
 
 
-def _hadoop_path(path: str | Path) -> str:
+def hadoop_path(path: str | Path) -> str:
     """An absolute path as Hadoop reads one entry of a comma-separated list: its glob and list
     characters escaped, so a file name is only ever itself."""
     return re.sub(r"([\\{}\[\]*?,])", r"\\\1", str(Path(path).resolve()))
@@ -228,7 +228,7 @@ def read_json_events(
             construct="spark connect json",
         )
     parallelism = max(1, spark.sparkContext.defaultParallelism)
-    files = spark.sparkContext.binaryFiles(",".join(_hadoop_path(p) for p in paths))
+    files = spark.sparkContext.binaryFiles(",".join(hadoop_path(p) for p in paths))
     # small files are packed into few splits; spread them so every core normalises events
     slices = min(len(paths), 4 * parallelism)
     if files.getNumPartitions() < slices:

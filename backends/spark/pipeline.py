@@ -63,59 +63,102 @@ Refused, and why
       functions without one (``eval:<name>``), regexes Java cannot mean the same
       (:mod:`backends.spark.regex`).
 
+Tables
+    What is lowered is read from tables, never from a hand-kept list: eval functions and
+    operators in :mod:`backends.spark.evalexpr` (``FUNCTION_LOWERINGS``,
+    ``CONDITION_LOWERINGS``; arity is :func:`ir.functions.check_arity`'s, from
+    :data:`ir.functions.FUNCTIONS`), stages in :data:`STAGE_LOWERINGS`. Whatever they lack is
+    the declared unsupported set (``UNSUPPORTED_FUNCTIONS``, :data:`UNSUPPORTED_STAGES`), which
+    :func:`lowering_summary` writes for README.md. Values and their SQL builders are
+    :mod:`backends.spark.values`.
+
 Known differences (not yet refused by name; none showed in the corpus differential)
     * a JSON ``null`` field is not told apart from a missing one inside eval expressions;
     * Java's text for floats in exponent notation can differ from Python's (``1e+20``);
     * ``sort`` over a column mixing IPv4 addresses and other text may order differently;
     * ``lower``/``upper`` follow Java's Unicode tables, the evaluator Python's.
+    * ``tostring(X, "hex")`` of a number beyond a signed 64-bit integer (Spark's ``BIGINT``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
-import math
 import re
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    DoubleType,
+    LongType,
+    StringType,
+    StructField,
+    StructType,
+    _parse_datatype_string,
+)
 
-from backends.spark.events import View, canonical_row, quoted
+from backends.spark.evalexpr import (
+    CONDITION_LOWERINGS,
+    FUNCTION_LOWERINGS,
+    UNSUPPORTED_FUNCTIONS,
+    EvalCompiler,
+)
+from backends.spark.events import View, canonical_row, events_of, hadoop_path, quoted
+from backends.spark.events import schema as event_schema
 from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string
-from backends.spark.regex import to_java
+from backends.spark.values import (
+    SQL_EMPTY,
+    SQL_NULL,
+    VALUE,
+    State,
+    as_multivalue,
+    decode,
+    decode_scalar,
+    encode,
+    encode_raw,
+    let_in,
+    load_column,
+    number_scalar,
+    read_value,
+    source_column,
+    source_value,
+    sql_double,
+    sql_literal,
+    string_scalar,
+    time_column,
+)
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, unsupported
 from ir.events import MISSING, Event
 from ir.fieldprofiles import FieldProfile
 from ir.functions import (
     field_value,
-    format_number,
-    like_regex,
-    pcre_to_python,
     tidy_number,
-    to_number,
+    time_unit,
 )
 from ir.nodes import (
+    STAGE_TYPES,
     Aggregation,
     Bin,
-    BinOp,
-    Call,
     Condition,
     Convert,
+    DataModel,
     Dedup,
     Eval,
-    EvalExpr,
     Expr,
     FieldValue,
     FillNull,
     Filter,
     Head,
     Kind,
-    Literal,
     Predicate,
     Rename,
     Rule,
@@ -123,7 +166,6 @@ from ir.nodes import (
     Stage,
     Stats,
     Table,
-    UnaryOp,
     stage_command,
 )
 from ir.pipeline import (
@@ -135,233 +177,6 @@ from ir.pipeline import (
     tstats_plan,
 )
 from ir.pipeline import aggregate as evaluator_aggregate
-
-#: The Spark type of a pipeline value (module docstring).
-VALUE = "array<struct<k:string,t:string,n:double,j:string>>"
-_NULL = f"CAST(NULL AS {VALUE})"
-_EMPTY = f"CAST(array() AS {VALUE})"
-_NOJ = "CAST(NULL AS STRING)"
-_NUMERIC = "'^-?[0-9]+(\\\\.[0-9]+)?$'"
-
-
-def _unsupported(construct: str, message: str, span: Span | None) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct).at(span)
-
-
-# --- encoding (Python side) ---------------------------------------------------------------
-
-
-def _scalar(v: Any) -> tuple[str, str, float | None]:
-    if isinstance(v, bool):
-        return ("b", "true" if v else "false", None)
-    if isinstance(v, int):
-        return ("i", str(v), float(v))
-    if isinstance(v, float):
-        return ("f", format_number(v), v)
-    text = str(v)
-    number = to_number(text)
-    return ("s", text, None if number is None else float(number))
-
-
-def encode(value: Any) -> list[tuple[str, str, float | None]] | None:
-    """An eval value (:mod:`ir.functions`) as a :data:`VALUE` cell."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [_scalar(v) for v in value] or None
-    return [_scalar(value)]
-
-
-def encode_raw(raw: Any) -> list[tuple[str, str, float | None, str | None]] | None:
-    """A field's raw value (``Row.get``; ``MISSING``: absent) as a :data:`VALUE` cell: its
-    eval value (``field_value``), with the raw JSON (``j``) where the raw value is not that
-    (booleans, objects, nested lists, nulls: stages that copy fields keep the raw value)."""
-    if raw is MISSING:
-        return None
-    value = field_value(raw)
-    plain = (isinstance(raw, (str, int, float)) and not isinstance(raw, bool)) or (
-        isinstance(raw, list)
-        and len(raw) >= 2
-        and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in raw)
-    )
-    try:
-        j = None if plain else orjson.dumps(raw).decode()
-    except TypeError:
-        j = None
-    if value is None:
-        return [("z", "", None, j)]
-    cell: list[tuple[str, str, float | None, str | None]] = [
-        (*scalar, None) for scalar in encode(value) or []
-    ]
-    if cell and j is not None:
-        cell[0] = (*cell[0][:3], j)
-    return cell
-
-
-def _decode_scalar(s: Any) -> Any:
-    k, t, n = s["k"], s["t"], s["n"]
-    if k == "s":
-        return t
-    if k == "b":
-        return t == "true"
-    if k == "i":
-        return int(n) if n is not None and abs(n) < 2**53 else int(t)
-    return float(n)
-
-
-def decode(cell: Any) -> Any:
-    """A :data:`VALUE` cell as the evaluator's value (``None``: missing)."""
-    if cell is None:
-        return MISSING
-    if not cell:
-        return None
-    if cell[0]["j"] is not None:
-        return orjson.loads(cell[0]["j"])
-    values = [_decode_scalar(s) for s in cell]
-    return values[0] if len(values) == 1 else values
-
-
-# --- SQL helpers ---------------------------------------------------------------------------
-
-_counter = itertools.count()
-
-
-def _var() -> str:
-    return f"x{next(_counter)}"
-
-
-def _num_text(n: str, k: str) -> str:
-    """:func:`ir.functions.format_number` of a double ``n`` of kind ``k`` (``'i'``/``'f'``)."""
-    return (
-        f"CASE WHEN {k} = 'i' THEN CAST(CAST({n} AS BIGINT) AS STRING) "
-        f"WHEN isnan({n}) THEN 'nan' WHEN {n} = double('inf') THEN 'inf' "
-        f"WHEN {n} = double('-inf') THEN '-inf' "
-        f"WHEN {n} = floor({n}) AND abs({n}) < 1e16 THEN CAST(CAST({n} AS BIGINT) AS STRING) "
-        f"ELSE CAST({n} AS STRING) END"
-    )
-
-
-def _number_scalar(n: str, k: str) -> str:
-    return f"named_struct('k', {k}, 't', {_num_text(n, k)}, 'n', {n}, 'j', {_NOJ})"
-
-
-def _string_scalar(t: str) -> str:
-    return (
-        f"named_struct('k', 's', 't', {t}, 'n', "
-        f"CASE WHEN {t} RLIKE {_NUMERIC} THEN CAST({t} AS DOUBLE) END, 'j', {_NOJ})"
-    )
-
-
-def _bool_value(cond: str) -> str:
-    return (
-        f"array(named_struct('k', 'b', 't', IF({cond}, 'true', 'false'), "
-        f"'n', CAST(NULL AS DOUBLE), 'j', {_NOJ}))"
-    )
-
-
-def _let(value: str, body: Callable[[str], str]) -> str:
-    """``body`` over ``value`` computed once (a lambda binding keeps the SQL linear)."""
-    var = _var()
-    return f"element_at(transform(array({value}), {var} -> {body(var)}), 1)"
-
-
-def _mv(array: str) -> str:
-    """``mv``: an empty array is null."""
-    return _let(array, lambda a: f"IF(size({a}) > 0, {a}, {_NULL})")
-
-
-def _per_value(value: str, each: Callable[[str], str]) -> str:
-    """A function of single values over each value (``per_value``): ``each`` gives one
-    scalar (or null, dropped) for a scalar."""
-    var = _var()
-    return _mv(f"filter(transform({value}, {var} -> {each(var)}), y -> y IS NOT NULL)")
-
-
-def _single(value: str) -> str:
-    """The value's scalar when it is exactly one value, else null."""
-    return f"IF(size({value}) = 1, {value}[0], NULL)"
-
-
-def _is_int(s: str) -> str:
-    return f"({s}.k = 'i' OR ({s}.k = 's' AND NOT contains({s}.t, '.')))"
-
-
-def _int_or_float(s: str) -> str:
-    return f"IF({_is_int(s)}, 'i', 'f')"
-
-
-def _literal(value: Any) -> str:
-    cell = encode(value)
-    if cell is None:
-        return _NULL
-    parts = []
-    for k, t, n in cell:
-        number = "CAST(NULL AS DOUBLE)" if n is None else _double(n)
-        parts.append(f"named_struct('k', '{k}', 't', {sql_string(t)}, 'n', {number}, 'j', {_NOJ})")
-    return f"array({', '.join(parts)})"
-
-
-def _double(n: float) -> str:
-    if math.isnan(n):
-        return "double('NaN')"
-    if math.isinf(n):
-        return "double('Infinity')" if n > 0 else "double('-Infinity')"
-    return f"CAST({sql_string(repr(float(n)))} AS DOUBLE)"
-
-
-# --- rows' state ---------------------------------------------------------------------------
-
-
-@dataclass
-class State:
-    """What the compiler knows of the rows at a point of the pipeline."""
-
-    open: bool = True  # rows stand for events: untouched fields are the event's
-    cols: dict[str, str] = field(default_factory=dict)  # field -> column, fields stages set
-    order: list[str] = field(default_factory=list)  # closed rows: their fields, in order
-    loads: set[str] = field(default_factory=set)  # event fields read (ingested columns)
-    times: set[str] = field(default_factory=set)  # event fields bin reads (their bin number)
-    sources: set[str] = field(default_factory=set)  # _raw/_time read after a stage set them
-    ordered: bool = False  # a sort/head made the row order part of the result
-    fallback: dict[str, str] = field(default_factory=dict)  # closed rows' event _raw/_time
-
-    def column(self, name: str) -> str:
-        if name in self.cols:
-            if self.open and name in INTERNAL:
-                # a stage removed it: the row reads its event's again (``Row.get``)
-                self.sources.add(name)
-                return f"coalesce({quoted(self.cols[name])}, {quoted(source_column(name))})"
-            return quoted(self.cols[name])
-        if not self.open:
-            return quoted(self.fallback[name]) if name in self.fallback else _NULL
-        self.loads.add(name)
-        return quoted(load_column(name))
-
-
-def load_column(name: str) -> str:
-    return f"_p:{name}"
-
-
-#: The fields an open row reads from its event when no stage left it one (``Row.get``).
-INTERNAL = ("_raw", "_time")
-
-
-def source_column(name: str) -> str:
-    """The ingested column of an internal field's value from the event itself (``_raw``: its
-    text, ``_time``: :func:`ir.pipeline.event_time`)."""
-    return f"_e:{name}"
-
-
-def source_value(row: Row, name: str) -> Any:
-    """What ``Row.get`` reads for an internal field once no stage left the row one."""
-    probe = Row({}, row.source)
-    return probe.get(name)
-
-
-def time_column(name: str) -> str:
-    """The ingested column of the number ``bin`` reads in an event field (:func:`bin_number`)."""
-    return f"_b:{name}"
-
 
 #: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
 bin_number = bin_time_number
@@ -376,518 +191,10 @@ def _cell_bin_number(cell: Any) -> float | None:
 def _cell_aggregate(function: str, cells: Any) -> Any:
     """The evaluator's own aggregation (``ir.pipeline.aggregate``) of the values of a group
     (a Python UDF, one call per group: its arithmetic is Python's, exactly)."""
-    values = [_decode_scalar(s) for s in cells or ()]
+    values = [decode_scalar(s) for s in cells or ()]
     result = evaluator_aggregate(function, values, [], len(values))
     cell = encode(result)
     return None if cell is None else [(*scalar, None) for scalar in cell]
-
-
-def read_value(column: str) -> str:
-    """A field's value as eval reads it (``field_value``): a present null is null, a stored
-    boolean reads as its text, the raw JSON (``j``) is dropped."""
-    return (
-        f"IF(exists({column}, s -> s.k = 'z'), {_NULL}, transform({column}, s -> named_struct("
-        f"'k', IF(s.k = 'b', 's', s.k), 't', s.t, 'n', IF(s.k = 'b', CAST(NULL AS DOUBLE), s.n), "
-        f"'j', {_NOJ})))"
-    )
-
-
-# --- eval expressions ------------------------------------------------------------------------
-
-
-class EvalCompiler:
-    """:mod:`ir.evalexpr` as Spark SQL over :data:`VALUE` columns: :meth:`value` gives the
-    value, :meth:`cond` a never-null boolean "the value is exactly true"."""
-
-    def __init__(self, state: State, now: float) -> None:
-        self.state = state
-        self.now = now
-
-    def value(self, expr: EvalExpr) -> str:
-        try:
-            return self._value(expr)
-        except RuleglotError as err:
-            raise err.at(getattr(expr, "span", None)) from None
-
-    def cond(self, expr: EvalExpr) -> str:
-        try:
-            direct = self._cond(expr)
-        except RuleglotError as err:
-            raise err.at(getattr(expr, "span", None)) from None
-        if direct is not None:
-            return direct
-        v = self.value(expr)
-        return _let(
-            v, lambda a: f"coalesce(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'true', false)"
-        )
-
-    # booleans computed directly (None: through the value)
-    def _cond(self, expr: EvalExpr) -> str | None:
-        if isinstance(expr, BinOp):
-            op = expr.op.upper()
-            if op == "AND":
-                return f"({self.cond(expr.left)} AND {self.cond(expr.right)})"
-            if op == "OR":
-                return f"({self.cond(expr.left)} OR {self.cond(expr.right)})"
-            if op == "XOR":
-                return f"({self.cond(expr.left)} <> {self.cond(expr.right)})"
-            if op in ("=", "==", "!=", "<", "<=", ">", ">="):
-                return self._compare(op, self.value(expr.left), self.value(expr.right))
-            if op == "LIKE":
-                return self._like(expr.left, expr.right)
-        if isinstance(expr, UnaryOp) and expr.op.upper() == "NOT":
-            v = self.value(expr.arg)
-            return _let(
-                v,
-                lambda a: (
-                    f"coalesce(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'false', false)"
-                ),
-            )
-        if isinstance(expr, Call):
-            name = expr.name.lower()
-            if name in ("isnull", "isnotnull"):
-                self._arity(expr, 1, 1)
-                test = "IS NULL" if name == "isnull" else "IS NOT NULL"
-                return f"({self.value(expr.args[0])} {test})"
-            if name == "match":
-                self._arity(expr, 2, 2)
-                java = self._regex(expr.args[1], "match")
-                return self._any(
-                    self.value(expr.args[0]), lambda s: f"{s}.t RLIKE {sql_string(java)}"
-                )
-            if name == "like":
-                self._arity(expr, 2, 2)
-                return self._like(expr.args[0], expr.args[1])
-            if name == "in":
-                self._arity(expr, 1, None)
-                subject = self.value(expr.args[0])
-                tests = []
-                for arg in expr.args[1:]:
-                    c = self.value(arg)
-                    tests.append(
-                        lambda s, c=c: _let(
-                            c, lambda b: f"({b} IS NOT NULL AND {self._equal(s, f'{b}[0]')})"
-                        )
-                    )
-                if not tests:
-                    return "false"
-                return self._any(subject, lambda s: " OR ".join(t(s) for t in tests))
-            if name in ("true", "false"):
-                self._arity(expr, 0, 0)
-                return name
-        if isinstance(expr, Literal) and isinstance(expr.value, bool):
-            return "true" if expr.value else "false"
-        return None
-
-    @staticmethod
-    def _any(value: str, test: Callable[[str], str]) -> str:
-        var = _var()
-        return f"coalesce(exists({value}, {var} -> {test(var)}), false)"
-
-    @staticmethod
-    def _equal(a: str, b: str) -> str:
-        return (
-            f"(CASE WHEN {a}.n IS NOT NULL AND {b}.n IS NOT NULL THEN {a}.n = {b}.n "
-            f"ELSE {a}.t = {b}.t END)"
-        )
-
-    def _compare(self, op: str, left: str, right: str) -> str:
-        x, y = _var(), _var()
-        if op in ("=", "==", "!="):
-            pair = self._equal(x, y)
-        else:
-            sign = op
-            pair = (
-                f"(CASE WHEN {x}.n IS NOT NULL AND {y}.n IS NOT NULL THEN {x}.n {sign} {y}.n "
-                f"ELSE {x}.t {sign} {y}.t END)"
-            )
-        some = f"exists({left}, {x} -> exists({right}, {y} -> {pair}))"
-        both = f"{left} IS NOT NULL AND {right} IS NOT NULL"
-        if op == "!=":
-            return f"coalesce({both} AND NOT {some}, false)"
-        return f"coalesce({both} AND {some}, false)"
-
-    def _like(self, subject: EvalExpr, pattern: EvalExpr) -> str:
-        if not (isinstance(pattern, Literal) and isinstance(pattern.value, str)):
-            raise _unsupported(
-                "eval:like",
-                "like() with a pattern that is not a string literal is not compiled to Spark",
-                getattr(pattern, "span", None),
-            )
-        body = like_regex(pattern.value).pattern
-        java = to_java(r"\A(?:" + body + r")\Z", "s")
-        return self._any(self.value(subject), lambda s: f"{s}.t RLIKE {sql_string(java)}")
-
-    def _regex(self, arg: EvalExpr, function: str) -> str:
-        if not (isinstance(arg, Literal) and isinstance(arg.value, str)):
-            raise _unsupported(
-                f"eval:{function}",
-                f"{function}() with a regex that is not a string literal is not compiled to Spark",
-                getattr(arg, "span", None),
-            )
-        return to_java(pcre_to_python(arg.value), "")
-
-    @staticmethod
-    def _arity(expr: Call, low: int, high: int | None) -> None:
-        count = len(expr.args)
-        if count < low or (high is not None and count > high):
-            raise RuleglotError(
-                f"{expr.name}() takes {low} to {high} arguments, not {count}",
-                construct=f"eval:{expr.name}",
-            )
-
-    def _value(self, expr: EvalExpr) -> str:
-        direct = self._cond(expr)
-        if direct is not None:
-            return _bool_value(direct)
-        if isinstance(expr, Literal):
-            return _literal(expr.value)
-        if isinstance(expr, FieldValue):
-            return read_value(self.state.column(expr.name))
-        if isinstance(expr, UnaryOp):
-            op = expr.op.upper()
-            if op == "+":
-                return self.value(expr.arg)
-            if op == "-":
-                v = self.value(expr.arg)
-                return _let(
-                    v,
-                    lambda a: (
-                        f"IF(size({a}) = 1 AND {a}[0].n IS NOT NULL, array("
-                        f"{_number_scalar('-' + a + '[0].n', _int_or_float(a + '[0]'))}), {_NULL})"
-                    ),
-                )
-            raise RuleglotError(f"unknown unary operator {expr.op!r}", construct=f"eval:{expr.op}")
-        if isinstance(expr, BinOp):
-            return self._binary(expr)
-        if isinstance(expr, Call):
-            return self._call(expr)
-        raise TypeError(f"not an eval expression: {expr!r}")
-
-    def _binary(self, expr: BinOp) -> str:
-        op = expr.op.upper()
-        left, right = self.value(expr.left), self.value(expr.right)
-        if op == ".":
-            return _let(
-                left,
-                lambda a: _let(
-                    right,
-                    lambda b: (
-                        f"IF(size({a}) = 1 AND size({b}) = 1, array({_string_scalar(f'concat({a}[0].t, {b}[0].t)')}), {_NULL})"  # noqa: E501
-                    ),
-                ),
-            )
-        if op == "+":
-            literal = any(
-                isinstance(s, Literal) and isinstance(s.value, str) for s in (expr.left, expr.right)
-            )
-            return _let(left, lambda a: _let(right, lambda b: self._plus(a, b, literal)))
-        if op in ("-", "*", "/", "%"):
-            return _let(left, lambda a: _let(right, lambda b: self._arith(op, a, b)))
-        raise RuleglotError(f"unknown operator {expr.op!r}", construct=f"eval:{expr.op}")
-
-    @staticmethod
-    def _arith(op: str, a: str, b: str) -> str:
-        x, y = f"{a}[0]", f"{b}[0]"
-        ints = f"({_is_int(x)} AND {_is_int(y)})"
-        if op == "-":
-            n, k = f"({x}.n - {y}.n)", f"IF({ints}, 'i', 'f')"
-        elif op == "*":
-            n, k = f"({x}.n * {y}.n)", f"IF({ints}, 'i', 'f')"
-        elif op == "/":
-            n = f"({x}.n / {y}.n)"
-            k = f"IF({ints} AND {x}.n - {y}.n * floor({x}.n / {y}.n) = 0, 'i', 'f')"
-        else:
-            n, k = f"({x}.n - {y}.n * floor({x}.n / {y}.n))", f"IF({ints}, 'i', 'f')"
-        guard = f"size({a}) = 1 AND size({b}) = 1 AND {x}.n IS NOT NULL AND {y}.n IS NOT NULL"
-        if op in ("/", "%"):
-            guard += f" AND {y}.n <> 0"
-        return f"IF({guard}, array({_number_scalar(n, k)}), {_NULL})"
-
-    @staticmethod
-    def _plus(a: str, b: str, literal: bool) -> str:
-        x, y = f"{a}[0]", f"{b}[0]"
-        single = f"size({a}) = 1 AND size({b}) = 1"
-        concat = f"array({_string_scalar(f'concat({x}.t, {y}.t)')})"
-        if literal:
-            return f"IF({single} AND {x}.k <> 'b' AND {y}.k <> 'b', {concat}, {_NULL})"
-        ints = f"({_is_int(x)} AND {_is_int(y)})"
-        kind = f"IF({ints}, 'i', 'f')"
-        number = f"array({_number_scalar(f'({x}.n + {y}.n)', kind)})"
-        return (
-            f"CASE WHEN NOT ({single}) THEN {_NULL} "
-            f"WHEN {x}.n IS NOT NULL AND {y}.n IS NOT NULL THEN {number} "
-            f"WHEN {x}.k = 's' AND {y}.k = 's' THEN {concat} ELSE {_NULL} END"
-        )
-
-    def _call(self, expr: Call) -> str:
-        name = expr.name.lower()
-        handler = getattr(self, f"_fn_{name}", None)
-        if handler is None:
-            raise _unsupported(
-                f"eval:{name}", f"eval function {name}() is not compiled to Spark", expr.span
-            )
-        result: str = handler(expr)
-        return result
-
-    def _literal_arg(self, expr: Call, index: int, kind: type | tuple[type, ...]) -> Any:
-        arg = expr.args[index]
-        if not (
-            isinstance(arg, Literal)
-            and isinstance(arg.value, kind)
-            and not (kind is not bool and isinstance(arg.value, bool))
-        ):
-            raise _unsupported(
-                f"eval:{expr.name.lower()}",
-                f"{expr.name}() is compiled to Spark with constant arguments only",
-                getattr(arg, "span", expr.span),
-            )
-        return arg.value
-
-    def _fn_if(self, expr: Call) -> str:
-        self._arity(expr, 3, 3)
-        test, yes, no = expr.args
-        return f"CASE WHEN {self.cond(test)} THEN {self.value(yes)} ELSE {self.value(no)} END"
-
-    def _fn_case(self, expr: Call) -> str:
-        if not expr.args or len(expr.args) % 2:
-            raise RuleglotError("case() takes pairs of condition and value", construct="eval:case")
-        parts = [
-            f"WHEN {self.cond(t)} THEN {self.value(v)}"
-            for t, v in zip(expr.args[::2], expr.args[1::2], strict=True)
-        ]
-        return f"CASE {' '.join(parts)} ELSE {_NULL} END"
-
-    def _fn_coalesce(self, expr: Call) -> str:
-        self._arity(expr, 1, None)
-        return f"coalesce({', '.join(self.value(a) for a in expr.args)})"
-
-    def _fn_null(self, expr: Call) -> str:
-        self._arity(expr, 0, 0)
-        return _NULL
-
-    def _fn_now(self, expr: Call) -> str:
-        self._arity(expr, 0, 0)
-        from ir.functions import tidy_number
-
-        return _literal(tidy_number(self.now))
-
-    def _text_fn(self, expr: Call, each: Callable[[str], str]) -> str:
-        return _per_value(self.value(expr.args[0]), lambda s: _string_scalar(each(f"{s}.t")))
-
-    def _fn_lower(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
-        return self._text_fn(expr, lambda t: f"lower({t})")
-
-    def _fn_upper(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
-        return self._text_fn(expr, lambda t: f"upper({t})")
-
-    def _strip(self, expr: Call, side: str) -> str:
-        self._arity(expr, 1, 2)
-        chars = " \t" if len(expr.args) == 1 else self._literal_arg(expr, 1, str)
-        if chars == "":
-            return self._text_fn(expr, lambda t: t)
-        return self._text_fn(expr, lambda t: f"trim({side} {sql_string(chars)} FROM {t})")
-
-    def _fn_trim(self, expr: Call) -> str:
-        return self._strip(expr, "BOTH")
-
-    def _fn_ltrim(self, expr: Call) -> str:
-        return self._strip(expr, "LEADING")
-
-    def _fn_rtrim(self, expr: Call) -> str:
-        return self._strip(expr, "TRAILING")
-
-    def _fn_len(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
-        return _per_value(
-            self.value(expr.args[0]),
-            lambda s: _number_scalar(f"CAST(char_length({s}.t) AS DOUBLE)", "'i'"),
-        )
-
-    def _fn_replace(self, expr: Call) -> str:
-        self._arity(expr, 3, 3)
-        python = pcre_to_python(str(self._literal_arg(expr, 1, str)))
-        java = to_java(python, "")
-        groups = re.compile(python).groups
-        template = self._literal_arg(expr, 2, str)
-        out: list[str] = []
-        i = 0
-        while i < len(template):
-            char = template[i]
-            if char == "\\" and i + 1 < len(template):
-                digits = re.match(r"\d{1,2}", template[i + 1 :])
-                if digits:
-                    number = int(digits.group(0))
-                    following = template[
-                        i + 1 + len(digits.group(0)) : i + 2 + len(digits.group(0))
-                    ]
-                    if number > groups or following.isdigit():
-                        raise _unsupported(
-                            "eval:replace",
-                            "replace() with a group reference "
-                            "Java reads differently is not compiled to Spark",
-                            expr.span,
-                        )
-                    out.append(f"${number}")
-                    i += 1 + len(digits.group(0))
-                    continue
-                literal = template[i + 1] if template[i + 1] == "\\" else template[i : i + 2]
-                out.extend("\\" + c if c in "\\$" else c for c in literal)
-                i += 2
-                continue
-            out.append("\\" + char if char in "\\$" else char)
-            i += 1
-        replacement = "".join(out)
-        return self._text_fn(
-            expr, lambda t: f"regexp_replace({t}, {sql_string(java)}, {sql_string(replacement)})"
-        )
-
-    def _fn_substr(self, expr: Call) -> str:
-        self._arity(expr, 2, 3)
-        start = to_number(self._literal_arg(expr, 1, (int, float, str)))
-        length = None
-        if len(expr.args) == 3:
-            length = to_number(self._literal_arg(expr, 2, (int, float, str)))
-            if length is None or length < 0:
-                return _NULL
-        if start is None:
-            return _NULL
-        first = int(start)
-
-        def each(t: str) -> str:
-            begin = (
-                f"{first - 1}"
-                if first > 0
-                else f"greatest(char_length({t}) + ({first}), 0)"
-                if first < 0
-                else "0"
-            )
-            if length is None:
-                return f"substring({t}, {begin} + 1)"
-            return f"substring({t}, {begin} + 1, {int(length)})"
-
-        return self._text_fn(expr, each)
-
-    def _fn_split(self, expr: Call) -> str:
-        self._arity(expr, 2, 2)
-        delimiter = self._literal_arg(expr, 1, str)
-        if delimiter == "":
-            raise _unsupported(
-                "eval:split", "split() with an empty delimiter is not compiled to Spark", expr.span
-            )
-        java = sql_string(re.escape(delimiter))
-        value = self.value(expr.args[0])
-        var, piece = _var(), _var()
-        return _mv(
-            f"flatten(transform(coalesce({value}, {_EMPTY}), {var} -> transform(split({var}.t, "
-            f"{java}, -1), {piece} -> {_string_scalar(piece)})))"
-        )
-
-    def _fn_mvcount(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
-        return _let(
-            self.value(expr.args[0]),
-            lambda a: (
-                f"IF({a} IS NULL, {_NULL}, array({_number_scalar(f'CAST(size({a}) AS DOUBLE)', repr('i'))}))"  # noqa: E501
-            ),
-        )
-
-    def _fn_mvindex(self, expr: Call) -> str:
-        self._arity(expr, 2, 3)
-
-        def number(arg: EvalExpr) -> str:
-            """``int(to_number(X))`` of a single value (null otherwise)."""
-            return _let(
-                self.value(arg),
-                lambda v: f"IF(size({v}) = 1 AND {v}[0].k <> 'b', CAST({v}[0].n AS BIGINT), NULL)",
-            )
-
-        start = number(expr.args[1])
-        end = number(expr.args[2]) if len(expr.args) == 3 else None
-
-        def body(a: str, first: str, last: str | None) -> str:
-            lo = f"IF({first} < 0, {first} + size({a}), {first})"
-            valid = f"{a} IS NOT NULL AND {first} IS NOT NULL AND {lo} >= 0 AND {lo} < size({a})"
-            if last is None:
-                return f"IF({valid}, array(element_at({a}, CAST({lo} + 1 AS INT))), {_NULL})"
-            hi = f"least(IF({last} < 0, {last} + size({a}), {last}), size({a}) - 1)"
-            return (
-                f"IF({valid} AND {last} IS NOT NULL AND {hi} >= {lo}, "
-                f"slice({a}, CAST({lo} + 1 AS INT), CAST({hi} - {lo} + 1 AS INT)), {_NULL})"
-            )
-
-        if end is None:
-            return _let(self.value(expr.args[0]), lambda a: _let(start, lambda f: body(a, f, None)))
-        stop = end
-        return _let(
-            self.value(expr.args[0]),
-            lambda a: _let(start, lambda f: _let(stop, lambda t: body(a, f, t))),
-        )
-
-    def _fn_mvjoin(self, expr: Call) -> str:
-        self._arity(expr, 2, 2)
-        delimiter = self._literal_arg(expr, 1, str)
-        return _let(
-            self.value(expr.args[0]),
-            lambda a: (
-                f"IF({a} IS NULL, {_NULL}, array({_string_scalar(f'array_join(transform({a}, s -> s.t), {sql_string(delimiter)})')}))"  # noqa: E501
-            ),
-        )
-
-    def _fn_mvfind(self, expr: Call) -> str:
-        self._arity(expr, 2, 2)
-        java = self._regex(expr.args[1], "mvfind")
-        return _let(
-            self.value(expr.args[0]),
-            lambda a: _let(
-                f"array_position(transform(coalesce({a}, {_EMPTY}), s -> coalesce(s.t RLIKE "
-                f"{sql_string(java)}, false)), true)",
-                lambda p: (
-                    f"IF({p} > 0, array({_number_scalar(f'CAST({p} - 1 AS DOUBLE)', repr('i'))}), {_NULL})"  # noqa: E501
-                ),
-            ),
-        )
-
-    def _fn_mvappend(self, expr: Call) -> str:
-        self._arity(expr, 1, None)
-        parts = ", ".join(f"coalesce({self.value(a)}, {_EMPTY})" for a in expr.args)
-        return _mv(f"flatten(array({parts}))")
-
-    def _fn_abs(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
-        return _per_value(
-            self.value(expr.args[0]),
-            lambda s: f"IF({s}.n IS NULL, NULL, {_number_scalar(f'abs({s}.n)', _int_or_float(s))})",
-        )
-
-    def _fn_round(self, expr: Call) -> str:
-        self._arity(expr, 1, 2)
-        places = 0
-        if len(expr.args) == 2:
-            number = to_number(self._literal_arg(expr, 1, (int, float, str)))
-            if number is None:
-                return _NULL
-            places = int(number)
-        kind = "'i'" if places <= 0 else "'f'"
-        return _per_value(
-            self.value(expr.args[0]),
-            lambda s: f"IF({s}.n IS NULL, NULL, {_number_scalar(f'round({s}.n, {places})', kind)})",
-        )
-
-    def _fn_tostring(self, expr: Call) -> str:
-        self._arity(expr, 1, 1)
-        return _per_value(
-            self.value(expr.args[0]),
-            lambda s: (
-                f"IF({s}.k = 'b', {_string_scalar(_capitalised(s))}, {_string_scalar(f'{s}.t')})"
-            ),
-        )
-
-
-def _capitalised(s: str) -> str:
-    return f"IF({s}.t = 'true', 'True', 'False')"
 
 
 # --- filters over pipeline rows ----------------------------------------------------------------
@@ -1091,18 +398,15 @@ class _Compiler:
         return Plan(self.rule, self.profile, self.reads, self.steps, self.state)
 
     def stage(self, stage: Stage) -> None:
-        handlers: dict[type, Callable[[Any], None]] = {
-            Eval: self.eval, Rename: self.rename, Table: self.table, Stats: self.stats,
-            Bin: self.bin, Dedup: self.dedup, Sort: self.sort, Head: self.head,
-            FillNull: self.fillnull, Convert: self.convert,
-        }  # fmt: skip
-        handler = handlers.get(type(stage))
+        handler = STAGE_LOWERINGS.get(type(stage))
         if handler is None:
             command = stage_command(stage)
-            raise _unsupported(
-                command, f"the {command} command is not compiled to Spark", stage.span
+            raise unsupported(
+                construct=command,
+                message=f"the {command} command is not compiled to Spark",
+                span=stage.span,
             )
-        handler(stage)
+        handler(self, stage)
 
     # filters
     def filter(self, stage: Filter, leading: bool) -> None:
@@ -1121,11 +425,11 @@ class _Compiler:
         for old, new in stage.pairs:
             if "*" in old or "*" in new:
                 if self.state.open:
-                    raise _unsupported(
-                        "rename:wildcard",
-                        "rename with wildcards on events is "
+                    raise unsupported(
+                        construct="rename:wildcard",
+                        message="rename with wildcards on events is "
                         "not compiled to Spark (it needs every field name)",
-                        stage.span,
+                        span=stage.span,
                     )
                 pattern = re.compile("(.*?)".join(re.escape(p) for p in old.split("*")), re.DOTALL)
                 for name in list(self.state.order):
@@ -1142,7 +446,7 @@ class _Compiler:
         column = self.new_column()
         self.project(column, source)
         removed = self.new_column()
-        self.project(removed, _NULL)
+        self.project(removed, SQL_NULL)
         if old != new:
             self.state.cols[old] = removed
             if not self.state.open and old in self.state.order:
@@ -1154,10 +458,11 @@ class _Compiler:
     def table(self, stage: Table) -> None:
         if stage.command == "fields" and stage.remove:
             if self.state.open:
-                raise _unsupported(
-                    "fields:remove",
-                    "fields - on events is not compiled to Spark (it needs every field name)",
-                    stage.span,
+                raise unsupported(
+                    construct="fields:remove",
+                    message="fields - on events is not compiled to Spark "
+                    "(it needs every field name)",
+                    span=stage.span,
                 )
             for name in [n for n in self.state.order if any(_wild(p, n) for p in stage.fields)]:
                 self.state.order.remove(name)
@@ -1166,11 +471,11 @@ class _Compiler:
         for pattern in stage.fields:
             if "*" in pattern:
                 if self.state.open:
-                    raise _unsupported(
-                        "table:wildcard",
-                        "a table wildcard on events is not "
+                    raise unsupported(
+                        construct="table:wildcard",
+                        message="a table wildcard on events is not "
                         "compiled to Spark (it needs every field name)",
-                        stage.span,
+                        span=stage.span,
                     )
                 chosen.extend(sorted(n for n in self.state.order if _wild(pattern, n)))
             else:
@@ -1200,16 +505,18 @@ class _Compiler:
     # stats
     def stats(self, stage: Stats) -> None:
         if stage.command not in ("stats", "eventstats"):
-            raise _unsupported(
-                stage.command, f"{stage.command} is not compiled to Spark", stage.span
+            raise unsupported(
+                construct=stage.command,
+                message=f"{stage.command} is not compiled to Spark",
+                span=stage.span,
             )
         # a Sigma correlation's stats carries its timespan and approximation as notes; the
         # evaluator's stats reads no option, other options stay refused
         if any(key not in _NOTE_OPTIONS for key, _ in stage.options):
-            raise _unsupported(
-                f"{stage.command}:options",
-                f"{stage.command} options are not compiled to Spark",
-                stage.span,
+            raise unsupported(
+                construct=f"{stage.command}:options",
+                message=f"{stage.command} options are not compiled to Spark",
+                span=stage.span,
             )
         named: dict[str, Aggregation] = {}
         for agg in stage.aggregations:
@@ -1231,10 +538,10 @@ class _Compiler:
                 inner = evals.value(agg.argument)
                 # false counts as null
                 arg_sql.append(
-                    _let(
+                    let_in(
                         inner,
                         lambda a: (
-                            f"IF(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'false', {_NULL}, {a})"  # noqa: E501
+                            f"IF(size({a}) = 1 AND {a}[0].k = 'b' AND {a}[0].t = 'false', {SQL_NULL}, {a})"  # noqa: E501
                         ),
                     )
                 )
@@ -1265,7 +572,7 @@ class _Compiler:
                     collected.append(
                         F.collect_list(
                             F.expr(
-                                f"named_struct('o', _ord, 'm', _time_n, 'v', coalesce({sql}, {_EMPTY}))"  # noqa: E501
+                                f"named_struct('o', _ord, 'm', _time_n, 'v', coalesce({sql}, {SQL_EMPTY}))"  # noqa: E501
                             )
                         ).alias(name)
                     )
@@ -1329,10 +636,10 @@ class _Compiler:
     def _aggregation(self, agg: Aggregation, stage: Stats) -> tuple[Aggregation, str]:
         function = agg.function.lower()
         if function not in _STATS and not _python_aggregation(function):
-            raise _unsupported(
-                f"stats:{agg.function}",
-                f"stats function {agg.function}() is not compiled to Spark",
-                stage.span,
+            raise unsupported(
+                construct=f"stats:{agg.function}",
+                message=f"stats function {agg.function}() is not compiled to Spark",
+                span=stage.span,
             )
         if agg.argument is None:
             if function not in ("count", "c"):
@@ -1342,10 +649,10 @@ class _Compiler:
             return agg, agg.alias or "count"
         if isinstance(agg.argument, str):
             if "*" in agg.argument:
-                raise _unsupported(
-                    "stats:wildcard",
-                    "a wildcard stats argument is not compiled to Spark",
-                    stage.span,
+                raise unsupported(
+                    construct="stats:wildcard",
+                    message="a wildcard stats argument is not compiled to Spark",
+                    span=stage.span,
                 )
             return agg, agg.alias or f"{agg.function}({agg.argument})"
         if agg.alias is None:
@@ -1355,25 +662,28 @@ class _Compiler:
         return agg, agg.alias
 
     def bin(self, stage: Bin) -> None:
-        from ir.functions import time_unit
-
         if stage.span_text is None:
-            raise _unsupported("bin:bins", "bin without span= is not supported", stage.span)
+            raise unsupported(
+                construct="bin:bins", message="bin without span= is not supported", span=stage.span
+            )
         found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", stage.span_text.strip())
         if found is None:
-            raise _unsupported(
-                "bin:span", f"bin span={stage.span_text} is not supported", stage.span
+            raise unsupported(
+                construct="bin:span",
+                message=f"bin span={stage.span_text} is not supported",
+                span=stage.span,
             )
         amount, unit_word = float(found.group(1)), found.group(2)
         unit = time_unit(unit_word) if unit_word else "s"
         seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
         months = {"mon": 1, "q": 3, "y": 12}
         if stage.field != "_time" or unit not in (*seconds, *months) or amount <= 0:
-            raise _unsupported(
-                "bin",
-                "bin is compiled to Spark on _time with a positive span in seconds, minutes, "
+            raise unsupported(
+                construct="bin",
+                message="bin is compiled to Spark on _time with a positive span in seconds, "
+                "minutes, "
                 "hours, days, weeks, months, quarters or years only",
-                stage.span,
+                span=stage.span,
             )
         name = stage.field
         event_field = self.state.open and name not in self.state.cols
@@ -1398,13 +708,15 @@ class _Compiler:
             )
             number = f"`{number_column}`"
         if unit in seconds:
-            width = _double(amount * seconds[unit])
+            width = sql_double(amount * seconds[unit])
             floored = f"floor({number} / {width}) * {width}"
         else:
             # calendar months from January (UTC), the evaluator's datetime arithmetic
             step = int(amount) * months[unit]
             if step <= 0:
-                raise _unsupported("bin", "bin with a span under one month", stage.span)
+                raise unsupported(
+                    construct="bin", message="bin with a span under one month", span=stage.span
+                )
             day = f"date_from_unix_date(CAST(floor({number} / 86400D) AS INT))"
             index = f"(year({day}) * 12 + month({day}) - 1)"
             start = f"CAST(floor({index} / {step}) * {step} AS INT)"
@@ -1413,9 +725,9 @@ class _Compiler:
 
         def body(f: str) -> str:
             kind = f"IF({f} = floor({f}) AND abs({f}) < 9007199254740992D, 'i', 'f')"
-            return f"IF({number} IS NULL, {current}, array({_number_scalar(f, kind)}))"
+            return f"IF({number} IS NULL, {current}, array({number_scalar(f, kind)}))"
 
-        sql = _let(floored, body)
+        sql = let_in(floored, body)
         target = stage.alias or stage.field
         column = self.new_column()
         self.project(column, sql)
@@ -1424,10 +736,10 @@ class _Compiler:
     def dedup(self, stage: Dedup) -> None:
         options = {k.lower(): str(v).lower() for k, v in stage.options}
         if any(k != "keepempty" for k in options):
-            raise _unsupported(
-                "dedup:" + next(k for k in options if k != "keepempty"),
-                "this dedup option is not compiled to Spark",
-                stage.span,
+            raise unsupported(
+                construct="dedup:" + next(k for k in options if k != "keepempty"),
+                message="this dedup option is not compiled to Spark",
+                span=stage.span,
             )
         keep_empty = options.get("keepempty") in ("true", "t", "1")
         values = [read_value(self.state.column(f)) for f in stage.fields]
@@ -1467,8 +779,10 @@ class _Compiler:
 
     def head(self, stage: Head) -> None:
         if stage.command != "head":
-            raise _unsupported(
-                stage.command, f"{stage.command} is not compiled to Spark", stage.span
+            raise unsupported(
+                construct=stage.command,
+                message=f"{stage.command} is not compiled to Spark",
+                span=stage.span,
             )
         count = max(stage.count, 0)
 
@@ -1484,14 +798,14 @@ class _Compiler:
         names = list(stage.fields)
         if not names:
             if self.state.open:
-                raise _unsupported(
-                    "fillnull",
-                    "fillnull without a field list on events is not "
+                raise unsupported(
+                    construct="fillnull",
+                    message="fillnull without a field list on events is not "
                     "compiled to Spark (it needs every field name)",
-                    stage.span,
+                    span=stage.span,
                 )
             names = [n for n in self.state.order if n not in ("_raw", "_time")]
-        filler = _literal(stage.value)
+        filler = sql_literal(stage.value)
         for name in names:
             current = self.state.column(name)
             test = read_value(current)
@@ -1502,24 +816,24 @@ class _Compiler:
     def convert(self, stage: Convert) -> None:
         options = {k.lower(): v for k, v in stage.options}
         if set(options) - {"timeformat"}:
-            raise _unsupported(
-                "convert",
-                "convert options other than timeformat are not compiled to Spark",
-                stage.span,
+            raise unsupported(
+                construct="convert",
+                message="convert options other than timeformat are not compiled to Spark",
+                span=stage.span,
             )
         timeformat = options.get("timeformat", "%m/%d/%Y %H:%M:%S")
         for function, name, alias in stage.conversions:
             if function.lower() != "ctime":
-                raise _unsupported(
-                    f"convert:{function}",
-                    f"convert {function}() is not compiled to Spark",
-                    stage.span,
+                raise unsupported(
+                    construct=f"convert:{function}",
+                    message=f"convert {function}() is not compiled to Spark",
+                    span=stage.span,
                 )
             if "*" in name:
-                raise _unsupported(
-                    "convert:wildcard",
-                    "convert with wildcards is not compiled to Spark",
-                    stage.span,
+                raise unsupported(
+                    construct="convert:wildcard",
+                    message="convert with wildcards is not compiled to Spark",
+                    span=stage.span,
                 )
             java = _java_time_format(timeformat, stage.span)
             current = self.state.column(name)
@@ -1530,13 +844,36 @@ class _Compiler:
             )
             each = (
                 f"CASE WHEN s.n IS NULL OR s.k = 'b' THEN s WHEN isnan(s.n) OR "
-                f"abs(s.n) >= 253402300800D THEN NULL ELSE {_string_scalar(text)} END"
+                f"abs(s.n) >= 253402300800D THEN NULL ELSE {string_scalar(text)} END"
             )
-            converted = _mv(f"filter(transform({value}, s -> {each}), y -> y IS NOT NULL)")
+            converted = as_multivalue(
+                f"filter(transform({value}, s -> {each}), y -> y IS NOT NULL)"
+            )
             sql = f"IF({value} IS NULL, {current}, {converted})"
             column = self.new_column()
             self.project(column, sql)
             self.set_field(alias or name, column)
+
+
+#: Each IR stage lowered to Spark, by the :class:`_Compiler` method that adds its steps
+#: (``Filter`` is lowered by :meth:`_Compiler.filter`, leading or not).
+STAGE_LOWERINGS: dict[type, Callable[[Any, Any], None]] = {
+    Eval: _Compiler.eval, Rename: _Compiler.rename, Table: _Compiler.table,
+    Stats: _Compiler.stats, Bin: _Compiler.bin, Dedup: _Compiler.dedup, Sort: _Compiler.sort,
+    Head: _Compiler.head, FillNull: _Compiler.fillnull, Convert: _Compiler.convert,
+}  # fmt: skip
+
+#: Stages lowered only where they lead the pipeline: :func:`compile_pipeline` rewrites a
+#: leading ``tstats`` (``DataModel``) to a ``Filter`` over its data set's rows.
+LEADING_LOWERINGS: tuple[type, ...] = (DataModel,)
+
+#: Every IR stage the Spark engine does not lower: derived from the IR's
+#: :data:`ir.nodes.STAGE_TYPES`, never kept by hand.
+UNSUPPORTED_STAGES: tuple[type, ...] = tuple(
+    t
+    for t in STAGE_TYPES
+    if t not in STAGE_LOWERINGS and t is not Filter and t not in LEADING_LOWERINGS
+)
 
 
 def _wild(pattern: str, name: str) -> bool:
@@ -1578,10 +915,10 @@ def _java_time_format(fmt: str, span: Span | None) -> str:
                 flush()
                 out.append(_TIME_VARS[var])
             else:
-                raise _unsupported(
-                    "convert:timeformat",
-                    f"time format variable %{var} is not compiled to Spark",
-                    span,
+                raise unsupported(
+                    construct="convert:timeformat",
+                    message=f"time format variable %{var} is not compiled to Spark",
+                    span=span,
                 )
             i += 2
             continue
@@ -1611,7 +948,7 @@ def _finish(function: str, column: str, no_argument: bool) -> str:
     """The aggregation's value from the collected ``(o: row order, m: _time, v: values)``."""
     c = f"`{column}`"
     if no_argument:
-        return f"array({_number_scalar(f'{c}', repr('i'))})"
+        return f"array({number_scalar(f'{c}', repr('i'))})"
     values = f"flatten(transform(array_sort({c}), r -> r.v))"
     timed = (
         f"flatten(transform(array_sort({c}), r -> transform(r.v, v -> "
@@ -1621,7 +958,7 @@ def _finish(function: str, column: str, no_argument: bool) -> str:
     strs = "filter(__L__, x -> NOT (x.n IS NOT NULL AND x.k <> 'b'))"
 
     def over(body: str, source: str = values) -> str:
-        return _let(source, lambda a: body.replace("__L__", a))
+        return let_in(source, lambda a: body.replace("__L__", a))
 
     def first_by(array: str, better: str) -> str:
         return f"aggregate({array}, {array}[0], (acc, x) -> IF({better}, x, acc))"
@@ -1631,55 +968,57 @@ def _finish(function: str, column: str, no_argument: bool) -> str:
 
     def tidy(n: str) -> str:
         kind = f"IF({n} = floor({n}) AND abs({n}) < 9007199254740992D, 'i', 'f')"
-        return f"array({_number_scalar(n, kind)})"
+        return f"array({number_scalar(n, kind)})"
 
     if function in ("count", "c"):
-        return over(f"array({_number_scalar('CAST(size(__L__) AS DOUBLE)', repr('i'))})")
+        return over(f"array({number_scalar('CAST(size(__L__) AS DOUBLE)', repr('i'))})")
     if function in ("dc", "distinct_count", "estdc"):
         return over(
-            f"array({_number_scalar('CAST(size(array_distinct(transform(__L__, x -> x.t))) AS DOUBLE)', repr('i'))})"  # noqa: E501
+            f"array({number_scalar('CAST(size(array_distinct(transform(__L__, x -> x.t))) AS DOUBLE)', repr('i'))})"  # noqa: E501
         )
     if function == "values":
         indexed = "transform(__L__, (x, i) -> named_struct('t', x.t, 'i', i, 'x', x))"
         return over(
-            _let(
+            let_in(
                 f"array_sort({indexed})",
-                lambda s: _mv(
+                lambda s: as_multivalue(
                     f"transform(filter({s}, (y, j) -> j = 0 OR {s}[j - 1].t <> y.t), y -> y.x)"
                 ),
             )
         )
     if function == "list":
-        return over(_mv("slice(__L__, 1, 100)"))
+        return over(as_multivalue("slice(__L__, 1, 100)"))
     if function in ("first", "last"):
         return over(
-            f"IF(size(__L__) = 0, {_NULL}, array(element_at(__L__, {1 if function == 'first' else -1})))"  # noqa: E501
+            f"IF(size(__L__) = 0, {SQL_NULL}, array(element_at(__L__, {1 if function == 'first' else -1})))"  # noqa: E501
         )
     if function in ("min", "max"):
         if function == "max":
             body = (
                 f"CASE WHEN size({strs}) > 0 THEN array({first_by(strs, 'x.t > acc.t')}) "
                 f"WHEN size({nums}) > 0 THEN array({first_by(nums, 'x.n > acc.n')}) "
-                f"ELSE {_NULL} END"
+                f"ELSE {SQL_NULL} END"
             )
         else:
             body = (
                 f"CASE WHEN size({nums}) > 0 THEN array({first_by(nums, 'x.n < acc.n')}) "
                 f"WHEN size({strs}) > 0 THEN array({first_by(strs, 'x.t < acc.t')}) "
-                f"ELSE {_NULL} END"
+                f"ELSE {SQL_NULL} END"
             )
         return over(body)
     if function in ("earliest", "latest"):
         sign = "<" if function == "earliest" else ">"
         pick = first_by("filter(__L__, x -> x.m IS NOT NULL)", f"x.m {sign} acc.m")
-        return over(f"IF(exists(__L__, x -> x.m IS NOT NULL), array(({pick}).v), {_NULL})", timed)
+        timed_value = f"IF(exists(__L__, x -> x.m IS NOT NULL), array(({pick}).v), {SQL_NULL})"
+        return over(timed_value, timed)
     if function == "sum":
-        return over(f"IF(size({nums}) > 0, {_let(total(nums), tidy)}, {_NULL})")
+        return over(f"IF(size({nums}) > 0, {let_in(total(nums), tidy)}, {SQL_NULL})")
     if function in ("avg", "mean"):
-        return over(f"IF(size({nums}) > 0, {_let(f'{total(nums)} / size({nums})', tidy)}, {_NULL})")
+        mean = let_in(f"{total(nums)} / size({nums})", tidy)
+        return over(f"IF(size({nums}) > 0, {mean}, {SQL_NULL})")
     if function == "range":
         return over(
-            f"IF(size({nums}) > 0, {_let(f'array_max(transform({nums}, x -> x.n)) - array_min(transform({nums}, x -> x.n))', tidy)}, {_NULL})"  # noqa: E501
+            f"IF(size({nums}) > 0, {let_in(f'array_max(transform({nums}, x -> x.n)) - array_min(transform({nums}, x -> x.n))', tidy)}, {SQL_NULL})"  # noqa: E501
         )
     raise AssertionError(function)
 
@@ -1696,9 +1035,6 @@ def compile_pipeline(
     """``rule``'s stages as Spark steps (module docstring); raises the positioned
     ``unsupported`` error of the first construct not compiled. A leading ``tstats`` reads its
     data set's rows (:class:`DataSetRows`) instead of the events through ``fields``."""
-    import dataclasses
-    import time as _time
-
     profile = datamodels or cim_windows()
     plan = tstats_plan(rule.stages, profile)
     if plan is not None:
@@ -1707,7 +1043,7 @@ def compile_pipeline(
         stages = (member, *plain, *rule.stages[used:])
         rule = dataclasses.replace(rule, stages=stages)
         fields = data_set_rows(profile, dataset)
-    return _Compiler(rule, fields, _time.time() if now is None else now).compile()
+    return _Compiler(rule, fields, time.time() if now is None else now).compile()
 
 
 class DataSetRows(FieldProfile):
@@ -1776,19 +1112,8 @@ def pipeline_schema(
     names: Sequence[str], views: Sequence[View], time_names: Sequence[str] = (),
     source_names: Sequence[str] = (),
 ) -> Any:  # fmt: skip
-    from pyspark.sql.types import (
-        DoubleType,
-        LongType,
-        StringType,
-        StructField,
-        StructType,
-        _parse_datatype_string,
-    )
-
-    from backends.spark.events import schema
-
     value = _parse_datatype_string(VALUE)
-    base = schema(views)
+    base = event_schema(views)
     return StructType(
         [
             *base.fields,
@@ -1855,11 +1180,6 @@ def read_pipeline_events(
 ) -> DataFrame:
     """JSON Lines files as rows for ``plans`` (normalised on the executors, as
     :func:`backends.spark.events.read_json_events` does)."""
-    from pathlib import Path
-    from urllib.parse import unquote
-
-    from backends.spark.events import _hadoop_path, events_of
-
     ingestion = merged(plans)
     schema = ingestion.schema()
     paths = list(paths)
@@ -1875,7 +1195,7 @@ def read_pipeline_events(
             order = (rank << FILE_SHIFT) | index
             yield ingestion.row(profile, name, index, order, event)
 
-    files = spark.sparkContext.binaryFiles(",".join(_hadoop_path(p) for p in paths))
+    files = spark.sparkContext.binaryFiles(",".join(hadoop_path(p) for p in paths))
     parallelism = max(1, spark.sparkContext.defaultParallelism)
     slices = min(len(paths), 4 * parallelism)
     if files.getNumPartitions() < slices:
@@ -1899,3 +1219,20 @@ __all__ = [
     "VALUE", "Plan", "collect", "compile_pipeline", "decode", "encode", "events_frame",
     "read_pipeline_events", "run_plan",
 ]  # fmt: skip
+
+
+def lowering_summary() -> str:
+    """What the Spark engine lowers and what it declares unsupported, from the tables
+    (README.md carries this text between ``spark-lowerings`` markers; a test keeps it so)."""
+    lowered = sorted(set(FUNCTION_LOWERINGS) | set(CONDITION_LOWERINGS))
+    stages = sorted(t.__name__.lower() for t in STAGE_LOWERINGS)
+    unsupported_stages = sorted(t.__name__.lower() for t in UNSUPPORTED_STAGES)
+    return "\n".join(
+        [
+            f"- eval functions lowered: `{' '.join(lowered)}`",
+            f"- eval functions not lowered (`eval:<name>`): "
+            f"`{' '.join(sorted(UNSUPPORTED_FUNCTIONS))}`",
+            f"- stages lowered after the leading search: `{' '.join(stages)}`",
+            f"- stages not lowered (IR classes): `{' '.join(unsupported_stages)}`",
+        ]
+    )

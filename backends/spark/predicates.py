@@ -43,7 +43,7 @@ from pyspark.sql import functions as F
 
 from backends.spark.events import View
 from backends.spark.regex import to_java, wildcard_to_java
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, unsupported
 from ir.evaluator import term_regex
 from ir.events import text_of
 from ir.fieldprofiles import FieldProfile
@@ -61,10 +61,6 @@ from ir.nodes import (
 )
 
 _TEXT_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH)
-
-
-def unsupported(construct: str, message: str) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct)
 
 
 def sql_string(text: str) -> str:
@@ -215,8 +211,8 @@ class PredicateCompiler:
                 raise err.at(expr.span) from None
         if isinstance(expr, Condition):
             raise unsupported(
-                "where expression",
-                "an SPL eval/where expression (Condition) is not compiled to Spark",
+                construct="where expression",
+                message="an SPL eval/where expression (Condition) is not compiled to Spark",
             ).at(expr.span)
         if isinstance(expr, Not):
             return f"(NOT {self._expr(expr.arg)})"
@@ -269,8 +265,9 @@ class PredicateCompiler:
             return f"coalesce({_rlike('`_raw`', java)}, false)"
         if kind is Kind.TIMEPART:
             raise unsupported(
-                "timepart",
-                "timepart reads timestamps with Python's datetime.fromisoformat, whose grammar "
+                construct="timepart",
+                message="timepart reads timestamps with Python's datetime.fromisoformat, "
+                "whose grammar "
                 "Spark has no equivalent of",
             )
         tested = self._tested(pred)
@@ -286,7 +283,9 @@ class PredicateCompiler:
         if kind is Kind.FIELDREF:
             assert isinstance(pred.value, FieldRef)
             return self._fieldref(column, pred.value, pred.cased)
-        raise unsupported(str(kind), f"predicate kind {kind} is not compiled to Spark")
+        raise unsupported(
+            construct=str(kind), message=f"predicate kind {kind} is not compiled to Spark"
+        )
 
     def _element_test(self, pred: Predicate) -> Test:
         """The test on one value struct (``t``, ``l``, ``k``, ``n``) of the event."""
@@ -321,8 +320,9 @@ class PredicateCompiler:
                 raise RuleglotError(f"invalid CIDR {value!r}: {exc}", construct="cidr") from exc
             if not isinstance(network, ipaddress.IPv4Network):
                 raise unsupported(
-                    "cidr (IPv6 network)",
-                    "an IPv6 cidr is not compiled to Spark: Python's ipaddress accepts many "
+                    construct="cidr (IPv6 network)",
+                    message="an IPv6 cidr is not compiled to Spark: "
+                    "Python's ipaddress accepts many "
                     "spellings of an IPv6 address (compressed, mixed case, embedded IPv4, "
                     "scope ids) and no Spark expression for exactly those is written yet",
                 )
@@ -333,7 +333,9 @@ class PredicateCompiler:
                 raise RuleglotError(f"{kind} needs a number, not {value!r}", construct=str(kind))
             sign, bound = _COMPARE[kind], _number(value)
             return lambda v: f"{v}.n {sign} {bound}"
-        raise unsupported(str(kind), f"predicate kind {kind} is not compiled to Spark")
+        raise unsupported(
+            construct=str(kind), message=f"predicate kind {kind} is not compiled to Spark"
+        )
 
     def _fieldref(self, column: str, ref: FieldRef, cased: bool) -> str:
         other = self.view.column(self.view.name(ref.field))
