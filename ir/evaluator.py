@@ -50,6 +50,7 @@ from ir.nodes import (
     Wildcard,
     conjuncts,
 )
+from ir.prefilter import Prefilter, Requirement, any_of, requirement
 from ir.regexrun import BoundedRegex, RegexBudgetError, bounded
 
 Matcher = Callable[[Event], bool]
@@ -697,6 +698,8 @@ class CompiledRule:
     #: the fields ``dispatch`` keys are values of: ``Channel``/``EventID`` of the event for
     #: log-source branches, :data:`SPL_KEY_FIELDS` through ``fields`` for a search
     key_fields: tuple[str, str] = ("Channel", "EventID")
+    #: literals the rule cannot match without (:mod:`ir.prefilter`), ``None`` if none known
+    literals: Requirement | None = None
 
     @property
     def key_profile(self) -> FieldProfile | None:
@@ -760,6 +763,7 @@ def compile_rule(
             needs=needs,
             fields=fields,
             key_fields=SPL_KEY_FIELDS,
+            literals=requirement(And(tuple(filters))) if filters else None,
         )
     resolved = profile.resolve(rule.logsource)
     if resolved is None:
@@ -779,7 +783,8 @@ def compile_rule(
             keys = None
         else:
             keys |= b.keys
-    return CompiledRule(rule, branches, dispatch=keys, fields=fields)
+    literals = any_of([requirement(And(tuple(filters)), b.alias_map()) for b in resolved])
+    return CompiledRule(rule, branches, dispatch=keys, fields=fields, literals=literals)
 
 
 class RuleSet:
@@ -822,6 +827,12 @@ class RuleSet:
                         self._by_field.setdefault(field_key, []).append(index)
             else:
                 self._always.append(index)
+        #: the literal prefilter over the rules that read the event as it is (no field profile)
+        self.prefilter = Prefilter(
+            (index, c.literals)
+            for index, c in enumerate(self.rules)
+            if c.literals and c.fields is None
+        )
 
     def candidates(self, event: Event) -> list[int]:
         found: set[int] = set(self._always)
@@ -841,9 +852,16 @@ class RuleSet:
         A rule that fails while matching (a regex past its time budget, :mod:`ir.regexrun`) is
         recorded in :attr:`failures` and not run again; the other rules go on."""
         found: list[int] = []
+        prefilter = self.prefilter
+        needles: set[int] | None = None
         for i in self.candidates(event):
             if i in self.failures:
                 continue
+            if i in prefilter.clauses:
+                if needles is None:
+                    needles = prefilter.found(event)
+                if not prefilter.keeps(i, needles):
+                    continue
             try:
                 if self.rules[i].matches(event):
                     found.append(i)
