@@ -835,6 +835,8 @@ class RuleSet:
         )
 
     def candidates(self, event: Event) -> list[int]:
+        """The rules ``event`` is shown to, in rule order: those its keys or fields select,
+        less those whose required literals it lacks (:mod:`ir.prefilter`)."""
         found: set[int] = set(self._always)
         for key in event_keys(event):
             found.update(self._by_key.get(key, ()))
@@ -844,6 +846,12 @@ class RuleSet:
         if self._by_field:
             for name in event_field_keys(event):
                 found.update(self._by_field.get(name, ()))
+        prefilter = self.prefilter
+        if prefilter.indexed:
+            screened = found & prefilter.indexed
+            if screened:
+                found -= screened
+                found |= screened & prefilter.alive(event)
         return sorted(found)
 
     def match(self, event: Event) -> list[int]:
@@ -852,16 +860,9 @@ class RuleSet:
         A rule that fails while matching (a regex past its time budget, :mod:`ir.regexrun`) is
         recorded in :attr:`failures` and not run again; the other rules go on."""
         found: list[int] = []
-        prefilter = self.prefilter
-        needles: set[int] | None = None
         for i in self.candidates(event):
             if i in self.failures:
                 continue
-            if i in prefilter.clauses:
-                if needles is None:
-                    needles = prefilter.found(event)
-                if not prefilter.keeps(i, needles):
-                    continue
             try:
                 if self.rules[i].matches(event):
                     found.append(i)

@@ -116,37 +116,49 @@ def any_of(requirements: Sequence[Requirement | None]) -> Requirement | None:
 class Prefilter:
     """The literal requirements of many rules, searched together on each event.
 
-    ``rejected(event)`` says which of the indexed rules cannot match it: those with a clause
-    none of whose literals occurs in its field."""
+    :meth:`alive` says which of the indexed rules can still match an event: those each of whose
+    clauses has a literal in the event. It works from the literals found (set operations in C
+    over posting lists), never rule by rule over all candidates."""
 
     def __init__(self, requirements: Iterable[tuple[int, Requirement]]) -> None:
         ids: dict[Needle, int] = {}
-        #: rule index -> clauses as sets of needle ids
-        self.clauses: dict[int, list[frozenset[int]]] = {}
+        postings: list[list[int]] = []
+        #: clause id -> rule index; rule index -> its clause ids (rules of several clauses)
+        self.clause_rule: list[int] = []
+        self.rule_clauses: dict[int, frozenset[int]] = {}
         for index, clauses in requirements:
-            self.clauses[index] = [
-                frozenset(ids.setdefault(needle, len(ids)) for needle in clause)
-                for clause in clauses
-            ]
-        by_field: dict[str, list[tuple[str, int]]] = {}
+            mine = set()
+            for clause in clauses:
+                number = len(self.clause_rule)
+                self.clause_rule.append(index)
+                mine.add(number)
+                for needle in clause:
+                    if needle not in ids:
+                        ids[needle] = len(ids)
+                        postings.append([])
+                    postings[ids[needle]].append(number)
+            self.rule_clauses[index] = frozenset(mine)
+        #: the indexed rules, which :meth:`alive` decides
+        self.indexed = frozenset(self.rule_clauses)
+        self._single = frozenset(i for i, c in self.rule_clauses.items() if len(c) == 1)
+        by_field: dict[str, dict[str, tuple[int, ...]]] = {}
         for (name, literal), number in ids.items():
-            by_field.setdefault(name, []).append((literal, number))
-        #: (field, automaton); ``plain`` fields are top-level keys, looked up only if present
+            by_field.setdefault(name, {})[literal] = tuple(postings[number])
+        #: field -> automaton whose values are the clause ids a literal satisfies
         self.automata: dict[str, Any] = {}
         for name, literals in sorted(by_field.items()):
             automaton = ahocorasick.Automaton()
-            merged: dict[str, list[int]] = {}
-            for literal, number in literals:
-                merged.setdefault(literal, []).append(number)
-            for literal, numbers in merged.items():
-                automaton.add_word(literal, tuple(numbers))
+            for literal, clauses in literals.items():
+                automaton.add_word(literal, clauses)
             automaton.make_automaton()
             self.automata[name] = automaton
+        #: top-level names, searched only when the event has them; the rest always asked for
         self.plain = frozenset(n for n in self.automata if "." not in n and n != "_raw")
         self.special = [(n, a) for n, a in self.automata.items() if n not in self.plain]
 
-    def found(self, event: Event) -> set[int]:
-        """The ids of the needles that occur in ``event``'s lower-cased field texts."""
+    def satisfied(self, event: Event) -> set[int]:
+        """The ids of the clauses one of whose literals occurs in ``event``'s lower-cased
+        texts of its field."""
         found: set[int] = set()
         automata = self.automata
         for name in self.plain.intersection(event.fields):
@@ -160,12 +172,16 @@ class Prefilter:
         if texts is MISSING:
             return
         for text in texts:
-            for _, numbers in automaton.iter(text):
-                found.update(numbers)
+            for _, clauses in automaton.iter(text):
+                found.update(clauses)
 
-    def keeps(self, index: int, found: set[int]) -> bool:
-        """Whether rule ``index`` can still match an event in which ``found`` needles occur."""
-        for clause in self.clauses.get(index, ()):  # noqa: SIM110 - hot path, no generator
-            if found.isdisjoint(clause):
-                return False
-        return True
+    def alive(self, event: Event) -> set[int]:
+        """The indexed rules whose every clause is satisfied in ``event``."""
+        satisfied = self.satisfied(event)
+        clause_rule = self.clause_rule
+        touched = {clause_rule[c] for c in satisfied}
+        alive = touched & self._single
+        for index in touched - self._single:
+            if self.rule_clauses[index] <= satisfied:
+                alive.add(index)
+        return alive
