@@ -652,6 +652,46 @@ def filter_dispatch_keys(
     return None
 
 
+def required_ids(
+    expr: Expr, aliases: Mapping[str, str], id_field: str = "EventID"
+) -> set[str] | None:
+    """Event ids (as :func:`key_text`) one of which ``expr`` needs in ``id_field`` (its field
+    names read through ``aliases``), if known: equalities with a whole number, through ANDs and
+    ORs. Only integers: for them :func:`_value_eq` and :func:`key_text` agree on every value
+    (``4688``, ``4688.0``, ``"4688"``), so a dispatch key narrowed by them loses no match."""
+    if isinstance(expr, Predicate):
+        name = aliases.get(expr.field, expr.field) if expr.field is not None else None
+        value = expr.value
+        if name == id_field and expr.kind is Kind.EQ and type(value) is int:
+            return {key_text(value)}
+        return None
+    if isinstance(expr, And):
+        for arg in expr.args:
+            found = required_ids(arg, aliases, id_field)
+            if found is not None:
+                return found
+        return None
+    if isinstance(expr, Or):
+        union: set[str] = set()
+        for arg in expr.args:
+            found = required_ids(arg, aliases, id_field)
+            if found is None:
+                return None
+            union |= found
+        return union
+    return None
+
+
+def _narrowed(
+    keys: set[tuple[str, str | None]] | None, ids: set[str] | None
+) -> set[tuple[str, str | None]] | None:
+    """A log-source branch's ``(channel, id)`` keys with the ids its filter needs: an event
+    both select has its channel and one of those ids among its keys (:func:`event_keys`)."""
+    if keys is None or ids is None:
+        return keys
+    return {(channel, i) for channel, _ in keys for i in ids}
+
+
 def required_fields(expr: Expr) -> frozenset[str] | None:
     """Fields of which an event must have at least one for ``expr`` to hold; ``None`` if no
     such set is known (a NOT, a field-less predicate, ``null``, ``exists: false``)."""
@@ -769,11 +809,12 @@ def compile_rule(
     if resolved is None:
         _filter_body(rule, {})  # still compiled, so that errors in the rule are reported
         return CompiledRule(rule, [], unmapped=True, dispatch=set())
+    whole = And(tuple(filters))
     branches = [
         _Branch(
             compile_expr(b.condition),
             _filter_body(rule, b.alias_map()),
-            dispatch_keys(b.condition),
+            _narrowed(dispatch_keys(b.condition), required_ids(whole, b.alias_map())),
         )
         for b in resolved
     ]
@@ -783,7 +824,7 @@ def compile_rule(
             keys = None
         else:
             keys |= b.keys
-    literals = any_of([requirement(And(tuple(filters)), b.alias_map()) for b in resolved])
+    literals = any_of([requirement(whole, b.alias_map()) for b in resolved])
     return CompiledRule(rule, branches, dispatch=keys, fields=fields, literals=literals)
 
 

@@ -103,3 +103,25 @@ def test_log_source_branches_are_prefiltered_through_their_aliases():
         for value, expected in (("C:\\Windows\\WHOAMI.EXE", [0]), ("C:\\cmd.exe", [])):
             event = Event({**base, name: value})
             assert ruleset.match(event) == expected == _slow([rule], event, windows_profile())
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ids=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    value=st.one_of(
+        st.integers(0, 5),
+        st.sampled_from(["2", "02", "2.0", 2.0, 2.5, True, None, "x"]),
+        st.lists(st.one_of(st.integers(0, 5), st.sampled_from(["3", 1.0])), max_size=3),
+    ),
+    channel=st.sampled_from(["Microsoft-Windows-Sysmon/Operational", "SECURITY", "Other"]),
+)
+def test_event_ids_a_filter_needs_narrow_dispatch_without_losing_matches(ids, value, channel):
+    expr = Or(tuple(Predicate("EventID", Kind.EQ, i) for i in ids))
+    rules = [
+        _rule(expr, LogSource(product="windows", service="sysmon")),
+        _rule(And((expr, Predicate("Image", Kind.CONTAINS, "a"))), LogSource(product="windows")),
+    ]
+    profile = windows_profile()
+    ruleset = RuleSet(compile_rule(r, profile) for r in rules)
+    event = Event({"Channel": channel, "EventID": value, "Image": "A"})
+    assert ruleset.match(event) == _slow(rules, event, profile)
