@@ -13,8 +13,9 @@ requirements from the IR, as facts the evaluator's semantics imply (:mod:`ir.eva
   two wildcards occurs in it;
 * an ``and`` needs what each of its parts needs; an ``or`` needs one of what its branches need.
 
-Everything else (cased tests, regexes, numbers, ``not``, field-less keywords, eval conditions)
-requires nothing known, and a rule whose requirement is unknown is always a candidate. A
+A field-less predicate (a Sigma keyword) is the same test on every scalar of the event
+(:meth:`ir.events.Event.all_texts`). Everything else (cased tests, regexes, numbers, ``not``,
+eval conditions) requires nothing known, and a rule whose requirement is unknown is always a candidate. A
 requirement is a conjunction of clauses, each a set of ``(field, literal)`` of which one must be
 found; the prefilter only narrows the candidates, every candidate is still evaluated by the
 rule's compiled closures, so the match set cannot change (``tests/test_prefilter.py`` compares
@@ -41,8 +42,16 @@ Clause = frozenset[Needle]
 Requirement = list[Clause]
 
 _SUBSTRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH)
-#: Shorter literals are found in nearly every value; they narrow little and cost a hit each.
+#: Shorter ASCII literals are found in nearly every value: they narrow little and cost a hit
+#: each. A non-ASCII literal (an emoji, a Cyrillic homoglyph) is rare at any length.
 MIN_LITERAL = 3
+#: The pseudo-field of field-less predicates (Sigma keywords): every scalar of the event, as
+#: :meth:`ir.events.Event.all_texts` gives them to the evaluator.
+ANY_FIELD = "\x00any"
+
+
+def _worth(literal: str) -> bool:
+    return len(literal) >= MIN_LITERAL or (bool(literal) and not literal.isascii())
 
 
 def _literal_runs(pattern: Pattern) -> list[str]:
@@ -58,14 +67,14 @@ def _literal_runs(pattern: Pattern) -> list[str]:
 
 
 def _predicate_needs(pred: Predicate, aliases: Mapping[str, str]) -> Requirement | None:
-    if pred.field is None or pred.cased:
+    if pred.cased:
         return None
-    name = aliases.get(pred.field, pred.field)
+    name = ANY_FIELD if pred.field is None else aliases.get(pred.field, pred.field)
     if pred.kind in _SUBSTRING_KINDS and isinstance(pred.value, str):
         needle = text_of(pred.value).lower()
-        return [frozenset({(name, needle)})] if len(needle) >= MIN_LITERAL else None
+        return [frozenset({(name, needle)})] if _worth(needle) else None
     if pred.kind is Kind.WILDCARD and isinstance(pred.value, Pattern):
-        runs = [r for r in _literal_runs(pred.value) if len(r) >= MIN_LITERAL]
+        runs = [r for r in _literal_runs(pred.value) if _worth(r)]
         return [frozenset({(name, r)}) for r in runs] or None
     return None
 
@@ -153,8 +162,13 @@ class Prefilter:
             automaton.make_automaton()
             self.automata[name] = automaton
         #: top-level names, searched only when the event has them; the rest always asked for
-        self.plain = frozenset(n for n in self.automata if "." not in n and n != "_raw")
-        self.special = [(n, a) for n, a in self.automata.items() if n not in self.plain]
+        self.plain = frozenset(
+            n for n in self.automata if "." not in n and n not in ("_raw", ANY_FIELD)
+        )
+        self.special = [
+            (n, a) for n, a in self.automata.items() if n not in self.plain and n != ANY_FIELD
+        ]
+        self.anywhere = self.automata.get(ANY_FIELD)
 
     def satisfied(self, event: Event) -> set[int]:
         """The ids of the clauses one of whose literals occurs in ``event``'s lower-cased
@@ -165,6 +179,8 @@ class Prefilter:
             self._search(automata[name], event.texts(name, True), found)
         for name, automaton in self.special:
             self._search(automaton, event.texts(name, True), found)
+        if self.anywhere is not None:
+            self._search(self.anywhere, event.all_texts(True), found)
         return found
 
     @staticmethod
