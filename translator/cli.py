@@ -517,6 +517,11 @@ class _FileTranslation:
     reader_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: Output folders this process has made during one ``translate -o DIR`` (a forked worker has its
+#: own copy): a folder is made once, not walked again for each of its files (issue 24).
+_FOLDERS_MADE: set[Path] = set()
+
+
 def _translate_file(
     path: Path,
     read: str,
@@ -545,7 +550,9 @@ def _translate_file(
             done.rules.append((entry, err))
     texts = [t.text for _, t in done.rules if isinstance(t, api.Translation)]
     if out_path is not None and texts:
-        write_atomically(out_path, "\n".join(texts))
+        folder = out_path.parent
+        write_atomically(out_path, "\n".join(texts), make_parents=folder not in _FOLDERS_MADE)
+        _FOLDERS_MADE.add(folder)
         done.written = True
     return done
 
@@ -681,6 +688,7 @@ def translate_command(
     if out_dir is not None:
         targets = {f: _output_path(Path(out_dir), f, roots, write) for f in files}
         _refuse_collisions(targets)
+        _FOLDERS_MADE.clear()
 
     def translate_one(path: Path) -> _FileTranslation:
         return _translate_file(path, read, options, write, emit, targets.get(path))
