@@ -90,7 +90,7 @@ def evaluate(shared: Path, repeat: int) -> int:
     matches: Counter[int] = Counter()
     for _ in range(repeat):
         matches.clear()
-        for event in events:  # a fresh view per run: the first run's caches would flatter later runs
+        for event in events:  # fresh views: the first run's caches would flatter the others
             event._cache.clear()
         started, cpu_started = time.perf_counter(), time.process_time()
         for event in events:

@@ -15,11 +15,11 @@ requirements from the IR, as facts the evaluator's semantics imply (:mod:`ir.eva
 
 A field-less predicate (a Sigma keyword) is the same test on every scalar of the event
 (:meth:`ir.events.Event.all_texts`). Everything else (cased tests, regexes, numbers, ``not``,
-eval conditions) requires nothing known, and a rule whose requirement is unknown is always a candidate. A
-requirement is a conjunction of clauses, each a set of ``(field, literal)`` of which one must be
-found; the prefilter only narrows the candidates, every candidate is still evaluated by the
-rule's compiled closures, so the match set cannot change (``tests/test_prefilter.py`` compares
-both on generated rules and events).
+eval conditions) requires nothing known, and a rule whose requirement is unknown is always a
+candidate. A requirement is a conjunction of clauses, each a set of ``(field, literal)`` of which
+one must be found; the prefilter only narrows the candidates, every candidate is still evaluated
+by the rule's compiled closures, so the match set cannot change (``tests/test_prefilter.py``
+compares both on generated rules and events).
 
 The automata come from ``pyahocorasick`` (C, maintained): one per field, built once, searched
 once per lower-cased value of that field in each event.
@@ -157,8 +157,8 @@ class Prefilter:
         self.automata: dict[str, Any] = {}
         for name, literals in sorted(by_field.items()):
             automaton = ahocorasick.Automaton()
-            for literal, clauses in literals.items():
-                automaton.add_word(literal, clauses)
+            for literal, clause_ids in literals.items():
+                automaton.add_word(literal, clause_ids)
             automaton.make_automaton()
             self.automata[name] = automaton
         #: top-level names, searched only when the event has them; the rest always asked for
