@@ -140,8 +140,9 @@ def test_spl_regex_and_match_are_bounded(tmp_path: Path,
         'CommandLine=* | where match(CommandLine, "(a+)+\\1$")\n')
     start = time.perf_counter()
     result = CliRunner().invoke(main, [
-        "eval", "--from", "spl", "--fields", "none", "--events", str(events),
-        *(str(tmp_path / name) for name in ("regex.spl", "match.spl", "slow.spl"))])
+        "eval", "--from", "spl", "--fields", "none",
+        *(str(tmp_path / name) for name in ("regex.spl", "match.spl", "slow.spl")),
+        "--events", str(events)])
     assert time.perf_counter() - start < 10
     assert "Traceback" not in result.output
     assert f"{tmp_path / 'slow.spl'}:1:23: unsupported: regular expression" in result.output
