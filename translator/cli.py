@@ -48,6 +48,7 @@ from translator.cli_common import (
     write_atomically,
 )
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
+from translator.onepass import select_events
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
 
@@ -291,9 +292,15 @@ class _Eval:
         for event in events:
             self.fields_seen.update(event.fields)
         ran = 0
-        for path, rule in progress(rules, len(rules), "running pipelines"):
+        # one pass: each pipeline runs on the events its leading filter keeps (translator.onepass)
+        selected = select_events([rule for _, rule in rules], events, self.fields)
+        for (path, rule), own in progress(
+            list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
+        ):
             try:
-                rows = api.compile_run(rule, self.fields, self.lookups)(events)
+                rows = api.compile_run(rule, self.fields, self.lookups)(
+                    events if own is None else own
+                )
             except RuleglotError as err:
                 self._fail(err, path)
                 continue
