@@ -686,14 +686,19 @@ class DuckTable:
         return False
 
     def query_all(self, queries: list[str], threads: int) -> list[int]:
-        """Rows each query returns, the queries shared out over ``threads`` cursors."""
+        """Rows each query returns (-1: DuckDB failed while running it), the queries shared
+        out over ``threads`` cursors."""
         from concurrent.futures import ThreadPoolExecutor
 
         def run(part: list[tuple[int, str]]) -> list[tuple[int, int]]:
             cursor = self.db.cursor()
             out = []
             for index, sql in part:
-                row = cursor.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+                try:
+                    row = cursor.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+                except self.duckdb.Error:  # e.g. EventID=1000 on a text that is no number
+                    out.append((index, -1))
+                    continue
                 out.append((index, int(row[0]) if row else 0))
             return out
 
@@ -745,9 +750,10 @@ def duckdb_eval(
             "events": len(rows),
             "columns": len(table.columns),
             "queries": len(accepted),
-            "matches": sum(counts),
+            "queries failed while running": sum(1 for n in counts if n < 0),
+            "matches": sum(n for n in counts if n > 0),
             "rule files matching": len(
-                {i for (i, _), n in zip(accepted, counts, strict=True) if n}
+                {i for (i, _), n in zip(accepted, counts, strict=True) if n > 0}
             ),
         },
     )  # fmt: skip
