@@ -601,6 +601,164 @@ def sqlite_eval(
     )
 
 
+def pysigma_duckdb_queries(files: Sequence[Path]) -> tuple[list[tuple[int, str]], int]:
+    """``(file index, SQL)`` for every query pySigma-backend-duckdb writes for the rules, with
+    the same sysmon and windows log-source pipelines as the SQLite peer; and the files refused."""
+    from sigma.collection import SigmaCollection
+    from sigma.pipelines.sysmon import sysmon_pipeline
+    from sigma.pipelines.windows import windows_logsource_pipeline
+    from sigma_backend_duckdb import DuckDBBackend
+
+    backend = DuckDBBackend(sysmon_pipeline() + windows_logsource_pipeline())
+    queries: list[tuple[int, str]] = []
+    refused = 0
+    for index, path in enumerate(files):
+        try:
+            collection = SigmaCollection.from_yaml(path.read_text(encoding="utf-8"))
+            for query in backend.convert(collection):
+                queries.append((index, str(query)))
+        except Exception:
+            refused += 1
+    return queries, refused
+
+
+class DuckTable:
+    """The SQLite peer's table in DuckDB: the same flattened rows (:func:`flatten`), every
+    column ``VARCHAR COLLATE NOCASE`` (column names fold case, first spelling kept), bulk-loaded
+    with ``read_json`` from a JSON Lines file, as a DuckDB user loads JSON."""
+
+    def __init__(self, folder: Path) -> None:
+        import duckdb
+
+        self.duckdb = duckdb
+        self.db = duckdb.connect(":memory:")
+        self.folder = folder
+        self.columns: dict[str, str] = {}
+
+    def load(self, rows: list[dict[str, Any]], extra: Sequence[str] = ()) -> None:
+        """The rows, in a table that also has the ``extra`` columns (NULL: the columns queries
+        name that no event has, found once by :func:`duckdb_schema`)."""
+        names: dict[str, str] = {}
+        for row in rows:
+            for name in row:
+                names.setdefault(name.lower(), name)
+        self.columns = names
+        path = self.folder / "duck-rows.jsonl"
+        with path.open("wb") as out:
+            for row in rows:
+                same: dict[str, Any] = {}
+                for name, value in row.items():
+                    same.setdefault(names[name.lower()], value)
+                out.write(orjson.dumps(same) + b"\n")
+        spec = ", ".join(f"{_quote(n)} VARCHAR COLLATE NOCASE" for n in names.values())
+        self.db.execute(f"CREATE TABLE logs ({spec})")
+        types = "{" + ", ".join(
+            f"'{n.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for n in names.values()
+        ) + "}"
+        self.db.execute(
+            f"INSERT INTO logs SELECT * FROM read_json('{path}', format='newline_delimited', "
+            f"columns={types}, maximum_object_size=100000000)"
+        )
+        for name in extra:
+            if name.lower() not in self.columns:
+                self.db.execute(
+                    f"ALTER TABLE logs ADD COLUMN {_quote(name)} VARCHAR COLLATE NOCASE"
+                )
+                self.columns[name.lower()] = name
+
+    def bind(self, sql: str) -> bool:
+        """Whether DuckDB accepts the query; a column no event has is added (NULL) first."""
+        for _ in range(64):
+            try:
+                self.db.execute(f"EXPLAIN {sql}")
+                return True
+            except self.duckdb.BinderException as exc:
+                found = re.search(r'Referenced column "([^"]+)" not found', str(exc))
+                if not found:
+                    return False
+                name = found.group(1)
+                self.db.execute(
+                    f"ALTER TABLE logs ADD COLUMN {_quote(name)} VARCHAR COLLATE NOCASE"
+                )
+                self.columns[name.lower()] = name
+            except self.duckdb.Error:
+                return False
+        return False
+
+    def query_all(self, queries: list[str], threads: int) -> list[int]:
+        """Rows each query returns (-1: DuckDB failed while running it), the queries shared
+        out over ``threads`` cursors."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def run(part: list[tuple[int, str]]) -> list[tuple[int, int]]:
+            cursor = self.db.cursor()
+            out = []
+            for index, sql in part:
+                try:
+                    row = cursor.execute(f"SELECT count(*) FROM ({sql})").fetchone()
+                except self.duckdb.Error:  # e.g. EventID=1000 on a text that is no number
+                    out.append((index, -1))
+                    continue
+                out.append((index, int(row[0]) if row else 0))
+            return out
+
+        numbered = list(enumerate(queries))
+        parts = [numbered[i::threads] for i in range(threads)]
+        counts = [0] * len(queries)
+        with ThreadPoolExecutor(threads) as pool:
+            for done in pool.map(run, parts):
+                for index, count in done:
+                    counts[index] = count
+        return counts
+
+
+def duckdb_schema(
+    events: Events, queries: list[tuple[int, str]]
+) -> tuple[list[tuple[int, str]], list[str]]:
+    """Once, untimed (like the SQL itself, cached): the queries DuckDB accepts on the events'
+    table, and the columns they name that no event has (added to every table as NULL)."""
+    with tempfile.TemporaryDirectory(prefix="ruleglot-duck-") as tmp:
+        table = DuckTable(Path(tmp))
+        table.load([flatten(data) for _, data in events.items])
+        known = set(table.columns)
+        accepted = [(i, sql) for i, sql in queries if table.bind(sql)]
+        extra = [n for key, n in table.columns.items() if key not in known]
+    return accepted, extra
+
+
+def duckdb_eval(
+    files: Sequence[Path], events: Events, factor: int,
+    schema: tuple[list[tuple[int, str]], list[str]], threads: int,
+) -> Sample:
+    """pySigma -> DuckDB with the SQL already written and checked (the cached case): flatten
+    and load the events, run the queries on ``threads`` cursors."""
+    wanted = len(files)
+    accepted_all, extra = schema
+    with tempfile.TemporaryDirectory(prefix="ruleglot-duck-") as tmp:
+        started = time.perf_counter()
+        rows = [flatten(data) for _, data in events.items] * factor
+        table = DuckTable(Path(tmp))
+        table.load(rows, extra)
+        load_seconds = time.perf_counter() - started
+        accepted = [(i, sql) for i, sql in accepted_all if i < wanted]
+        started = time.perf_counter()
+        counts = table.query_all([sql for _, sql in accepted], threads)
+        query_seconds = time.perf_counter() - started
+    return Sample(
+        {"load": load_seconds, "query": query_seconds, "total": load_seconds + query_seconds},
+        {
+            "events": len(rows),
+            "columns": len(table.columns),
+            "queries": len(accepted),
+            "queries failed while running": sum(1 for n in counts if n < 0),
+            "matches": sum(n for n in counts if n > 0),
+            "rule files matching": len(
+                {i for (i, _), n in zip(accepted, counts, strict=True) if n > 0}
+            ),
+        },
+    )  # fmt: skip
+
+
 def bench_eval(
     rules: Path,
     files: list[Path],
@@ -611,8 +769,10 @@ def bench_eval(
     jobs: int,
     events_dir: Path,
     growth_events: int | None = None,
+    growth_sqlite: bool = True,
 ) -> dict[str, Any]:
     half = files[: len(files) // 2]
+    quarter = files[: len(files) // 4]
     result: dict[str, Any] = {"json parse (once)": events.parse_seconds}
     console.print("  [dim]pySigma -> SQLite: converting the rules (once)[/dim]")
     started = time.perf_counter()
@@ -643,11 +803,35 @@ def bench_eval(
 
     if events_dir.exists():
         main[f"ruleglot eval -j {jobs}"] = repeat(runs, run_cli, f"ruleglot eval -j {jobs}")
-    main["pySigma -> SQLite"] = repeat(
-        sqlite_runs, lambda: in_child(lambda: sqlite_eval(files, events, 1, queries)), "sqlite"
+    console.print("  [dim]pySigma -> DuckDB: converting the rules (once)[/dim]")
+    started = time.perf_counter()
+    duck_queries, duck_refused = pysigma_duckdb_queries(files)
+    duck_convert = time.perf_counter() - started
+    result["duckdb convert (once)"] = {"seconds": duck_convert, "queries": len(duck_queries),
+                                       "rule files refused": duck_refused}  # fmt: skip
+    duck_schema = duckdb_schema(events, duck_queries)
+    result["duckdb convert (once)"]["queries DuckDB refuses"] = len(duck_queries) - len(
+        duck_schema[0]
     )
-    main["pySigma -> SQLite"]["times"]["convert"] = convert_seconds
-    main["pySigma -> SQLite"]["times"]["total"] += convert_seconds
+    duck_threads = max(2, jobs)
+    cached = repeat(
+        runs,
+        lambda: in_child(lambda: duckdb_eval(files, events, 1, duck_schema, duck_threads)),
+        "duckdb",
+    )
+    main[f"pySigma -> DuckDB, SQL cached ({duck_threads} cursors)"] = cached
+    whole = json.loads(json.dumps(cached))
+    whole["times"]["convert"] = duck_convert
+    whole["times"]["total"] += duck_convert
+    whole["cpu"] += duck_convert  # conversion is pure Python on one core
+    main["pySigma -> DuckDB, end to end"] = whole
+    if sqlite_runs > 0:
+        main["pySigma -> SQLite"] = repeat(
+            sqlite_runs, lambda: in_child(lambda: sqlite_eval(files, events, 1, queries)),
+            "sqlite",
+        )
+        main["pySigma -> SQLite"]["times"]["convert"] = convert_seconds
+        main["pySigma -> SQLite"]["times"]["total"] += convert_seconds
     result["main"] = main
     if growth_events is not None:
         events = Events(events.items[:growth_events], events.parse_seconds, events.files)
@@ -655,7 +839,8 @@ def bench_eval(
     growth: dict[str, Any] = {}
     fast_label = f"ruleglot {jobs} cores" if jobs > 1 else "ruleglot 1 core"
     for label, chosen, factor in (
-        ("half rules, 1x events", half, 1),
+        ("1/4 rules, 1x events", quarter, 1),
+        ("1/2 rules, 1x events", half, 1),
         ("all rules, 1x events", files, 1),
         ("all rules, 2x events", files, 2),
         ("all rules, 4x events", files, 4),
@@ -671,13 +856,21 @@ def bench_eval(
                 ),
                 f"growth {label} {name}",
             )
-        row["pySigma -> SQLite"] = repeat(
+        row["pySigma -> DuckDB (cached SQL)"] = repeat(
             growth_runs,
             lambda f=factor, ch=chosen: in_child(  # type: ignore[misc]
-                lambda: sqlite_eval(ch, events, f, queries)
+                lambda: duckdb_eval(ch, events, f, duck_schema, duck_threads)
             ),
-            f"growth {label} sqlite",
+            f"growth {label} duckdb",
         )
+        if sqlite_runs > 0 and growth_sqlite:
+            row["pySigma -> SQLite"] = repeat(
+                growth_runs,
+                lambda f=factor, ch=chosen: in_child(  # type: ignore[misc]
+                    lambda: sqlite_eval(ch, events, f, queries)
+                ),
+                f"growth {label} sqlite",
+            )
         growth[label] = row
     result["growth"] = growth
     return result
@@ -738,6 +931,8 @@ def report(results: dict[str, Any]) -> None:
                 str(row["counts"].get("matches", "-")),
             )  # fmt: skip
         console.print(table)
+        console.print(f"the floor: reading and parsing every event with orjson in one process: "
+                      f"{_s(c['json parse (once)'])}")  # fmt: skip
         growth = Table(
             title=f"(c) growth from {c['growth base events']} events: match/query seconds "
             "(median), SQLite table load in brackets"
@@ -783,8 +978,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=SHARED)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sqlite-runs", type=int, default=None,
-                        help="runs of pySigma -> SQLite at 1x (default: --runs)")  # fmt: skip
+                        help="runs of pySigma -> SQLite at 1x (default: --runs; 0: skip it, "
+                             "in the growth curves too)")  # fmt: skip
     parser.add_argument("--growth-runs", type=int, default=1)
+    parser.add_argument("--no-growth-sqlite", action="store_true",
+                        help="growth curves without the slow SQLite peer")  # fmt: skip
     parser.add_argument(
         "--growth-events", type=int, help="growth curves from the first N events (default: all)"
     )
@@ -832,8 +1030,10 @@ def main(argv: list[str] | None = None) -> int:
                     "\n".join(text for text, _ in events.items) + "\n", encoding="utf-8"
                 )
             results["c"] = bench_eval(
-                rules, files, events, args.runs, args.sqlite_runs or args.runs,
+                rules, files, events, args.runs,
+                args.runs if args.sqlite_runs is None else args.sqlite_runs,
                 args.growth_runs, jobs, cli_events, args.growth_events,
+                not args.no_growth_sqlite,
             )  # fmt: skip
     results["load_after"] = load_average()
     console.print()

@@ -50,6 +50,7 @@ from ir.nodes import (
     Wildcard,
     conjuncts,
 )
+from ir.prefilter import Prefilter, Requirement, any_of, requirement
 from ir.regexrun import BoundedRegex, RegexBudgetError, bounded
 
 Matcher = Callable[[Event], bool]
@@ -651,6 +652,46 @@ def filter_dispatch_keys(
     return None
 
 
+def required_ids(
+    expr: Expr, aliases: Mapping[str, str], id_field: str = "EventID"
+) -> set[str] | None:
+    """Event ids (as :func:`key_text`) one of which ``expr`` needs in ``id_field`` (its field
+    names read through ``aliases``), if known: equalities with a whole number, through ANDs and
+    ORs. Only integers: for them :func:`_value_eq` and :func:`key_text` agree on every value
+    (``4688``, ``4688.0``, ``"4688"``), so a dispatch key narrowed by them loses no match."""
+    if isinstance(expr, Predicate):
+        name = aliases.get(expr.field, expr.field) if expr.field is not None else None
+        value = expr.value
+        if name == id_field and expr.kind is Kind.EQ and type(value) is int:
+            return {key_text(value)}
+        return None
+    if isinstance(expr, And):
+        for arg in expr.args:
+            found = required_ids(arg, aliases, id_field)
+            if found is not None:
+                return found
+        return None
+    if isinstance(expr, Or):
+        union: set[str] = set()
+        for arg in expr.args:
+            found = required_ids(arg, aliases, id_field)
+            if found is None:
+                return None
+            union |= found
+        return union
+    return None
+
+
+def _narrowed(
+    keys: set[tuple[str, str | None]] | None, ids: set[str] | None
+) -> set[tuple[str, str | None]] | None:
+    """A log-source branch's ``(channel, id)`` keys with the ids its filter needs: an event
+    both select has its channel and one of those ids among its keys (:func:`event_keys`)."""
+    if keys is None or ids is None:
+        return keys
+    return {(channel, i) for channel, _ in keys for i in ids}
+
+
 def required_fields(expr: Expr) -> frozenset[str] | None:
     """Fields of which an event must have at least one for ``expr`` to hold; ``None`` if no
     such set is known (a NOT, a field-less predicate, ``null``, ``exists: false``)."""
@@ -697,6 +738,8 @@ class CompiledRule:
     #: the fields ``dispatch`` keys are values of: ``Channel``/``EventID`` of the event for
     #: log-source branches, :data:`SPL_KEY_FIELDS` through ``fields`` for a search
     key_fields: tuple[str, str] = ("Channel", "EventID")
+    #: literals the rule cannot match without (:mod:`ir.prefilter`), ``None`` if none known
+    literals: Requirement | None = None
 
     @property
     def key_profile(self) -> FieldProfile | None:
@@ -760,16 +803,18 @@ def compile_rule(
             needs=needs,
             fields=fields,
             key_fields=SPL_KEY_FIELDS,
+            literals=requirement(And(tuple(filters))) if filters else None,
         )
     resolved = profile.resolve(rule.logsource)
     if resolved is None:
         _filter_body(rule, {})  # still compiled, so that errors in the rule are reported
         return CompiledRule(rule, [], unmapped=True, dispatch=set())
+    whole = And(tuple(filters))
     branches = [
         _Branch(
             compile_expr(b.condition),
             _filter_body(rule, b.alias_map()),
-            dispatch_keys(b.condition),
+            _narrowed(dispatch_keys(b.condition), required_ids(whole, b.alias_map())),
         )
         for b in resolved
     ]
@@ -779,7 +824,8 @@ def compile_rule(
             keys = None
         else:
             keys |= b.keys
-    return CompiledRule(rule, branches, dispatch=keys, fields=fields)
+    literals = any_of([requirement(whole, b.alias_map()) for b in resolved])
+    return CompiledRule(rule, branches, dispatch=keys, fields=fields, literals=literals)
 
 
 class RuleSet:
@@ -822,8 +868,16 @@ class RuleSet:
                         self._by_field.setdefault(field_key, []).append(index)
             else:
                 self._always.append(index)
+        #: the literal prefilter over the rules that read the event as it is (no field profile)
+        self.prefilter = Prefilter(
+            (index, c.literals)
+            for index, c in enumerate(self.rules)
+            if c.literals and c.fields is None
+        )
 
     def candidates(self, event: Event) -> list[int]:
+        """The rules ``event`` is shown to, in rule order: those its keys or fields select,
+        less those whose required literals it lacks (:mod:`ir.prefilter`)."""
         found: set[int] = set(self._always)
         for key in event_keys(event):
             found.update(self._by_key.get(key, ()))
@@ -833,6 +887,12 @@ class RuleSet:
         if self._by_field:
             for name in event_field_keys(event):
                 found.update(self._by_field.get(name, ()))
+        prefilter = self.prefilter
+        if prefilter.indexed:
+            screened = found & prefilter.indexed
+            if screened:
+                found -= screened
+                found |= screened & prefilter.alive(event)
         return sorted(found)
 
     def match(self, event: Event) -> list[int]:

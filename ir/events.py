@@ -30,7 +30,7 @@ major and minor breakers (``ir.evaluator``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 #: Returned by :meth:`Event.get` for a field that is not in the event at all (``None`` means
@@ -110,15 +110,20 @@ def _walk_dotted(obj: Any, name: str) -> Any:
     return MISSING
 
 
-def _leaves(obj: Any) -> Iterator[Any]:
-    if isinstance(obj, dict):
-        for value in obj.values():
-            yield from _leaves(value)
-    elif isinstance(obj, list):
-        for value in obj:
-            yield from _leaves(value)
-    else:
-        yield obj
+def _scalar_leaves(obj: Any) -> tuple[Any, ...]:
+    """The non-null scalars in a JSON value, depth first in document order, with a stack
+    instead of nested generators (every field-less rule reads them: issue 24)."""
+    out: list[Any] = []
+    stack = [obj]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(reversed(item.values()))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+        elif item is not None:
+            out.append(item)
+    return tuple(out)
 
 
 def text_of(value: Any) -> str:
@@ -242,7 +247,7 @@ class Event:
         key = ("all-values", None)
         found = self._cache.get(key)
         if found is None:
-            found = tuple(v for v in _leaves(self.raw) if v is not None)
+            found = _scalar_leaves(self.raw)
             self._cache[key] = found
         return found
 

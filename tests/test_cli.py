@@ -194,6 +194,26 @@ detection:
 """
 
 
+def test_translate_makes_each_output_folder_again_in_a_new_run(tmp_path: Path):
+    """Folders are made once per run (issue 24), not once per process: a second run into an
+    output whose folders were removed still writes every file."""
+    import shutil
+
+    rules = tmp_path / "rules"
+    for sub in ("a", "a/b"):
+        (rules / sub).mkdir(parents=True)
+        for name in ("one", "two"):
+            (rules / sub / f"{name}.yml").write_text(SEED_RULE)
+    out = tmp_path / "out"
+    for _ in range(2):
+        shutil.rmtree(out, ignore_errors=True)
+        result = run(["translate", str(rules), "--to", "spl", "-o", str(out), "-j", "1"])
+        assert result.exit_code == 0
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.spl")) == [
+            "a/b/one.spl", "a/b/two.spl", "a/one.spl", "a/two.spl"
+        ]
+
+
 def test_translate_writes_one_file_per_input_and_a_report(tmp_path: Path):
     rules = tmp_path / "rules"
     (rules / "sub").mkdir(parents=True)

@@ -49,6 +49,7 @@ from translator.cli_common import (
     write_atomically,
 )
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
+from translator.onepass import select_events
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
 
@@ -294,9 +295,15 @@ class _Eval:
         for event in events:
             self.fields_seen.update(event.fields)
         ran = 0
-        for path, rule in progress(rules, len(rules), "running pipelines"):
+        # one pass: each pipeline runs on the events its leading filter keeps (translator.onepass)
+        selected = select_events([rule for _, rule in rules], events, self.fields)
+        for (path, rule), own in progress(
+            list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
+        ):
             try:
-                rows = api.compile_run(rule, self.fields, self.lookups)(events)
+                rows = api.compile_run(rule, self.fields, self.lookups)(
+                    events if own is None else own
+                )
             except RuleglotError as err:
                 self._fail(err, path)
                 continue
@@ -520,6 +527,11 @@ class _FileTranslation:
     reader_warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
+#: Output folders this process has made during one ``translate -o DIR`` (a forked worker has its
+#: own copy): a folder is made once, not walked again for each of its files (issue 24).
+_FOLDERS_MADE: set[Path] = set()
+
+
 def _translate_file(
     path: Path,
     read: str,
@@ -548,7 +560,9 @@ def _translate_file(
             done.rules.append((entry, err))
     texts = [t.text for _, t in done.rules if isinstance(t, api.Translation)]
     if out_path is not None and texts:
-        write_atomically(out_path, "\n".join(texts))
+        folder = out_path.parent
+        write_atomically(out_path, "\n".join(texts), make_parents=folder not in _FOLDERS_MADE)
+        _FOLDERS_MADE.add(folder)
         done.written = True
     return done
 
@@ -717,6 +731,7 @@ def translate_command(
     if out_dir is not None:
         targets = {f: _output_path(Path(out_dir), f, roots, write) for f in files}
         _refuse_collisions(targets)
+        _FOLDERS_MADE.clear()
 
     def translate_one(path: Path) -> _FileTranslation:
         return _translate_file(path, read, options, write, emit, targets.get(path))

@@ -308,10 +308,13 @@ def read_options(
     }
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, make_parents: bool = True) -> None:
     """Write ``text`` to ``path`` through a temporary file beside it: never half a file, and
-    no temporary file left behind, whatever stops the write (an error, Ctrl-C)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    no temporary file left behind, whatever stops the write (an error, Ctrl-C). A caller that
+    writes many files into few folders makes each folder once and passes ``make_parents=False``
+    (no directory walk per file)."""
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")

@@ -38,9 +38,10 @@ if TYPE_CHECKING:
 PACKAGES = ("ir", "backends", "translator")
 #: What the workers import beyond the shipped archive and PySpark: distribution name -> module
 #: (``backends.spark.events`` reads event lines with orjson; ``backends.spark.pipeline``'s
-#: aggregation imports ``ir.pipeline``, whose lookups read YAML). Kept honest by a test that
+#: aggregation imports ``ir.pipeline``, whose lookups read YAML; ``ir.evaluator``'s literal
+#: prefilter, ``ir.prefilter``, imports pyahocorasick). Kept honest by a test that
 #: imports the workers' modules in an interpreter that has only these.
-WORKER_REQUIREMENTS = {"orjson": "orjson", "PyYAML": "yaml"}
+WORKER_REQUIREMENTS = {"orjson": "orjson", "PyYAML": "yaml", "pyahocorasick": "ahocorasick"}
 #: The archive's file name on the executors (Spark keys added files by name).
 ARCHIVE_NAME = "ruleglot-code.zip"
 

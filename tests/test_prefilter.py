@@ -1,0 +1,127 @@
+"""The fast path (:class:`ir.evaluator.RuleSet` with its literal prefilter, :mod:`ir.prefilter`)
+decides exactly what each rule's own closures decide, on generated rules and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backends.sigma.logsources import windows_profile
+from ir import prefilter
+from ir.evaluator import RuleSet, compile_rule
+from ir.events import Event
+from ir.nodes import And, Filter, Kind, LogSource, Or, Pattern, Predicate, Rule, Wildcard
+from tests import strategies as s
+
+
+@pytest.fixture(autouse=True)
+def _short_literals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generated values are short: index literals of any length so that the prefilter acts."""
+    monkeypatch.setattr(prefilter, "MIN_LITERAL", 1)
+
+
+def _rule(expr: Any, logsource: LogSource | None = None) -> Rule:
+    return Rule(title="t", stages=(Filter(expr),), logsource=logsource or LogSource())
+
+
+def _slow(rules: list[Rule], event: Event, profile: Any = None) -> list[int]:
+    compiled = [compile_rule(r, profile) if profile else compile_rule(r) for r in rules]
+    return [i for i, c in enumerate(compiled) if c.matches(event)]
+
+
+exprs_and_events = s.filter_exprs.flatmap(
+    lambda expr: st.tuples(st.just(expr), st.lists(s.events_for(expr), min_size=1, max_size=4))
+)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(exprs_and_events, min_size=1, max_size=4))
+def test_the_prefiltered_rule_set_matches_what_each_rule_matches(cases):
+    rules = [_rule(expr) for expr, _ in cases]
+    ruleset = RuleSet(compile_rule(r) for r in rules)
+    for _, events in cases:
+        for raw in events:
+            assert ruleset.match(Event(raw)) == _slow(rules, Event(raw))
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(s.exprs, st.lists(s.events, min_size=1, max_size=4))
+def test_the_prefilter_keeps_every_match_on_the_general_strategies(expr, events):
+    rules = [_rule(expr)]
+    ruleset = RuleSet(compile_rule(r) for r in rules)
+    for raw in events:
+        assert ruleset.match(Event(raw)) == _slow(rules, Event(raw))
+
+
+def test_a_rule_whose_literal_is_absent_is_never_evaluated():
+    needle = Predicate("CommandLine", Kind.CONTAINS, " -EncodedCommand ")
+    compiled = compile_rule(_rule(needle))
+    calls: list[Event] = []
+    body = compiled.branches[0].body
+    compiled.branches[0].body = lambda e: calls.append(e) or body(e)
+    ruleset = RuleSet([compiled])
+    assert ruleset.match(Event({"CommandLine": "powershell -nop"})) == []
+    assert calls == []
+    assert ruleset.match(Event({"CommandLine": "POWERSHELL -encodedcommand AA"})) == [0]
+    assert len(calls) == 1
+
+
+def test_requirements_follow_and_or_and_wildcards():
+    a = Predicate("Image", Kind.ENDSWITH, "\\CMD.exe")
+    b = Predicate("CommandLine", Kind.WILDCARD, Pattern(("x", Wildcard.MANY, "Yz")))
+    cased = Predicate("User", Kind.EQ, "root", cased=True)
+    assert prefilter.requirement(And((a, b))) == [
+        frozenset({("Image", "\\cmd.exe")}),
+        frozenset({("CommandLine", "x")}),
+        frozenset({("CommandLine", "yz")}),
+    ]
+    # an OR needs one of its branches' literals; a branch without any makes it unknown
+    assert prefilter.requirement(Or((a, b))) == [
+        frozenset({("Image", "\\cmd.exe"), ("CommandLine", "yz")})
+    ]
+    assert prefilter.requirement(Or((a, cased))) is None
+    # field names are read through the log source's aliases, as the rule is compiled
+    assert prefilter.requirement(a, {"Image": "NewProcessName"}) == [
+        frozenset({("NewProcessName", "\\cmd.exe")})
+    ]
+
+
+def test_log_source_branches_are_prefiltered_through_their_aliases():
+    rule = _rule(
+        Predicate("Image", Kind.ENDSWITH, "\\whoami.exe"),
+        LogSource(product="windows", category="process_creation"),
+    )
+    compiled = compile_rule(rule, windows_profile())
+    assert compiled.literals is not None
+    ruleset = RuleSet([compiled])
+    sysmon = {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1}
+    security = {"Channel": "Security", "EventID": 4688}
+    for base, name in ((sysmon, "Image"), (security, "NewProcessName")):
+        for value, expected in (("C:\\Windows\\WHOAMI.EXE", [0]), ("C:\\cmd.exe", [])):
+            event = Event({**base, name: value})
+            assert ruleset.match(event) == expected == _slow([rule], event, windows_profile())
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ids=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    value=st.one_of(
+        st.integers(0, 5),
+        st.sampled_from(["2", "02", "2.0", 2.0, 2.5, True, None, "x"]),
+        st.lists(st.one_of(st.integers(0, 5), st.sampled_from(["3", 1.0])), max_size=3),
+    ),
+    channel=st.sampled_from(["Microsoft-Windows-Sysmon/Operational", "SECURITY", "Other"]),
+)
+def test_event_ids_a_filter_needs_narrow_dispatch_without_losing_matches(ids, value, channel):
+    expr = Or(tuple(Predicate("EventID", Kind.EQ, i) for i in ids))
+    rules = [
+        _rule(expr, LogSource(product="windows", service="sysmon")),
+        _rule(And((expr, Predicate("Image", Kind.CONTAINS, "a"))), LogSource(product="windows")),
+    ]
+    profile = windows_profile()
+    ruleset = RuleSet(compile_rule(r, profile) for r in rules)
+    event = Event({"Channel": channel, "EventID": value, "Image": "A"})
+    assert ruleset.match(event) == _slow(rules, event, profile)
