@@ -178,7 +178,7 @@ class _Failed(Exception):
          "org.apache.spark.SparkException: Could not parse Master URL: 'x'"),
         (TRACEBACK.format(last="ModuleNotFoundError: No module named 'yaml'"),
          "ModuleNotFoundError: No module named 'yaml' (the Spark workers' Python needs orjson, "
-         "PyYAML: pip install PyYAML there, or set PYSPARK_PYTHON)"),
+         "PyYAML, pyahocorasick: pip install PyYAML there, or set PYSPARK_PYTHON)"),
         (TRACEBACK.format(last="ModuleNotFoundError: No module named 'backends.spark'"),
          "ModuleNotFoundError: No module named 'backends.spark'"),
         ("[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number.",
