@@ -712,7 +712,7 @@ def required_fields(expr: Expr) -> frozenset[str] | None:
     return frozenset().union(*(p for p in parts if p is not None))
 
 
-def _field_keys(name: str) -> list[str]:
+def field_keys(name: str) -> list[str]:
     """The top-level keys through which an event can hold ``name`` (``a.b`` via ``a`` too)."""
     return [name[:i] for i, char in enumerate(name) if char == "."] + [name]
 
@@ -864,7 +864,7 @@ class RuleSet:
                     self._by_key.setdefault(key, []).append(index)
             elif compiled.needs:
                 for name in compiled.needs:
-                    for field_key in _field_keys(name):
+                    for field_key in field_keys(name):
                         self._by_field.setdefault(field_key, []).append(index)
             else:
                 self._always.append(index)

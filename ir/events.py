@@ -89,10 +89,10 @@ def normalize(raw: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def _walk_dotted(obj: Any, name: str) -> Any:
+def walk_dotted(obj: Any, name: str) -> Any:
     """Resolve ``name`` in nested dicts, each step a key that may itself contain dots."""
     if isinstance(obj, list):
-        found = [_walk_dotted(item, name) for item in obj]
+        found = [walk_dotted(item, name) for item in obj]
         values = [v for v in found if v is not MISSING]
         return values if values else MISSING
     if not isinstance(obj, dict):
@@ -103,7 +103,7 @@ def _walk_dotted(obj: Any, name: str) -> Any:
     while dot != -1:
         head = name[:dot]
         if head in obj:
-            found = _walk_dotted(obj[head], name[dot + 1 :])
+            found = walk_dotted(obj[head], name[dot + 1 :])
             if found is not MISSING:
                 return found
         dot = name.find(".", dot + 1)
@@ -203,7 +203,7 @@ class Event:
             if name == "_raw":
                 return self.raw_text
             if "." in name:
-                value = _walk_dotted(self.fields, name)
+                value = walk_dotted(self.fields, name)
         return value
 
     def has(self, name: str) -> bool:

@@ -65,7 +65,7 @@ from ir.datamodels import DataModelProfile, DataSet, cim_windows
 from ir.errors import RuleglotError, Span
 from ir.evalexpr import compile_eval
 from ir.evaluator import compile_expr
-from ir.events import MISSING, Event, _walk_dotted
+from ir.events import MISSING, Event, walk_dotted
 from ir.functions import (
     compile_regex,
     expand_template,
@@ -201,7 +201,7 @@ class Row(Event):
                     self._cache[("time", None)] = stamp
                 return stamp
             if "." in name:
-                value = _walk_dotted(self.fields, name)
+                value = walk_dotted(self.fields, name)
         return value
 
     @property
@@ -1416,7 +1416,7 @@ def _datamodel(dataset: DataSet, profile: DataModelProfile) -> RowsFn:
     return run
 
 
-def _tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
+def tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
     """tstats' ``where`` without its ``nodename=<object>`` conjunct, which names the data set
     rather than filtering its rows (Search Reference, "tstats": ``nodename``). A nodename that
     is the data set read is dropped; another one (a child data set such as
@@ -1477,7 +1477,7 @@ def tstats_plan(
     index = 1
     where = stages[index] if index < len(stages) else None
     if isinstance(where, Filter) and where.command == "tstats":
-        kept = _tstats_where(where, dataset)
+        kept = tstats_where(where, dataset)
         if kept is not None:
             plain.append(kept)
         index += 1
@@ -1782,4 +1782,5 @@ __all__ = [
     "event_time",
     "run_pipeline",
     "tstats_plan",
+    "tstats_where",
 ]

@@ -180,7 +180,7 @@ class Decider:
         (:mod:`backends.sigma.emit_datamodel`): they only propose, the verdicts are the
         pipeline's."""
         from backends.sigma.emit_datamodel import later_filters, read_tstats
-        from ir.pipeline import _tstats_where as tstats_where  # 19a's: nodename= dropped
+        from ir.pipeline import tstats_where  # the where as run: nodename= dropped
 
         head = rule.stages[0]
         assert isinstance(head, DataModel)

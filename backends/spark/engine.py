@@ -41,7 +41,7 @@ from pyspark.sql import functions as F
 from backends.spark.events import View, dispatch_key
 from backends.spark.predicates import FieldView, PredicateCompiler, Reads, sql_string
 from ir.errors import unsupported
-from ir.evaluator import _field_keys, compile_rule
+from ir.evaluator import compile_rule, field_keys
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.nodes import Filter, Rule
@@ -92,7 +92,7 @@ class SparkRule:
             keys = sorted(dispatch_key(c, i, self.profile_keyed) for c, i in self.dispatch)
             return f"arrays_overlap(_dkeys, array({', '.join(sql_string(k) for k in keys)}))"
         if self.needs:
-            keys = sorted({key for name in self.needs for key in _field_keys(name)})
+            keys = sorted({key for name in self.needs for key in field_keys(name)})
             return f"arrays_overlap(_keys, array({', '.join(sql_string(k) for k in keys)}))"
         return None
 
