@@ -482,7 +482,7 @@ def _interrupted(
     (:func:`write_atomically`); say what was done, keep a report of it, exit 130."""
     written = [item.path for item in translated if item.written]
     report = [
-        {**entry, "status": "error" if isinstance(done, RuleglotError) else done.status}
+        TranslationResult.of(entry, done).to_dict()  # the entries of the full report
         for item in translated for entry, done in item.rules
     ]
     if report_path:
