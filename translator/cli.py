@@ -8,6 +8,7 @@ stderr; a progress bar only when stderr is a terminal.
 
 from __future__ import annotations
 
+import datetime
 import gc
 import importlib
 import sys
@@ -29,6 +30,7 @@ from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
 from ir.nodes import DataModel, Rule, Subsearch
+from ir.timerange import parse_now, restrict, window
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
@@ -223,6 +225,8 @@ class _Eval:
         )
         self.errors: list[RuleglotError] = []
         self.out = sys.stdout.buffer
+        #: the searches' start time for relative time ranges (--now; ir.timerange)
+        self.now: datetime.datetime | None = None
         self.matches = self.rows = self.events_read = 0
         self.matched_rules: set[str] = set()
         self.fields_seen: set[str] = set()
@@ -240,9 +244,8 @@ class _Eval:
         compiled: list[tuple[Path, CompiledRule]] = []
         for path, rule in rules:
             try:
-                compiled.append(
-                    (path, compile_rule(rule, chosen, api.fields_for(rule, self.fields)))
-                )
+                one = compile_rule(rule, chosen, api.fields_for(rule, self.fields))
+                compiled.append((path, restrict(one, window(rule.timerange, self.now))))
             except RuleglotError as err:
                 self._fail(err, path)
         ruleset = RuleSet(c for _, c in compiled)
@@ -301,7 +304,7 @@ class _Eval:
             list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
         ):
             try:
-                rows = api.compile_run(rule, self.fields, self.lookups)(
+                rows = api.compile_run(rule, self.fields, self.lookups, now=self.now)(
                     events if own is None else own
                 )
             except RuleglotError as err:
@@ -379,6 +382,14 @@ class _Eval:
     help="--engine spark: Spark's own log lines and progress bars, and a failure's Java stack "
     "trace, on stderr.",
 )
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="The searches' start time (ISO 8601, UTC unless it names a zone), against which SPL "
+    "relative time ranges (earliest=-24h) are resolved; without it they are not applied "
+    "(absolute ones always are) and a note says which.",
+)
 def eval_command(
     rules: tuple[str, ...],
     event_paths: tuple[str, ...],
@@ -395,6 +406,7 @@ def eval_command(
     engine: str,
     master: str,
     verbose: bool,
+    now_text: str | None,
 ) -> None:
     """Run RULES (files or folders) on events.
 
@@ -420,6 +432,8 @@ def eval_command(
     loaded = load_rules(rules, read, run.errors, reader_warnings, **options)
     if summary := warning_summary(reader_warnings):
         click.echo(summary, err=True)
+    run.now = _now_option(now_text)
+    loaded = _time_ranges(run, loaded, engine)
     if engine == "spark":
         from translator.spark_eval import eval_spark
 
@@ -456,6 +470,35 @@ def eval_command(
         )
     if run.errors:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+def _now_option(text: str | None) -> datetime.datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_now(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--now") from None
+
+
+def _time_ranges(
+    run: _Eval, loaded: list[tuple[Path, Rule]], engine: str
+) -> list[tuple[Path, Rule]]:
+    """Say which rules' time-range bounds are not applied (ir.timerange: relative without
+    --now, index time); on Spark, which applies none, a rule whose range applies is an error."""
+    kept: list[tuple[Path, Rule]] = []
+    for path, rule in loaded:
+        keep = window(rule.timerange, run.now)
+        if engine == "spark" and keep.applies:
+            try:
+                api.refuse_spark_ranges([rule], run.now)
+            except RuleglotError as err:
+                run._fail(err, path)
+                continue
+        for skipped in keep.skipped:
+            click.echo(f"note: {path}: time range bound not applied: {skipped}", err=True)
+        kept.append((path, rule))
+    return kept
 
 
 OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}

@@ -99,6 +99,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.timerange import dispatch_times, with_time_range
 from backends.spl.values import search_network
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
@@ -1113,6 +1114,8 @@ def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitt
     if macro is not None:
         commands[0] = f"`{macro}` {commands[0]}".rstrip()
     commands += SplWriter(warnings).commands(renamed)
+    if rule.timerange is not None:
+        with_time_range(commands, rule.stages, rule.timerange)
     if commands == [""]:
         commands = ["*"]
     return Emitted(" | ".join(commands).lstrip(), warnings, commands, [macro] if macro else [])
@@ -1242,9 +1245,10 @@ def savedsearch(
             + ", ".join(f'"{a}"' for a in dict.fromkeys(attack))
             + "]}"
         )
+    earliest, latest = dispatch_times(rule.timerange, deploy.earliest, deploy.latest)
     lines += [
-        f"dispatch.earliest_time = {_conf_value(deploy.earliest, 'dispatch.earliest_time')}",
-        f"dispatch.latest_time = {_conf_value(deploy.latest, 'dispatch.latest_time')}",
+        f"dispatch.earliest_time = {_conf_value(earliest, 'dispatch.earliest_time')}",
+        f"dispatch.latest_time = {_conf_value(latest, 'dispatch.latest_time')}",
         f"cron_schedule = {_conf_value(deploy.cron, 'cron_schedule')}",
         f"enableSched = {1 if deploy.schedule else 0}",
     ]
