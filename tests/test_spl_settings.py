@@ -61,8 +61,8 @@ def test_known_sourcetype_is_the_log_source(spl: str, logsource: dict[str, str])
     ("spl", "construct"),
     [
         ("index=main EventCode=4688", "index"),
-        ("earliest=-24h EventCode=4688", "earliest"),
-        ("index=main _index_earliest=-1d EventCode=4688", "_index_earliest"),
+        ("earliest=-24h EventCode=4688", "timerange"),  # Rule.timerange, one warning
+        ("index=main _index_earliest=-1d EventCode=4688", "timerange"),
         ("eventtype=wineventlog_security EventCode=4688", "eventtype"),
         ("EventCode=4688 (index=a OR User=x)", "index"),
         ('sourcetype="crushftp:sessionlogs" user=x', "sourcetype"),
@@ -78,7 +78,7 @@ def test_settings_never_detection_fields(spl: str, construct: str) -> None:
     (rule,) = read_spl(spl)
     with pytest.raises(RuleglotError) as caught:
         emit_sigma(rule)
-    assert caught.value.construct in SETTINGS | {"logsource"}
+    assert caught.value.construct in SETTINGS | {"logsource", "timerange"}
 
 
 def test_unknown_sourcetype_names_its_vendor() -> None:
