@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 import gc
 import importlib
+import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -75,12 +77,32 @@ class _Commands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.LAZY})
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:  # what is still buffered meets a closed pipe here, not at exit
+                sys.stdout.flush()
+        except BrokenPipeError:
+            closed_pipe()
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.LAZY:
             module, attribute = self.LAZY[cmd_name]
             command = getattr(importlib.import_module(module), attribute)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
+
+
+def closed_pipe() -> NoReturn:
+    """Standard output's reader went away (``ruleglot translate ... | head -1``): end quietly
+    with the status of a process killed by SIGPIPE, 128 + 13, as ``git`` does (click's own
+    handler exits 1, which reads as a failure). Standard output is pointed at ``/dev/null``
+    first so that the interpreter's final flush cannot fail again (Python's ``signal``
+    documentation, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(128 + signal.SIGPIPE)
 
 
 #: The libraries whose versions decide ruleglot's behaviour: the Sigma reader (pySigma), the
