@@ -691,12 +691,15 @@ class MultiValue:
 class Subsearch:
     """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages); also a
     subsearch among search terms: ``command="search"`` keeps the rows its result rows' terms
-    match, ``command=EXCLUDE`` (``search NOT [...]``) the rows they do not match."""
+    match, ``command=EXCLUDE`` (``search NOT [...]``) the rows they do not match.
+    ``timerange``: the subsearch's own time modifiers (a base search's range does not apply to
+    its subsearches, nor theirs to it: Search Reference, "Time modifiers")."""
 
     command: str
     stages: tuple[Stage, ...]
     fields: tuple[str, ...] = ()
     options: tuple[tuple[str, str], ...] = ()
+    timerange: TimeRange | None = None
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 

@@ -16,7 +16,7 @@ from backends.sigma.emit import emit_sigma
 from backends.spl import read_spl, read_spl_search
 from ir.errors import RuleglotError
 from ir.events import Event
-from ir.nodes import Filter, Predicate, TimeBound, TimeRange
+from ir.nodes import Filter, Predicate, Subsearch, TimeBound, TimeRange
 from ir.timerange import parse_bound, parse_now, resolve, window
 from translator import api
 from translator.check import CheckResult, _ranges_differ
@@ -136,7 +136,8 @@ def test_detection_yaml_search_has_its_range() -> None:
         ("a=1 OR earliest=-1h", 8, "unsupported"),  # under OR: a range is the whole search's
         ("NOT earliest=-1h a=1", 5, "unsupported"),
         ("a=1 | search earliest=-1h", 14, "unsupported"),  # after the first command
-        ("a=1 [search earliest=-1h b | fields c]", 13, "unsupported"),  # a subsearch's own
+        ("a=1 | appendpipe [search earliest=-1h]", 26, "unsupported"),  # no base search
+        ("a=1 | append [| inputlookup x.csv where earliest=-1h]", 41, "unsupported"),
         ("earliest=-1h earliest=-2h", 14, "unsupported"),
         ("earliest!=-1h", 1, "unsupported"),
         ("earliest=* a=1", 1, "unsupported"),
@@ -151,6 +152,24 @@ def test_modifiers_the_range_cannot_hold_are_positioned_errors(
         read_spl(spl)
     assert (caught.value.category, caught.value.line, caught.value.col) == (category, 1, col)
     assert caught.value.construct == "earliest"
+
+
+def test_a_subsearch_has_its_own_range() -> None:
+    """"time ranges specified directly in the base search do not apply to subsearches"
+    (Search Reference, "Time modifiers"): each base search keeps its own."""
+    (rule,) = read_spl("index=a earliest=-1d | append [search index=b earliest=-30d x=1]")
+    assert rule.timerange == TimeRange(parse_bound("-1d"))
+    sub = rule.stages[-1]
+    assert isinstance(sub, Subsearch)
+    assert sub.timerange == TimeRange(parse_bound("-30d"))
+    assert {p.field for s in sub.stages if isinstance(s, Filter) for p in _preds(s)} == {
+        "index",
+        "x",
+    }
+    with pytest.raises(RuleglotError) as caught:  # running it: named, never ignored
+        api.run(rule, EVENTS, fields="none")
+    assert (caught.value.category, caught.value.construct) == ("unsupported", "earliest")
+    assert (caught.value.line, caught.value.col) == (1, 47)
 
 
 def test_a_where_field_named_earliest_is_a_field() -> None:

@@ -144,6 +144,7 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
+    TimeRange,
     UnaryOp,
     Wildcard,
     all_of,
@@ -689,8 +690,9 @@ class SplWriter:
             return end + 1 - index
         return 0
 
-    def pipeline(self, stages: Sequence[Stage]) -> str:
-        """A whole pipeline (a subsearch's): a leading search filter as bare terms."""
+    def pipeline(self, stages: Sequence[Stage], timerange: TimeRange | None = None) -> str:
+        """A whole pipeline (a subsearch's): a leading search filter as bare terms, after the
+        subsearch's own time range."""
         first = ""
         rest = list(stages)
         if rest and isinstance(rest[0], Filter) and rest[0].command == "search":
@@ -699,6 +701,9 @@ class SplWriter:
                 first = text
                 rest.pop(0)
         commands = [first, *self.commands(rest)]
+        if timerange is not None:
+            with_time_range(commands, tuple(stages), timerange)
+            first = commands[0]
         return " | ".join(commands).strip() if first else "| " + " | ".join(commands[1:])
 
     def display(self, stage: Stage) -> str:
@@ -902,7 +907,7 @@ class SplWriter:
         words = [stage.command, *options_text(stage.options), *map(_arg, stage.fields)]
         if stage.command == "appendpipe":
             return " ".join([*words, f"[{' | '.join(self.commands(stage.stages))}]"])
-        return " ".join([*words, f"[{self.pipeline(stage.stages)}]"])
+        return " ".join([*words, f"[{self.pipeline(stage.stages, stage.timerange)}]"])
 
     def foreach_spl(self, stage: ForEach) -> str:
         words = ["foreach", *options_text(stage.options), *map(_arg, stage.fields)]

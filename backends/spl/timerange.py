@@ -9,9 +9,11 @@ where the IR cannot say so is a positioned ``unsupported`` error, never a predic
 
 * inside ``OR``/``NOT``, or with another operator than ``=`` (``earliest!=x``, ``earliest>x``):
   the range is the whole search's, not a condition on some events;
-* in a later ``| search`` or an ``inputlookup ... where``, a ``tstats`` where clause, or a
-  subsearch ("time ranges specified directly in the base search do not apply to
-  subsearches": a subsearch's own range is its own, which ``Subsearch`` does not hold);
+* in a later ``| search``, an ``inputlookup ... where``, a ``tstats`` where clause or an
+  ``appendpipe`` (none is a base search);
+
+A subsearch's own base search has its own range (``Subsearch.timerange``): "time ranges
+specified directly in the base search do not apply to subsearches".
 * given twice in one search.
 """
 
@@ -62,14 +64,24 @@ def _refuse(pred: Predicate, where: str) -> RuleglotError:
 
 
 def _check_none(stages: tuple[Stage, ...] | list[Stage], where: str) -> None:
-    """A positioned error for any time-modifier predicate in search filters of ``stages``."""
+    """A positioned error for any time-modifier predicate in search filters of ``stages``
+    (an ``appendpipe``'s too: it has no base search of its own)."""
     for stage in stages:
         if isinstance(stage, Filter) and stage.command in ("search", "tstats"):
             for pred in predicates(stage.expr):
                 if _is_modifier(pred):
                     raise _refuse(pred, where)
-        elif isinstance(stage, Subsearch):
-            _check_none(stage.stages, "in a subsearch (its own time range is not modelled)")
+        elif isinstance(stage, Subsearch) and stage.command == "appendpipe":
+            _check_none(stage.stages, "in appendpipe, which has no base search")
+
+
+def _own_range(stage: Stage) -> Stage:
+    """A subsearch with its own base search's range taken (Search Reference, "Time
+    modifiers": a range in a subsearch applies to that subsearch only)."""
+    if not isinstance(stage, Subsearch) or stage.command == "appendpipe":
+        return stage
+    inner, timerange = take(list(stage.stages))
+    return replace(stage, stages=tuple(inner), timerange=timerange)
 
 
 def _bound_text(pred: Predicate) -> str | None:
@@ -80,7 +92,9 @@ def _bound_text(pred: Predicate) -> str | None:
 
 
 def take(stages: list[Stage], span: Span | None = None) -> tuple[list[Stage], TimeRange | None]:
-    """``stages`` without the base search's time modifiers, and the range they make."""
+    """``stages`` without the base search's time modifiers, and the range they make (each
+    subsearch's own in its ``Subsearch.timerange``)."""
+    stages = [_own_range(stage) for stage in stages]
     if not stages or not isinstance(stages[0], Filter) or stages[0].command != "search":
         _check_none(stages, "outside the base search")
         return stages, None
