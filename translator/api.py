@@ -33,13 +33,13 @@ from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
 from ir.datamodels import DATA_MODEL_PROFILES, DataModelProfile
 from ir.errors import RuleglotError
-from ir.evaluator import CompiledRule, RuleSet, compile_rule
+from ir.evaluator import CompiledRule, RuleSet, compile_expr, compile_rule
 from ir.events import Event
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.lookups import LookupProvider
 from ir.nodes import DataModel, Filter, Rule, Subsearch
-from ir.pipeline import compile_pipeline
+from ir.pipeline import Row, compile_pipeline
 from ir.timerange import Window, restrict, window
 
 
@@ -447,6 +447,40 @@ def compile_run(
         # subsearch may search the events themselves, which need it
         return run_stages
     return lambda events: run_stages(chosen.apply(e) for e in events)
+
+
+def compile_sourced_run(
+    rule: Rule,
+    profile_name: str = "windows",
+    fields: str | None = None,
+    lookups: LookupProvider | None = None,
+    now: datetime.datetime | None = None,
+) -> Callable[[Iterable[Event]], list[Event]] | None:
+    """:func:`compile_run` on the events of the rule's log source only, as a filter rule is
+    run (a Sigma correlation or 1.x aggregation counts its log source's events, not every
+    event): each event goes in once, with the field aliases of the first log-source branch
+    that selects it. ``None`` when the profile maps the log source to none of its events (the
+    rule is not run, as an unmapped filter rule is not). A rule without a log source (an SPL
+    search selects its events in its own search) or ``profile_name="none"``: every event."""
+    chosen = profile(profile_name)
+    run = compile_run(rule, fields, lookups, now=now)
+    if not chosen.mappings or rule.logsource.is_empty():
+        return run
+    branches = chosen.resolve(rule.logsource)
+    if branches is None:
+        return None
+    tests = [(compile_expr(b.condition), b.alias_map()) for b in branches]
+
+    def sourced(events: Iterable[Event]) -> list[Event]:
+        selected: list[Event] = []
+        for event in events:
+            for inside, aliases in tests:
+                if inside(event):
+                    selected.append(Row.of(event, aliases) if aliases else event)
+                    break
+        return run(selected)
+
+    return sourced
 
 
 def _ranged(run: Callable[[Iterable[Event]], list[Event]], keep: Window) -> Callable[

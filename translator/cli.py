@@ -233,6 +233,12 @@ def _data_set_fields(rule: Rule) -> set[str]:
     return out
 
 
+def _logsource_name(rule: Rule) -> str:
+    """``product/category/service`` of a rule's log source, for ``eval``'s not-run count."""
+    ls = rule.logsource
+    return "/".join(filter(None, (ls.product, ls.category, ls.service)))
+
+
 class _Eval:
     """One ``ruleglot eval`` run: compiles, matches, runs pipelines, counts, reports."""
 
@@ -296,16 +302,7 @@ class _Eval:
                             "event_index": event_index,
                         }
                     )
-        self.unmapped = Counter(
-            "/".join(
-                filter(
-                    None,
-                    (c.rule.logsource.product, c.rule.logsource.category, c.rule.logsource.service),
-                )
-            )
-            for _, c in compiled
-            if c.unmapped
-        )
+        self.unmapped = Counter(_logsource_name(c.rule) for _, c in compiled if c.unmapped)
         return len(compiled)
 
     def pipelines(self, rules: list[tuple[Path, Rule]], event_files: list[Path]) -> int:
@@ -326,9 +323,14 @@ class _Eval:
             list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
         ):
             try:
-                rows = api.compile_run(rule, self.fields, self.lookups, now=self.now)(
-                    events if own is None else own
+                # the rule's log source selects its events, as a filter rule's does
+                run = api.compile_sourced_run(
+                    rule, self.profile_name, self.fields, self.lookups, now=self.now
                 )
+                if run is None:
+                    self.unmapped[_logsource_name(rule)] += 1
+                    continue
+                rows = run(events if own is None else own)
             except RuleglotError as err:
                 self._fail(err, path)
                 continue
