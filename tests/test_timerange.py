@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backends.sigma.emit import emit_sigma
 from backends.spl import read_spl, read_spl_search
 from ir.errors import RuleglotError
 from ir.events import Event
-from ir.nodes import Filter, Predicate, Subsearch, TimeBound, TimeRange
+from ir.nodes import Filter, Predicate, Rule, Subsearch, TimeBound, TimeRange
 from ir.timerange import parse_bound, parse_now, resolve, window
 from translator import api
 from translator.check import CheckResult, _ranges_differ
@@ -295,3 +297,38 @@ def _preds(stage: Filter) -> list[Predicate]:
     from ir.nodes import predicates
 
     return list(predicates(stage.expr))
+
+
+_UNIT = st.sampled_from(["s", "m", "h", "d", "w", "mon", "q", "y", "min", "hours", "days"])
+_STEP = st.one_of(
+    st.builds(lambda sign, n, u: f"{sign}{n}{u}", st.sampled_from("+-"),
+              st.sampled_from(["", "0", "1", "24", "365"]), _UNIT),
+    st.sampled_from(["s", "m", "h", "d", "w0", "w6", "mon", "q", "y"]).map(lambda u: f"@{u}"),
+)  # fmt: skip
+_BOUND = st.one_of(
+    st.just("now"),
+    st.integers(0, 2_000_000_000).map(str),
+    st.lists(_STEP, min_size=1, max_size=4).map("".join),
+    st.datetimes(dt.datetime(1971, 1, 1), dt.datetime(2037, 1, 1)).map(
+        lambda d: d.strftime("%m/%d/%Y:%H:%M:%S")
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), _BOUND.map(parse_bound)), min_size=4, max_size=4),
+    st.sampled_from(["", "a=1", "a=1 OR b=2", "a=1 | stats count", "| stats count"]),
+)
+def test_any_range_writes_and_reads_back(bounds: list[TimeBound | None], search: str) -> None:
+    """Rule.timerange -> SPL -> Rule.timerange is an identity, beside any search, and each
+    bound resolves (no relative text the reader accepts fails to resolve)."""
+    timerange = TimeRange(*bounds)
+    if not timerange.bounds():
+        return
+    for _, bound in timerange.bounds():
+        resolve(bound, NOW)
+    stages = read_spl(search)[0].stages if search else ()
+    text = api.emit(Rule("t", stages, timerange=timerange, language="spl"), "spl")
+    (back,) = read_spl(text)
+    assert (back.timerange, back.stages) == (timerange, stages), text
