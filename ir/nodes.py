@@ -6,8 +6,9 @@ module may define predicate semantics.
 
 Rule
     Metadata (id, title, description, status, level, author, references, falsepositives, tags,
-    date, modified), the :class:`LogSource` it reads (never dropped), and a tuple of
-    :class:`Stage`. A Sigma rule is one :class:`Filter` stage.
+    date, modified), the :class:`LogSource` it reads (never dropped), its :class:`TimeRange`
+    (SPL; ``None`` otherwise), and a tuple of :class:`Stage`. A Sigma rule is one
+    :class:`Filter` stage.
 
 Filter stage
     A boolean tree of :class:`And`, :class:`Or`, :class:`Not` over :class:`Predicate` leaves (and
@@ -74,10 +75,13 @@ Search settings (SPL)
     they select Windows channels), and a writer for a language without Splunk's default fields
     maps them to that language's log source or reports them (``backends/sigma/emit.py``:
     ``logsource`` through :mod:`backends.sigma.splunk_sources`, never a detection field). A time
-    modifier (:data:`TIME_MODIFIERS`) is the search's time range, which Sigma leaves to the
-    scheduler: the Sigma writer reports and drops it. (Open: the reader still keeps a time
-    modifier as a predicate, which no event's field satisfies; a ``Rule`` time range, written
-    back by the SPL writer, is the planned home.)
+    modifier (:data:`TIME_MODIFIERS`) is the search's time range, not a predicate: the SPL
+    reader takes the base search's top-level ``earliest=``/``latest=``/``_index_earliest=``/
+    ``_index_latest=`` into ``Rule.timerange`` (:class:`TimeRange`, each bound a
+    :class:`TimeBound`: the text and its parsed form, :mod:`ir.timerange`). What a range
+    means when run is :mod:`ir.timerange` (``docs/semantics.md``, "Time ranges"); the SPL
+    writer writes it back, the Sigma writer reports it (Sigma leaves the window to the
+    scheduler).
 
 Immutability and equality
     Every node is a frozen dataclass, hashable, compared by structure. ``span`` (where the node was
@@ -241,6 +245,48 @@ class LogSource:
 
     def is_empty(self) -> bool:
         return not (self.product or self.category or self.service)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBound:
+    """One time modifier's value (Search Reference, "Time modifiers"): ``text`` as written and
+    its parsed form, made only by :func:`ir.timerange.parse_bound`. Absolute (``epoch``: epoch
+    seconds, from ``0``, ``1700000000`` or ``%m/%d/%Y:%H:%M:%S``) or relative to the search's
+    ``now`` (``steps`` applied in order: ``("shift", -24, "h")``, ``("snap", 0, "h")``, and
+    ``("snap", 1, "w")`` for ``@w1``; ``now`` has no steps)."""
+
+    text: str
+    epoch: float | None = None
+    steps: tuple[tuple[str, int, str], ...] = ()
+
+    @property
+    def relative(self) -> bool:
+        return self.epoch is None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """An SPL search's time range (module docstring, "Search settings"): ``earliest``
+    inclusive, ``latest`` exclusive on ``_time``; ``index_earliest``/``index_latest`` on the
+    index time. ``None``: not given."""
+
+    earliest: TimeBound | None = None
+    latest: TimeBound | None = None
+    index_earliest: TimeBound | None = None
+    index_latest: TimeBound | None = None
+    span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
+
+    def bounds(self) -> tuple[tuple[str, TimeBound], ...]:
+        """``(modifier, bound)`` for each given bound, as SPL names them."""
+        named = (
+            ("earliest", self.earliest), ("latest", self.latest),
+            ("_index_earliest", self.index_earliest), ("_index_latest", self.index_latest),
+        )  # fmt: skip
+        return tuple((name, bound) for name, bound in named if bound is not None)
+
+    def text(self) -> str:
+        """The range as SPL modifiers (``earliest=-24h@h latest=now``)."""
+        return " ".join(f"{name}={bound.text}" for name, bound in self.bounds())
 
 
 # --- boolean trees ---------------------------------------------------------------------------
@@ -645,12 +691,15 @@ class MultiValue:
 class Subsearch:
     """``join``/``append``/``appendpipe`` with a bracketed subsearch (its own stages); also a
     subsearch among search terms: ``command="search"`` keeps the rows its result rows' terms
-    match, ``command=EXCLUDE`` (``search NOT [...]``) the rows they do not match."""
+    match, ``command=EXCLUDE`` (``search NOT [...]``) the rows they do not match.
+    ``timerange``: the subsearch's own time modifiers (a base search's range does not apply to
+    its subsearches, nor theirs to it: Search Reference, "Time modifiers")."""
 
     command: str
     stages: tuple[Stage, ...]
     fields: tuple[str, ...] = ()
     options: tuple[tuple[str, str], ...] = ()
+    timerange: TimeRange | None = None
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 
 
@@ -731,6 +780,8 @@ class Rule:
     language: str | None = None
     #: metadata outside the rule schema, as ``(key, JSON text)`` pairs (Sigma custom keys)
     custom: tuple[tuple[str, str], ...] = ()
+    #: the search's time range (SPL time modifiers), ``None`` when it names none
+    timerange: TimeRange | None = None
     source_text: str | None = _field(default=None, compare=False, hash=False, repr=False)
     span: Span | None = _field(default=None, compare=False, hash=False, repr=False)
 

@@ -139,6 +139,10 @@ def compile_pipeline(
     #: the events of the current run, which a ``join``/``append`` subsearch searches again
     searched: list[list[Event]] = [[]]
     for stage in stage_list[used:]:
+        if isinstance(stage, Subsearch) and stage.timerange is not None:
+            own = stage.timerange
+            raise unsupported(f"a subsearch's own time range ({own.text()}) is not run",
+                              "earliest", own.span or stage.span)  # fmt: skip
         if isinstance(stage, Subsearch) and stage.command in SUBSEARCHES:
             inner = compile_pipeline(stage.stages, lookups=lookups, aliases=aliases, now=when,
                                      datamodels=profile)  # fmt: skip

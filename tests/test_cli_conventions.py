@@ -174,3 +174,23 @@ def test_a_rule_from_standard_input() -> None:
     assert "stdin.exe" in result.stdout
     broken = run(["translate", "-", "--to", "spl"], input="title: x\n")
     assert broken.exit_code == 2 and broken.stderr.startswith("-:")
+
+
+@pytest.mark.parametrize("lines", [1, 400])
+def test_a_closed_pipe_ends_quietly_like_git(tmp_path: Path, lines: int) -> None:
+    """``ruleglot translate ... | head -1``: standard output's reader is gone before ruleglot
+    writes (or while it writes, past the pipe's buffer): exit 141 (128 + SIGPIPE, git's
+    status), nothing on stderr (click's own handler exited 1, read as a failure)."""
+    import subprocess
+    import sys
+
+    for i in range(lines):
+        (tmp_path / f"r{i}.spl").write_text(f'index=main CommandLine="*{"x" * 200}{i}*"\n')
+    command = [sys.executable, "-c", "from translator.cli import main; main()", "translate",
+               str(tmp_path), "--from", "spl", "--to", "spl", "--jobs", "1"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader goes away at once
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141, errors
+    assert "Traceback" not in errors and "BrokenPipe" not in errors

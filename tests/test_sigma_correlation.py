@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from backends.sigma.reader import read_sigma
@@ -227,3 +229,61 @@ def test_extended_condition_unsupported() -> None:
 def test_bad_timespan_is_positioned() -> None:
     err = _error(EVENT_COUNT.replace("timespan: 5m", "timespan: 5 minutes"))
     assert (err.category, err.construct, err.line) == ("invalid", "correlation", 20)
+
+
+_FAILED_LOGONS = """\
+title: failed logons
+id: 0e95725d-7320-415d-80f7-004da920fc11
+name: failed_logon
+logsource:
+  product: windows
+  service: security
+detection:
+  selection:
+    EventID: 4625
+  condition: selection
+---
+title: many failed logons
+id: 0e95725d-7320-415d-80f7-004da920fc12
+correlation:
+  type: event_count
+  rules:
+    - failed_logon
+  group-by:
+    - TargetUserName
+  timespan: 1h
+  condition:
+    gte: 1
+"""
+
+
+def test_eval_counts_only_the_log_source_events_of_a_correlation(tmp_path: Path) -> None:
+    """``ruleglot eval`` runs a correlation on its log source's events, as it runs a filter
+    rule (it counted every event before: a Sysmon event with the same EventID counted)."""
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    rule = tmp_path / "corr.yml"
+    rule.write_text(_FAILED_LOGONS)
+    events = tmp_path / "e.jsonl"
+    stamp = "2024-03-13T15:00:0{}Z"
+    events.write_text("".join(_json.dumps(e) + "\n" for e in [
+        {"Channel": "Security", "EventID": 4625, "TargetUserName": "x",
+         "TimeCreated_SystemTime": stamp.format(0)},
+        {"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 4625,
+         "TargetUserName": "x", "TimeCreated_SystemTime": stamp.format(1)},
+    ]))  # fmt: skip
+
+    def counts(*extra: str) -> list[int]:
+        out = CliRunner().invoke(main, ["eval", str(rule), "--events", str(events), *extra])
+        assert out.exit_code == 0, out.output
+        return [_json.loads(line)["row"]["count"] for line in out.stdout.splitlines()]
+
+    assert counts() == [1]
+    assert counts("--profile", "none") == [2]  # no log-source profile: every event
+    rule.write_text(_FAILED_LOGONS.replace("product: windows", "product: zeek"))
+    out = CliRunner().invoke(main, ["eval", str(rule), "--events", str(events)])
+    assert out.stdout == "" and "1 rule(s) not run" in out.stderr

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import ir.nodes as nodes
-from backends.spl import read_spl_search
+from backends.spl import read_spl, read_spl_search
 from backends.spl.emit import SplWriter
 from backends.spl.macros import MacroTable
 from ir.errors import RuleglotError, Span
@@ -64,9 +64,11 @@ def test_every_stage_class_has_a_writer_method() -> None:
 
 @pytest.mark.parametrize(("source", "written"), _cases())
 def test_round_trip_cases(source: str, written: str) -> None:
-    stages = tuple(read_spl_search(source))
-    assert write(stages) == written
-    assert tuple(read_spl_search(written)) == stages
+    """Whole rules: the stages and the time range (``Rule.timerange``) both come back."""
+    (rule,) = read_spl(source)
+    assert api.emit(rule, "spl") == written
+    (back,) = read_spl(written)
+    assert (back.stages, back.timerange) == (rule.stages, rule.timerange)
 
 
 def test_round_trip_cases_cover_every_command_of_the_grammar() -> None:

@@ -13,6 +13,7 @@ Two ways to run a rule, because SPL searches are pipelines:
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +33,14 @@ from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
 from ir.datamodels import DATA_MODEL_PROFILES, DataModelProfile
 from ir.errors import RuleglotError
-from ir.evaluator import CompiledRule, RuleSet, compile_rule
+from ir.evaluator import CompiledRule, RuleSet, compile_expr, compile_rule
 from ir.events import Event
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
 from ir.lookups import LookupProvider
 from ir.nodes import DataModel, Filter, Rule, Subsearch
-from ir.pipeline import compile_pipeline
+from ir.pipeline import Row, compile_pipeline
+from ir.timerange import Window, restrict, window
 
 
 def _read_ir(text: str, path: str | None = None, **_: Any) -> list[Rule]:
@@ -325,13 +327,20 @@ def evaluate(
     fields: str | None = None,
     engine: str = "python",
     master: str = "local[2]",
+    now: datetime.datetime | None = None,
 ) -> Iterator[Match]:
     """Every (rule, event) pair that matches, by position in the inputs (filter-only rules).
+
+    A rule's time range (SPL ``earliest``/``latest``) keeps the events inside it
+    (:mod:`ir.timerange`): absolute bounds always, relative ones when ``now`` (the search's
+    start, an aware datetime) is given.
 
     ``engine="spark"`` runs the rules on Apache Spark (``master``: a Spark master URL) with the
     same meaning (:mod:`backends.spark`); it needs ``pip install 'ruleglot[spark]'`` and
     raises the rules' ``unsupported`` errors instead of skipping them."""
     if engine == "spark":
+        plain = [r.rule if isinstance(r, CompiledRule) else r for r in rules]
+        refuse_spark_ranges(plain, now)
         yield from _evaluate_spark(rules, events, profile_name, fields, master)
         return
     if engine != "python":
@@ -341,7 +350,8 @@ def evaluate(
         r if isinstance(r, CompiledRule) else compile_rule(r, chosen, fields_for(r, fields))
         for r in rules
     ]
-    ruleset = RuleSet(compiled)
+    # each rule's time range (ir.timerange) keeps the events it is run on
+    ruleset = RuleSet(restrict(c, window(c.rule.timerange, now)) for c in compiled)
     for event_index, event in enumerate(events):
         ev = event if isinstance(event, Event) else Event(event)
         for rule_index in ruleset.match(ev):
@@ -401,15 +411,31 @@ def run_spark(
     return run_plan(spark, plan, [e if isinstance(e, Event) else Event(e) for e in events])
 
 
+def refuse_spark_ranges(rules: Iterable[Rule], now: datetime.datetime | None) -> None:
+    """The Spark engine does not apply time ranges: a rule whose range would apply is a
+    named ``unsupported`` error there, never run on events outside it."""
+    for rule in rules:
+        if window(rule.timerange, now).applies:
+            assert rule.timerange is not None
+            raise RuleglotError(
+                f"the Spark engine does not apply time ranges ({rule.timerange.text()})",
+                category="unsupported",
+                construct="timerange",
+            ).at(rule.timerange.span)
+
+
 def compile_run(
     rule: Rule,
     fields: str | None = None,
     lookups: LookupProvider | None = None,
     aliases: dict[str, str] | None = None,
+    now: datetime.datetime | None = None,
 ) -> Callable[[Iterable[Event]], list[Event]]:
     """``events -> rows`` for any rule; raises for what the pipeline cannot run. ``aliases``
-    are a log-source branch's (a field read under another name when the event lacks it)."""
-    run_stages = compile_pipeline(rule.stages, lookups=lookups, aliases=aliases)
+    are a log-source branch's (a field read under another name when the event lacks it).
+    The rule's time range keeps the events inside it (:func:`evaluate`; ``now`` as there)."""
+    run_stages = _ranged(compile_pipeline(rule.stages, lookups=lookups, aliases=aliases),
+                         window(rule.timerange, now))  # fmt: skip
     chosen = fields_for(rule, fields)
     if chosen is None or (
         rule.stages
@@ -423,15 +449,59 @@ def compile_run(
     return lambda events: run_stages(chosen.apply(e) for e in events)
 
 
+def compile_sourced_run(
+    rule: Rule,
+    profile_name: str = "windows",
+    fields: str | None = None,
+    lookups: LookupProvider | None = None,
+    now: datetime.datetime | None = None,
+) -> Callable[[Iterable[Event]], list[Event]] | None:
+    """:func:`compile_run` on the events of the rule's log source only, as a filter rule is
+    run (a Sigma correlation or 1.x aggregation counts its log source's events, not every
+    event): each event goes in once, with the field aliases of the first log-source branch
+    that selects it. ``None`` when the profile maps the log source to none of its events (the
+    rule is not run, as an unmapped filter rule is not). A rule without a log source (an SPL
+    search selects its events in its own search) or ``profile_name="none"``: every event."""
+    chosen = profile(profile_name)
+    run = compile_run(rule, fields, lookups, now=now)
+    if not chosen.mappings or rule.logsource.is_empty():
+        return run
+    branches = chosen.resolve(rule.logsource)
+    if branches is None:
+        return None
+    tests = [(compile_expr(b.condition), b.alias_map()) for b in branches]
+
+    def sourced(events: Iterable[Event]) -> list[Event]:
+        selected: list[Event] = []
+        for event in events:
+            for inside, aliases in tests:
+                if inside(event):
+                    selected.append(Row.of(event, aliases) if aliases else event)
+                    break
+        return run(selected)
+
+    return sourced
+
+
+def _ranged(run: Callable[[Iterable[Event]], list[Event]], keep: Window) -> Callable[
+    [Iterable[Event]], list[Event]
+]:
+    """``run`` on the events inside ``keep`` only (the events as read: their own times)."""
+    if not keep.applies:
+        return run
+    return lambda events: run(e for e in events if keep.holds(e))
+
+
 def run(
     rule: Rule,
     events: Iterable[Event | dict[str, Any]],
     fields: str | None = None,
     lookups: LookupProvider | None = None,
+    now: datetime.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """The rows ``rule`` returns on ``events`` (its log source is not applied: SPL selects
-    its events in its own search)."""
-    rows = compile_run(rule, fields, lookups)(
+    its events in its own search; its time range is, as in :func:`evaluate`)."""
+    rows = compile_run(rule, fields, lookups, now=now)(
         e if isinstance(e, Event) else Event(e) for e in events
     )
     return [row_dict(row) for row in rows]

@@ -8,8 +8,11 @@ stderr; a progress bar only when stderr is a terminal.
 
 from __future__ import annotations
 
+import datetime
 import gc
 import importlib
+import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -29,6 +32,7 @@ from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
 from ir.nodes import DataModel, Rule, Subsearch
+from ir.timerange import parse_now, restrict, window
 from translator import api
 from translator.cases import CaseResult, run_cases
 from translator.cli_common import (
@@ -73,12 +77,32 @@ class _Commands(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.LAZY})
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:  # what is still buffered meets a closed pipe here, not at exit
+                sys.stdout.flush()
+        except BrokenPipeError:
+            closed_pipe()
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.LAZY:
             module, attribute = self.LAZY[cmd_name]
             command = getattr(importlib.import_module(module), attribute)
             self.add_command(command, cmd_name)
         return self.commands.get(cmd_name)
+
+
+def closed_pipe() -> NoReturn:
+    """Standard output's reader went away (``ruleglot translate ... | head -1``): end quietly
+    with the status of a process killed by SIGPIPE, 128 + 13, as ``git`` does (click's own
+    handler exits 1, which reads as a failure). Standard output is pointed at ``/dev/null``
+    first so that the interpreter's final flush cannot fail again (Python's ``signal``
+    documentation, "Note on SIGPIPE")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(128 + signal.SIGPIPE)
 
 
 #: The libraries whose versions decide ruleglot's behaviour: the Sigma reader (pySigma), the
@@ -209,6 +233,12 @@ def _data_set_fields(rule: Rule) -> set[str]:
     return out
 
 
+def _logsource_name(rule: Rule) -> str:
+    """``product/category/service`` of a rule's log source, for ``eval``'s not-run count."""
+    ls = rule.logsource
+    return "/".join(filter(None, (ls.product, ls.category, ls.service)))
+
+
 class _Eval:
     """One ``ruleglot eval`` run: compiles, matches, runs pipelines, counts, reports."""
 
@@ -223,6 +253,8 @@ class _Eval:
         )
         self.errors: list[RuleglotError] = []
         self.out = sys.stdout.buffer
+        #: the searches' start time for relative time ranges (--now; ir.timerange)
+        self.now: datetime.datetime | None = None
         self.matches = self.rows = self.events_read = 0
         self.matched_rules: set[str] = set()
         self.fields_seen: set[str] = set()
@@ -240,9 +272,8 @@ class _Eval:
         compiled: list[tuple[Path, CompiledRule]] = []
         for path, rule in rules:
             try:
-                compiled.append(
-                    (path, compile_rule(rule, chosen, api.fields_for(rule, self.fields)))
-                )
+                one = compile_rule(rule, chosen, api.fields_for(rule, self.fields))
+                compiled.append((path, restrict(one, window(rule.timerange, self.now))))
             except RuleglotError as err:
                 self._fail(err, path)
         ruleset = RuleSet(c for _, c in compiled)
@@ -271,16 +302,7 @@ class _Eval:
                             "event_index": event_index,
                         }
                     )
-        self.unmapped = Counter(
-            "/".join(
-                filter(
-                    None,
-                    (c.rule.logsource.product, c.rule.logsource.category, c.rule.logsource.service),
-                )
-            )
-            for _, c in compiled
-            if c.unmapped
-        )
+        self.unmapped = Counter(_logsource_name(c.rule) for _, c in compiled if c.unmapped)
         return len(compiled)
 
     def pipelines(self, rules: list[tuple[Path, Rule]], event_files: list[Path]) -> int:
@@ -301,9 +323,14 @@ class _Eval:
             list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
         ):
             try:
-                rows = api.compile_run(rule, self.fields, self.lookups)(
-                    events if own is None else own
+                # the rule's log source selects its events, as a filter rule's does
+                run = api.compile_sourced_run(
+                    rule, self.profile_name, self.fields, self.lookups, now=self.now
                 )
+                if run is None:
+                    self.unmapped[_logsource_name(rule)] += 1
+                    continue
+                rows = run(events if own is None else own)
             except RuleglotError as err:
                 self._fail(err, path)
                 continue
@@ -379,6 +406,14 @@ class _Eval:
     help="--engine spark: Spark's own log lines and progress bars, and a failure's Java stack "
     "trace, on stderr.",
 )
+@click.option(
+    "--now",
+    "now_text",
+    default=None,
+    help="The searches' start time (ISO 8601, UTC unless it names a zone), against which SPL "
+    "relative time ranges (earliest=-24h) are resolved; without it they are not applied "
+    "(absolute ones always are) and a note says which.",
+)
 def eval_command(
     rules: tuple[str, ...],
     event_paths: tuple[str, ...],
@@ -395,6 +430,7 @@ def eval_command(
     engine: str,
     master: str,
     verbose: bool,
+    now_text: str | None,
 ) -> None:
     """Run RULES (files or folders) on events.
 
@@ -420,6 +456,8 @@ def eval_command(
     loaded = load_rules(rules, read, run.errors, reader_warnings, **options)
     if summary := warning_summary(reader_warnings):
         click.echo(summary, err=True)
+    run.now = _now_option(now_text)
+    loaded = _time_ranges(run, loaded, engine)
     if engine == "spark":
         from translator.spark_eval import eval_spark
 
@@ -456,6 +494,35 @@ def eval_command(
         )
     if run.errors:
         sys.exit(EXIT_INPUT_ERROR)
+
+
+def _now_option(text: str | None) -> datetime.datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_now(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time", param_hint="--now") from None
+
+
+def _time_ranges(
+    run: _Eval, loaded: list[tuple[Path, Rule]], engine: str
+) -> list[tuple[Path, Rule]]:
+    """Say which rules' time-range bounds are not applied (ir.timerange: relative without
+    --now, index time); on Spark, which applies none, a rule whose range applies is an error."""
+    kept: list[tuple[Path, Rule]] = []
+    for path, rule in loaded:
+        keep = window(rule.timerange, run.now)
+        if engine == "spark" and keep.applies:
+            try:
+                api.refuse_spark_ranges([rule], run.now)
+            except RuleglotError as err:
+                run._fail(err, path)
+                continue
+        for skipped in keep.skipped:
+            click.echo(f"note: {path}: time range bound not applied: {skipped}", err=True)
+        kept.append((path, rule))
+    return kept
 
 
 OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}

@@ -259,6 +259,10 @@ class _Emitter:
 
     def run(self) -> EmitResult:
         stages = self.rule.stages
+        if self.rule.timerange is not None:  # ir.nodes.TimeRange: Sigma has no time range
+            self.problem("timerange", f"the search's time range ({self.rule.timerange.text()}) "
+                         "has no Sigma form (a Sigma rule's window is its schedule's): dropped",
+                         self.rule.timerange.span)  # fmt: skip
         tstats = read_tstats(stages, self.datamodels, self.problem)
         if tstats is not None:
             return self.run_tstats(tstats)

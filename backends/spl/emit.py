@@ -99,6 +99,7 @@ from typing import Any, ClassVar, TypeAlias
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.timerange import dispatch_times, with_time_range
 from backends.spl.values import search_network
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
@@ -143,6 +144,7 @@ from ir.nodes import (
     Stats,
     Subsearch,
     Table,
+    TimeRange,
     UnaryOp,
     Wildcard,
     all_of,
@@ -688,8 +690,9 @@ class SplWriter:
             return end + 1 - index
         return 0
 
-    def pipeline(self, stages: Sequence[Stage]) -> str:
-        """A whole pipeline (a subsearch's): a leading search filter as bare terms."""
+    def pipeline(self, stages: Sequence[Stage], timerange: TimeRange | None = None) -> str:
+        """A whole pipeline (a subsearch's): a leading search filter as bare terms, after the
+        subsearch's own time range."""
         first = ""
         rest = list(stages)
         if rest and isinstance(rest[0], Filter) and rest[0].command == "search":
@@ -698,6 +701,9 @@ class SplWriter:
                 first = text
                 rest.pop(0)
         commands = [first, *self.commands(rest)]
+        if timerange is not None:
+            with_time_range(commands, tuple(stages), timerange)
+            first = commands[0]
         return " | ".join(commands).strip() if first else "| " + " | ".join(commands[1:])
 
     def display(self, stage: Stage) -> str:
@@ -901,7 +907,7 @@ class SplWriter:
         words = [stage.command, *options_text(stage.options), *map(_arg, stage.fields)]
         if stage.command == "appendpipe":
             return " ".join([*words, f"[{' | '.join(self.commands(stage.stages))}]"])
-        return " ".join([*words, f"[{self.pipeline(stage.stages)}]"])
+        return " ".join([*words, f"[{self.pipeline(stage.stages, stage.timerange)}]"])
 
     def foreach_spl(self, stage: ForEach) -> str:
         words = ["foreach", *options_text(stage.options), *map(_arg, stage.fields)]
@@ -1113,6 +1119,8 @@ def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitt
     if macro is not None:
         commands[0] = f"`{macro}` {commands[0]}".rstrip()
     commands += SplWriter(warnings).commands(renamed)
+    if rule.timerange is not None:
+        with_time_range(commands, rule.stages, rule.timerange)
     if commands == [""]:
         commands = ["*"]
     return Emitted(" | ".join(commands).lstrip(), warnings, commands, [macro] if macro else [])
@@ -1242,9 +1250,10 @@ def savedsearch(
             + ", ".join(f'"{a}"' for a in dict.fromkeys(attack))
             + "]}"
         )
+    earliest, latest = dispatch_times(rule.timerange, deploy.earliest, deploy.latest)
     lines += [
-        f"dispatch.earliest_time = {_conf_value(deploy.earliest, 'dispatch.earliest_time')}",
-        f"dispatch.latest_time = {_conf_value(deploy.latest, 'dispatch.latest_time')}",
+        f"dispatch.earliest_time = {_conf_value(earliest, 'dispatch.earliest_time')}",
+        f"dispatch.latest_time = {_conf_value(latest, 'dispatch.latest_time')}",
         f"cron_schedule = {_conf_value(deploy.cron, 'cron_schedule')}",
         f"enableSched = {1 if deploy.schedule else 0}",
     ]

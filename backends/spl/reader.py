@@ -47,10 +47,12 @@ search (the implicit first command, ``| search``, and the where clauses of tstat
       substrings), ``*`` kept as written; ``TERM(x)`` is the one term ``x``
       (``TERM(EventCode=4688)`` is ``EventCode=4688``). A search that is only ``*`` (or an
       empty stage, what `` | `x_filter` `` leaves) filters nothing and makes no stage.
-    * ``index``, ``sourcetype``, ``source``, ``host``, ``eventtype`` (and ``earliest``/``latest``)
-      are read as field predicates; all but ``host`` are Splunk's search settings, the search's
-      data source (``ir.nodes.SEARCH_SETTINGS``/``TIME_MODIFIERS``), which writers map to a log
-      source and never write as event fields.
+    * ``index``, ``sourcetype``, ``source``, ``host``, ``eventtype`` are read as field
+      predicates; all but ``host`` are Splunk's search settings, the search's data source
+      (``ir.nodes.SEARCH_SETTINGS``), which writers map to a log source and never write as
+      event fields. The time modifiers (``earliest``/``latest``/``_index_earliest``/
+      ``_index_latest``, ``ir.nodes.TIME_MODIFIERS``) of the base search are the rule's
+      ``timerange`` (:mod:`backends.spl.timerange`; elsewhere a positioned ``unsupported``).
     * ``NOT [subsearch]`` ANDed with the rest is a :class:`~ir.nodes.Subsearch` with command
       ``ir.nodes.EXCLUDE``: the rows its result rows' terms do not match.
     * A ``[subsearch]`` among the terms becomes a :class:`~ir.nodes.Subsearch` stage
@@ -110,6 +112,7 @@ import yaml
 
 from backends.spl.macros import Expansion, MacroError, MacroTable, expand
 from backends.spl.source import SourceFile, scalar_offsets
+from backends.spl.timerange import take as take_time_range
 from backends.yaml_loaders import SAFE_LOADER
 from ir.errors import RuleglotError, Span
 from ir.nodes import LogSource, Rule, Stage
@@ -203,11 +206,13 @@ def read_spl(
         docs = _yaml_documents(source)
         if docs is None:
             stages = _read_pipeline(source, text, None, macros, search_precedence, undefined_macros)
+            stages, timerange = take_time_range(stages)
             title = PurePath(path).stem if path else "SPL search"
             return [
                 Rule(
                     title,
                     tuple(stages),
+                    timerange=timerange,
                     language="spl",
                     source_text=text,
                     span=source.span(0),
@@ -237,9 +242,16 @@ def read_spl_search(
     source = SourceFile(text, path)
     try:
         _check_options(source, search_precedence, undefined_macros)
-        return tuple(
-            _read_pipeline(source, text, None, macros, search_precedence, undefined_macros)
-        )
+        stages = _read_pipeline(source, text, None, macros, search_precedence, undefined_macros)
+        stages, timerange = take_time_range(stages)
+        if timerange is not None:  # stages alone cannot hold it: never dropped silently
+            raise RuleglotError(
+                f"the search has a time range ({timerange.text()}), which a rule holds, not "
+                "its stages: read it with read_spl",
+                category="unsupported",
+                construct="earliest",
+            ).at(timerange.span)
+        return tuple(stages)
     except RuleglotError as exc:
         raise source.clamp(exc) from None
     except RecursionError:
@@ -553,6 +565,7 @@ def _read_detection(
     spl = doc.spl_node.value
     base = scalar_offsets(source.text, doc.spl_node)
     stages = _read_pipeline(source, spl, base, macros, precedence, undefined)
+    stages, timerange = take_time_range(stages)
     data = doc.data
     title = _text(data.get("name")) or _text(data.get("title"))
     if not title:
@@ -578,6 +591,7 @@ def _read_detection(
             str(f) for f in _list(data.get("known_false_positives")) if f is not None
         ),
         tags=tags,
+        timerange=timerange,
         language="spl",
         source_text=spl,
         span=Span(*source.line_col(doc.node.start_mark.index), source.path),

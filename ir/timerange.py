@@ -1,0 +1,231 @@
+"""What an SPL search's time range means: its modifiers parsed, resolved and applied to events.
+
+The one place that gives :class:`ir.nodes.TimeRange` meaning (readers build it, writers write
+its text, ``eval``/``check`` ask this module which events it keeps). Sources: Splunk Search
+Reference, "Time modifiers" and "Date and time format variables"; Search Manual, "Specify time
+modifiers in your search"; SPL2 Search Manual, "Specifying relative time".
+
+Syntax (:func:`parse_bound`)
+    * ``now``: the search's start time. ``0`` and other whole or decimal numbers: epoch
+      seconds ("Use earliest=1 to specify the UNIX epoch time 1").
+    * ``%m/%d/%Y:%H:%M:%S`` (``10/15/2019:20:00:00``): an absolute time, read in UTC (Splunk
+      reads it in the searching user's time zone; ruleglot has no user, so UTC, stated here).
+    * Relative: steps applied to ``now`` in order, each ``[+|-]<integer><unit>`` (a shift; the
+      integer defaults to 1: ``-h``) or ``@<unit>`` (snap: round down to the start of the
+      unit; ``@w0``..``@w7`` to that weekday, 0 and 7 Sunday), e.g. ``-24h@h``, ``@d``,
+      ``-1d@d+8h``. Units: ``s``/``sec``/``secs``/``second``/``seconds``, ``m``/``min``/
+      ``mins``/``minute``/``minutes``, ``h``/``hr``/``hrs``/``hour``/``hours``, ``d``/``day``/
+      ``days``, ``w``/``week``/``weeks``, ``mon``/``month``/``months``, ``q``/``qtr``/``qtrs``/
+      ``quarter``/``quarters``, ``y``/``yr``/``yrs``/``year``/``years``.
+    * Real-time modifiers (``rt``, ``-rt-5m``) "are not intended for use in search strings ...
+      returns an error" (Search Manual): refused, as is any other text.
+
+Meaning when run (:func:`window`, ``docs/semantics.md`` "Time ranges")
+    An event is kept when ``earliest <= _time < latest`` ("greater than or equal to earliest
+    and less than latest", SPL2 "Time modifiers"); ``_time`` is :func:`ir.pipeline.event_time`
+    (the event-time rule every stage uses). Absolute bounds always apply. Relative bounds
+    resolve against a ``now`` the caller gives (``ruleglot eval/check --now``); without one
+    they are not applied and the caller reports so (a scheduled search's window is the run's
+    events, which the caller chose). The index-time bounds (``_index_earliest``/
+    ``_index_latest``) filter on when Splunk indexed the event, which no event file records:
+    never applied, always reported. An event whose time cannot be read is outside any applied
+    bound (every Splunk event has a ``_time``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from ir.events import Event
+from ir.nodes import TimeBound, TimeRange
+
+if TYPE_CHECKING:
+    from ir.evaluator import CompiledRule
+
+_UNITS: dict[str, str] = {}
+for _unit, _names in {
+    "s": ("s", "sec", "secs", "second", "seconds"),
+    "m": ("m", "min", "mins", "minute", "minutes"),
+    "h": ("h", "hr", "hrs", "hour", "hours"),
+    "d": ("d", "day", "days"),
+    "w": ("w", "week", "weeks"),
+    "mon": ("mon", "month", "months"),
+    "q": ("q", "qtr", "qtrs", "quarter", "quarters"),
+    "y": ("y", "yr", "yrs", "year", "years"),
+}.items():
+    for _name in _names:
+        _UNITS[_name] = _unit
+
+_STEP = re.compile(r"([+-])(\d*)([a-z]+)|@([a-z]+?)([0-7]?)(?=[+-]|@|$)")
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+_ABSOLUTE = "%m/%d/%Y:%H:%M:%S"
+
+
+def parse_bound(text: str) -> TimeBound:
+    """``text`` (a time modifier's value) parsed; :class:`ValueError` saying why it is not one."""
+    value = text.strip()
+    if value == "now":
+        return TimeBound(text)
+    if _NUMBER.fullmatch(value):
+        return TimeBound(text, epoch=float(value) if "." in value else int(value))
+    if "/" in value:
+        try:
+            stamp = dt.datetime.strptime(value, _ABSOLUTE).replace(tzinfo=dt.UTC)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a time in the format {_ABSOLUTE}") from None
+        return TimeBound(text, epoch=int(stamp.timestamp()))
+    if "rt" in value.split("@")[0].replace("+", "-").split("-"):
+        raise ValueError(f"{text!r} is a real-time modifier, which a search string cannot use")
+    steps: list[tuple[str, int, str]] = []
+    at = 0
+    lowered = value.lower()
+    while at < len(lowered):
+        found = _STEP.match(lowered, at)
+        if found is None:
+            raise ValueError(f"{text!r} is not a Splunk time modifier (at {value[at:]!r})")
+        sign, amount, unit, snap, weekday = found.groups()
+        if sign is not None:
+            if unit not in _UNITS:
+                raise ValueError(f"{text!r}: unknown time unit {unit!r}")
+            number = int(amount) if amount else 1
+            steps.append(("shift", -number if sign == "-" else number, _UNITS[unit]))
+        else:
+            if snap not in _UNITS or (weekday and _UNITS[snap] != "w"):
+                raise ValueError(f"{text!r}: unknown snap unit {snap + weekday!r}")
+            steps.append(("snap", int(weekday) % 7 if weekday else 0, _UNITS[snap]))
+        at = found.end()
+    if not steps:
+        raise ValueError(f"{text!r} is not a Splunk time modifier")
+    return TimeBound(text, steps=tuple(steps))
+
+
+def _add_months(when: dt.datetime, months: int) -> dt.datetime:
+    total = when.year * 12 + when.month - 1 + months
+    year, month = divmod(total, 12)
+    day = min(when.day, calendar.monthrange(year, month + 1)[1])
+    return when.replace(year=year, month=month + 1, day=day)
+
+
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _snap(when: dt.datetime, unit: str, weekday: int) -> dt.datetime:
+    """``when`` rounded down to the start of ``unit`` (Search Reference, "Time modifiers")."""
+    if unit == "s":
+        return when.replace(microsecond=0)
+    if unit == "m":
+        return when.replace(second=0, microsecond=0)
+    if unit == "h":
+        return when.replace(minute=0, second=0, microsecond=0)
+    day = when.replace(hour=0, minute=0, second=0, microsecond=0)
+    if unit == "d":
+        return day
+    if unit == "w":  # @w is @w0: Sunday; Python's weekday() is 0 for Monday
+        back = (day.weekday() + 1 - weekday) % 7
+        return day - dt.timedelta(days=back)
+    if unit == "mon":
+        return day.replace(day=1)
+    if unit == "q":
+        return day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1)
+    return day.replace(day=1, month=1)  # y
+
+
+def resolve(bound: TimeBound, now: dt.datetime) -> float:
+    """Epoch seconds of ``bound`` for a search started at ``now`` (an aware datetime: snaps
+    round in its time zone)."""
+    if bound.epoch is not None:
+        return bound.epoch
+    when = now
+    for step, amount, unit in bound.steps:
+        if step == "snap":
+            when = _snap(when, unit, amount)
+        elif unit in _SECONDS:
+            when = when + dt.timedelta(seconds=amount * _SECONDS[unit])
+        else:
+            when = _add_months(when, amount * {"mon": 1, "q": 3, "y": 12}[unit])
+    return when.timestamp()
+
+
+@dataclass(frozen=True)
+class Window:
+    """The part of a range that is applied: ``earliest <= _time < latest`` (``None``: open),
+    and ``skipped``, each bound not applied with the reason, for the caller to report."""
+
+    earliest: float | None
+    latest: float | None
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def applies(self) -> bool:
+        return self.earliest is not None or self.latest is not None
+
+    def holds(self, event: Event) -> bool:
+        """Whether ``event`` is inside the window (an event without a time is not)."""
+        if not self.applies:
+            return True
+        from ir.pipeline import event_time  # the event-time rule: one place
+
+        stamp = event_time(event)
+        if stamp is None:
+            return False
+        if self.earliest is not None and stamp < self.earliest:
+            return False
+        return self.latest is None or stamp < self.latest
+
+
+def window(timerange: TimeRange | None, now: dt.datetime | None) -> Window:
+    """What ``timerange`` keeps for a search started at ``now`` (module docstring)."""
+    if timerange is None:
+        return Window(None, None)
+    skipped: list[str] = []
+    edges: dict[str, float | None] = {"earliest": None, "latest": None}
+    for name, bound in timerange.bounds():
+        if name.startswith("_index"):
+            skipped.append(f"{name}={bound.text}: events carry no index time")
+        elif bound.relative and now is None:
+            skipped.append(f"{name}={bound.text}: relative, and no --now was given")
+        else:
+            edges[name] = resolve(bound, now or dt.datetime.now(dt.UTC))
+    return Window(edges["earliest"], edges["latest"], tuple(skipped))
+
+
+def restrict(compiled: CompiledRule, keep: Window) -> CompiledRule:
+    """``compiled`` matching only the events inside ``keep``: each log-source branch's body
+    also asks :meth:`Window.holds` (its guard, dispatch keys and prefilter are unchanged:
+    they only narrow which rules an event is shown to)."""
+    if not keep.applies:
+        return compiled
+    holds = keep.holds
+
+    def inside(body: Callable[[Event], bool]) -> Callable[[Event], bool]:
+        return lambda event: holds(event) and body(event)
+
+    branches = [replace(b, body=inside(b.body)) for b in compiled.branches]
+    return replace(compiled, branches=branches)
+
+
+def parse_now(text: str) -> dt.datetime:
+    """``--now``: an ISO-8601 time (UTC when it names no zone); :class:`ValueError` if not."""
+    when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def event_filter(timerange: TimeRange | None, now: dt.datetime | None) -> Callable[[Event], bool]:
+    """:meth:`Window.holds` of :func:`window`, for callers that only filter."""
+    return window(timerange, now).holds
+
+
+__all__ = [
+    "Window",
+    "event_filter",
+    "parse_bound",
+    "parse_now",
+    "resolve",
+    "restrict",
+    "window",
+]
