@@ -727,8 +727,9 @@ FOREACH_FIELD = "<<FIELD>>"
 @dataclass(frozen=True, slots=True)
 class Command:
     """A command the reader parses but does not model (its arguments kept as written). It is
-    part of the IR so the rule can be shown and counted; running or translating it is a named
-    ``unsupported`` error (cf. sqlglot's ``exp.Command``)."""
+    part of the IR so the rule can be shown and counted; translating it is a named
+    ``unsupported`` error (cf. sqlglot's ``exp.Command``), and so is running it, except the
+    few commands the evaluator reads from their text (``ir.pipeline.COMMANDS``)."""
 
     name: str
     args: str = ""

@@ -45,7 +45,9 @@ Not evaluated (``unsupported`` errors naming the construct, at the stage's posit
 ``tstats`` without ``from datamodel=`` (it reads index-time fields), ``prestats``/``append``,
 subsearches other than ``join``/``append``/``appendpipe``/``search [...]`` (which run:
 :mod:`ir.stages.subsearch`),
-every :class:`ir.nodes.Command`, and options a stage does not model.
+every :class:`ir.nodes.Command` but those in :data:`COMMANDS` (``addtotals``, ``replace``,
+``transaction``, ``outputlookup``, ``timechart``: :mod:`ir.stages.commands`,
+:mod:`ir.stages.timechart`), and options a stage does not model.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ from ir.errors import RuleglotError
 from ir.events import Event
 from ir.lookups import LookupProvider
 from ir.nodes import Command, DataModel, Lookup, Stage, Subsearch
-from ir.stages import fields, order, stats, text
+from ir.stages import commands, fields, order, stats, text, timechart
+from ir.stages.commands import suppressed_writes
 from ir.stages.lookup import lookup_stage
 from ir.stages.rows import (
     TIME_FIELDS,
@@ -80,6 +83,11 @@ _SIMPLE: dict[type, StageBuilder] = {
     **stats.STAGE_BUILDERS,
     **order.STAGE_BUILDERS,
 }
+#: Command name -> builder, for the commands the IR keeps as text that still run.
+COMMANDS: dict[str, Callable[[Command, float], RowsFn]] = {
+    **commands.COMMAND_BUILDERS,
+    **timechart.COMMAND_BUILDERS,
+}
 
 
 def compile_stage(
@@ -92,6 +100,11 @@ def compile_stage(
     if isinstance(stage, Subsearch):
         raise unsupported(f"{stage.command} with a subsearch is not supported",
                            stage.command, stage.span)
+    if isinstance(stage, Command) and stage.name in COMMANDS:
+        try:
+            return COMMANDS[stage.name](stage, when)
+        except RuleglotError as err:
+            raise err.at(stage.span) from None
     if isinstance(stage, Command):
         raise unsupported(f"the {stage.name} command is not supported", stage.name,
                            stage.span)
@@ -188,6 +201,7 @@ __all__ = [
     "event_time",
     "fill_wildcards",
     "run_pipeline",
+    "suppressed_writes",
     "tstats_plan",
     "tstats_where",
 ]

@@ -560,7 +560,7 @@ def test_makemv_and_mvexpand():
 @pytest.mark.parametrize(
     ("stage", "construct"),
     [
-        (Command("outputlookup", "x.csv", span=Span(2, 5)), "outputlookup"),
+        (Command("iplocation", "src", span=Span(2, 5)), "iplocation"),
         (Subsearch("join", (Filter(Predicate("a", Kind.EQ, 1)),), options=(("usetime", "t"),),
                    span=Span(2, 5)), "join:usetime"),
         (Subsearch("append", (), options=(("maxout", "5"),), span=Span(2, 5)), "append:maxout"),

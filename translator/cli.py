@@ -32,6 +32,7 @@ from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
 from ir.nodes import DataModel, Rule, Subsearch
+from ir.pipeline import suppressed_writes
 from ir.timerange import parse_now, restrict, window
 from translator import api
 from translator.cases import CaseResult, run_cases
@@ -481,6 +482,13 @@ def eval_command(
             f"warning: {sum(run.unmapped.values())} rule(s) not run: their log source selects "
             f"none of the '{profile_name}' profile's events (--profile none runs every rule "
             "on every event): " + ", ".join(f"{k} ({v})" for k, v in run.unmapped.most_common()),
+            err=True,
+        )
+    writes = Counter(c.name for _, r in pipeline_rules for c in suppressed_writes(r.stages))
+    if writes:
+        click.echo(
+            "warning: writes not performed (evaluation has no side effects; the rows pass "
+            "through): " + ", ".join(f"{k} ({v})" for k, v in writes.most_common()),
             err=True,
         )
     unmapped_fields = _unmapped_fields((r for _, r in loaded), fields, run.fields_seen)

@@ -46,7 +46,7 @@ from ir.stages.rows import (
 )
 
 PERCENTILE = re.compile(r"(perc|p|exactperc|upperperc)(\d+(?:\.\d+)?)")
-_STATS_FUNCTIONS = {
+STATS_FUNCTIONS = {
     "count", "c", "dc", "distinct_count", "estdc", "values", "list", "min", "max", "sum", "avg",
     "mean", "earliest", "latest", "earliest_time", "latest_time", "first", "last", "range",
     "stdev", "stdevp", "var", "varp", "median", "mode", "sumsq",
@@ -159,7 +159,7 @@ class _Agg:
 
     def __init__(self, agg: Aggregation, by: Sequence[str], span: Span | None, now: float):
         self.function = agg.function.lower()
-        if self.function not in _STATS_FUNCTIONS and not PERCENTILE.fullmatch(self.function):
+        if self.function not in STATS_FUNCTIONS and not PERCENTILE.fullmatch(self.function):
             raise unsupported(f"stats function {agg.function}() is not supported",
                                f"stats:{agg.function}", span)
         self.by = set(by)
