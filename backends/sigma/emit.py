@@ -131,6 +131,14 @@ from backends.sigma.emit_correlation import (
     split_temporal,
 )
 from backends.sigma.emit_datamodel import TstatsRead, read_tstats
+from backends.sigma.lossy_effects import (
+    EVENT_FIELDS,
+    REASON_KEY,
+    STAGE_KEY,
+    Effect,
+    annotate,
+    stage_effects,
+)
 from backends.sigma.splunk_sources import sigma_source, vendor_product
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
@@ -142,10 +150,12 @@ from ir.nodes import (
     And,
     Bin,
     Condition,
+    Convert,
     Eval,
     Expr,
     FieldRef,
     FieldValue,
+    FillNull,
     Filter,
     Kind,
     LogSource,
@@ -153,7 +163,9 @@ from ir.nodes import (
     Or,
     Pattern,
     Predicate,
+    Rename,
     Rule,
+    Sort,
     Stage,
     Stats,
     Table,
@@ -243,17 +255,44 @@ class _Emitter:
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
         self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
         self.logsource_override: LogSource | None = None  # a tstats data set's log source
+        #: dropped stage runs, each with the fields every row reaching it has (lossy_effects)
+        self.dropped: list[tuple[Sequence[Stage], set[str]]] = []
+        self.dropped_at: int | None = None  # index of the first stage prefix() dropped
 
     # --- problems
 
-    def problem(self, construct: str, message: str, span: Span | None) -> None:
-        """Strict: raise; lossy: record a warning and let the caller drop/approximate."""
+    def problem(
+        self,
+        construct: str,
+        message: str,
+        span: Span | None,
+        *,
+        stage: Stage | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Strict: raise; lossy: record a warning and let the caller drop/approximate.
+        ``stage``: the stage the warning drops; ``reason``: a key of
+        :data:`backends.sigma.lossy_effects.REASONS` (what the change costs is decided there)."""
         span = span or self.rule.span
         path = span.path if span else None
         if not self.lossy:
             error = RuleglotError(message, category="unsupported", construct=construct, path=path)
             raise error.at(span, self.rule.source_text)
-        self.warnings.append(lossy_warning(construct, message, span))
+        warning = lossy_warning(construct, message, span)
+        if stage is not None:
+            warning[STAGE_KEY] = stage
+        if reason is not None:
+            warning[REASON_KEY] = reason
+        self.warnings.append(warning)
+
+    def result(self, docs: list[dict[str, Any]]) -> EmitResult:
+        """The YAML, with each warning's effect (:mod:`backends.sigma.lossy_effects`)."""
+        effects: dict[int, tuple[Effect, str]] = {}
+        for run, present in self.dropped:
+            for stage, effect in zip(run, stage_effects(run, present), strict=True):
+                effects.setdefault(id(stage), effect)
+        annotate(self.warnings, effects)
+        return EmitResult(_dump(docs), self.warnings)
 
     # --- the whole rule
 
@@ -271,8 +310,11 @@ class _Emitter:
             for stage in stages[end:]:
                 name = stage_command(stage)
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
-                             stage.span)  # fmt: skip
+                             stage.span, stage=stage)  # fmt: skip
             correlation = refusal = None
+            assert self.dropped_at is not None
+            present = self.required_by_fields(stages[self.dropped_at :], exprs)
+            self.dropped.append((stages[self.dropped_at :], present))
         if correlation is not None and correlation.tag is not None:
             refusal = split_temporal(correlation, all_of(raw) if raw else None)
         if refusal is not None:
@@ -289,19 +331,51 @@ class _Emitter:
             doc["logsource"] = self.logsource()
             doc["detection"] = detection
             self.closing(doc)
-            return EmitResult(_dump([doc]), self.warnings)
-        return EmitResult(_dump(self.correlation(correlation, exprs)), self.warnings)
+            return self.result([doc])
+        return self.result(self.correlation(correlation, exprs))
+
+    def required_by_fields(self, dropped: Sequence[Stage], exprs: list[Expr]) -> set[str]:
+        """The first ``stats ... by F`` of the dropped stages, when only stages that keep every
+        row come before it: Splunk makes no row of an event without a by-field ("stats": events
+        without a value in a by-field are not counted), so the detection requires each by-field
+        (ANDed to ``exprs``; a by-field a ``rename`` made is required under its old name), which
+        keeps the matched events exactly those a result row counts. A by-field an earlier stage
+        computes is not required (the stats then changes meaning: lossy_effects says so).
+        Returns the fields required, as the first dropped stage sees them."""
+        before: list[Stage] = []
+        for stage in dropped:
+            if isinstance(stage, Stats) and stage.command == "stats":
+                break
+            if stage_effects([stage])[0][0] != "shaping":
+                return set()
+            before.append(stage)
+        else:
+            return set()
+        required: set[str] = set()
+        for name in stage.by:
+            if name in EVENT_FIELDS or "*" in name:
+                continue
+            original = _renamed_back(name, before)
+            if original is not None:
+                required.add(original)
+        for name in sorted(required):
+            source = self.copies.get(name, name)
+            exprs.append(Not(Predicate(source, Kind.NULL, None, span=stage.span),
+                             span=stage.span))  # fmt: skip
+        return required
 
     def run_tstats(self, tstats: TstatsRead) -> EmitResult:
         """A search starting with ``tstats`` (:mod:`backends.sigma.emit_datamodel`): its
         data set's log source and its where clause; the stages after its stats only work on
         the aggregated rows, so each is dropped with a warning."""
-        for at, stage in enumerate(self.rule.stages[tstats.end :], start=tstats.end):
+        tail = self.rule.stages[tstats.end :]
+        self.dropped.append((tail, set(tstats.by)))
+        for at, stage in enumerate(tail, start=tstats.end):
             if at in tstats.pushed:
                 continue
             name = stage_command(stage)
             self.problem(name, f"'{name}' works on tstats' aggregated rows, which a Sigma rule "
-                         "does not make: dropped", stage.span)  # fmt: skip
+                         "does not make: dropped", stage.span, stage=stage)  # fmt: skip
         expr = tstats.detection
         detection = self.detection_of(self.lower(expr, mapped=True) if expr is not None else None)
         doc = self.metadata()
@@ -311,7 +385,7 @@ class _Emitter:
         doc["logsource"] = self.logsource()
         doc["detection"] = detection
         self.closing(doc)
-        return EmitResult(_dump([doc]), self.warnings)
+        return self.result([doc])
 
     def detection_of(self, expr: Expr | None) -> dict[str, Any]:
         """The detection of a lowered tree (``None``: nothing Sigma can express is left)."""
@@ -340,7 +414,7 @@ class _Emitter:
             pairs = _copies(stage)
             if dropping is not None:
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
-                             stage.span)  # fmt: skip
+                             stage.span, stage=stage)  # fmt: skip
             elif isinstance(stage, Filter):
                 raw.append(stage.expr)
                 exprs.append(_substitute(stage.expr, self.copies))
@@ -353,6 +427,7 @@ class _Emitter:
                     f"eval {text} only copies fields: the filters after it read the source "
                     "fields instead; the copies are not in Sigma's output",
                     stage.span,
+                    reason="copy-eval",
                 )
             elif isinstance(stage, Table):
                 lost = [f for f in _read_fields(self.rule.stages[index + 1 :]) if
@@ -364,28 +439,35 @@ class _Emitter:
                     if lost
                     else f"'{name}' only chooses output columns: dropped (a Sigma rule has none)",
                     stage.span,
+                    reason="table-read" if lost else "table-columns",
                 )
             else:
                 dropping = name
-                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span)
+                self.dropped_at = index
+                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span,
+                             stage=stage)  # fmt: skip
         return raw, exprs, dropping
 
     def refuse(self, refusal: Refusal) -> None:
         """A stats-and-where Sigma cannot say: the refusal, then its other stages dropped."""
         self.problem(refusal.construct, refusal.message, refusal.span)
+        self.dropped.append((self.rule.stages[refusal.start :], set()))
         for stage in self.rule.stages[refusal.start :]:
             if stage is refusal.stage:
                 continue
             name = stage_command(stage)
-            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span)
+            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span,
+                         stage=stage)  # fmt: skip
 
     # --- correlation rules
 
     def correlation(self, found: Correlation, exprs: list[Expr]) -> list[dict[str, Any]]:
         """The correlated rules and the correlation rule (``generate: false``: only the
         correlation is a result, as only the stats rows are)."""
-        for construct, message, span in found.notes:
-            self.problem(construct, message, span)
+        tail = [stage for *_, stage in found.notes if stage is not None]
+        self.dropped.append((tail, set()))
+        for construct, message, span, stage in found.notes:
+            self.problem(construct, message, span, stage=stage)
         if self.rule.language == "sigma" and self.rule.logsource.is_empty():
             self.problem(
                 "logsource",
@@ -898,6 +980,34 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
+    """The field ``name`` was called before ``stages`` (renames undone), or ``None`` when one
+    of them computes it (an ``eval``, ``rex``, ``lookup``... writing it)."""
+    for stage in reversed(stages):
+        if isinstance(stage, Rename):
+            for old, new in reversed(stage.pairs):
+                if new == name:
+                    name = old
+                    break
+                if new.endswith("*") and old.endswith("*") and name.startswith(new[:-1]):
+                    name = old[:-1] + name[len(new) - 1 :]
+                    break
+                if old == name:
+                    return None  # renamed away: the stats reads a field no event keeps
+        elif isinstance(stage, Eval):
+            if any(target == name for target, _ in stage.assignments):
+                return None
+        elif isinstance(stage, (Table, Convert, FillNull, Sort, Bin)):
+            if isinstance(stage, Convert) and any((a or f) == name for _, f, a in
+                                                  stage.conversions):  # fmt: skip
+                return None
+            if isinstance(stage, FillNull):
+                return None  # fillnull writes empty fields: not required, not known
+        else:
+            return None  # rex, lookup, commands: may write any field
+    return name
 
 
 def _copies(stage: Stage) -> tuple[tuple[str, str], ...] | None:

@@ -91,7 +91,7 @@ from ir.nodes import (
     conjuncts,
 )
 
-__all__ = ["Correlation", "Refusal", "find_correlation", "sigma_timespan", "split_temporal"]
+__all__ = ["Correlation", "Note", "Refusal", "find_correlation", "sigma_timespan", "split_temporal"]
 
 #: The aggregate each correlation type compares, as the correlation reader names it.
 ALIASES = {
@@ -113,6 +113,10 @@ VALUE_KINDS = frozenset(
 _READER_OPTIONS = ("timespan", "approximation")
 
 
+#: A lossy change of a recognised correlation: (construct, message, span, dropped stage).
+Note = tuple[str, str, "Span | None", "Stage | None"]
+
+
 @dataclass
 class Correlation:
     """A recognised correlation: ``start`` is the index of its first stage. ``rules`` are
@@ -129,7 +133,8 @@ class Correlation:
     value_field: str | None = None
     rules: list[tuple[str | None, Expr | None]] = field(default_factory=list)
     extra: bool = False  # rules[i][1] is ANDed with the detection's filters
-    notes: list[tuple[str, str, Span | None]] = field(default_factory=list)
+    #: (construct, message, span, the dropped stage or None) of each lossy change
+    notes: list[Note] = field(default_factory=list)
     span: Span | None = None
     tag: Eval | None = None
 
@@ -171,7 +176,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     def refuse(construct: str, message: str, span: Span | None = None) -> Refusal:
         return Refusal(start, f"correlation:{construct}", message, span or stats.span, stats)
 
-    trailing: list[tuple[str, str, Span | None]] = []
+    trailing: list[Note] = []
     for extra in stages[at + 2 :]:
         name = _shaping(extra)
         if name is None:
@@ -182,7 +187,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
                 extra.span,
             )
         message = f"'{name}' after the correlation's where only shapes the result rows: dropped"
-        trailing.append((name, message, extra.span))
+        trailing.append((name, message, extra.span, extra))
     if bin_ is None or "_time" not in stats.by:
         return refuse(
             "timespan",
@@ -219,7 +224,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     condition = _threshold(where.expr, alias)
     assert condition is not None
     function = agg.function.lower()
-    notes: list[tuple[str, str, Span | None]] = []
+    notes: list[Note] = []
     if tag is not None:
         if not (function in ("dc", "distinct_count") and agg.argument == "sigma_rule"):
             return refuse("temporal", "an eval of sigma_rule is only read before dc(sigma_rule)")
@@ -248,6 +253,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
                 f"the aggregate {alias!r} is named {ALIASES[kind]!r} in a Sigma {kind} "
                 "correlation's results",
                 stats.span,
+                None,
             )
         )
     others = [a for i, a in enumerate(aliases) if i != compared[0]]
@@ -258,6 +264,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
                 f"the result columns {', '.join(others)} are not a Sigma correlation's output: "
                 "dropped (the alert compares only " + alias + ")",
                 stats.span,
+                None,
             )
         )
     notes.extend(trailing)
@@ -495,6 +502,7 @@ def _values_temporal(
         + ("temporal correlation over one rule per where part" if n > 1 else "event_count >= 1")
         + "; the result rows' values() columns are not",
         stats.span,
+        None,
     )
     return Correlation(
         start,

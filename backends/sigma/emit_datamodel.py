@@ -86,6 +86,8 @@ class TstatsRead:
     detection: Expr | None
     end: int
     pushed: set[int] = field(default_factory=set)  # later filters carried in the detection
+    #: the stats' by-fields: every row has them (required by the detection, or filled)
+    by: tuple[str, ...] = ()
 
 
 def read_tstats(
@@ -102,11 +104,13 @@ def read_tstats(
         clauses.append(stages[index].expr)  # type: ignore[union-attr]
         index += 1
     pushed: set[int] = set()
+    by_fields: tuple[str, ...] = ()
     never = False  # a filter after the stats that no group row passes
     if index < len(stages) and isinstance(stages[index], Stats):
         stats = stages[index]
         assert isinstance(stats, Stats)
         by = [f for f in stats.by if f != "_time"]
+        by_fields = tuple(stats.by)
         fill = next((v for k, v in head.options if k.lower() == "fillnull_value"), None)
         if fill is None:
             # tstats drops a row missing a by-field: only events having them all are counted
@@ -136,14 +140,14 @@ def read_tstats(
         why = ("is not in" if dataset is None else "has no event source in")
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
                 "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed)
+        return TstatsRead(LogSource(), None, index, pushed, by_fields)
     alternatives = [] if never else _per_source(dataset, where, problem, head.span)
     if not alternatives:
         problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
                 head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed)
+        return TstatsRead(LogSource(), None, index, pushed, by_fields)
     logsource, detection = _combine(alternatives)
-    return TstatsRead(logsource, detection, index, pushed)
+    return TstatsRead(logsource, detection, index, pushed, by_fields)
 
 
 def later_filters(
