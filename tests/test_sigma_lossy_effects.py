@@ -145,3 +145,20 @@ def test_shaping_only_translations_alert_on_the_events_the_search_counts(
     compiled = api.compile_rules([back], "none", "none")[0]
     events = [Event({k: v for k, v in e.items() if v is not None}) for e in raw]
     assert {i for i, e in enumerate(events) if compiled.matches(e)} == _oracle(rule, events)
+
+
+def test_both_renderings_of_a_channel_are_the_sigma_channel() -> None:
+    """security_content's ``powershell`` macro ORs the classic and the XML rendering of one
+    channel: that is what a Sigma channel means (either rendering), so nothing is lost; one
+    rendering alone still selects only its own events and is reported."""
+    both = (
+        "(source=WinEventLog:Microsoft-Windows-PowerShell/Operational OR "
+        'source="XmlWinEventLog:Microsoft-Windows-PowerShell/Operational") EventCode=4104'
+    )
+    (rule,) = api.parse(both, "spl", "t.spl")
+    text = emit_sigma(rule).yaml  # strict: no warning
+    assert "service: powershell" in text
+    (one,) = api.parse("source=WinEventLog:Microsoft-Windows-PowerShell/Operational "
+                       "EventCode=4104", "spl", "t.spl")  # fmt: skip
+    warned = emit_sigma(one, lossy=True).warnings
+    assert [w["effect"] for w in warned if w["construct"] == "source"] == [MEANING]

@@ -725,12 +725,17 @@ class _Emitter:
                 return isinstance(value, str) and value.lower() == x.argument.lower()
         return False
 
-    def channel_of(self, p: Predicate) -> str | None:
+    def channel_of(self, p: Predicate, covered: frozenset[str] = frozenset()) -> str | None:
         """The channel ``p`` selects (:func:`_channel_of`). A ``source`` in the other
         rendering than the profile's (``WinEventLog:X`` under ``XmlWinEventLog:``) selects
         none of the profile's events, while Sigma's channel means either rendering: reported
-        (construct ``source``), and written as the channel when lossy."""
+        (construct ``source``), and written as the channel when lossy; unless the same OR
+        also selects the channel in the profile's rendering (``covered``, lower-cased): then
+        the OR is both renderings of the channel, which is what Sigma's channel means
+        (security_content's ``powershell`` macro is such an OR)."""
         channel = _channel_of(p)
+        if channel is not None and channel.lower() in covered:
+            return channel
         prefix = self.source_prefix
         other_rendering = prefix is not None and not p.value_text().lower().startswith(
             prefix.lower()
@@ -757,7 +762,16 @@ class _Emitter:
                 "source", "sourcetype", "Channel", "eventtype"
             ):  # fmt: skip
                 return False
-            channel = self.channel_of(d)
+        prefix = (self.source_prefix or "").lower()
+        covered = frozenset(
+            str(_channel_of(d)).lower()
+            for d in disjuncts
+            if isinstance(d, Predicate) and _channel_of(d) is not None
+            and (d.field != "source" or d.value_text().lower().startswith(prefix))
+        )  # fmt: skip
+        for d in disjuncts:
+            assert isinstance(d, Predicate)
+            channel = self.channel_of(d, covered)
             if channel is None:
                 others.append(d)
             else:
