@@ -5,6 +5,7 @@ own, make a result row of the whole SPL pipeline (ir.pipeline, the oracle)."""
 
 from __future__ import annotations
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from ir.events import Event
 from ir.nodes import (
     Aggregation,
     Convert,
+    DataModel,
     Dedup,
     Eval,
     Filter,
@@ -162,3 +164,58 @@ def test_both_renderings_of_a_channel_are_the_sigma_channel() -> None:
                        "EventCode=4104", "spl", "t.spl")  # fmt: skip
     warned = emit_sigma(one, lossy=True).warnings
     assert [w["effect"] for w in warned if w["construct"] == "source"] == [MEANING]
+
+
+# --- tstats with a threshold: a Sigma correlation (backends/sigma/emit.py tstats_correlation) ---
+
+SYSMON = "Microsoft-Windows-Sysmon/Operational"
+
+
+def _tstats_threshold(*after: object) -> Rule:
+    where = Predicate("Processes.process", Kind.CONTAINS, "net")
+    stats = Stats((Aggregation("count"), Aggregation("min", "_time", "firstTime")),
+                  ("_time", "Processes.dest"), "tstats", (("span", "5m"),))  # fmt: skip
+    stages = (DataModel("Endpoint.Processes"), Filter(where, "tstats"), stats, *after)
+    return Rule("many net", stages, language="spl")  # type: ignore[arg-type]
+
+
+def test_a_tstats_threshold_is_an_event_count_correlation() -> None:
+    rule = _tstats_threshold(
+        Rename((("Processes.*", "*"),)),
+        Filter(Predicate("count", Kind.GT, 2), "where"),
+        Convert((("ctime", "firstTime", None),)),
+    )
+    result = emit_sigma(rule, lossy=True)
+    docs = list(yaml.safe_load_all(result.yaml))
+    corr = docs[-1]["correlation"]
+    assert corr["type"] == "event_count" and corr["timespan"] == "5m"
+    assert corr["group-by"] == ["Computer"] and corr["condition"] == {"gt": 2}
+    assert docs[0]["logsource"] == {"category": "process_creation", "product": "windows"}
+    assert {w["construct"]: w["effect"] for w in result.warnings} == {
+        "correlation:columns": SHAPING, "rename": SHAPING, "convert": SHAPING,
+    }  # fmt: skip
+    # the correlation read back and the tstats pipeline give the same groups on events
+    events = [
+        Event({"Channel": SYSMON, "EventID": 1, "CommandLine": "net user", "Computer": host,
+               "_time": float(t)})
+        for host, t in [("a", 0), ("a", 10), ("a", 20), ("b", 5), ("b", 15), ("a", 400)]
+    ]  # fmt: skip
+    (back,) = read_sigma(result.yaml)
+    selects = Rule("f", back.leading_filters, back.logsource, language="sigma")
+    compiled = api.compile_rules([selects], "windows", "none")[0]
+    sigma_rows = compile_pipeline(back.stages)([e for e in events if compiled.matches(e)])
+    spl_rows = compile_pipeline(rule.stages)(events)
+    assert [(r.get("_time"), r.get("Computer"), r.get("count")) for r in sigma_rows] == [
+        (r.get("_time"), r.get("dest"), r.get("count")) for r in spl_rows
+    ] == [(0.0, "a", 3)]
+
+
+def test_a_tstats_group_by_of_a_computed_field_is_not_a_correlation() -> None:
+    stats = Stats((Aggregation("count"),), ("_time", "Processes.process_name"), "tstats",
+                  (("span", "5m"),))  # fmt: skip
+    rule = Rule("r", (DataModel("Endpoint.Processes"), stats,
+                      Filter(Predicate("count", Kind.GT, 2), "where")), language="spl")  # fmt: skip
+    result = emit_sigma(rule, lossy=True)
+    effects = {w["construct"]: w["effect"] for w in result.warnings}
+    assert effects["correlation:group-by"] == MEANING and effects["where"] == MEANING
+    assert "correlation" not in result.yaml

@@ -129,6 +129,7 @@ from backends.sigma.emit_correlation import (
     Refusal,
     find_correlation,
     split_temporal,
+    tstats_as_stats,
 )
 from backends.sigma.emit_datamodel import TstatsRead, read_tstats
 from backends.sigma.lossy_effects import (
@@ -367,7 +368,11 @@ class _Emitter:
     def run_tstats(self, tstats: TstatsRead) -> EmitResult:
         """A search starting with ``tstats`` (:mod:`backends.sigma.emit_datamodel`): its
         data set's log source and its where clause; the stages after its stats only work on
-        the aggregated rows, so each is dropped with a warning."""
+        the aggregated rows, so each is dropped with a warning, unless they are a threshold
+        on its aggregate (:meth:`tstats_correlation`)."""
+        docs = self.tstats_correlation(tstats)
+        if docs is not None:
+            return self.result(docs)
         tail = self.rule.stages[tstats.end :]
         self.dropped.append((tail, set(tstats.by)))
         for at, stage in enumerate(tail, start=tstats.end):
@@ -386,6 +391,42 @@ class _Emitter:
         doc["detection"] = detection
         self.closing(doc)
         return self.result([doc])
+
+    def tstats_correlation(self, tstats: TstatsRead) -> list[dict[str, Any]] | None:
+        """``tstats ... by _time span=S F | [rename/convert...] | where <aggregate> op N`` as a
+        Sigma correlation: the same stages a raw ``bin _time span=S | stats ... by _time F |
+        where ...`` has (:func:`emit_correlation.tstats_as_stats`), recognised by
+        :func:`find_correlation`, over the tstats detection; each group-by field the one event
+        field its data-set field copies (:meth:`TstatsRead.event_field`). ``None`` (dropped as
+        before, with warnings) when it is not that shape or a field has no event field."""
+        stages = self.rule.stages
+        if tstats.detection is None or tstats.end < 1:
+            return None
+        virtual = tstats_as_stats(stages, tstats.end, tstats.pushed)
+        found = find_correlation(virtual) if virtual is not None else None
+        if not isinstance(found, Correlation) or found.tag is not None or found.start != 0:
+            return None
+        if found.rules != [(None, None)]:
+            return None
+        fields = [*found.group_by, *([found.value_field] if found.value_field else [])]
+        mapped = {f: tstats.event_field(f) for f in fields}
+        missing = [f for f, to in mapped.items() if to is None]
+        if missing:
+            self.problem("correlation:group-by", f"{', '.join(missing)} is not one event field "
+                         "in every source of the data set: no Sigma correlation groups by it",
+                         found.span)  # fmt: skip
+            return None
+        self.warnings = [w for w in self.warnings if w["construct"] != "tstats:stats"]
+        self.dropped.append(([s for *_, s in found.notes if s is not None], set()))
+        for construct, message, span, stage in found.notes:
+            self.problem(construct, message, span, stage=stage)
+        detection = self.detection_of(self.lower(tstats.detection, mapped=True))
+        ls = tstats.logsource
+        self.logsource_override = LogSource(ls.product, ls.category, ls.service,
+                                            self.rule.logsource.definition)  # fmt: skip
+        group_by = [str(mapped[f]) for f in found.group_by]
+        value = mapped[found.value_field] if found.value_field else None
+        return self.correlation_docs(found, [(None, detection)], group_by, value)
 
     def detection_of(self, expr: Expr | None) -> dict[str, Any]:
         """The detection of a lowered tree (``None``: nothing Sigma can express is left)."""
@@ -500,6 +541,17 @@ class _Emitter:
         if found.value_field is not None:
             source = self.copies.get(found.value_field, found.value_field)
             value_field = self.map_name(source, found.span)
+        return self.correlation_docs(found, details, group_by, value_field)
+
+    def correlation_docs(
+        self,
+        found: Correlation,
+        details: list[tuple[str | None, dict[str, Any]]],
+        group_by: list[str],
+        value_field: str | None,
+    ) -> list[dict[str, Any]]:
+        """The documents of a correlation: each correlated rule (its detection in
+        ``details``), then the correlation rule over Sigma field names."""
         logsource = self.logsource()
         corr_doc = self.metadata()
         slug = re.sub(r"[^a-z0-9]+", "_", self.rule.title.lower()).strip("_") or "rule"

@@ -89,9 +89,18 @@ from ir.nodes import (
     Table,
     any_of,
     conjuncts,
+    predicates,
 )
 
-__all__ = ["Correlation", "Note", "Refusal", "find_correlation", "sigma_timespan", "split_temporal"]
+__all__ = [
+    "Correlation",
+    "Note",
+    "Refusal",
+    "find_correlation",
+    "sigma_timespan",
+    "split_temporal",
+    "tstats_as_stats",
+]
 
 #: The aggregate each correlation type compares, as the correlation reader names it.
 ALIASES = {
@@ -275,6 +284,71 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     if tag is None:
         found.rules = [(None, None)]
     return found
+
+
+def tstats_as_stats(
+    stages: Sequence[Stage], end: int, pushed: set[int]
+) -> list[Stage] | None:
+    """The stages of a ``tstats ... by _time span=S`` search from its stats on, as the raw
+    search with the same rows writes them: ``Bin(_time, S)``, the stats as ``stats``, then the
+    first ``where`` after it, then the rest. Row-shaping stages between the stats and that
+    where (``drop_dm_object_name``'s ``rename``, ``convert``...) move after it when they
+    neither make nor rename a field it reads (they change no row, so the order does not change
+    which rows pass); the filters ``read_tstats`` already carried into the detection
+    (``pushed``) are left out. ``None`` when there is no span or no such where."""
+    stats = stages[end - 1]
+    if not isinstance(stats, Stats) or stats.command != "tstats":
+        return None
+    options = dict(stats.options)
+    span = options.pop("span", None)
+    if span is None or options:
+        return None
+    rest = [s for i, s in enumerate(stages[end:], start=end) if i not in pushed]
+    at = next((i for i, s in enumerate(rest) if isinstance(s, Filter)), None)
+    if at is None:
+        return None
+    where = rest[at]
+    assert isinstance(where, Filter)
+    read = {p.field for p in predicates(where.expr)}
+    row = {*stats.by, *(_alias(a) for a in stats.aggregations)}
+    for before in rest[:at]:
+        made = set(_made(before, row))
+        if _shaping(before) is None or "*" in made or read & made:
+            return None
+    return [
+        Bin("_time", span, span=stats.span),
+        Stats(stats.aggregations, stats.by, "stats", span=stats.span),
+        where,
+        *rest[:at],
+        *rest[at + 1 :],
+    ]
+
+
+def _made(stage: Stage, row: set[str]) -> list[str]:
+    """Fields a row-shaping stage writes, or renames from or to (a wildcard ``rename`` applied
+    to the ``row``'s fields); ``*`` for any field."""
+    if isinstance(stage, Rename):
+        out: list[str] = []
+        for old, new in stage.pairs:
+            if old.endswith("*") and new.endswith("*"):
+                moved = [f for f in row if f.startswith(old[:-1])]
+                out += moved + [new[:-1] + f[len(old) - 1 :] for f in moved]
+            elif "*" in old or "*" in new:
+                out.append("*")
+            else:
+                out += [old, new]
+        return out
+    if isinstance(stage, Eval):
+        return [name for name, _ in stage.assignments]
+    if isinstance(stage, Convert):
+        return [alias or name for _, name, alias in stage.conversions]
+    if isinstance(stage, FillNull):
+        return list(stage.fields) or ["*"]
+    if isinstance(stage, Table):
+        return ["*"]  # may remove what the where reads
+    if isinstance(stage, Lookup):
+        return [name for _, name in stage.outputs]
+    return []
 
 
 def split_temporal(found: Correlation, prefix: Expr | None) -> Refusal | None:

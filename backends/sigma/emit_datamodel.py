@@ -88,6 +88,36 @@ class TstatsRead:
     pushed: set[int] = field(default_factory=set)  # later filters carried in the detection
     #: the stats' by-fields: every row has them (required by the detection, or filled)
     by: tuple[str, ...] = ()
+    dataset: DataSet | None = None
+    #: the data set's sources whose events can pass the where clause
+    sources: tuple[DataSetSource, ...] = ()
+
+    def event_field(self, name: str) -> str | None:
+        """The one event field, as the Sigma log source names it, that the data-set field
+        ``name`` (``Processes.dest``) copies in every source left, or ``None`` (a computed
+        field, sources that disagree, or no source): what a correlation may group by."""
+        if self.dataset is None or not self.sources:
+            return None
+        prefix = self.dataset.prefix + "."
+        if not name.startswith(prefix):
+            return None
+        short = name[len(prefix) :]
+        names: set[str] = set()
+        for source in self.sources:
+            found = [x for x in source.extractions if x.target == short]
+            if len(found) != 1 or found[0].transform != "copy" or len(found[0].sources) != 1:
+                return None
+            branch = _branch(source)
+            if len({s.logsource for s in self.sources}) > 1 or branch is None:
+                names.add(found[0].sources[0])
+                continue
+            aliases = branch.alias_map()
+            inverse = {event: sigma for sigma, event in aliases.items()}
+            event = found[0].sources[0]
+            if event in aliases and event not in inverse:
+                return None  # the Sigma name reads another event field there
+            names.add(inverse.get(event, event))
+        return names.pop() if len(names) == 1 else None
 
 
 def read_tstats(
@@ -140,14 +170,15 @@ def read_tstats(
         why = ("is not in" if dataset is None else "has no event source in")
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
                 "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed, by_fields)
+        return TstatsRead(LogSource(), None, index, pushed, by_fields, dataset)
     alternatives = [] if never else _per_source(dataset, where, problem, head.span)
     if not alternatives:
         problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
                 head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed, by_fields)
+        return TstatsRead(LogSource(), None, index, pushed, by_fields, dataset)
     logsource, detection = _combine(alternatives)
-    return TstatsRead(logsource, detection, index, pushed, by_fields)
+    sources = tuple(s for s, _ in alternatives)
+    return TstatsRead(logsource, detection, index, pushed, by_fields, dataset, sources)
 
 
 def later_filters(
