@@ -38,8 +38,10 @@ expression on a file name...).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
+
+from sigma.pipelines.splunk.splunk import splunk_web_proxy_cim_mapping
 
 from backends.sigma.logsources import windows_profile
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
@@ -166,6 +168,9 @@ def read_tstats(
         index += 1
     where = all_of(clauses) if clauses else None
     dataset = profile.find(head.name)
+    if dataset is not None and not dataset.sources and dataset.name in TAXONOMY:
+        logsource, detection = _taxonomy(dataset, where, problem, head.span)
+        return TstatsRead(logsource, detection, index, pushed, by_fields, dataset)
     if dataset is None or not dataset.sources:
         why = ("is not in" if dataset is None else "has no event source in")
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
@@ -179,6 +184,53 @@ def read_tstats(
     logsource, detection = _combine(alternatives)
     sources = tuple(s for s, _ in alternatives)
     return TstatsRead(logsource, detection, index, pushed, by_fields, dataset, sources)
+
+
+#: Data sets without event sources here that a Sigma taxonomy log source names, with the Sigma
+#: field of each data-set field. Web: pySigma-backend-splunk's ``splunk_cim`` pipeline maps the
+#: Sigma ``proxy`` category's W3C fields to CIM Web fields (``splunk_web_proxy_cim_mapping``,
+#: inverted here from the library itself), and ``status`` is ``sc-status`` (the HTTP status in
+#: the Sigma taxonomy's W3C names, as SigmaHQ's web rules write it). The CIM's root Web data
+#: set holds both proxy and web-server events (CIM manual, "Web": child data set ``Proxy``);
+#: security_content's Web detections look for attacks on web applications, so the log source is
+#: Sigma's ``webserver`` category, which uses the same W3C field names: lossy by name
+#: (``datamodel:Web``), since Sigma's category selects the web-server events only.
+TAXONOMY: dict[str, tuple[LogSource, dict[str, str], str]] = {
+    "Web.Web": (
+        LogSource(category="webserver"),
+        {
+            **{cim.split(".", 1)[1]: sigma for sigma, cim in splunk_web_proxy_cim_mapping.items()},
+            "status": "sc-status",
+        },
+        "the CIM Web data set holds proxy and web-server events; Sigma category webserver "
+        "selects the web-server events",
+    ),
+}
+
+
+def _taxonomy(
+    dataset: DataSet, where: Expr | None, problem: Problem, span: Span | None
+) -> tuple[LogSource, Expr | None]:
+    """A data set of :data:`TAXONOMY`: its log source, and the where clause on Sigma fields
+    (a field without a Sigma field dropped with a ``datamodel:field`` warning)."""
+    logsource, fields, why = TAXONOMY[dataset.name]
+    problem(f"datamodel:{dataset.name.split('.')[0]}", f"{why}: written as Sigma category "
+            f"{logsource.category!r}", span)  # fmt: skip
+    prefix = dataset.prefix + "."
+
+    def leaf(p: Predicate) -> Tree:
+        name = p.field[len(prefix) :] if p.field and p.field.startswith(prefix) else None
+        if name is None or name not in fields or p.kind is Kind.TERM:
+            what = repr(p.field) if p.field else "a bare term"
+            problem("datamodel:field", f"{what} has no Sigma {logsource.category} field "
+                    "(backends/sigma/emit_datamodel.py TAXONOMY): dropped", p.span)  # fmt: skip
+            return True
+        return replace(p, field=fields[name])
+
+    if where is None:
+        return logsource, None
+    tree = simplify(where, leaf)
+    return logsource, None if isinstance(tree, bool) else tree
 
 
 def later_filters(
