@@ -116,7 +116,9 @@ SHAPING_TAILS = [
     [Rename((("user", "account"),)), Stats(COUNT, ("account", "dest"))],
 ]
 
-_values = st.none() | st.sampled_from(["deny", "allow", "alice", "bob", ""])
+_values = st.none() | st.sampled_from(["deny", "allow", "alice", "bob", ""]) | st.lists(
+    st.sampled_from(["alice", "deny"]), max_size=2
+)
 _events = st.lists(
     st.fixed_dictionaries({"action": _values, "user": _values, "dest": _values}), max_size=12
 )

@@ -336,9 +336,10 @@ class _Emitter(LogSourceWriter):
         """The first ``stats ... by F`` of the dropped stages, when only stages that keep every
         row come before it: Splunk makes no row of an event without a by-field ("stats": events
         without a value in a by-field are not counted), so the detection requires each by-field
-        (ANDed to ``exprs``; a by-field a ``rename`` made is required under its old name), which
-        keeps the matched events exactly those a result row counts. A by-field an earlier stage
-        computes is not required (the stats then changes meaning: lossy_effects says so).
+        (``f=*``, ANDed to ``exprs``; a by-field a ``rename`` made is required under its old
+        name), which keeps the matched events exactly those a result row counts. A by-field an
+        earlier stage computes is not required (the stats then changes meaning: lossy_effects
+        says so).
         Returns the fields required, as the first dropped stage sees them."""
         before: list[Stage] = []
         for stage in dropped:
@@ -357,9 +358,10 @@ class _Emitter(LogSourceWriter):
             if original is not None:
                 required.add(original)
         for name in sorted(required):
+            # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
             source = self.copies.get(name, name)
-            exprs.append(Not(Predicate(source, Kind.NULL, None, span=stage.span),
-                             span=stage.span))  # fmt: skip
+            exprs.append(Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)),
+                                   span=stage.span))  # fmt: skip
         return required
 
     def run_tstats(self, tstats: TstatsRead) -> EmitResult:

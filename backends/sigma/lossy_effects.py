@@ -73,6 +73,7 @@ from ir.nodes import (
 
 __all__ = [
     "CONSTRUCT_EFFECTS",
+    "DROPS_STAGE",
     "EVENT_FIELDS",
     "MEANING",
     "REASONS",
@@ -92,6 +93,11 @@ MEANING: Effect = "meaning"
 
 #: The key under which :func:`annotate` passes the dropped stage along with a warning.
 STAGE_KEY = "_stage"
+
+#: Set by :func:`annotate`: whether the warning drops a stage of the pipeline (else it changes
+#: the log source or a predicate). ``check`` compares whole-pipeline rows when no dropped stage
+#: costs meaning.
+DROPS_STAGE = "drops_stage"
 
 #: Fields Splunk gives every event (Splunk docs, "Use default fields"): present in every row.
 EVENT_FIELDS = frozenset({"_time", "_raw", "host", "source", "sourcetype", "index"})
@@ -239,6 +245,7 @@ def annotate(
             effect, why = MEANING, "changes which events match (or not known to keep them)"
         warning["effect"] = effect
         warning["why"] = why
+        warning[DROPS_STAGE] = stage is not None
 
 
 def rule_effect(warnings: Iterable[dict[str, Any]]) -> Effect | None:
