@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backends.sigma import read_sigma
+from backends.sigma.data_sources import sigma_logsource
 from backends.sigma.emit import emit_sigma
 from backends.sigma.lossy_effects import MEANING, SHAPING, rule_effect, stage_effects
 from ir.events import Event
@@ -221,3 +222,28 @@ def test_a_tstats_group_by_of_a_computed_field_is_not_a_correlation() -> None:
     effects = {w["construct"]: w["effect"] for w in result.warnings}
     assert effects["correlation:group-by"] == MEANING and effects["where"] == MEANING
     assert "correlation" not in result.yaml
+
+
+# --- the detection's declared data_source (backends/sigma/data_sources.py) ---
+
+
+def test_declared_data_sources_name_a_sigma_log_source_only_when_they_agree() -> None:
+    found = sigma_logsource(["AWS CloudTrail ConsoleLogin", "AWS CloudTrail"])
+    assert found is not None and (found.product, found.service) == ("aws", "cloudtrail")
+    assert sigma_logsource(["AWS CloudTrail", "Okta"]) is None  # two log sources
+    assert sigma_logsource(["PingID"]) is None  # no Sigma taxonomy: nothing made up
+
+
+def test_the_data_source_is_the_log_source_only_where_the_search_names_none() -> None:
+    rule = Rule("r", (Filter(Predicate("eventName", Kind.EQ, "ConsoleLogin")),),
+                language="spl", custom=(("data_source", '["AWS CloudTrail"]'),))  # fmt: skip
+    result = emit_sigma(rule, fields="none", lossy=True)
+    assert yaml.safe_load(result.yaml)["logsource"] == {"product": "aws", "service": "cloudtrail"}
+    assert [(w["construct"], w["effect"]) for w in result.warnings] == [
+        ("logsource:data_source", MEANING)
+    ]
+    settings = Rule("r", (Filter(Predicate("sourcetype", Kind.EQ, "oktaim2:log")),
+                          Filter(Predicate("x", Kind.EQ, "1"))), language="spl",
+                    custom=(("data_source", '["AWS CloudTrail"]'),))  # fmt: skip
+    doc = yaml.safe_load(emit_sigma(settings, fields="none").yaml)  # the search's own wins
+    assert doc["logsource"] == {"product": "okta", "service": "okta"}

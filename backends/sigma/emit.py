@@ -122,6 +122,7 @@ from typing import Any
 
 import yaml
 
+from backends.sigma.data_sources import declared, sigma_logsource
 from backends.sigma.detection import DetectionWriter, item, keyword_ok
 from backends.sigma.emit_correlation import (
     Correlation,
@@ -654,6 +655,20 @@ class _Emitter(LogSourceWriter):
         service = ls.service or self.service
         if service:
             out["service"] = service
+        names = declared(self.rule.custom) if not out else []
+        stated = sigma_logsource(names) if names else None
+        if stated is not None:
+            self.problem(
+                "logsource:data_source",
+                f"the search names no data source a Sigma log source maps; written as the log "
+                f"source of its declared data_source ({', '.join(names)}): product "
+                f"{stated.product!r}, service {stated.service!r} ({stated.cite}); the search "
+                "as written reads whatever its source macro selects",
+                self.rule.span,
+            )
+            out["product"] = stated.product
+            if stated.service:
+                out["service"] = stated.service
         if not out:
             if self.rule.language == "spl":
                 self.problem(
