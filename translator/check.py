@@ -182,8 +182,9 @@ class Decider:
             self._pipeline(rule, branches)
             if alone:  # stats rows stand for no one event: each event is run on its own
                 one = self.matches
+                self.matches = lambda event: one(_timed(event))
                 self.match_many = lambda events, offset: {
-                    i for i, e in enumerate(events, start=offset) if one(e)
+                    i for i, e in enumerate(events, start=offset) if one(_timed(e))
                 }
 
     def _datamodel(self, rule: Rule) -> None:
@@ -284,6 +285,15 @@ Run = Callable[[Iterable[Event]], list[Event]]
 
 #: The count a tstats search is decided by in check (a name no search uses).
 _COUNT = "_ruleglot_rows"
+
+
+def _timed(event: Event) -> Event:
+    """``event`` with a ``_time`` (0) when it has none: every Splunk event has one (Splunk
+    docs, "Use default fields"), so a search's ``stats ... by _time`` never drops an event for
+    lacking it; generated events may lack it."""
+    if "_time" in event.fields:
+        return event
+    return Event({**event.fields, "_time": 0})
 
 
 def _ANY_EVENT(event: Event) -> bool:  # noqa: N802 (a constant predicate)

@@ -358,8 +358,8 @@ class _Emitter(LogSourceWriter):
             original = _renamed_back(name, before)
             if original is not None:
                 required.add(original)
+        # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
         for name in sorted(required):
-            # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
             source = self.copies.get(name, name)
             exprs.append(Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)),
                                    span=stage.span))  # fmt: skip
