@@ -47,8 +47,8 @@ def shapes(draw: st.DrawFn) -> Shape:
     group_by = tuple(draw(st.lists(st.sampled_from(["User", "Computer"]), unique=True)))
     key = draw(st.sampled_from(["gt", "gte", "lt", "lte", "eq", "neq"]))
     condition: tuple[str, int] | None = (key, draw(st.integers(0, 50)))
-    if kind == "temporal" and draw(st.booleans()):
-        condition = None
+    if kind == "temporal" and (draw(st.booleans()) or condition == ("gte", count)):
+        condition = None  # "every rule", which is how gte <number of rules> reads back
     value_field = "Image" if kind.startswith("value_") else None
     return Shape(kind, draw(st.sampled_from(TIMESPANS)), rules, group_by, condition, value_field)
 
