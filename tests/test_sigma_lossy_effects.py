@@ -247,3 +247,13 @@ def test_the_data_source_is_the_log_source_only_where_the_search_names_none() ->
                     custom=(("data_source", '["AWS CloudTrail"]'),))  # fmt: skip
     doc = yaml.safe_load(emit_sigma(settings, fields="none").yaml)  # the search's own wins
     assert doc["logsource"] == {"product": "okta", "service": "okta"}
+
+
+def test_a_required_file_name_is_a_required_path() -> None:
+    """``stats ... by process_name`` requires a value of the file name, which a path has
+    exactly when it has one: written on ``Image`` with no ``basename`` warning."""
+    (rule,) = api.parse("source=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational EventCode=1 "
+                        "| stats count by process_name", "spl", "t.spl")  # fmt: skip
+    result = emit_sigma(rule, lossy=True)
+    assert {w["construct"]: w["effect"] for w in result.warnings} == {"stats": SHAPING}
+    assert "Image: '*'" in result.yaml

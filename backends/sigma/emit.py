@@ -848,6 +848,10 @@ class _Emitter(LogSourceWriter):
         source = sources[0]
         value = p.value
         written: Predicate
+        if p.kind is Kind.WILDCARD and value == Pattern((Wildcard.MANY,)):
+            # ``f=*``: the file name of a path has a value exactly when the path has one
+            self.windows = True
+            return _with_field(p, source)
         if p.kind is Kind.EQ and isinstance(value, str):
             written = Predicate(source, Kind.ENDSWITH, "\\" + value, p.cased, span=p.span)
         elif p.kind is Kind.STARTSWITH and isinstance(value, str):
