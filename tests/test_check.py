@@ -279,9 +279,14 @@ def test_check_spl_to_sigma_lossy_is_announced(tmp_path: Path) -> None:
                     "--format", "json")
     assert result.exit_code == 0, result.output
     (entry,) = json.loads(result.stdout)
-    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
-    constructs = {w["construct"] for w in entry["warnings"]}
-    assert "stats" in constructs
+    # the stats only shapes the output (lossy_effects), so the whole search is run on each
+    # event alone: the Sigma rule requires the by-field as Splunk's stats counts no event
+    # without it
+    assert entry["status"] == "lossy"
+    assert entry["compared"] == "each event alone makes a result row"
+    effects = {w["construct"]: w["effect"] for w in entry["warnings"]}
+    assert effects["stats"] == "shaping" and effects["logsource"] == "meaning"
+    constructs = set(effects)
     # the dropped eventtype= disjunct of the source macro is announced; the events it adds are
     # outside the Sigma log source (no Security channel), which check does not generate
     # (issue 22: a counterexample is inside the log source both sides select)
@@ -384,3 +389,24 @@ def test_a_pipeline_with_a_log_source_reads_each_branch_with_its_aliases() -> No
     elsewhere = Event.from_fields({"Channel": "System", "EventID": 1, "Image": "C:\\cmd.exe"})
     assert [decider.matches(e) for e in (security, sysmon, elsewhere)] == [True, True, False]
     assert decider.match_many([security, sysmon, elsewhere], 10) == {10, 11}
+
+
+SPL_SHAPING = """
+name: shaping
+search: 'source="XmlWinEventLog:Security" EventCode=4720
+  | stats count min(_time) as firstTime by _time, Computer
+  | convert ctime(firstTime) | rename Computer as dest'
+"""
+
+
+def test_check_holds_a_shaping_only_translation_to_the_whole_search(tmp_path: Path) -> None:
+    """Every warning only shapes the output, so check runs the whole search on each event
+    alone (generated events get the ``_time`` every Splunk event has) and finds no event the
+    Sigma rule decides differently: a counterexample would make it ``differs``."""
+    path = _write(tmp_path, SPL_SHAPING, "shaping.yml")
+    result = _check("--from", "spl", "--lossy", str(path), "--format", "json", "--jobs", "1")
+    (entry,) = json.loads(result.stdout)
+    assert {w["effect"] for w in entry["warnings"]} == {"shaping"}
+    assert entry["compared"] == "each event alone makes a result row"
+    assert entry["status"] == "lossy" and "counterexample" not in entry
+    assert entry["generated"] > 10

@@ -152,7 +152,24 @@ def test_strict_refuses_the_stats_and_unknown_data_sets() -> None:
         emit_sigma(_tstats("Endpoint.Processes", _p("Processes.process", Kind.EQ, "x")))
     assert err.value.construct == "tstats:stats"
     with pytest.raises(RuleglotError) as err:
-        emit_sigma(_tstats("Web", _p("Web.url", Kind.EQ, "x")), lossy=True)
+        emit_sigma(_tstats("Email", _p("All_Email.src_user", Kind.EQ, "x")), lossy=True)
+    assert err.value.construct == "detection"
+
+
+def test_web_is_the_sigma_webserver_category_with_pysigmas_field_names() -> None:
+    where = And((_p("Web.url", Kind.ENDSWITH, "/wp-json/x"), _p("Web.status", Kind.EQ, 200),
+                 _p("Web.http_method", Kind.EQ, "POST")))  # fmt: skip
+    result = emit_sigma(_tstats("Web", where, by=("Web.src",)), lossy=True)
+    doc = yaml.safe_load(result.yaml)
+    assert doc["logsource"] == {"category": "webserver"}
+    assert doc["detection"]["selection"] == {
+        "c-uri|endswith": "/wp-json/x", "sc-status": 200, "cs-method": "POST",
+    }  # fmt: skip
+    assert doc["detection"]["filter"] == {"src_ip": None}  # the by-field is required
+    constructs = {w["construct"]: w["effect"] for w in result.warnings}
+    assert constructs == {"datamodel:Web": "meaning", "tstats:stats": "shaping"}
+    with pytest.raises(RuleglotError) as err:  # a field Sigma's category does not have
+        emit_sigma(_tstats("Web", _p("Web.site", Kind.EQ, "x")), lossy=True)
     assert err.value.construct == "detection"
 
 

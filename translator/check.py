@@ -25,6 +25,10 @@ A lossy translation (``--lossy``; every warning names a construct and its positi
 on the part of the source it carries, the leading filters. Its status is ``lossy`` whatever the
 comparison finds, since the loss was announced; a counterexample, when one is found, shows what
 the named constructs cost (a dropped ``eventtype=`` disjunct of a source macro, a bare term).
+Except when every warning says it only shapes the output (``effect: shaping``, the Sigma
+writer's :mod:`backends.sigma.lossy_effects`): that claims the same events alert, so the source
+is its whole pipeline, each event run alone (an event passes when it makes a result row; a
+tstats search, its rows), and a counterexample refutes the claim: ``differs``.
 
 Statuses: ``equivalent``; ``lossy`` (see above); ``differs`` (a translation that claimed no loss
 and does not match the same events: the silent mistranslation this harness exists for; with a
@@ -130,14 +134,21 @@ class Decider:
 
     match_many: Callable[[Sequence[Event], int], set[int]]
 
-    def __init__(self, rule: Rule, profile_name: str, fields: str | None) -> None:
+    def __init__(
+        self, rule: Rule, profile_name: str, fields: str | None, *, alone: bool = False
+    ) -> None:
+        """``alone``: decide an event by running the whole pipeline on it alone (a result row
+        stands for it), aggregations included: how a translation whose every warning only
+        shapes the output (``backends.sigma.lossy_effects``) is held to its claim."""
         rule = replace(rule, timerange=None)  # compared as IR first (_ranges_differ)
         self.rule = rule
         self.compared = "rule"
         if rule.stages and isinstance(rule.stages[0], DataModel):
             self._datamodel(rule)
             return
-        if not all(isinstance(s, ROW_WISE) for s in rule.stages):
+        if alone:
+            self.compared = "each event alone makes a result row"
+        elif not all(isinstance(s, ROW_WISE) for s in rule.stages):
             # the row-wise stages before the first that aggregates: the leading filters, and
             # the foreach/where a Sigma keyword is written as in SPL (else a keyword rule's
             # correlation would be compared on its source macro alone)
@@ -170,6 +181,12 @@ class Decider:
                     for b in self.profile.resolve(rule.logsource) or ()
                 ]
             self._pipeline(rule, branches)
+            if alone:  # stats rows stand for no one event: each event is run on its own
+                one = self.matches
+                self.matches = lambda event: one(_timed(event))
+                self.match_many = lambda events, offset: {
+                    i for i, e in enumerate(events, start=offset) if one(_timed(e))
+                }
 
     def _datamodel(self, rule: Rule) -> None:
         """A search starting with ``tstats``: an event passes when, run alone through the
@@ -269,6 +286,15 @@ Run = Callable[[Iterable[Event]], list[Event]]
 
 #: The count a tstats search is decided by in check (a name no search uses).
 _COUNT = "_ruleglot_rows"
+
+
+def _timed(event: Event) -> Event:
+    """``event`` with a ``_time`` (0) when it has none: every Splunk event has one (Splunk
+    docs, "Use default fields"), so a search's ``stats ... by _time`` never drops an event for
+    lacking it; generated events may lack it."""
+    if "_time" in event.fields:
+        return event
+    return Event({**event.fields, "_time": 0})
 
 
 def _ANY_EVENT(event: Event) -> bool:  # noqa: N802 (a constant predicate)
@@ -376,6 +402,9 @@ class Pair:
     target_side: Decider | None = None
     #: ``events -> rows`` of source and translation, when their rows are compared
     rows: tuple[Run, Run] | None = None
+    #: a lossy translation claiming only output shaping, compared on whole-pipeline rows: a
+    #: counterexample refutes the claim (status ``differs``)
+    shaping: bool = False
 
 
 def translate_pair(
@@ -423,12 +452,34 @@ def translate_pair(
             return pair
     source = rule
     tstats = bool(rule.stages) and isinstance(rule.stages[0], DataModel)
-    if done.warnings and rule.leading_filters != rule.stages and not tstats:
+    # every warning only shapes the output (the Sigma writer says so): the same events must
+    # make a result row, each alone, through the whole pipeline (a tstats search: its rows)
+    # (when only the log source or predicates cost meaning, the rows are compared the same way:
+    # the warnings' counterexample then shows that cost, not the dropped stages')
+    shaping = bool(done.warnings) and all(w.get("effect") == "shaping" for w in done.warnings)
+    stages_shaping = bool(done.warnings) and all(
+        w.get("effect") == "shaping" or w.get("drops_stage") is False for w in done.warnings
+    )
+    alone = stages_shaping and rule.leading_filters != rule.stages and not tstats
+    if done.warnings and rule.leading_filters != rule.stages and not tstats and not alone:
         # compared on what it carries (a tstats search: its rows, see Decider)
         source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
         result.compared = "leading filters"
     try:
-        pair.source_side = Decider(source, *source_reading)
+        try:
+            pair.source_side = Decider(source, *source_reading, alone=alone)
+        except RuleglotError:
+            if not alone:
+                raise
+            # a stage that does not run here (a lookup, a parsed-only command): what it carries
+            alone = False
+            source = Rule(rule.title, rule.leading_filters, rule.logsource,
+                          language=rule.language)  # fmt: skip
+            result.compared = "leading filters"
+            pair.source_side = Decider(source, *source_reading)
+        pair.shaping = shaping and (alone or tstats)
+        if alone:
+            result.compared = pair.source_side.compared
         pair.target_side = Decider(back, *target_reading)
     except RuleglotError as err:
         result.status = "error"
@@ -722,7 +773,8 @@ def check_pairs(
         result = pair.result
         if pair.source_side is None or pair.target_side is None or result.status == "error":
             continue
-        if result.warnings:  # announced: a counterexample shows what the warnings cost
+        if result.warnings and not (pair.shaping and result.counterexample is not None):
+            # announced: a counterexample shows what the warnings cost
             result.status = "lossy"
         elif result.counterexample is not None:
             result.status = "differs"

@@ -874,9 +874,11 @@ def translate_command(
             orjson.dumps(report, option=orjson.OPT_INDENT_2, default=str).decode(),
         )
     counts = Counter(item["status"] for item in report)
+    shaping = sum(1 for item in report if item.get("effect") == "shaping")
     click.echo(
-        f"translated to {write}: {counts.get('ok', 0)} ok, {counts.get('lossy', 0)} lossy, "
-        f"{counts.get('error', 0)} error(s)",
+        f"translated to {write}: {counts.get('ok', 0)} ok, {counts.get('lossy', 0)} lossy"
+        + (f" ({shaping} only in output shaping)" if shaping else "")
+        + f", {counts.get('error', 0)} error(s)",
         err=True,
     )
     if summary := warning_summary(warning_counts):

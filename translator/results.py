@@ -23,7 +23,10 @@ class Issue:
 
     ``category`` is an error's (:data:`ir.errors.CATEGORIES`: ``syntax``, ``invalid``,
     ``unsupported``, ``io``, ``events``) and ``None`` for a lossy warning. ``line``/``col`` are
-    1-based, ``None`` where no position is known.
+    1-based, ``None`` where no position is known. ``effect`` is what a warning of a writer that
+    says so costs (the Sigma writer: :mod:`backends.sigma.lossy_effects`): ``shaping`` (only
+    the output's columns, rows or order; the same events alert) or ``meaning`` (which events
+    alert may change), with ``why``; ``None`` when the writer does not say.
     """
 
     message: str
@@ -32,6 +35,8 @@ class Issue:
     path: str | None = None
     line: int | None = None
     col: int | None = None
+    effect: str | None = None
+    why: str | None = None
 
     @classmethod
     def from_error(cls, err: RuleglotError) -> Issue:
@@ -47,6 +52,8 @@ class Issue:
             warning.get("path"),
             warning.get("line"),
             warning.get("col"),
+            warning.get("effect"),
+            warning.get("why"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,6 +64,9 @@ class Issue:
             out["category"] = self.category
         out["construct"] = self.construct
         out["message"] = self.message
+        if self.effect is not None:
+            out["effect"] = self.effect
+            out["why"] = self.why
         return out
 
     def __str__(self) -> str:
@@ -92,6 +102,17 @@ class TranslationResult:
         return cls(**entry, status=status, text=done.text, warnings=warnings,
                    macros=list(done.macros))
 
+    @property
+    def effect(self) -> str | None:
+        """A lossy translation's cost: ``shaping`` when every warning says it only shapes the
+        output (the same events alert), ``meaning`` when one may change which events alert or
+        does not say; ``None`` for ``ok`` and ``error``."""
+        if self.status != "lossy":
+            return None
+        if all(w.effect == "shaping" for w in self.warnings):
+            return "shaping"
+        return "meaning"
+
     def to_dict(self) -> dict[str, Any]:
         """The entry ``ruleglot translate --report`` writes for this rule."""
         out: dict[str, Any] = {
@@ -103,6 +124,8 @@ class TranslationResult:
         if self.status == "error":
             out["errors"] = [e.to_dict() for e in self.errors]
             return out
+        if self.status == "lossy":
+            out["effect"] = self.effect
         out["constructs"] = [w.to_dict() for w in self.warnings]
         if self.macros:
             out["macros"] = list(self.macros)

@@ -1,5 +1,6 @@
 """Sigma 1.x aggregation conditions (``selection | count() by Host > 5``, ``a | near b``) read as
-the Sigma correlation rule they mean, through :mod:`backends.sigma.correlation`'s builder.
+the Sigma correlation rule they mean, through :mod:`backends.sigma.correlation`'s builder (types and
+operators from :mod:`backends.sigma.correlation_shape`, the one correlation shape).
 
 The old specification (SigmaHQ sigma-specification, ``archives/wiki.md``, "Condition"; quoted in
 ``docs/semantics.md``) defines:
@@ -40,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from backends.sigma.correlation_shape import LEGACY_FUNCTIONS, OPERATORS
 from backends.sigma.yamldoc import (
     Doc,
     SeqLoc,
@@ -54,12 +56,6 @@ from ir.errors import Span
 
 __all__ = ["LegacyAggregation", "drop_timeframe", "split_aggregation"]
 
-#: 1.x aggregation functions with a field, and the correlation type each is (min and max have
-#: none: the correlation specification defines no value_min/value_max)
-_FUNCTIONS = {"count": "value_count", "sum": "value_sum", "avg": "value_avg"}
-
-#: comparison operators of the 1.x grammar and the correlation condition key for each
-_OPERATORS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "eq", "==": "eq", "!=": "neq"}
 
 _IDENT = r"[\w*.-]+"
 _AGGREGATE = re.compile(
@@ -151,8 +147,8 @@ def split_aggregation(doc: Doc, source: SigmaSource) -> LegacyAggregation | None
     else:
         assert found is not None
         func, field, value = construct, found.group("field"), int(found.group("value"))
-        operator = _OPERATORS[found.group("op")]
-        if func not in _FUNCTIONS or (func != "count" and not field):
+        operator = OPERATORS[found.group("op")]
+        if func not in LEGACY_FUNCTIONS or (func != "count" and not field):
             message = (
                 f"Sigma 1.x '{func}({field or ''})' aggregation has no correlation equivalent "
                 "(supported: count(), count(field), sum(field), avg(field))"
@@ -161,7 +157,7 @@ def split_aggregation(doc: Doc, source: SigmaSource) -> LegacyAggregation | None
         condition_map: dict[str, Any] = {operator: value}
         if field:
             condition_map["field"] = field
-        correlation["type"] = _FUNCTIONS[func] if field else "event_count"
+        correlation["type"] = LEGACY_FUNCTIONS[func] if field else "event_count"
         correlation["condition"] = condition_map
         if found.group("group"):
             correlation["group-by"] = [found.group("group")]

@@ -1,7 +1,8 @@
 """Sigma correlation rules (Sigma specification, "Sigma Correlation Rules") as IR rules.
 
 A correlation document of a collection becomes one :class:`~ir.nodes.Rule` (language
-``sigma``) whose stages are, in order:
+``sigma``) whose stages :func:`backends.sigma.correlation_shape.to_stages` builds (the one
+correlation shape, which the writers recognise with the same definitions), in order:
 
 1. ``Filter`` (``search``): the OR of the filters of the referenced detection rules.
 2. ``temporal`` only: ``Eval`` setting ``sigma_rule`` to the names of the referenced rules the
@@ -46,13 +47,20 @@ References and ``generate``
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sigma.correlations import SigmaCorrelationRule
 
+from backends.sigma.correlation_shape import (
+    CONDITION_KINDS,
+    CORRELATION_TYPES,
+    VALUE_FUNCTIONS,
+    Shape,
+    Spans,
+    to_stages,
+)
 from backends.sigma.yamldoc import (
     Doc,
     SigmaSource,
@@ -65,17 +73,13 @@ from backends.sigma.yamldoc import (
 from ir.errors import Span
 from ir.evaluator import END_OF_TEXT, string_regex
 from ir.nodes import (
-    Aggregation,
     And,
-    Bin,
     BinOp,
     Call,
     Condition,
-    Eval,
     EvalExpr,
     Expr,
     FieldValue,
-    Filter,
     Kind,
     Literal,
     LogSource,
@@ -85,22 +89,11 @@ from ir.nodes import (
     Predicate,
     Regex,
     Rule,
-    Stage,
-    Stats,
     UnaryOp,
     any_of,
 )
 
-__all__ = ["CORRELATION_TYPES", "Referenced", "read_correlation"]
-
-#: The correlation types ruleglot reads, and the aggregation each counts with.
-CORRELATION_TYPES = ("event_count", "value_count", "value_sum", "value_avg", "temporal")
-
-#: The stats function of each ``value_*`` type: the distinct count, the sum and the mean of the
-#: field's values in the window (Sigma correlation rules specification, "Types").
-VALUE_FUNCTIONS = {"value_count": "dc", "value_sum": "sum", "value_avg": "avg"}
-
-_OPERATORS = {"gt": Kind.GT, "gte": Kind.GTE, "lt": Kind.LT, "lte": Kind.LTE, "eq": Kind.EQ}
+__all__ = ["CORRELATION_TYPES", "Referenced", "read_correlation", "to_eval"]
 
 
 @dataclass(frozen=True)
@@ -174,44 +167,24 @@ def read_correlation(doc: Doc, source: SigmaSource, known: Sequence[Referenced])
 
     timespan = str(corr.get("timespan"))
     group_by = tuple(parsed.group_by or ())
-    where = _condition(corr, kind, len(referenced), source, at)
-
-    stages: list[Stage] = [
-        Filter(any_of([_filter_expr(r) for _, r in referenced]), span=at("rules"))
-    ]
-    if kind == "temporal":
-        tags = tuple(
-            Call(
-                "if",
-                (to_eval(_filter_expr(rule), source, at("rules")), Literal(name), Call("null")),
-            )
-            for name, rule in referenced
-        )
-        tag: EvalExpr = tags[0] if len(tags) == 1 else Call("mvappend", tags)
-        stages.append(Eval((("sigma_rule", tag),), span=at("type")))
-        aggregation = Aggregation("dc", "sigma_rule", "rule_count")
-    elif kind in VALUE_FUNCTIONS:
-        field = str(_condition_map(corr)["field"])
-        aggregation = Aggregation(VALUE_FUNCTIONS[kind], field, kind)
-    else:
-        aggregation = Aggregation("count")
-    stages.append(Bin("_time", _bin_span(timespan), span=at("timespan")))
-    stages.append(
-        Stats(
-            (aggregation,),
-            by=("_time", *group_by),
-            options=(("timespan", timespan), ("approximation", "bin")),
-            span=at("group-by") if "group-by" in corr else at("timespan"),
-        )
+    condition = _condition(corr, kind, source, at)
+    value_field = str(_condition_map(corr)["field"]) if kind in VALUE_FUNCTIONS else None
+    rules = tuple((name, _filter_expr(rule)) for name, rule in referenced)
+    tags = [to_eval(expr, source, at("rules")) for _, expr in rules] if kind == "temporal" else []
+    shape = Shape(kind, timespan, rules, group_by, condition, value_field)
+    spans = Spans(
+        rules=at("rules"),
+        type=at("type"),
+        timespan=at("timespan"),
+        group_by=at("group-by") if "group-by" in corr else at("timespan"),
+        condition=at("condition") if "condition" in corr else corr_span,
     )
-    stages.append(
-        Filter(where, command="where", span=at("condition") if "condition" in corr else corr_span)
-    )
+    stages = to_stages(shape, tags, spans)
 
     logsources = {rule.logsource for _, rule in referenced}
     return Rule(
         title=parsed.title,
-        stages=tuple(stages),
+        stages=stages,
         logsource=logsources.pop() if len(logsources) == 1 else LogSource(),
         language="sigma",
         span=doc.span,
@@ -229,28 +202,25 @@ def _condition_map(corr: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _condition(
-    corr: Mapping[str, Any], kind: str, count: int, source: SigmaSource, at: Any
-) -> Expr:
-    alias = "count" if kind == "event_count" else kind if kind in VALUE_FUNCTIONS else "rule_count"
+    corr: Mapping[str, Any], kind: str, source: SigmaSource, at: Any
+) -> tuple[str, int | float] | None:
+    """The condition as (key, number); ``None`` for a temporal without one (every rule)."""
     condition = corr.get("condition")
     if condition is None and kind == "temporal":
-        return Predicate(alias, Kind.GTE, count, span=at("rules"))
+        return None
     if not isinstance(condition, Mapping):
         message = (
             "correlation condition must be a mapping such as {gte: 10} (extended "
             "conditions are not supported)"
         )
         raise source.error(message, "unsupported", at("condition"), "correlation")
-    ops = [k for k in condition if k in (*_OPERATORS, "neq")]
+    ops = [k for k in condition if k in (*CONDITION_KINDS, "neq")]
     if len(ops) != 1:
         message = "correlation condition needs exactly one of gt, gte, lt, lte, eq, neq"
         raise source.error(message, "invalid", at("condition"), "correlation")
     op = ops[0]
     value = condition[op] if isinstance(condition[op], float) else int(condition[op])
-    span = at("condition")
-    if op == "neq":
-        return Not(Predicate(alias, Kind.EQ, value, span=span), span=span)
-    return Predicate(alias, _OPERATORS[op], value, span=span)
+    return op, value
 
 
 def _faulty_key(message: str, corr: Mapping[str, Any]) -> str | None:
@@ -259,14 +229,6 @@ def _faulty_key(message: str, corr: Mapping[str, Any]) -> str | None:
         if key.replace("-", " ") in lowered or key in lowered:
             return key if key in corr else None
     return None
-
-
-def _bin_span(timespan: str) -> str:
-    """Sigma's timespan as a bin span: ``M`` (months) is SPL's ``mon``; other units agree."""
-    found = re.fullmatch(r"(\d+)([smhdwMy])", timespan)
-    if found and found.group(2) == "M":
-        return f"{found.group(1)}mon"
-    return timespan
 
 
 # --- filters as eval expressions (temporal's rule tags) -----------------------------------------

@@ -121,46 +121,58 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
-from sigma.pipelines.common import windows_logsource_mapping
 
+from backends.sigma.data_sources import declared, sigma_logsource
 from backends.sigma.detection import DetectionWriter, item, keyword_ok
 from backends.sigma.emit_correlation import (
     Correlation,
     Refusal,
     find_correlation,
     split_temporal,
+    tstats_as_stats,
 )
 from backends.sigma.emit_datamodel import TstatsRead, read_tstats
-from backends.sigma.splunk_sources import sigma_source, vendor_product
+from backends.sigma.emit_logsource import (
+    WINDOWS_SOURCE_PREFIXES,
+    LogSourceWriter,
+)
+from backends.sigma.lossy_effects import (
+    EVENT_FIELDS,
+    REASON_KEY,
+    STAGE_KEY,
+    Effect,
+    annotate,
+    stage_effects,
+)
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
-    SEARCH_SETTINGS,
-    TIME_MODIFIERS,
     And,
     Bin,
     Condition,
+    Convert,
     Eval,
     Expr,
     FieldRef,
     FieldValue,
+    FillNull,
     Filter,
     Kind,
     LogSource,
     Not,
-    Or,
     Pattern,
     Predicate,
+    Rename,
     Rule,
+    Sort,
     Stage,
     Stats,
     Table,
     Wildcard,
     all_of,
     any_of,
-    conjuncts,
     map_fields,
     predicates,
     stage_command,
@@ -179,7 +191,6 @@ SIGMA_STATUSES = ("stable", "test", "experimental", "deprecated", "unsupported")
 STATUS_MAP = {"production": "stable"}
 SIGMA_LEVELS = ("informational", "low", "medium", "high", "critical")
 
-WINDOWS_SOURCE_PREFIXES = ("XmlWinEventLog:", "WinEventLog:")
 
 NO_TEMPORAL_KEYWORDS = (
     "the rules of a temporal correlation are read back as eval tags, which have no keyword "
@@ -221,7 +232,7 @@ def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
     return FIELD_PROFILES[name]()
 
 
-class _Emitter:
+class _Emitter(LogSourceWriter):
     def __init__(self, rule: Rule, lossy: bool, profile: FieldProfile | None) -> None:
         self.rule = rule
         self.lossy = lossy
@@ -243,17 +254,44 @@ class _Emitter:
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
         self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
         self.logsource_override: LogSource | None = None  # a tstats data set's log source
+        #: dropped stage runs, each with the fields every row reaching it has (lossy_effects)
+        self.dropped: list[tuple[Sequence[Stage], set[str]]] = []
+        self.dropped_at: int | None = None  # index of the first stage prefix() dropped
 
     # --- problems
 
-    def problem(self, construct: str, message: str, span: Span | None) -> None:
-        """Strict: raise; lossy: record a warning and let the caller drop/approximate."""
+    def problem(
+        self,
+        construct: str,
+        message: str,
+        span: Span | None,
+        *,
+        stage: Stage | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Strict: raise; lossy: record a warning and let the caller drop/approximate.
+        ``stage``: the stage the warning drops; ``reason``: a key of
+        :data:`backends.sigma.lossy_effects.REASONS` (what the change costs is decided there)."""
         span = span or self.rule.span
         path = span.path if span else None
         if not self.lossy:
             error = RuleglotError(message, category="unsupported", construct=construct, path=path)
             raise error.at(span, self.rule.source_text)
-        self.warnings.append(lossy_warning(construct, message, span))
+        warning = lossy_warning(construct, message, span)
+        if stage is not None:
+            warning[STAGE_KEY] = stage
+        if reason is not None:
+            warning[REASON_KEY] = reason
+        self.warnings.append(warning)
+
+    def result(self, docs: list[dict[str, Any]]) -> EmitResult:
+        """The YAML, with each warning's effect (:mod:`backends.sigma.lossy_effects`)."""
+        effects: dict[int, tuple[Effect, str]] = {}
+        for run, present in self.dropped:
+            for stage, effect in zip(run, stage_effects(run, present), strict=True):
+                effects.setdefault(id(stage), effect)
+        annotate(self.warnings, effects)
+        return EmitResult(_dump(docs), self.warnings)
 
     # --- the whole rule
 
@@ -275,8 +313,11 @@ class _Emitter:
             for stage in stages[end:]:
                 name = stage_command(stage)
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
-                             stage.span)  # fmt: skip
+                             stage.span, stage=stage)  # fmt: skip
             correlation = refusal = None
+            assert self.dropped_at is not None
+            present = self.required_by_fields(stages[self.dropped_at :], exprs)
+            self.dropped.append((stages[self.dropped_at :], present))
         if correlation is not None and correlation.tag is not None:
             refusal = split_temporal(correlation, all_of(raw) if raw else None)
         if refusal is not None:
@@ -293,19 +334,57 @@ class _Emitter:
             doc["logsource"] = self.logsource()
             doc["detection"] = detection
             self.closing(doc)
-            return EmitResult(_dump([doc]), self.warnings)
-        return EmitResult(_dump(self.correlation(correlation, exprs)), self.warnings)
+            return self.result([doc])
+        return self.result(self.correlation(correlation, exprs))
+
+    def required_by_fields(self, dropped: Sequence[Stage], exprs: list[Expr]) -> set[str]:
+        """The first ``stats ... by F`` of the dropped stages, when only stages that keep every
+        row come before it: Splunk makes no row of an event without a by-field ("stats": events
+        without a value in a by-field are not counted), so the detection requires each by-field
+        (``f=*``, ANDed to ``exprs``; a by-field a ``rename`` made is required under its old
+        name), which keeps the matched events exactly those a result row counts. A by-field an
+        earlier stage computes is not required (the stats then changes meaning: lossy_effects
+        says so).
+        Returns the fields required, as the first dropped stage sees them."""
+        before: list[Stage] = []
+        for stage in dropped:
+            if isinstance(stage, Stats) and stage.command == "stats":
+                break
+            if stage_effects([stage])[0][0] != "shaping":
+                return set()
+            before.append(stage)
+        else:
+            return set()
+        required: set[str] = set()
+        for name in stage.by:
+            if name in EVENT_FIELDS or "*" in name:
+                continue
+            original = _renamed_back(name, before)
+            if original is not None:
+                required.add(original)
+        # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
+        for name in sorted(required):
+            source = self.copies.get(name, name)
+            exprs.append(Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)),
+                                   span=stage.span))  # fmt: skip
+        return required
 
     def run_tstats(self, tstats: TstatsRead) -> EmitResult:
         """A search starting with ``tstats`` (:mod:`backends.sigma.emit_datamodel`): its
         data set's log source and its where clause; the stages after its stats only work on
-        the aggregated rows, so each is dropped with a warning."""
-        for at, stage in enumerate(self.rule.stages[tstats.end :], start=tstats.end):
+        the aggregated rows, so each is dropped with a warning, unless they are a threshold
+        on its aggregate (:meth:`tstats_correlation`)."""
+        docs = self.tstats_correlation(tstats)
+        if docs is not None:
+            return self.result(docs)
+        tail = self.rule.stages[tstats.end :]
+        self.dropped.append((tail, set(tstats.by)))
+        for at, stage in enumerate(tail, start=tstats.end):
             if at in tstats.pushed:
                 continue
             name = stage_command(stage)
             self.problem(name, f"'{name}' works on tstats' aggregated rows, which a Sigma rule "
-                         "does not make: dropped", stage.span)  # fmt: skip
+                         "does not make: dropped", stage.span, stage=stage)  # fmt: skip
         expr = tstats.detection
         detection = self.detection_of(self.lower(expr, mapped=True) if expr is not None else None)
         doc = self.metadata()
@@ -315,7 +394,43 @@ class _Emitter:
         doc["logsource"] = self.logsource()
         doc["detection"] = detection
         self.closing(doc)
-        return EmitResult(_dump([doc]), self.warnings)
+        return self.result([doc])
+
+    def tstats_correlation(self, tstats: TstatsRead) -> list[dict[str, Any]] | None:
+        """``tstats ... by _time span=S F | [rename/convert...] | where <aggregate> op N`` as a
+        Sigma correlation: the same stages a raw ``bin _time span=S | stats ... by _time F |
+        where ...`` has (:func:`emit_correlation.tstats_as_stats`), recognised by
+        :func:`find_correlation`, over the tstats detection; each group-by field the one event
+        field its data-set field copies (:meth:`TstatsRead.event_field`). ``None`` (dropped as
+        before, with warnings) when it is not that shape or a field has no event field."""
+        stages = self.rule.stages
+        if tstats.detection is None or tstats.end < 1:
+            return None
+        virtual = tstats_as_stats(stages, tstats.end, tstats.pushed)
+        found = find_correlation(virtual) if virtual is not None else None
+        if not isinstance(found, Correlation) or found.tag is not None or found.start != 0:
+            return None
+        if found.rules != [(None, None)]:
+            return None
+        fields = [*found.group_by, *([found.value_field] if found.value_field else [])]
+        mapped = {f: tstats.event_field(f) for f in fields}
+        missing = [f for f, to in mapped.items() if to is None]
+        if missing:
+            self.problem("correlation:group-by", f"{', '.join(missing)} is not one event field "
+                         "in every source of the data set: no Sigma correlation groups by it",
+                         found.span)  # fmt: skip
+            return None
+        self.warnings = [w for w in self.warnings if w["construct"] != "tstats:stats"]
+        self.dropped.append(([s for *_, s in found.notes if s is not None], set()))
+        for construct, message, span, stage in found.notes:
+            self.problem(construct, message, span, stage=stage)
+        detection = self.detection_of(self.lower(tstats.detection, mapped=True))
+        ls = tstats.logsource
+        self.logsource_override = LogSource(ls.product, ls.category, ls.service,
+                                            self.rule.logsource.definition)  # fmt: skip
+        group_by = [str(mapped[f]) for f in found.group_by]
+        value = mapped[found.value_field] if found.value_field else None
+        return self.correlation_docs(found, [(None, detection)], group_by, value)
 
     def detection_of(self, expr: Expr | None) -> dict[str, Any]:
         """The detection of a lowered tree (``None``: nothing Sigma can express is left)."""
@@ -344,7 +459,7 @@ class _Emitter:
             pairs = _copies(stage)
             if dropping is not None:
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
-                             stage.span)  # fmt: skip
+                             stage.span, stage=stage)  # fmt: skip
             elif isinstance(stage, Filter):
                 raw.append(stage.expr)
                 exprs.append(_substitute(stage.expr, self.copies))
@@ -357,6 +472,7 @@ class _Emitter:
                     f"eval {text} only copies fields: the filters after it read the source "
                     "fields instead; the copies are not in Sigma's output",
                     stage.span,
+                    reason="copy-eval",
                 )
             elif isinstance(stage, Table):
                 lost = [f for f in _read_fields(self.rule.stages[index + 1 :]) if
@@ -368,28 +484,35 @@ class _Emitter:
                     if lost
                     else f"'{name}' only chooses output columns: dropped (a Sigma rule has none)",
                     stage.span,
+                    reason="table-read" if lost else "table-columns",
                 )
             else:
                 dropping = name
-                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span)
+                self.dropped_at = index
+                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span,
+                             stage=stage)  # fmt: skip
         return raw, exprs, dropping
 
     def refuse(self, refusal: Refusal) -> None:
         """A stats-and-where Sigma cannot say: the refusal, then its other stages dropped."""
         self.problem(refusal.construct, refusal.message, refusal.span)
+        self.dropped.append((self.rule.stages[refusal.start :], set()))
         for stage in self.rule.stages[refusal.start :]:
             if stage is refusal.stage:
                 continue
             name = stage_command(stage)
-            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span)
+            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span,
+                         stage=stage)  # fmt: skip
 
     # --- correlation rules
 
     def correlation(self, found: Correlation, exprs: list[Expr]) -> list[dict[str, Any]]:
         """The correlated rules and the correlation rule (``generate: false``: only the
         correlation is a result, as only the stats rows are)."""
-        for construct, message, span in found.notes:
-            self.problem(construct, message, span)
+        tail = [stage for *_, stage in found.notes if stage is not None]
+        self.dropped.append((tail, set()))
+        for construct, message, span, stage in found.notes:
+            self.problem(construct, message, span, stage=stage)
         if self.rule.language == "sigma" and self.rule.logsource.is_empty():
             self.problem(
                 "logsource",
@@ -422,6 +545,17 @@ class _Emitter:
         if found.value_field is not None:
             source = self.copies.get(found.value_field, found.value_field)
             value_field = self.map_name(source, found.span)
+        return self.correlation_docs(found, details, group_by, value_field)
+
+    def correlation_docs(
+        self,
+        found: Correlation,
+        details: list[tuple[str | None, dict[str, Any]]],
+        group_by: list[str],
+        value_field: str | None,
+    ) -> list[dict[str, Any]]:
+        """The documents of a correlation: each correlated rule (its detection in
+        ``details``), then the correlation rule over Sigma field names."""
         logsource = self.logsource()
         corr_doc = self.metadata()
         slug = re.sub(r"[^a-z0-9]+", "_", self.rule.title.lower()).strip("_") or "rule"
@@ -525,6 +659,20 @@ class _Emitter:
         service = ls.service or self.service
         if service:
             out["service"] = service
+        names = declared(self.rule.custom) if not out else []
+        stated = sigma_logsource(names) if names else None
+        if stated is not None:
+            self.problem(
+                "logsource:data_source",
+                f"the search names no data source a Sigma log source maps; written as the log "
+                f"source of its declared data_source ({', '.join(names)}): product "
+                f"{stated.product!r}, service {stated.service!r} ({stated.cite}); the search "
+                "as written reads whatever its source macro selects",
+                self.rule.span,
+            )
+            out["product"] = stated.product
+            if stated.service:
+                out["service"] = stated.service
         if not out:
             if self.rule.language == "spl":
                 self.problem(
@@ -543,171 +691,6 @@ class _Emitter:
             k: v.split(ALTERNATIVE) if k != "definition" and ALTERNATIVE in v else v
             for k, v in out.items()
         }
-
-    # --- log source from Splunk's search settings (ir.nodes.SEARCH_SETTINGS)
-
-    def is_setting(self, p: Predicate) -> bool:
-        return self.rule.language == "spl" and (
-            p.field in SEARCH_SETTINGS or p.field in TIME_MODIFIERS
-        )
-
-    def search_settings(self, expr: Expr) -> Expr | None:
-        """``expr`` without its top-level conjuncts on search settings, which become the log
-        source (:mod:`backends.sigma.splunk_sources`) or a warning naming them: a Sigma rule
-        holding ``index: main`` as a detection field matches nothing outside Splunk."""
-        out: list[Expr] = []
-        for part in conjuncts(expr):
-            disjuncts = part.args if isinstance(part, Or) else (part,)
-            if all(isinstance(d, Predicate) and self.is_setting(d) for d in disjuncts):
-                self.setting_disjuncts([d for d in disjuncts if isinstance(d, Predicate)])
-            else:
-                out.append(part)
-        return all_of(out) if out else None
-
-    def setting_disjuncts(self, preds: list[Predicate]) -> None:
-        """One top-level conjunct (an OR of settings) as the log source, or warnings."""
-        products: set[str] = set()
-        services: set[str | None] = set()
-        for p in preds:
-            field, text = str(p.field), p.value_text()
-            if field in TIME_MODIFIERS:
-                self.problem(field, f"'{field}={text}' is the search's time range; a Sigma "
-                             "rule has none (its schedule decides): dropped", p.span)  # fmt: skip
-                continue
-            if field not in ("sourcetype", "source") or p.kind is not Kind.EQ:
-                self.problem(field, f"'{field}' {p.kind} {text!r} chooses which Splunk events "
-                             "are read; Sigma has no field for it: dropped, the log source "
-                             "says which events", p.span)  # fmt: skip
-                continue
-            if text.lower().startswith(("xmlwineventlog", "wineventlog")):
-                self.windows = True
-                products.add("windows")
-                continue
-            found = sigma_source(field, text)
-            if found is not None:
-                products.add(found.product)
-                services.add(found.service)
-                if found.wider:
-                    self.problem(field, f"'{field}={text}' is Sigma's product "
-                                 f"{found.product!r} ({found.cite}); no one service: the Sigma "
-                                 "log source reads more events", p.span)  # fmt: skip
-                continue
-            vendor = vendor_product(text) if field == "sourcetype" else None
-            if vendor is not None:
-                products.add(vendor)
-                services.add(None)
-            self.problem(field, f"'{field}={text}' has no Sigma log source in "
-                         "backends/sigma/splunk_sources.py"
-                         + (f": written as product {vendor!r}, the vendor in Splunk's source "
-                            "type naming convention, which Sigma backends may not map"
-                            if vendor else ": dropped"), p.span)  # fmt: skip
-        if len(products) > 1:
-            self.problem("logsource", f"the search reads several data sources "
-                         f"({', '.join(sorted(products))}), a Sigma rule one: written as the "
-                         "first", preds[0].span)  # fmt: skip
-        if products and self.product is None and "windows" not in products:
-            self.product = sorted(products)[0]
-            if len(services) == 1 and None not in services:
-                self.service = self.service or next(iter(services))
-
-    # --- log source from source/Channel predicates (field profile)
-
-    def extract_logsource(self, expr: Expr) -> Expr | None:
-        parts = list(conjuncts(expr))
-        prefixed = any(
-            x.transform == "prefix" and x.argument in WINDOWS_SOURCE_PREFIXES
-            for x in self.profile.extractions  # type: ignore[union-attr]
-        )
-        if not prefixed:
-            return expr
-        out: list[Expr] = []
-        done = False
-        for part in parts:
-            if self.constant_true(part):
-                self.windows = True
-                continue
-            if not done:
-                replaced = self.channel_selector(part)
-                if replaced is not False:
-                    done = True
-                    if isinstance(replaced, (Predicate, Or)):
-                        out.append(replaced)
-                    continue
-            out.append(part)
-        return all_of(out) if out else None
-
-    def constant_true(self, part: Expr) -> bool:
-        """``sourcetype=XmlWinEventLog`` (a constant extraction, on the top level)."""
-        if not (isinstance(part, Predicate) and part.kind is Kind.EQ and part.field):
-            return False
-        assert self.profile is not None
-        for x in self.profile.extractions:
-            if x.target == part.field and x.transform == "constant":
-                value = part.value
-                return isinstance(value, str) and value.lower() == x.argument.lower()
-        return False
-
-    def channel_of(self, p: Predicate) -> str | None:
-        """The channel ``p`` selects (:func:`_channel_of`). A ``source`` in the other
-        rendering than the profile's (``WinEventLog:X`` under ``XmlWinEventLog:``) selects
-        none of the profile's events, while Sigma's channel means either rendering: reported
-        (construct ``source``), and written as the channel when lossy."""
-        channel = _channel_of(p)
-        prefix = self.source_prefix
-        other_rendering = prefix is not None and not p.value_text().lower().startswith(
-            prefix.lower()
-        )
-        if channel is not None and p.field == "source" and other_rendering:
-            assert self.profile is not None
-            self.problem(
-                "source",
-                f"'source={p.value_text()}' is not the rendering field profile "
-                f"{self.profile.name!r} reads ({prefix}{channel}): the search selects none "
-                f"of its events; written as channel {channel!r} (either rendering)",
-                p.span,
-            )
-        return channel
-
-    def channel_selector(self, part: Expr) -> Expr | None | bool:
-        """A conjunct choosing channels, as the remaining detection part (``None``: nothing),
-        or ``False`` when ``part`` is not one."""
-        disjuncts = part.args if isinstance(part, Or) else (part,)
-        channels: list[str] = []
-        others: list[Predicate] = []
-        for d in disjuncts:
-            if not isinstance(d, Predicate) or d.field not in (
-                "source", "sourcetype", "Channel", "eventtype"
-            ):  # fmt: skip
-                return False
-            channel = self.channel_of(d)
-            if channel is None:
-                others.append(d)
-            else:
-                channels.append(channel)
-        if not channels:
-            return False
-        for d in others:
-            self.problem(
-                "logsource",
-                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
-                "dropped (the Sigma log source selects fewer events)",
-                d.span,
-            )
-        self.windows = True
-        wanted = {c.lower() for c in channels}
-        services = [
-            s for s, chans in windows_logsource_mapping.items()
-            if wanted <= {c.lower() for c in _as_list(chans)}
-        ]  # fmt: skip
-        unique = list(dict.fromkeys(channels))
-        keep = any_of([Predicate("Channel", Kind.EQ, c) for c in unique])
-        if len(services) >= 1:
-            # the service with the fewest channels; prefer one that equals the set exactly
-            service = min(services, key=lambda s: len(_as_list(windows_logsource_mapping[s])))
-            self.service = service
-            if {c.lower() for c in _as_list(windows_logsource_mapping[service])} == wanted:
-                return None
-        return keep
 
     # --- lowering: every leaf made writable, or dropped (lossy)
 
@@ -869,6 +852,10 @@ class _Emitter:
         source = sources[0]
         value = p.value
         written: Predicate
+        if p.kind is Kind.WILDCARD and value == Pattern((Wildcard.MANY,)):
+            # ``f=*``: the file name of a path has a value exactly when the path has one
+            self.windows = True
+            return _with_field(p, source)
         if p.kind is Kind.EQ and isinstance(value, str):
             written = Predicate(source, Kind.ENDSWITH, "\\" + value, p.cased, span=p.span)
         elif p.kind is Kind.STARTSWITH and isinstance(value, str):
@@ -902,6 +889,34 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
+    """The field ``name`` was called before ``stages`` (renames undone), or ``None`` when one
+    of them computes it (an ``eval``, ``rex``, ``lookup``... writing it)."""
+    for stage in reversed(stages):
+        if isinstance(stage, Rename):
+            for old, new in reversed(stage.pairs):
+                if new == name:
+                    name = old
+                    break
+                if new.endswith("*") and old.endswith("*") and name.startswith(new[:-1]):
+                    name = old[:-1] + name[len(new) - 1 :]
+                    break
+                if old == name:
+                    return None  # renamed away: the stats reads a field no event keeps
+        elif isinstance(stage, Eval):
+            if any(target == name for target, _ in stage.assignments):
+                return None
+        elif isinstance(stage, (Table, Convert, FillNull, Sort, Bin)):
+            if isinstance(stage, Convert) and any((a or f) == name for _, f, a in
+                                                  stage.conversions):  # fmt: skip
+                return None
+            if isinstance(stage, FillNull):
+                return None  # fillnull writes empty fields: not required, not known
+        else:
+            return None  # rex, lookup, commands: may write any field
+    return name
 
 
 def _copies(stage: Stage) -> tuple[tuple[str, str], ...] | None:
@@ -950,23 +965,6 @@ def _substitute(expr: Expr, copies: dict[str, str]) -> Expr:
 
 def _with_field(p: Predicate, name: str) -> Predicate:
     return Predicate(name, p.kind, p.value, p.cased, span=p.span)
-
-
-def _as_list(value: Any) -> list[str]:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def _channel_of(p: Predicate) -> str | None:
-    """The channel an ``eq`` predicate on ``source``/``Channel`` names, else ``None``."""
-    if p.kind is not Kind.EQ or not isinstance(p.value, str) or p.cased:
-        return None
-    if p.field == "Channel":
-        return p.value
-    if p.field == "source":
-        for prefix in WINDOWS_SOURCE_PREFIXES:
-            if p.value.lower().startswith(prefix.lower()) and len(p.value) > len(prefix):
-                return p.value[len(prefix) :]
-    return None
 
 
 def _windows_source(p: Predicate, constant: str | None = None) -> bool:

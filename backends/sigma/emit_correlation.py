@@ -55,31 +55,33 @@ are dropped, as presentation stats are)
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from backends.sigma.correlation import to_eval
+from backends.sigma.correlation_shape import (
+    RESULT_COLUMNS,
+    STATS_OPTIONS,
+    TAG_FIELD,
+    aggregate_type,
+    sigma_timespan,
+    split_rules,
+    tag_rules,
+    threshold,
+)
 from ir.errors import Span
-from ir.functions import time_unit
 from ir.nodes import (
     Aggregation,
     Bin,
-    BinOp,
-    Call,
-    Condition,
     Convert,
     Eval,
     EvalExpr,
     Expr,
-    FieldValue,
     FillNull,
     Filter,
     Kind,
-    Literal,
     Lookup,
-    Not,
     Or,
     Predicate,
     Rename,
@@ -87,20 +89,18 @@ from ir.nodes import (
     Stage,
     Stats,
     Table,
-    any_of,
     conjuncts,
+    predicates,
 )
 
-__all__ = ["Correlation", "Refusal", "find_correlation", "sigma_timespan", "split_temporal"]
-
-#: The aggregate each correlation type compares, as the correlation reader names it.
-ALIASES = {
-    "event_count": "count",
-    "value_count": "value_count",
-    "value_sum": "value_sum",
-    "value_avg": "value_avg",
-    "temporal": "rule_count",
-}
+__all__ = [
+    "Correlation",
+    "Note",
+    "Refusal",
+    "find_correlation",
+    "split_temporal",
+    "tstats_as_stats",
+]
 
 #: Predicate kinds whose truth on a ``values()`` multivalue is "some row's value holds".
 VALUE_KINDS = frozenset(
@@ -110,7 +110,10 @@ VALUE_KINDS = frozenset(
     }
 )  # fmt: skip
 
-_READER_OPTIONS = ("timespan", "approximation")
+
+
+#: A lossy change of a recognised correlation: (construct, message, span, dropped stage).
+Note = tuple[str, str, "Span | None", "Stage | None"]
 
 
 @dataclass
@@ -129,7 +132,8 @@ class Correlation:
     value_field: str | None = None
     rules: list[tuple[str | None, Expr | None]] = field(default_factory=list)
     extra: bool = False  # rules[i][1] is ANDed with the detection's filters
-    notes: list[tuple[str, str, Span | None]] = field(default_factory=list)
+    #: (construct, message, span, the dropped stage or None) of each lossy change
+    notes: list[Note] = field(default_factory=list)
     span: Span | None = None
     tag: Eval | None = None
 
@@ -171,7 +175,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     def refuse(construct: str, message: str, span: Span | None = None) -> Refusal:
         return Refusal(start, f"correlation:{construct}", message, span or stats.span, stats)
 
-    trailing: list[tuple[str, str, Span | None]] = []
+    trailing: list[Note] = []
     for extra in stages[at + 2 :]:
         name = _shaping(extra)
         if name is None:
@@ -182,7 +186,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
                 extra.span,
             )
         message = f"'{name}' after the correlation's where only shapes the result rows: dropped"
-        trailing.append((name, message, extra.span))
+        trailing.append((name, message, extra.span, extra))
     if bin_ is None or "_time" not in stats.by:
         return refuse(
             "timespan",
@@ -194,7 +198,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
         return refuse("timespan", f"bin span={bin_.span_text} is not a Sigma timespan", bin_.span)
     if (
         stats.command == "tstats"
-        or any(k not in _READER_OPTIONS for k, _ in stats.options)
+        or any(k not in STATS_OPTIONS for k, _ in stats.options)
     ):
         return refuse("aggregation", "stats options have no Sigma correlation equivalent")
     group_by = tuple(f for f in stats.by if f != "_time")
@@ -203,7 +207,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     if len(set(aliases)) < len(aliases) or set(aliases) & set(stats.by):
         return refuse("aggregation", "stats names two results alike")
 
-    compared = [i for i, alias in enumerate(aliases) if _threshold(where.expr, alias)]
+    compared = [i for i, alias in enumerate(aliases) if threshold(where.expr, alias)]
     if not compared and tag is None and all(a.function.lower() == "values" for a in aggs):
         found_values = _values_temporal(start, timespan, group_by, stats, where, refuse)
         if isinstance(found_values, Correlation):
@@ -216,38 +220,33 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
             where.span,
         )
     agg, alias = aggs[compared[0]], aliases[compared[0]]
-    condition = _threshold(where.expr, alias)
+    condition = threshold(where.expr, alias)
     assert condition is not None
     function = agg.function.lower()
-    notes: list[tuple[str, str, Span | None]] = []
+    notes: list[Note] = []
+    typed = aggregate_type(agg)
     if tag is not None:
-        if not (function in ("dc", "distinct_count") and agg.argument == "sigma_rule"):
+        if not (function in ("dc", "distinct_count") and agg.argument == TAG_FIELD):
             return refuse("temporal", "an eval of sigma_rule is only read before dc(sigma_rule)")
         kind, value_field = "temporal", None
-    elif function in ("count", "c") and agg.argument is None:
-        kind, value_field = "event_count", None
-    elif function in ("dc", "distinct_count") and isinstance(agg.argument, str):
-        if "*" in agg.argument:
-            return refuse("aggregation", f"dc({agg.argument}) counts several fields")
-        kind, value_field = "value_count", agg.argument
-    elif function in ("sum", "avg", "mean") and isinstance(agg.argument, str):
-        if "*" in agg.argument:
-            return refuse("aggregation", f"{function}({agg.argument}) reads several fields")
-        kind = "value_avg" if function in ("avg", "mean") else "value_sum"
-        value_field = agg.argument
+    elif typed is not None:
+        kind, value_field = typed
+    elif isinstance(agg.argument, str) and "*" in agg.argument:
+        return refuse("aggregation", f"{_agg_text(agg)} reads several fields")
     else:
         return refuse(
             "aggregation",
             f"stats {_agg_text(agg)} is not a Sigma correlation (count, dc(field), sum(field), "
             "avg(field), or dc(sigma_rule) after the temporal eval)",
         )
-    if alias != ALIASES[kind]:
+    if alias != RESULT_COLUMNS[kind]:
         notes.append(
             (
                 "correlation:alias",
-                f"the aggregate {alias!r} is named {ALIASES[kind]!r} in a Sigma {kind} "
+                f"the aggregate {alias!r} is named {RESULT_COLUMNS[kind]!r} in a Sigma {kind} "
                 "correlation's results",
                 stats.span,
+                None,
             )
         )
     others = [a for i, a in enumerate(aliases) if i != compared[0]]
@@ -258,6 +257,7 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
                 f"the result columns {', '.join(others)} are not a Sigma correlation's output: "
                 "dropped (the alert compares only " + alias + ")",
                 stats.span,
+                None,
             )
         )
     notes.extend(trailing)
@@ -270,12 +270,78 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
     return found
 
 
+def tstats_as_stats(
+    stages: Sequence[Stage], end: int, pushed: set[int]
+) -> list[Stage] | None:
+    """The stages of a ``tstats ... by _time span=S`` search from its stats on, as the raw
+    search with the same rows writes them: ``Bin(_time, S)``, the stats as ``stats``, then the
+    first ``where`` after it, then the rest. Row-shaping stages between the stats and that
+    where (``drop_dm_object_name``'s ``rename``, ``convert``...) move after it when they
+    neither make nor rename a field it reads (they change no row, so the order does not change
+    which rows pass); the filters ``read_tstats`` already carried into the detection
+    (``pushed``) are left out. ``None`` when there is no span or no such where."""
+    stats = stages[end - 1]
+    if not isinstance(stats, Stats) or stats.command != "tstats":
+        return None
+    options = dict(stats.options)
+    span = options.pop("span", None)
+    if span is None or options:
+        return None
+    rest = [s for i, s in enumerate(stages[end:], start=end) if i not in pushed]
+    at = next((i for i, s in enumerate(rest) if isinstance(s, Filter)), None)
+    if at is None:
+        return None
+    where = rest[at]
+    assert isinstance(where, Filter)
+    read = {p.field for p in predicates(where.expr)}
+    row = {*stats.by, *(_alias(a) for a in stats.aggregations)}
+    for before in rest[:at]:
+        made = set(_made(before, row))
+        if _shaping(before) is None or "*" in made or read & made:
+            return None
+    return [
+        Bin("_time", span, span=stats.span),
+        Stats(stats.aggregations, stats.by, "stats", span=stats.span),
+        where,
+        *rest[:at],
+        *rest[at + 1 :],
+    ]
+
+
+def _made(stage: Stage, row: set[str]) -> list[str]:
+    """Fields a row-shaping stage writes, or renames from or to (a wildcard ``rename`` applied
+    to the ``row``'s fields); ``*`` for any field."""
+    if isinstance(stage, Rename):
+        out: list[str] = []
+        for old, new in stage.pairs:
+            if old.endswith("*") and new.endswith("*"):
+                moved = [f for f in row if f.startswith(old[:-1])]
+                out += moved + [new[:-1] + f[len(old) - 1 :] for f in moved]
+            elif "*" in old or "*" in new:
+                out.append("*")
+            else:
+                out += [old, new]
+        return out
+    if isinstance(stage, Eval):
+        return [name for name, _ in stage.assignments]
+    if isinstance(stage, Convert):
+        return [alias or name for _, name, alias in stage.conversions]
+    if isinstance(stage, FillNull):
+        return list(stage.fields) or ["*"]
+    if isinstance(stage, Table):
+        return ["*"]  # may remove what the where reads
+    if isinstance(stage, Lookup):
+        return [name for _, name in stage.outputs]
+    return []
+
+
 def split_temporal(found: Correlation, prefix: Expr | None) -> Refusal | None:
     """Fill ``found.rules`` of a temporal read from a ``sigma_rule`` eval from ``prefix`` (the
     AND of the filters before it, as in the IR), or say why it cannot be."""
     assert found.tag is not None
-    names = _tag_names(found.tag)
-    groups = _split(prefix, found.tag) if names is not None else None
+    tags = tag_rules(found.tag)
+    names = [name for name, _ in tags] if tags is not None else None
+    groups = split_rules(prefix, [c for _, c in tags], _as_eval) if tags is not None else None
     if names is None or groups is None:
         return Refusal(
             found.start,
@@ -289,20 +355,6 @@ def split_temporal(found: Correlation, prefix: Expr | None) -> Refusal | None:
     if found.condition == ("gte", len(names)):
         found.condition = None
     return None
-
-
-def sigma_timespan(span_text: str) -> str | None:
-    """An SPL time span as a Sigma timespan (``5min`` -> ``5m``, ``1mon`` -> ``1M``), or None."""
-    found = re.fullmatch(r"(\d+)\s*([a-zA-Z]*)", span_text.strip())
-    if found is None:
-        return None
-    amount, word = int(found.group(1)), found.group(2)
-    unit = time_unit(word) if word else "s"
-    if amount <= 0 or unit is None:
-        return None
-    if unit == "q":
-        return f"{amount * 3}M"
-    return f"{amount}{'M' if unit == 'mon' else unit}"
 
 
 def _timespan(bin_: Bin, stats: Stats) -> str | None:
@@ -343,73 +395,16 @@ def _agg_text(agg: Aggregation) -> str:
     return f"{agg.function}({argument if isinstance(argument, str) else 'eval(...)'})"
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-_FLIP = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "=": "=", "==": "==", "!=": "!="}
-_OPS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "eq", "==": "eq", "!=": "neq"}
-
-
-def _threshold(expr: Expr, alias: str) -> tuple[str, int] | None:
-    """``(operator, number)`` when ``expr`` compares ``alias`` with a whole number."""
-    if isinstance(expr, Predicate) and expr.field == alias:
-        number = _int(expr.value)
-        kinds = (Kind.GT, Kind.GTE, Kind.LT, Kind.LTE, Kind.EQ)
-        if number is not None and expr.kind in kinds:
-            return expr.kind.value, number
-    if isinstance(expr, Not) and isinstance(expr.arg, Predicate):
-        p = expr.arg
-        number = _int(p.value)
-        if p.field == alias and p.kind is Kind.EQ and number is not None:
-            return "neq", number
-    if isinstance(expr, Condition) and isinstance(expr.expr, BinOp):
-        op, left, right = expr.expr.op, expr.expr.left, expr.expr.right
-        if isinstance(left, Literal) and isinstance(right, FieldValue) and op in _FLIP:
-            op, left, right = _FLIP[op], right, left
-        if isinstance(left, FieldValue) and left.name == alias and isinstance(right, Literal):
-            number = _int(right.value)
-            if number is not None and op in _OPS:
-                return _OPS[op], number
-    return None
-
-
 # --- temporal: the reader's sigma_rule eval, inverted ------------------------------------------
 
 
 def _is_tag(stage: Stage) -> bool:
+    """An eval of ``sigma_rule`` (whether in the reader's form is :func:`tag_rules`'s say)."""
     return (
         isinstance(stage, Eval)
         and len(stage.assignments) == 1
-        and stage.assignments[0][0] == "sigma_rule"
+        and stage.assignments[0][0] == TAG_FIELD
     )
-
-
-def _ifs(tag: Eval) -> list[Call] | None:
-    value = tag.assignments[0][1]
-    calls: tuple[EvalExpr, ...] = (
-        value.args if isinstance(value, Call) and value.name == "mvappend" else (value,)
-    )
-    out: list[Call] = []
-    for call in calls:
-        if not (isinstance(call, Call) and call.name == "if" and len(call.args) == 3):
-            return None
-        otherwise = call.args[2]
-        null = (isinstance(otherwise, Literal) and otherwise.value is None) or (
-            isinstance(otherwise, Call) and otherwise.name == "null" and not otherwise.args
-        )
-        if not (null and isinstance(call.args[1], Literal) and isinstance(call.args[1].value, str)):
-            return None
-        out.append(call)
-    return out
-
-
-def _tag_names(tag: Eval) -> list[str] | None:
-    calls = _ifs(tag)
-    if calls is None:
-        return None
-    names = [str(c.args[1].value) for c in calls if isinstance(c.args[1], Literal)]
-    return names if len(set(names)) == len(names) else None
 
 
 class _NoEval(Exception):
@@ -428,29 +423,6 @@ def _as_eval(expr: Expr) -> EvalExpr | None:
         return to_eval(expr, _Quiet(), Span(1, 1))  # type: ignore[arg-type]
     except _NoEval:
         return None
-
-
-def _split(prefix: Expr | None, tag: Eval) -> list[Expr] | None:
-    """The filter's alternatives cut into one run per tagged rule, each run's eval form equal
-    to that rule's ``if`` condition (the reader ORs the rules' filters, flattening)."""
-    calls = _ifs(tag)
-    if prefix is None or calls is None:
-        return None
-    alternatives = prefix.args if isinstance(prefix, Or) else (prefix,)
-    conditions = [c.args[0] for c in calls]
-
-    def cut(start: int, index: int) -> list[Expr] | None:
-        if index == len(conditions):
-            return [] if start == len(alternatives) else None
-        for end in range(start + 1, len(alternatives) + 1):
-            run = any_of(alternatives[start:end])
-            if _as_eval(run) == conditions[index]:
-                rest = cut(end, index + 1)
-                if rest is not None:
-                    return [run, *rest]
-        return None
-
-    return cut(0, 0)
 
 
 # --- temporal: stats values(...) and a where over the values ------------------------------------
@@ -495,6 +467,7 @@ def _values_temporal(
         + ("temporal correlation over one rule per where part" if n > 1 else "event_count >= 1")
         + "; the result rows' values() columns are not",
         stats.span,
+        None,
     )
     return Correlation(
         start,

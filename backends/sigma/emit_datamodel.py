@@ -38,8 +38,10 @@ expression on a file name...).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
+
+from sigma.pipelines.splunk.splunk import splunk_web_proxy_cim_mapping
 
 from backends.sigma.logsources import windows_profile
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
@@ -86,6 +88,38 @@ class TstatsRead:
     detection: Expr | None
     end: int
     pushed: set[int] = field(default_factory=set)  # later filters carried in the detection
+    #: the stats' by-fields: every row has them (required by the detection, or filled)
+    by: tuple[str, ...] = ()
+    dataset: DataSet | None = None
+    #: the data set's sources whose events can pass the where clause
+    sources: tuple[DataSetSource, ...] = ()
+
+    def event_field(self, name: str) -> str | None:
+        """The one event field, as the Sigma log source names it, that the data-set field
+        ``name`` (``Processes.dest``) copies in every source left, or ``None`` (a computed
+        field, sources that disagree, or no source): what a correlation may group by."""
+        if self.dataset is None or not self.sources:
+            return None
+        prefix = self.dataset.prefix + "."
+        if not name.startswith(prefix):
+            return None
+        short = name[len(prefix) :]
+        names: set[str] = set()
+        for source in self.sources:
+            found = [x for x in source.extractions if x.target == short]
+            if len(found) != 1 or found[0].transform != "copy" or len(found[0].sources) != 1:
+                return None
+            branch = _branch(source)
+            if len({s.logsource for s in self.sources}) > 1 or branch is None:
+                names.add(found[0].sources[0])
+                continue
+            aliases = branch.alias_map()
+            inverse = {event: sigma for sigma, event in aliases.items()}
+            event = found[0].sources[0]
+            if event in aliases and event not in inverse:
+                return None  # the Sigma name reads another event field there
+            names.add(inverse.get(event, event))
+        return names.pop() if len(names) == 1 else None
 
 
 def read_tstats(
@@ -102,11 +136,13 @@ def read_tstats(
         clauses.append(stages[index].expr)  # type: ignore[union-attr]
         index += 1
     pushed: set[int] = set()
+    by_fields: tuple[str, ...] = ()
     never = False  # a filter after the stats that no group row passes
     if index < len(stages) and isinstance(stages[index], Stats):
         stats = stages[index]
         assert isinstance(stats, Stats)
         by = [f for f in stats.by if f != "_time"]
+        by_fields = tuple(stats.by)
         fill = next((v for k, v in head.options if k.lower() == "fillnull_value"), None)
         if fill is None:
             # tstats drops a row missing a by-field: only events having them all are counted
@@ -132,18 +168,69 @@ def read_tstats(
         index += 1
     where = all_of(clauses) if clauses else None
     dataset = profile.find(head.name)
+    if dataset is not None and not dataset.sources and dataset.name in TAXONOMY:
+        logsource, detection = _taxonomy(dataset, where, problem, head.span)
+        return TstatsRead(logsource, detection, index, pushed, by_fields, dataset)
     if dataset is None or not dataset.sources:
         why = ("is not in" if dataset is None else "has no event source in")
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
                 "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed)
+        return TstatsRead(LogSource(), None, index, pushed, by_fields, dataset)
     alternatives = [] if never else _per_source(dataset, where, problem, head.span)
     if not alternatives:
         problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
                 head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed)
+        return TstatsRead(LogSource(), None, index, pushed, by_fields, dataset)
     logsource, detection = _combine(alternatives)
-    return TstatsRead(logsource, detection, index, pushed)
+    sources = tuple(s for s, _ in alternatives)
+    return TstatsRead(logsource, detection, index, pushed, by_fields, dataset, sources)
+
+
+#: Data sets without event sources here that a Sigma taxonomy log source names, with the Sigma
+#: field of each data-set field. Web: pySigma-backend-splunk's ``splunk_cim`` pipeline maps the
+#: Sigma ``proxy`` category's W3C fields to CIM Web fields (``splunk_web_proxy_cim_mapping``,
+#: inverted here from the library itself), and ``status`` is ``sc-status`` (the HTTP status in
+#: the Sigma taxonomy's W3C names, as SigmaHQ's web rules write it). The CIM's root Web data
+#: set holds both proxy and web-server events (CIM manual, "Web": child data set ``Proxy``);
+#: security_content's Web detections look for attacks on web applications, so the log source is
+#: Sigma's ``webserver`` category, which uses the same W3C field names: lossy by name
+#: (``datamodel:Web``), since Sigma's category selects the web-server events only.
+TAXONOMY: dict[str, tuple[LogSource, dict[str, str], str]] = {
+    "Web.Web": (
+        LogSource(category="webserver"),
+        {
+            **{cim.split(".", 1)[1]: sigma for sigma, cim in splunk_web_proxy_cim_mapping.items()},
+            "status": "sc-status",
+        },
+        "the CIM Web data set holds proxy and web-server events; Sigma category webserver "
+        "selects the web-server events",
+    ),
+}
+
+
+def _taxonomy(
+    dataset: DataSet, where: Expr | None, problem: Problem, span: Span | None
+) -> tuple[LogSource, Expr | None]:
+    """A data set of :data:`TAXONOMY`: its log source, and the where clause on Sigma fields
+    (a field without a Sigma field dropped with a ``datamodel:field`` warning)."""
+    logsource, fields, why = TAXONOMY[dataset.name]
+    problem(f"datamodel:{dataset.name.split('.')[0]}", f"{why}: written as Sigma category "
+            f"{logsource.category!r}", span)  # fmt: skip
+    prefix = dataset.prefix + "."
+
+    def leaf(p: Predicate) -> Tree:
+        name = p.field[len(prefix) :] if p.field and p.field.startswith(prefix) else None
+        if name is None or name not in fields or p.kind is Kind.TERM:
+            what = repr(p.field) if p.field else "a bare term"
+            problem("datamodel:field", f"{what} has no Sigma {logsource.category} field "
+                    "(backends/sigma/emit_datamodel.py TAXONOMY): dropped", p.span)  # fmt: skip
+            return True
+        return replace(p, field=fields[name])
+
+    if where is None:
+        return logsource, None
+    tree = simplify(where, leaf)
+    return logsource, None if isinstance(tree, bool) else tree
 
 
 def later_filters(

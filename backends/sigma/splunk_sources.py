@@ -64,6 +64,9 @@ SOURCETYPES: tuple[tuple[str, SigmaSource], ...] = (
 #: ``source`` values that name a log file whose Sigma log source is known
 SOURCES: tuple[tuple[str, SigmaSource], ...] = (
     ("/var/log/audit/audit.log", SigmaSource("linux", "auditd", _LINUX)),
+    # security_content data_sources/kubernetes_audit.yml: "Kubernetes Audit" is source
+    # kubernetes; SigmaHQ's Kubernetes audit rules read product kubernetes, service audit
+    ("kubernetes", SigmaSource("kubernetes", "audit", _KUBE)),
 )
 
 _VENDOR = re.compile(r"[a-z][a-z0-9_]*")

@@ -101,6 +101,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -593,9 +594,18 @@ def _read_detection(
         tags=tags,
         timerange=timerange,
         language="spl",
+        custom=_data_sources(data),
         source_text=spl,
         span=Span(*source.line_col(doc.node.start_mark.index), source.path),
     )
+
+
+def _data_sources(data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """security_content's ``data_source`` list (the detection's declared data sources, as
+    named in its ``data_sources/*.yml``), kept as custom metadata: the Sigma writer reads the
+    log source from it where the search's own settings name none."""
+    names = [str(n) for n in _list(data.get("data_source")) if n is not None]
+    return (("data_source", json.dumps(names)),) if names else ()
 
 
 def _text(value: Any) -> str | None:
