@@ -410,3 +410,17 @@ def test_check_holds_a_shaping_only_translation_to_the_whole_search(tmp_path: Pa
     assert entry["compared"] == "each event alone makes a result row"
     assert entry["status"] == "lossy" and "counterexample" not in entry
     assert entry["generated"] > 10
+
+
+def test_generated_events_have_one_channel_and_event_id() -> None:
+    """A tstats search over Endpoint.Processes (Sysmon 1 and Security 4688) against its Sigma
+    translation: an event generated with ``Channel``/``EventID`` lists naming both sources at
+    once is no Windows event, and must not be the counterexample of a ``differs`` (it was for
+    177 security_content detections)."""
+    path = shared("spl", "detections", "endpoint", "7zip_commandline_to_smb_share_path.yml")
+    macros = shared("spl", "macros")
+    result = _check(str(path), "--from", "spl", "--to", "sigma", "--lossy", "--macros",
+                    str(macros), "--format", "json")  # fmt: skip
+    (entry,) = json.loads(result.stdout)
+    assert entry["status"] == "lossy", entry.get("counterexample")
+    assert entry["generated"] > 20

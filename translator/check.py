@@ -69,6 +69,7 @@ from ir.nodes import (
     Stage,
     Stats,
     Table,
+    predicates,
 )
 from ir.pipeline import compile_pipeline
 from translator import api
@@ -585,13 +586,25 @@ def _selection(side: Decider) -> list[SourceBranch] | None:
 
 
 def _inside(*sides: Decider) -> Callable[[Event], bool]:
-    """Whether an event is inside the log source of every one of ``sides`` that has one."""
-    tests = [
-        [compile_expr(b.condition) for b in branches]
-        for branches in map(_selection, sides)
-        if branches is not None
-    ]
-    return lambda event: all(any(t(event) for t in branch) for branch in tests)
+    """Whether an event is inside the log source of every one of ``sides`` that has one.
+
+    The fields a log source is selected by (``Channel``, ``EventID``) must hold one value: a
+    Windows event has one channel and one event ID, so a generated list naming two (both
+    branches of ``process_creation`` at once) is an event no rule could see, and a verdict on
+    it would be noise (issue 22: a ``differs`` names an event both rules could see)."""
+    selections = [branches for branches in map(_selection, sides) if branches is not None]
+    tests = [[compile_expr(b.condition) for b in branches] for branches in selections]
+    keys = sorted(
+        {p.field for branches in selections for b in branches for p in predicates(b.condition)
+         if p.field is not None}
+    )  # fmt: skip
+
+    def inside(event: Event) -> bool:
+        if any(isinstance(event.get(key), list) for key in keys):
+            return False
+        return all(any(t(event) for t in branch) for branch in tests)
+
+    return inside
 
 
 def _generated(pair: Pair, seed: int, limit: int) -> list[Event]:
