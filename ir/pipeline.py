@@ -62,7 +62,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, unsupported
 from ir.evalexpr import compile_eval
 from ir.evaluator import compile_expr
 from ir.events import MISSING, Event, walk_dotted
@@ -251,10 +251,6 @@ def _key(value: Any) -> tuple[str, ...]:
     return tuple(to_text(v) or "" for v in values_of(value))
 
 
-def _unsupported(message: str, construct: str, span: Span | None) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct).at(span)
-
-
 def _invalid(message: str, construct: str, span: Span | None) -> RuleglotError:
     return RuleglotError(message, construct=construct).at(span)
 
@@ -381,7 +377,9 @@ def _rex(stage: Rex, now: float) -> RowsFn:
 
         return run_sed
     if stage.mode not in (None, "", "rex"):
-        raise _unsupported(f"rex mode={stage.mode} is not supported", "rex:mode", stage.span)
+        raise unsupported(
+            construct="rex:mode", message=f"rex mode={stage.mode} is not supported", span=stage.span
+        )
     rx = compile_regex(stage.pattern)
     groups = [g for g in rx.groupindex]
     limit = stage.max_match if stage.max_match > 0 else None
@@ -617,8 +615,11 @@ class _Agg:
     def __init__(self, agg: Aggregation, by: Sequence[str], span: Span | None, now: float):
         self.function = agg.function.lower()
         if self.function not in _STATS_FUNCTIONS and not PERCENTILE.fullmatch(self.function):
-            raise _unsupported(f"stats function {agg.function}() is not supported",
-                               f"stats:{agg.function}", span)
+            raise unsupported(
+                construct=f"stats:{agg.function}",
+                message=f"stats function {agg.function}() is not supported",
+                span=span,
+            )
         self.by = set(by)
         self.argument = agg.argument
         self.compute: Callable[[Any], Any] | None = None
@@ -740,9 +741,12 @@ def _stats(stage: Stats, now: float) -> RowsFn:
     X, where false counts as null, so ``count(eval(X))`` counts the rows where X is true.
     ``values(*) AS *`` applies to every field but the by-fields, keeping each name."""
     if stage.command == "tstats":
-        raise _unsupported(
-            "tstats without 'from datamodel=' reads index-time fields, not events: it "
-            "cannot run on events", "tstats", stage.span)
+        raise unsupported(
+            construct="tstats",
+            message="tstats without 'from datamodel=' reads index-time fields, not events: it "
+            "cannot run on events",
+            span=stage.span,
+        )
     aggs = [_Agg(a, stage.by, stage.span, now) for a in stage.aggregations]
     by = list(stage.by)
     options = dict(stage.options)
@@ -751,7 +755,9 @@ def _stats(stage: Stats, now: float) -> RowsFn:
     if stage.command == "streamstats":
         return _streamstats(aggs, by, options, stage.span)
     if stage.command != "stats":
-        raise _unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command, message=f"{stage.command} is not supported", span=stage.span
+        )
 
     def run(rows: list[Event]) -> list[Event]:
         groups: dict[tuple[str, ...], tuple[tuple[Any, ...], list[Row]]] = {}
@@ -827,8 +833,11 @@ def _streamstats(
     ``window=N``: only the last N rows of the group. Other options are ``unsupported``."""
     for option in options:
         if option not in ("window", "current", "global", "allnum"):
-            raise _unsupported(f"streamstats {option}= is not supported",
-                               f"streamstats:{option}", span)
+            raise unsupported(
+                construct=f"streamstats:{option}",
+                message=f"streamstats {option}= is not supported",
+                span=span,
+            )
     window = int(options.get("window", "0") or 0)
     current = str(options.get("current", "t")).lower() not in ("f", "false", "0")
 
@@ -880,18 +889,26 @@ def _bin(stage: Bin, now: float) -> RowsFn:
     that are not numbers are left as they are. ``bins=N`` without a span is unsupported
     (Splunk picks the span from the data's time range). ``AS`` writes another field."""
     if stage.span_text is None:
-        raise _unsupported("bin without span= is not supported", "bin:bins", stage.span)
+        raise unsupported(
+            construct="bin:bins", message="bin without span= is not supported", span=stage.span
+        )
     found = _SPAN.fullmatch(stage.span_text.strip())
     if found is None:
-        raise _unsupported(f"bin span={stage.span_text} is not supported", "bin:span",
-                           stage.span)
+        raise unsupported(
+            construct="bin:span",
+            message=f"bin span={stage.span_text} is not supported",
+            span=stage.span,
+        )
     amount, unit_word = float(found.group(1)), found.group(2)
     is_time = stage.field == "_time" or bool(unit_word)
     target = stage.alias or stage.field
     unit = time_unit(unit_word) if unit_word else ("s" if is_time else None)
     if unit_word and unit is None:
-        raise _unsupported(f"bin span unit {unit_word!r} is not supported", "bin:span",
-                           stage.span)
+        raise unsupported(
+            construct="bin:span",
+            message=f"bin span unit {unit_word!r} is not supported",
+            span=stage.span,
+        )
     if amount <= 0:
         raise _invalid("bin span must be positive", "bin", stage.span)
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -939,11 +956,17 @@ def _dedup(stage: Dedup, now: float) -> RowsFn:
     options = {k.lower(): str(v).lower() for k, v in stage.options}
     for option in options:
         if option not in ("keepempty", "consecutive", "keepevents"):
-            raise _unsupported(f"dedup {option} is not supported", f"dedup:{option}",
-                               stage.span)
+            raise unsupported(
+                construct=f"dedup:{option}",
+                message=f"dedup {option} is not supported",
+                span=stage.span,
+            )
     if options.get("keepevents") in ("true", "t", "1"):
-        raise _unsupported("dedup keepevents=true is not supported", "dedup:keepevents",
-                           stage.span)
+        raise unsupported(
+            construct="dedup:keepevents",
+            message="dedup keepevents=true is not supported",
+            span=stage.span,
+        )
     keep_empty = options.get("keepempty") in ("true", "t", "1")
     consecutive = options.get("consecutive") in ("true", "t", "1")
     fields = list(stage.fields)
@@ -1010,7 +1033,9 @@ def _head(stage: Head, now: float) -> RowsFn:
     if stage.command == "tail":
         return lambda rows: list(reversed(rows[-count:])) if count else []
     if stage.command != "head":
-        raise _unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command, message=f"{stage.command} is not supported", span=stage.span
+        )
     return lambda rows: rows[:count]
 
 
@@ -1041,7 +1066,9 @@ def _lookup(stage: Lookup, lookups: LookupProvider | None, now: float) -> RowsFn
         table_rows = [Row(dict(r)) for r in table.rows]
         return lambda rows: (list(rows) + list(table_rows)) if append else list(table_rows)
     if stage.command != "lookup":
-        raise _unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command, message=f"{stage.command} is not supported", span=stage.span
+        )
     inputs = list(stage.inputs)
     for column, _ in inputs:
         if column not in table.columns:
@@ -1191,8 +1218,11 @@ def _convert(stage: Convert, now: float) -> RowsFn:
     for function, name, alias in stage.conversions:
         lowered = function.lower()
         if lowered not in _CONVERT_FUNCTIONS:
-            raise _unsupported(f"convert {function}() is not supported", f"convert:{function}",
-                               stage.span)
+            raise unsupported(
+                construct=f"convert:{function}",
+                message=f"convert {function}() is not supported",
+                span=stage.span,
+            )
         conversions.append((lowered, name, alias))
 
     def run(rows: list[Event]) -> list[Event]:
@@ -1293,7 +1323,9 @@ def _multivalue(stage: MultiValue, now: float) -> RowsFn:
             return out
 
         return run_nomv
-    raise _unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+    raise unsupported(
+        construct=stage.command, message=f"{stage.command} is not supported", span=stage.span
+    )
 
 
 # --- foreach -----------------------------------------------------------------------------------
@@ -1315,13 +1347,17 @@ def _foreach(stage: ForEach, now: float) -> RowsFn:
     ``<<FIELD>>`` standing for that field (SPL reference, "foreach"). The field list is
     taken before the template runs, so fields it creates are not iterated."""
     if stage.options:
-        raise _unsupported(
-            "foreach is supported in its default multifield mode only", "foreach", stage.span
+        raise unsupported(
+            construct="foreach",
+            message="foreach is supported in its default multifield mode only",
+            span=stage.span,
         )
     for inner in stage.stages:
         if not isinstance(inner, Eval):
-            raise _unsupported(
-                "a foreach template is supported with eval commands only", "foreach", inner.span
+            raise unsupported(
+                construct="foreach",
+                message="a foreach template is supported with eval commands only",
+                span=inner.span,
             )
     templates = [s for s in stage.stages if isinstance(s, Eval)]
     compiled: dict[str, list[RowsFn]] = {}
@@ -1381,11 +1417,17 @@ def _check_tstats_options(stage: DataModel) -> None:
         name = key.lower()
         if name in ("prestats", "append"):
             if value.lower() in _TRUE:
-                raise _unsupported(f"tstats {name}={value} is not supported",
-                                   f"tstats:{name}", stage.span)
+                raise unsupported(
+                    construct=f"tstats:{name}",
+                    message=f"tstats {name}={value} is not supported",
+                    span=stage.span,
+                )
         elif name not in TSTATS_NO_EFFECT and name not in TSTATS_MODELLED:
-            raise _unsupported(f"tstats option {key} is not supported", f"tstats:{name}",
-                               stage.span)
+            raise unsupported(
+                construct=f"tstats:{name}",
+                message=f"tstats option {key} is not supported",
+                span=stage.span,
+            )
 
 
 def _datamodel(dataset: DataSet, profile: DataModelProfile) -> RowsFn:
@@ -1427,11 +1469,18 @@ def tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
             node = str(conjunct.value).rsplit(".", 1)[-1]
             if node.lower() in (dataset.prefix.lower(), dataset.name.rsplit(".", 1)[-1].lower()):
                 continue
-            raise _unsupported(f"tstats nodename={conjunct.value} (a child data set) is not "
-                               f"in the data-model profile", "tstats:nodename", conjunct.span)
+            raise unsupported(
+                construct="tstats:nodename",
+                message=f"tstats nodename={conjunct.value} (a child data set) is not "
+                f"in the data-model profile",
+                span=conjunct.span,
+            )
         if any(p.field == "nodename" for p in predicates(conjunct)):
-            raise _unsupported("tstats nodename inside OR/NOT is not supported",
-                               "tstats:nodename", stage.span)
+            raise unsupported(
+                construct="tstats:nodename",
+                message="tstats nodename inside OR/NOT is not supported",
+                span=stage.span,
+            )
         kept.append(conjunct)
     if not kept:
         return None
@@ -1447,8 +1496,11 @@ def _tstats_aggregation(stage: Stats, options: Mapping[str, str]) -> list[Stage]
     out: list[Stage] = []
     for key, value in stage.options:
         if key.lower() != "span":
-            raise _unsupported(f"tstats option {key} is not supported", f"tstats:{key}",
-                               stage.span)
+            raise unsupported(
+                construct=f"tstats:{key}",
+                message=f"tstats option {key} is not supported",
+                span=stage.span,
+            )
         out.append(Bin("_time", value, span=stage.span))
     fill = next((v for k, v in options.items() if k.lower() == "fillnull_value"), None)
     if fill is not None and stage.by:
@@ -1514,8 +1566,11 @@ def _no_options(stage: Subsearch, allowed: frozenset[str] = frozenset()) -> dict
     options = {k.lower(): v for k, v in stage.options}
     for key in options:
         if key not in allowed:
-            raise _unsupported(f"{stage.command} option {key} is not supported",
-                               f"{stage.command}:{key}", stage.span)
+            raise unsupported(
+                construct=f"{stage.command}:{key}",
+                message=f"{stage.command} option {key} is not supported",
+                span=stage.span,
+            )
     return options
 
 
@@ -1704,14 +1759,23 @@ def compile_stage(
     if isinstance(stage, Lookup):
         return _lookup(stage, lookups, when)
     if isinstance(stage, Subsearch):
-        raise _unsupported(f"{stage.command} with a subsearch is not supported",
-                           stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command,
+            message=f"{stage.command} with a subsearch is not supported",
+            span=stage.span,
+        )
     if isinstance(stage, Command):
-        raise _unsupported(f"the {stage.name} command is not supported", stage.name,
-                           stage.span)
+        raise unsupported(
+            construct=stage.name,
+            message=f"the {stage.name} command is not supported",
+            span=stage.span,
+        )
     if isinstance(stage, DataModel):
-        raise _unsupported("tstats is run only as the first command (it generates the rows)",
-                           "tstats", stage.span)
+        raise unsupported(
+            construct="tstats",
+            message="tstats is run only as the first command (it generates the rows)",
+            span=stage.span,
+        )
     builder = _SIMPLE.get(type(stage))
     if builder is None:
         raise TypeError(f"not an IR stage: {stage!r}")

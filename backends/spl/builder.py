@@ -21,9 +21,8 @@ from typing import Any, NoReturn, TypeAlias
 
 from lark import Token, Tree
 
-from backends.spl.source import SourceFile
 from backends.spl.values import network_of, search_network
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, SourceText, Span
 from ir.functions import pcre_to_python
 from ir.nodes import (
     EXCLUDE,
@@ -317,7 +316,7 @@ class Builder:
     """Builds IR stages from one parsed pipeline; see the module docstring."""
 
     def __init__(
-        self, source: SourceFile, offsets: Sequence[int], text: str, precedence: str
+        self, source: SourceText, offsets: Sequence[int], text: str, precedence: str
     ) -> None:
         self.source = source
         self.offsets = offsets
@@ -368,7 +367,9 @@ class Builder:
     def error(
         self, message: str, category: str, offset: int | None, construct: str | None = None
     ) -> RuleglotError:
-        return self.source.error(message, category, self.file_offset(offset), construct)
+        return self.source.error(
+            message, category, self.source.span(self.file_offset(offset)), construct
+        )
 
     def fail(
         self, message: str, category: str, offset: int | None, construct: str | None = None

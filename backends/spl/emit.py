@@ -100,7 +100,7 @@ from typing import Any, ClassVar, TypeAlias
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
 from backends.spl.values import search_network
-from ir.errors import RuleglotError, Span, lossy_warning
+from ir.errors import RuleglotError, Span, lossy_warning, unsupported
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
 from ir.logsources import LogSourceProfile, SourceBranch
@@ -204,10 +204,6 @@ class Emitted:
     commands: list[str] = field(default_factory=list)
     #: the log-source macros the search calls (see :func:`logsource_macro`)
     macros: list[str] = field(default_factory=list)
-
-
-def _unsupported(message: str, construct: str) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct)
 
 
 def quote(text: str) -> str:
@@ -427,7 +423,9 @@ def _field(name: str) -> str:
     if _EVAL_FIELD.fullmatch(name) and name.lower() not in _EVAL_KEYWORDS:
         return name
     if "'" in name:
-        raise _unsupported(f"field name {name!r} cannot be written in SPL eval", "field")
+        raise unsupported(
+            construct="field", message=f"field name {name!r} cannot be written in SPL eval"
+        )
     return f"'{name}'"
 
 
@@ -455,9 +453,12 @@ def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
     name, kind, value = pred.field, pred.kind, pred.value
     if name is None:
         if kind is Kind.TERM:
-            raise _unsupported("a bare search term cannot be written in where", "term")
-        raise _unsupported(
-            "a field-less keyword (anywhere in the event) has no exact SPL form", "keyword"
+            raise unsupported(
+                construct="term", message="a bare search term cannot be written in where"
+            )
+        raise unsupported(
+            construct="keyword",
+            message="a field-less keyword (anywhere in the event) has no exact SPL form",
         )
     if kind is Kind.EQ and isinstance(value, (int, float)):
         if isinstance(value, bool):
@@ -488,21 +489,24 @@ def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
         return f"isnotnull({_field(name)})" if value else f"isnull({_field(name)})"
     if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _unsupported(f"{kind} needs a number, not {value!r}", str(kind))
+            raise unsupported(construct=str(kind), message=f"{kind} needs a number, not {value!r}")
         op = {Kind.LT: "<", Kind.LTE: "<=", Kind.GT: ">", Kind.GTE: ">="}[kind]
         return f"{_field(name)}{op}{value!r}"
     if kind is Kind.FIELDREF:
         assert isinstance(value, FieldRef)
         if value.match != "eq":
-            raise _unsupported(
-                f"a field reference with {value.match} has no exact SPL form", "fieldref"
+            raise unsupported(
+                construct="fieldref",
+                message=f"a field reference with {value.match} has no exact SPL form",
             )
         if pred.cased:
             return f"{_field(name)}={_field(value.field)}"
         return f"lower({_field(name)})=lower({_field(value.field)})"
     if kind is Kind.TIMEPART:
-        raise _unsupported("timestamp-part predicates are not written to SPL", "timepart")
-    raise _unsupported(f"predicate kind {kind} is not written to SPL", str(kind))
+        raise unsupported(
+            construct="timepart", message="timestamp-part predicates are not written to SPL"
+        )
+    raise unsupported(construct=str(kind), message=f"predicate kind {kind} is not written to SPL")
 
 
 def _like_pattern(pred: Predicate) -> str | None:
@@ -578,7 +582,7 @@ def write_eval(expr: EvalExpr) -> str:
         return f"-({write_eval(expr.arg)})"
     if isinstance(expr, BinOp):
         return f"({write_eval(expr.left)} {expr.op} {write_eval(expr.right)})"
-    raise _unsupported(f"not an eval expression: {expr!r}", "eval")
+    raise unsupported(construct="eval", message=f"not an eval expression: {expr!r}")
 
 
 # --- the writer: one method per stage class -------------------------------------------------
@@ -612,7 +616,9 @@ def options_text(options: Sequence[tuple[str, str]]) -> list[str]:
     """``key=value`` command options, values quoted where they must be."""
     for key, _ in options:
         if not _OPTION_KEY.fullmatch(key):
-            raise _unsupported(f"option name {key!r} cannot be written in SPL", "option")
+            raise unsupported(
+                construct="option", message=f"option name {key!r} cannot be written in SPL"
+            )
     return [f"{k}={_option_value(v)}" for k, v in options]
 
 
@@ -715,7 +721,9 @@ class SplWriter:
         try:
             if method is None:
                 name = stage_command(stage)
-                raise _unsupported(f"the {name} command is not written to SPL", name)
+                raise unsupported(
+                    construct=name, message=f"the {name} command is not written to SPL"
+                )
             return method(self, stage)
         except RuleglotError as err:
             raise err.at(stage.span) from None
@@ -732,7 +740,9 @@ class SplWriter:
             if text is not None:
                 return f"{'search' if stage.command == 'search' else 'where'} {text}"
             if stage.command == "tstats":
-                raise _unsupported("a tstats where clause must be search terms", "tstats")
+                raise unsupported(
+                    construct="tstats", message="a tstats where clause must be search terms"
+                )
         return f"where {write_where(stage.expr, self.warnings)}"
 
     @staticmethod
@@ -777,9 +787,10 @@ class SplWriter:
         return " ".join(w for w in words if w)
 
     def datamodel_spl(self, stage: DataModel) -> str:
-        raise _unsupported(
-            "a data model is written only as the 'from' of a tstats (followed by its tstats)",
-            "tstats",
+        raise unsupported(
+            construct="tstats",
+            message="a data model is written only as the 'from' of a tstats "
+            "(followed by its tstats)",
         )
 
     # --- other stages
@@ -837,8 +848,8 @@ class SplWriter:
         if where is not None:
             text = _search_text(where.expr)
             if text is None:
-                raise _unsupported(
-                    "a tstats where clause must be search terms", "tstats"
+                raise unsupported(
+                    construct="tstats", message="a tstats where clause must be search terms"
                 ).at(where.span)
             words.append(f"where {text}")
         if stage.by:
@@ -877,7 +888,9 @@ class SplWriter:
         words = [stage.command, *options_text(stage.options), _arg(stage.table)]
         if stage.command == "inputlookup":
             if stage.inputs or stage.outputs:
-                raise _unsupported("inputlookup takes no field lists", "inputlookup")
+                raise unsupported(
+                    construct="inputlookup", message="inputlookup takes no field lists"
+                )
             return " ".join(words)
         words += _pairs(stage.inputs)
         if stage.outputs or stage.mode.upper() != "OUTPUT":  # `OUTPUTNEW` alone is read too
@@ -1023,8 +1036,9 @@ def _keyword_regex(pred: Predicate) -> str:
         return with_flags(pred.value.flags, pred.value.pattern)
     if pred.kind in _STRING_KINDS and isinstance(pred.value, (Pattern, str)):
         return string_regex(pred)
-    raise _unsupported(
-        f"a keyword of kind {pred.kind} with value {pred.value!r} has no exact SPL form", "keyword"
+    raise unsupported(
+        construct="keyword",
+        message=f"a keyword of kind {pred.kind} with value {pred.value!r} has no exact SPL form",
     ).at(pred.span)
 
 

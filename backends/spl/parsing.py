@@ -7,7 +7,7 @@ returns, token for token. What it leaves out, because the builder never reads it
 and column counting (a line counter fed for every token and every run of whitespace, and four
 more fields on each token: here ``line``, ``column``, ``end_line`` and ``end_column`` are
 ``None``; ``start_pos``/``end_pos`` are kept, and
-:class:`~backends.spl.source.SourceFile` turns the few offsets the builder keeps into lines).
+:class:`~ir.errors.SourceText` turns the few offsets the builder keeps into lines).
 Also out: the generator between lexer and parser, and the method calls and attribute lookups of
 lark's ``ParserState.feed_token`` per token and per reduction.
 
