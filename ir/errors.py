@@ -64,7 +64,11 @@ class RuleglotError(Exception):
             self.line, self.col = span.line, span.col
             self.path = self.path or span.path
         if source_text is not None and self.line is not None and self.source_line is None:
-            SourceText(source_text, self.path).clamp(self)
+            # no clamping here: the span may be of the file the text was read from (an SPL
+            # search inside a YAML detection), so a line outside the text gets no caret line
+            lines = source_text.splitlines()
+            if 0 < self.line <= len(lines):
+                self.source_line = lines[self.line - 1]
         return self
 
     def located(self) -> str:

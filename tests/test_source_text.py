@@ -102,9 +102,12 @@ def test_caret_keeps_tabs() -> None:
     assert str(exc).splitlines()[-1] == "    \t ^"
 
 
-def test_at_with_source_text_clamps() -> None:
-    exc = RuleglotError("m").at(Span(5, 9, "f"), "one\ntwo\n")
-    assert (exc.line, exc.col, exc.source_line) == (2, 4, "two")
+def test_at_with_source_text_sets_the_caret_line_only() -> None:
+    """``at`` never clamps: a span may be of the YAML file an SPL search was read from."""
+    exc = RuleglotError("m").at(Span(2, 2, "f"), "one\ntwo\n")
+    assert (exc.line, exc.col, exc.source_line) == (2, 2, "two")
+    exc = RuleglotError("m").at(Span(10, 5, "f"), "one\ntwo\n")
+    assert (exc.line, exc.col, exc.source_line) == (10, 5, None)
 
 
 def _error(read, text: str) -> RuleglotError:  # type: ignore[no-untyped-def]
