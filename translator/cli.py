@@ -52,6 +52,7 @@ from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
 from translator.onepass import select_events
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
+from translator.spark_eval import eval_spark
 
 if TYPE_CHECKING:
     pass
@@ -421,7 +422,6 @@ def eval_command(
     if summary := warning_summary(reader_warnings):
         click.echo(summary, err=True)
     if engine == "spark":
-        from translator.spark_eval import eval_spark
 
         eval_spark(run, loaded, event_paths, master, started, verbose)
         return

@@ -40,6 +40,7 @@ from functools import cache
 from typing import Any
 
 from ir.errors import RuleglotError, unsupported
+from ir.nodes import Wildcard
 
 MAX_CODE_POINT = 0x10FFFF
 Ranges = tuple[tuple[int, int], ...]
@@ -353,8 +354,6 @@ def to_java(pattern: str, flags: str = "") -> str:
 def wildcard_to_java(parts: tuple[Any, ...]) -> str:
     """A :class:`ir.nodes.Pattern`'s parts (already lower-cased when uncased) as a Java regex
     that finds a whole-text match (``*`` any run, ``?`` one character, ``DOTALL``)."""
-    from ir.nodes import Wildcard
-
     body = "".join(
         f"{ANY_CHAR}*" if p is Wildcard.MANY else ANY_CHAR if p is Wildcard.ONE
         else java_literal(str(p))

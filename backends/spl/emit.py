@@ -64,10 +64,11 @@ Keywords
     escaping (JSON, XML) and field names differ from the values, so neither keeps the meaning.
     What does is testing every field's values: one ``foreach * [eval _kw1=if(match('<<FIELD>>',
     "<regex>"), 1, _kw1), ...]`` before the ``where``, and ``_kw1=1`` in place of keyword 1.
-    ``match`` on a multivalue field tests each value (:func:`ir.functions.conditional`, ``match``), like the
-    evaluator's keywords. The flags start unset (null), so they are not among the fields
-    ``foreach *`` iterates when it starts; their ``_`` prefix keeps them off the event's own
-    names. Not covered by this form: values Splunk holds in ``_``-prefixed internal fields.
+    ``match`` on a multivalue field tests each value (``match`` in
+    :mod:`ir.functions.conditional`), like the evaluator's keywords. The flags start unset
+    (null), so they are not among the fields ``foreach *`` iterates when it starts; their ``_``
+    prefix keeps them off the event's own names. Not covered by this form: values Splunk holds
+    in ``_``-prefixed internal fields.
     Under a field profile the template skips the fields the profile *computes* from other
     values (``source`` = ``WinEventLog:`` + ``Channel``, ``sourcetype``, the ``*_name``
     basenames): ``NOT "<<FIELD>>" IN ("file_name", ...) AND match(...)``. They are not the

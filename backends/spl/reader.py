@@ -134,6 +134,7 @@ def _parser() -> SplParser:
     parallel run)."""
     from lark import Lark
 
+    # loaded on the first SPL read (the TYPE_CHECKING block)
     from backends.spl.parsing import SplParser
 
     return SplParser(
@@ -249,6 +250,7 @@ def read_spl_search(
 
 
 def _check_options(source: SourceText, precedence: str, undefined: str) -> None:
+    # loaded on the first SPL read (the TYPE_CHECKING block)
     from backends.spl.builder import PRECEDENCES
 
     if precedence not in PRECEDENCES:
@@ -280,6 +282,7 @@ def _read_pipeline(
     when ``spl`` is the whole file)."""
     import lark
 
+    # loaded on the first SPL read (the TYPE_CHECKING block)
     from backends.spl.builder import Builder
 
     def file_offset(index: int) -> int:

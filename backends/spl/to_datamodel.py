@@ -58,6 +58,7 @@ from ir.nodes import (
     Rename,
     Rule,
     Stats,
+    all_of,
     predicates,
 )
 
@@ -149,8 +150,6 @@ def to_datamodel(
 
 
 def _and(exprs: list[Expr]) -> Expr:
-    from ir.nodes import all_of
-
     return all_of(exprs)
 
 

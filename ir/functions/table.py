@@ -76,12 +76,13 @@ def arity(name: str) -> tuple[int, int | None]:
     return function.min_args, function.max_args
 
 
-def check_arity(name: str, count: int) -> None:
+def check_arity(name: str, count: int, shown: str | None = None) -> None:
     """Raise the error a call of ``name`` with ``count`` arguments is when :func:`arity`
-    refuses that many."""
+    refuses that many (``shown``: the name as the rule wrote it, for the message)."""
     low, high = arity(name)
     if count < low or (high is not None and count > high):
         wanted = f"{low}" if low == high else f"{low} to {high}" if high else f"{low} or more"
+        shown = shown or name
         raise RuleglotError(
-            f"{name}() takes {wanted} arguments, not {count}", construct=f"eval:{name}"
+            f"{shown}() takes {wanted} arguments, not {count}", construct=f"eval:{shown}"
         )
