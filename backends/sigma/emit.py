@@ -132,7 +132,6 @@ from backends.sigma.emit_correlation import (
 )
 from backends.sigma.emit_datamodel import TstatsRead, read_tstats
 from backends.sigma.splunk_sources import sigma_source, vendor_product
-from backends.spl.field_profile import FIELD_PROFILES
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
@@ -208,6 +207,8 @@ def emit_sigma(rule: Rule, *, fields: str | None = None, lossy: bool = False) ->
 
 
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
+    from backends.spl.field_profile import FIELD_PROFILES
+
     if name is None:
         name = DEFAULT_FIELDS.get(rule.language or "")
     if name in (None, "none"):
