@@ -129,7 +129,7 @@ _UNDEFINED = ("error", "empty")
 def _parser() -> SplParser:
     """The LALR parser of ``spl.lark``, run by :class:`~backends.spl.parsing.SplParser` (lark's
     tables in one loop; lark itself for the errors). Positions are read from tokens
-    (``builder._bounds``). The grammar analysis is cached on disk (:func:`_grammar_cache`):
+    (``buildcore.bounds``). The grammar analysis is cached on disk (:func:`_grammar_cache`):
     building it costs about 0.2 s of CPU in every process that reads SPL (each worker of a
     parallel run)."""
     from lark import Lark
@@ -143,7 +143,7 @@ def _parser() -> SplParser:
             "spl.lark",
             parser="lalr",
             lexer="contextual",
-            propagate_positions=False,  # positions come from the tokens (builder._bounds)
+            propagate_positions=False,  # positions come from the tokens (buildcore.bounds)
             maybe_placeholders=True,
             cache=_grammar_cache(),
         )
