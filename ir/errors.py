@@ -116,7 +116,9 @@ class SourceText:
       or past its end, is just after the last line's last character; a column past its line's
       end (on the line break) is just after the line's last character.
 
-    Errors made or clamped here carry ``source_line``, so :class:`RuleglotError` prints a caret.
+    Character offsets become spans with :meth:`offset_span`, PyYAML marks and nodes with
+    :meth:`span` (the Sigma reader's name for it since before this class). Errors made or
+    clamped here carry ``source_line``, so :class:`RuleglotError` prints a caret.
     """
 
     def __init__(self, text: str, path: str | None) -> None:
@@ -124,7 +126,7 @@ class SourceText:
         self.path = path
         self.lines = text.splitlines() or [""]
         #: (line, column), 0-based, of the end of a text that does not end with a YAML line
-        #: break, set while libyaml's marks are read (:meth:`mark_position`); ``None`` otherwise
+        #: break, set while libyaml's marks are read (:meth:`position`); ``None`` otherwise
         self.eof: tuple[int, int] | None = None
         self._starts: list[int] | None = None
 
@@ -141,7 +143,7 @@ class SourceText:
         end = starts[index] + len(self.lines[index])
         return index + 1, min(max(offset, 0), end) - starts[index] + 1
 
-    def span(self, start: int, end: int | None = None) -> Span:
+    def offset_span(self, start: int, end: int | None = None) -> Span:
         """The span of the offsets ``start`` (and ``end``)."""
         line, col = self.line_col(start)
         if end is None:
@@ -151,7 +153,7 @@ class SourceText:
 
     # --- PyYAML marks (both readers' YAML) ---
 
-    def mark_position(self, mark: Any) -> tuple[int, int]:
+    def position(self, mark: Any) -> tuple[int, int]:
         """A PyYAML mark's 1-based line and column, as PyYAML's pure-Python composer places it.
 
         libyaml (the C composer) differs in one case only: when the text does not end with a line
@@ -162,13 +164,13 @@ class SourceText:
             return self.eof[0] + 1, self.eof[1] + 1
         return mark.line + 1, mark.column + 1
 
-    def mark_span(self, mark: Any) -> Span:
+    def span(self, mark: Any) -> Span:
         """A span from a PyYAML mark or node (its start and end marks)."""
         start, end = getattr(mark, "start_mark", mark), getattr(mark, "end_mark", None)
-        line, col = self.mark_position(start)
+        line, col = self.position(start)
         if end is None:
             return Span(line, col, self.path)
-        end_line, end_col = self.mark_position(end)
+        end_line, end_col = self.position(end)
         return Span(line, col, self.path, end_line, end_col)
 
     # --- errors ---

@@ -41,7 +41,7 @@ def test_line_and_column_examples() -> None:
     assert [source.line_col(i) for i in range(8)] == [
         (1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3), (2, 3), (2, 3),
     ]  # fmt: skip
-    span = source.span(1, 4)
+    span = source.offset_span(1, 4)
     assert (span.line, span.col, span.end_line, span.end_col, span.path) == (1, 2, 2, 2, "x.spl")
 
 
@@ -89,8 +89,8 @@ def test_an_offset_and_a_mark_past_the_end_clamp_alike() -> None:
         line, column = 2, 0  # PyYAML's end of stream after "ab\ncd\n"
 
     source = SourceText("ab\ncd\n", "f")
-    from_offset = source.error("m", "syntax", source.span(99))
-    from_mark = source.error("m", "syntax", source.mark_span(Mark()))
+    from_offset = source.error("m", "syntax", source.offset_span(99))
+    from_mark = source.error("m", "syntax", source.span(Mark()))
     assert (from_offset.line, from_offset.col) == (from_mark.line, from_mark.col) == (2, 3)
 
 

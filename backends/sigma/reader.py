@@ -205,7 +205,7 @@ def _load_documents(source: SigmaSource) -> list[Doc]:
             for node in yaml.compose_all(source.text, Loader=FAST_LOADER):
                 if node is not None:
                     data, loc = builder.build(node)
-                    docs.append(Doc(data, loc, source.mark_span(node)))
+                    docs.append(Doc(data, loc, source.span(node)))
             return docs
         except RuleglotError:
             raise
@@ -225,15 +225,15 @@ def _load_documents_slowly(source: SigmaSource) -> list[Doc]:
             if node is None:
                 continue
             data, loc = builder.build(node)
-            docs.append(Doc(data, loc, source.mark_span(node)))
+            docs.append(Doc(data, loc, source.span(node)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        span = source.mark_span(mark) if mark is not None else None
+        span = source.span(mark) if mark is not None else None
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
         raise source.error(f"YAML: {message}", "syntax", span) from None
     except yaml.reader.ReaderError as exc:
         message = f"YAML: unacceptable character #x{exc.character:04x}"
-        raise source.error(message, "syntax", source.span(exc.position)) from None
+        raise source.error(message, "syntax", source.offset_span(exc.position)) from None
     except yaml.YAMLError as exc:
         raise source.error(f"YAML: {exc}", "syntax", None) from None
     return docs
@@ -257,23 +257,23 @@ class _TreeBuilder:
             value = node.value if node.tag == _STR_TAG else self._scalar(node)
             return value, self._scalar_loc(node)
         if id(node) in self.active:
-            raise self.source.error("recursive YAML alias", "invalid", self.source.mark_span(node))
+            raise self.source.error("recursive YAML alias", "invalid", self.source.span(node))
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode) and node.tag == _MAP_TAG:
                 return self._mapping(node)
             if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ_TAG:
                 return self._sequence(node)
-            return self._scalar(node), self.source.mark_span(node)
+            return self._scalar(node), self.source.span(node)
         finally:
             self.active.discard(id(node))
 
     def _scalar_loc(self, node: yaml.ScalarNode) -> Span | yaml.ScalarNode:
         """The node itself (a span made on demand), unless its marks need moving
-        (:meth:`SourceText.mark_position`)."""
+        (:meth:`SigmaSource.position`)."""
         eof = self.source.eof
         if eof is not None and node.end_mark.line > eof[0]:
-            return self.source.mark_span(node)
+            return self.source.span(node)
         return node
 
     def _scalar(self, node: yaml.Node) -> Any:
@@ -285,16 +285,16 @@ class _TreeBuilder:
             raise self.source.error(
                 f"YAML value {getattr(node, 'value', '')!r}: {exc}",
                 "invalid",
-                self.source.mark_span(node),
+                self.source.span(node),
             ) from None
 
     def _sequence(self, node: yaml.SequenceNode) -> tuple[list[Any], SeqLoc]:
         built = [self.build(item) for item in node.value]
-        return [d for d, _ in built], SeqLoc(self.source.mark_span(node), [loc for _, loc in built])
+        return [d for d, _ in built], SeqLoc(self.source.span(node), [loc for _, loc in built])
 
     def _mapping(self, node: yaml.MappingNode) -> tuple[dict[Any, Any], dict[Any, Any]]:
         data: dict[Any, Any] = {}
-        loc: dict[Any, Any] = {SELF: self.source.mark_span(node)}
+        loc: dict[Any, Any] = {SELF: self.source.span(node)}
         explicit = [(k, v) for k, v in node.value if k.tag != _MERGE_TAG]
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -306,7 +306,7 @@ class _TreeBuilder:
             loc[key_of(key)] = (
                 self._scalar_loc(key_node)
                 if isinstance(key_node, yaml.ScalarNode)
-                else self.source.mark_span(key_node)
+                else self.source.span(key_node)
             )
             if _names_a_field(key):
                 data[key] = _field_names_as_written(data[key], value_node)
@@ -318,11 +318,11 @@ class _TreeBuilder:
         positions, or (``lenient``) PyYAML's reading with a warning."""
         key, _ = self.build(key_node)
         if not isinstance(key, Hashable):
-            span = self.source.mark_span(key_node)
+            span = self.source.span(key_node)
             raise self.source.error("YAML: unhashable mapping key", "syntax", span)
         if key in seen:
-            span = self.source.mark_span(key_node)
-            first = self.source.mark_span(seen[key])
+            span = self.source.span(key_node)
+            first = self.source.span(seen[key])
             where = f"line {first.line} column {first.col}"
             if not self.source.lenient:
                 message = (
@@ -341,7 +341,7 @@ class _TreeBuilder:
         for source_node in sources:
             merged, merged_loc = self.build(source_node)
             if not isinstance(merged, dict) or not isinstance(merged_loc, dict):
-                span = self.source.mark_span(source_node)
+                span = self.source.span(source_node)
                 raise self.source.error("YAML: merge key needs a mapping", "syntax", span)
             for key, value in merged.items():
                 if key not in data:

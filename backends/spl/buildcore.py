@@ -227,8 +227,8 @@ class BuilderBase:
 
     def span(self, start: int | None, end: int | None = None) -> Span:
         if end is None:
-            return self.source.span(self.file_offset(start))
-        return self.source.span(self.file_offset(start), self.file_offset(end))
+            return self.source.offset_span(self.file_offset(start))
+        return self.source.offset_span(self.file_offset(start), self.file_offset(end))
 
     def node_span(self, node: Tree[Any] | Token) -> Span:
         start, end = bounds(node)
@@ -238,7 +238,7 @@ class BuilderBase:
         self, message: str, category: str, offset: int | None, construct: str | None = None
     ) -> RuleglotError:
         return self.source.error(
-            message, category, self.source.span(self.file_offset(offset)), construct
+            message, category, self.source.offset_span(self.file_offset(offset)), construct
         )
 
     def fail(

@@ -211,7 +211,7 @@ def read_spl(
                     tuple(stages),
                     language="spl",
                     source_text=text,
-                    span=source.span(0),
+                    span=source.offset_span(0),
                 )
             ]
         return [
@@ -294,7 +294,7 @@ def _read_pipeline(
         expansion = expand(spl, macros, undefined=undefined)
     except MacroError as exc:
         raise source.error(
-            exc.message, exc.category, source.span(file_offset(exc.offset)), "macro"
+            exc.message, exc.category, source.offset_span(file_offset(exc.offset)), "macro"
         ) from None
     offsets = list(expansion.origin) if base is None else [base[i] for i in expansion.origin]
     builder = Builder(source, offsets, expansion.text, precedence)
@@ -441,7 +441,7 @@ def _yaml_documents(source: SourceText) -> list[_Doc] | None:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
         offset = mark.index if mark is not None else 0
-        raise source.error(f"YAML: {message}", "syntax", source.span(offset)) from None
+        raise source.error(f"YAML: {message}", "syntax", source.offset_span(offset)) from None
     except yaml.YAMLError as exc:
         if suffix not in (".yml", ".yaml"):
             return None
@@ -455,7 +455,7 @@ def _yaml_documents(source: SourceText) -> list[_Doc] | None:
                 raise source.error(
                     "no SPL in this YAML document: expected a 'search' (or 'logic') string",
                     "invalid",
-                    source.span(offset),
+                    source.offset_span(offset),
                     "search",
                 )
             return None
@@ -493,10 +493,11 @@ def _construct(node: yaml.Node, source: SourceText) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise source.error(
-            f"YAML: {exc}", "syntax", source.span(mark.index) if mark else None
+            f"YAML: {exc}", "syntax", source.offset_span(mark.index) if mark else None
         ) from None
     except Exception as exc:  # e.g. a date with month 13
-        raise source.error(f"YAML: {exc}", "invalid", source.span(node.start_mark.index)) from None
+        span = source.offset_span(node.start_mark.index)
+        raise source.error(f"YAML: {exc}", "invalid", span) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -587,7 +588,7 @@ def _read_detection(
         tags=tags,
         language="spl",
         source_text=spl,
-        span=source.span(doc.node.start_mark.index),
+        span=source.offset_span(doc.node.start_mark.index),
     )
 
 
