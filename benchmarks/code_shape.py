@@ -37,7 +37,7 @@ def _type_checking(node: ast.If) -> bool:
 
 
 def imports(tree: ast.AST, name: str, known: set[str]):
-    """(imported module, imported names, inside a function) for each project import."""
+    """(imported module, imported names, inside a function, line) for each project import."""
     out = []
 
     def visit(node: ast.AST, in_function: bool) -> None:
@@ -48,18 +48,34 @@ def imports(tree: ast.AST, name: str, known: set[str]):
             if isinstance(child, ast.Import):
                 for alias in child.names:
                     if alias.name in known:
-                        out.append((alias.name, [], in_function))
+                        out.append((alias.name, [], in_function, child.lineno))
             elif isinstance(child, ast.ImportFrom) and child.module and child.level == 0:
                 if child.module in known:
-                    out.append((child.module, [a.name for a in child.names], in_function))
+                    out.append(
+                        (child.module, [a.name for a in child.names], in_function, child.lineno)
+                    )
                 for alias in child.names:
                     full = f"{child.module}.{alias.name}"
                     if full in known:
-                        out.append((full, [], in_function))
+                        out.append((full, [], in_function, child.lineno))
             visit(child, inner)
 
     visit(tree, False)
     return out
+
+
+def _reason(lines: list[str], line: int) -> str:
+    """The comment that says why an import sits inside a function: on its line, or on the
+    comment lines just above it; ``(no reason given)`` otherwise."""
+    here = lines[line - 1]
+    if "#" in here:
+        return here.split("#", 1)[1].strip()
+    above = []
+    index = line - 2
+    while index >= 0 and lines[index].strip().startswith("#"):
+        above.insert(0, lines[index].strip().lstrip("#").strip())
+        index -= 1
+    return " ".join(above) or "(no reason given)"
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -109,17 +125,21 @@ def main() -> None:
     known = set(mods)
     graph: dict[str, set[str]] = {}
     private: list[str] = []
-    inner = 0
+    inner: list[str] = []
     largest_fn = (0, "")
     for name, path in mods.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        tree = ast.parse(text)
         graph[name] = set()
-        for target, names, in_function in imports(tree, name, known):
+        seen_lines: set[int] = set()
+        for target, names, in_function, line in imports(tree, name, known):
             # a package's __init__ importing its own submodules is not a cycle of meaning
             if target != name and not name.startswith(target + "."):
                 graph[name].add(target)
-            if in_function:
-                inner += 1
+            if in_function and line not in seen_lines:
+                seen_lines.add(line)
+                inner.append(f"{path.relative_to(root)}:{line} {target}: {_reason(lines, line)}")
             private += [f"{name} <- {target}.{n}" for n in names
                         if n.startswith("_") and not n.startswith("__") and target != name]
         for node in ast.walk(tree):
@@ -144,7 +164,9 @@ def main() -> None:
     print(f"private names imported across modules: {len(private)}")
     for each in private:
         print("  ", each)
-    print(f"project imports inside functions: {inner}")
+    print(f"project imports inside functions: {len(inner)}")
+    for each in inner:
+        print("  ", each)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from backends.spl import MacroTable  # noqa: E402
 from backends.spl import reader as spl_reader  # noqa: E402
 from backends.spl.builder import Builder  # noqa: E402
 from backends.spl.macros import expand  # noqa: E402
-from backends.spl.source import SourceFile, scalar_offsets  # noqa: E402
+from backends.spl.source import scalar_offsets  # noqa: E402
+from ir.errors import SourceText  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 
@@ -41,7 +42,7 @@ def phases(files: list[Path], macros: MacroTable) -> tuple[dict[str, float], lis
     searches: list[str] = []
     for path in files:
         start = clock()
-        source = SourceFile(path.read_text(encoding="utf-8"), str(path))
+        source = SourceText(path.read_text(encoding="utf-8"), str(path))
         spent["read"] += clock() - start
         start = clock()
         docs = spl_reader._yaml_documents(source)

@@ -7,6 +7,9 @@ next input. Categories are a small closed vocabulary so scripts can filter on th
 
 from __future__ import annotations
 
+import bisect
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +64,8 @@ class RuleglotError(Exception):
             self.line, self.col = span.line, span.col
             self.path = self.path or span.path
         if source_text is not None and self.line is not None and self.source_line is None:
+            # no clamping here: the span may be of the file the text was read from (an SPL
+            # search inside a YAML detection), so a line outside the text gets no caret line
             lines = source_text.splitlines()
             if 0 < self.line <= len(lines):
                 self.source_line = lines[self.line - 1]
@@ -78,8 +83,7 @@ class RuleglotError(Exception):
     def __str__(self) -> str:
         text = f"{self.located()}: {self.category}: {self.message}"
         if self.source_line is not None and self.col is not None:
-            caret = " " * (max(self.col, 1) - 1) + "^"
-            text += f"\n    {self.source_line}\n    {caret}"
+            text += f"\n    {self.source_line}\n    {caret(self.source_line, self.col)}"
         return text
 
     def to_dict(self) -> dict[str, object]:
@@ -91,6 +95,119 @@ class RuleglotError(Exception):
             "construct": self.construct,
             "message": self.message,
         }
+
+
+def caret(line: str, col: int) -> str:
+    """The caret line under column ``col`` of ``line``: a tab before the column stays a tab, so
+    that the caret stands under the character however the terminal expands tabs."""
+    prefix = line[: max(col, 1) - 1]
+    return "".join("\t" if char == "\t" else " " for char in prefix) + "^"
+
+
+class SourceText:
+    """The text of one input and its path: where every reader's positions are made and clamped.
+
+    Both readers use it (the SPL reader with character offsets, the Sigma reader with PyYAML's
+    marks), so a position means the same in both and one rule keeps it inside the text:
+
+    * lines are cut as ``str.splitlines`` cuts them (``\\r\\n`` is one line break); an empty text
+      is one empty line;
+    * a position before the text is 1:1; a position past the text's last line, or an offset at
+      or past its end, is just after the last line's last character; a column past its line's
+      end (on the line break) is just after the line's last character.
+
+    Character offsets become spans with :meth:`offset_span`, PyYAML marks and nodes with
+    :meth:`span` (the Sigma reader's name for it since before this class). Errors made or
+    clamped here carry ``source_line``, so :class:`RuleglotError` prints a caret.
+    """
+
+    def __init__(self, text: str, path: str | None) -> None:
+        self.text = text
+        self.path = path
+        self.lines = text.splitlines() or [""]
+        #: (line, column), 0-based, of the end of a text that does not end with a YAML line
+        #: break, set while libyaml's marks are read (:meth:`position`); ``None`` otherwise
+        self.eof: tuple[int, int] | None = None
+        self._starts: list[int] | None = None
+
+    # --- character offsets (the SPL reader) ---
+
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of the character offset ``offset``, clamped inside the text."""
+        if self._starts is None:  # made on first use: most Sigma files never ask
+            chunks = self.text.splitlines(keepends=True)
+            self._starts = [0, *itertools.accumulate(map(len, chunks))]
+        starts = self._starts
+        index = bisect.bisect_right(starts, max(offset, 0)) - 1
+        index = min(index, len(self.lines) - 1)
+        end = starts[index] + len(self.lines[index])
+        return index + 1, min(max(offset, 0), end) - starts[index] + 1
+
+    def offset_span(self, start: int, end: int | None = None) -> Span:
+        """The span of the offsets ``start`` (and ``end``)."""
+        line, col = self.line_col(start)
+        if end is None:
+            return Span(line, col, self.path)
+        end_line, end_col = self.line_col(end)
+        return Span(line, col, self.path, end_line, end_col)
+
+    # --- PyYAML marks (both readers' YAML) ---
+
+    def position(self, mark: Any) -> tuple[int, int]:
+        """A PyYAML mark's 1-based line and column, as PyYAML's pure-Python composer places it.
+
+        libyaml (the C composer) differs in one case only: when the text does not end with a line
+        break, it puts the end of the stream at the start of a line after the text, PyYAML at
+        the end of the last line; with :attr:`eof` set, that mark is moved to where PyYAML puts
+        it."""
+        if self.eof is not None and mark.line > self.eof[0]:
+            return self.eof[0] + 1, self.eof[1] + 1
+        return mark.line + 1, mark.column + 1
+
+    def span(self, mark: Any) -> Span:
+        """A span from a PyYAML mark or node (its start and end marks)."""
+        start, end = getattr(mark, "start_mark", mark), getattr(mark, "end_mark", None)
+        line, col = self.position(start)
+        if end is None:
+            return Span(line, col, self.path)
+        end_line, end_col = self.position(end)
+        return Span(line, col, self.path, end_line, end_col)
+
+    # --- errors ---
+
+    def start(self) -> Span:
+        return Span(1, 1, self.path)
+
+    def error(
+        self,
+        message: str,
+        category: str,
+        span: Span | None = None,
+        construct: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> RuleglotError:
+        """An error at ``span`` (the text's start if ``None``), clamped inside the text."""
+        exc = RuleglotError(message, category=category, path=self.path, construct=construct)
+        exc.notes.extend(notes)
+        return self.clamp(exc.at(span or self.start()))
+
+    def clamp(self, exc: RuleglotError) -> RuleglotError:
+        """Move the error's position inside the text (the class's one rule) and set its caret
+        line. A library may point past the text's end (PyYAML at the end of the stream, lark
+        after the last token)."""
+        exc.path = exc.path or self.path
+        lines = self.lines
+        if exc.line is None or exc.line < 1:
+            line, col = 1, 1
+        elif exc.line > len(lines):
+            line = len(lines)
+            col = len(lines[-1]) + 1
+        else:
+            line, col = exc.line, exc.col if exc.col is not None else 1
+        text_line = lines[line - 1]
+        exc.line, exc.col = line, min(max(col, 1), len(text_line) + 1)
+        exc.source_line = text_line
+        return exc
 
 
 def lossy_warning(construct: str, message: str, span: Span | None) -> dict[str, Any]:

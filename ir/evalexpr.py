@@ -55,6 +55,7 @@ from ir.events import MISSING
 from ir.functions import (
     FUNCTIONS,
     UNSUPPORTED,
+    check_arity,
     compile_regex,
     equal,
     field_value,
@@ -286,6 +287,9 @@ class _Compiler:
         name = expr.name.lower()
         special = getattr(self, f"_fn_{name}", None)
         if special is not None:
+            # arity from the one table (ir.functions.SPECIAL_ARITY); case/validate's pairs are
+            # checked by their compilers
+            check_arity(name, len(expr.args), shown=expr.name)
             result: Compiled = special(expr)
             return result
         if name in UNSUPPORTED or name not in FUNCTIONS:
@@ -294,7 +298,7 @@ class _Compiler:
                 construct=f"eval:{name}",
             )
         function = FUNCTIONS[name]
-        self._arity(expr, function.min_args, function.max_args)
+        check_arity(name, len(expr.args), shown=expr.name)
         for index in function.regex_args:
             if index < len(expr.args):
                 arg = expr.args[index]
@@ -312,21 +316,10 @@ class _Compiler:
             return lambda row: impl(first(row), second(row))
         return lambda row: impl(*(a(row) for a in args))
 
-    @staticmethod
-    def _arity(expr: Call, low: int, high: int | None) -> None:
-        count = len(expr.args)
-        if count < low or (high is not None and count > high):
-            wanted = f"{low}" if low == high else f"{low} to {high}" if high else f"{low} or more"
-            raise RuleglotError(
-                f"{expr.name}() takes {wanted} arguments, not {count}",
-                construct=f"eval:{expr.name}",
-            )
-
     # --- special forms ---------------------------------------------------------------------
 
     def _fn_if(self, expr: Call) -> Compiled:
         """``if(X, Y, Z)``: Y when X is true, else Z (null or false X gives Z)."""
-        self._arity(expr, 3, 3)
         test, yes, no = (self.compile(a) for a in expr.args)
         return lambda row: yes(row) if test(row) is True else no(row)
 
@@ -365,7 +358,6 @@ class _Compiler:
     def _fn_coalesce(self, expr: Call) -> Compiled:
         """``coalesce(X, ...)``: the first argument that is not null (an empty string is not
         null)."""
-        self._arity(expr, 1, None)
         args = [self.compile(a) for a in expr.args]
 
         def run(row: Any) -> Any:
@@ -388,7 +380,6 @@ class _Compiler:
 
     def _fn_mvfilter(self, expr: Call) -> Compiled:
         """``mvfilter(X)``: the values of the one field X names for which X is true."""
-        self._arity(expr, 1, 1)
         body = expr.args[0]
         target = self._bind_target(body, "mvfilter")
         test = self.compile(body)
@@ -402,7 +393,6 @@ class _Compiler:
 
     def _fn_mvmap(self, expr: Call) -> Compiled:
         """``mvmap(X, Y)``: Y computed for each value of the field X (Y names X)."""
-        self._arity(expr, 2, 2)
         field, body = expr.args
         if not isinstance(field, FieldValue):
             raise RuleglotError("mvmap() needs a field as its first argument",
@@ -422,13 +412,11 @@ class _Compiler:
 
     def _fn_now(self, expr: Call) -> Compiled:
         """``now()``: the time the search started (fixed for one compilation)."""
-        self._arity(expr, 0, 0)
         stamp = tidy_number(self.now)
         return lambda row: stamp
 
     def _fn_time(self, expr: Call) -> Compiled:
         """``time()``: the wall-clock time when the function runs, with microseconds."""
-        self._arity(expr, 0, 0)
         return lambda row: _time.time()
 
 

@@ -37,6 +37,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypeAlias
 
+from ir.evaluator import compile_predicate
 from ir.events import Event
 from ir.fieldprofiles import Extraction
 from ir.nodes import (
@@ -110,8 +111,6 @@ def _leaf(p: Predicate, x: Extraction, source: str) -> Tree:
 
 def decide(p: Predicate, value: str) -> bool:
     """``p`` on a field holding ``value``, decided by the one evaluator."""
-    from ir.evaluator import compile_predicate
-
     probe = Predicate("v", p.kind, p.value, p.cased)
     return compile_predicate(probe, {})(Event.from_fields({"v": value}))
 

@@ -56,7 +56,7 @@ import time as _time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ir.datamodels import DataModelProfile, cim_windows
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, unsupported
 from ir.events import Event
 from ir.lookups import LookupProvider
 from ir.nodes import Command, DataModel, Lookup, Stage, Subsearch
@@ -70,7 +70,6 @@ from ir.stages.rows import (
     StageBuilder,
     event_time,
     fill_wildcards,
-    unsupported,
 )
 from ir.stages.stats import PERCENTILE, aggregate, bin_time_number
 from ir.stages.subsearch import SUBSEARCHES
@@ -98,19 +97,28 @@ def compile_stage(
     if isinstance(stage, Lookup):
         return lookup_stage(stage, lookups, when)
     if isinstance(stage, Subsearch):
-        raise unsupported(f"{stage.command} with a subsearch is not supported",
-                           stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command,
+            message=f"{stage.command} with a subsearch is not supported",
+            span=stage.span,
+        )
     if isinstance(stage, Command) and stage.name in COMMANDS:
         try:
             return COMMANDS[stage.name](stage, when)
         except RuleglotError as err:
             raise err.at(stage.span) from None
     if isinstance(stage, Command):
-        raise unsupported(f"the {stage.name} command is not supported", stage.name,
-                           stage.span)
+        raise unsupported(
+            construct=stage.name,
+            message=f"the {stage.name} command is not supported",
+            span=stage.span,
+        )
     if isinstance(stage, DataModel):
-        raise unsupported("tstats is run only as the first command (it generates the rows)",
-                           "tstats", stage.span)
+        raise unsupported(
+            construct="tstats",
+            message="tstats is run only as the first command (it generates the rows)",
+            span=stage.span,
+        )
     builder = _SIMPLE.get(type(stage))
     if builder is None:
         raise TypeError(f"not an IR stage: {stage!r}")
@@ -154,8 +162,11 @@ def compile_pipeline(
     for stage in stage_list[used:]:
         if isinstance(stage, Subsearch) and stage.timerange is not None:
             own = stage.timerange
-            raise unsupported(f"a subsearch's own time range ({own.text()}) is not run",
-                              "earliest", own.span or stage.span)  # fmt: skip
+            raise unsupported(
+                construct="earliest",
+                message=f"a subsearch's own time range ({own.text()}) is not run",
+                span=own.span or stage.span,
+            )  # fmt: skip
         if isinstance(stage, Subsearch) and stage.command in SUBSEARCHES:
             inner = compile_pipeline(stage.stages, lookups=lookups, aliases=aliases, now=when,
                                      datamodels=profile)  # fmt: skip

@@ -2,7 +2,7 @@
 
 Each block names the Splunk Search Reference page its expectations come from ("Evaluation
 functions" and its subpages, "eval", "where", "Date and time format variables"); rows marked
-"ruleglot's choice" test a decision documented in ``ir/functions.py`` or ``ir/evalexpr.py``
+"ruleglot's choice" test a decision documented in ``ir/functions/`` or ``ir/evalexpr.py``
 where the reference is silent.
 """
 

@@ -11,6 +11,7 @@ grammar's pieces (so that errors and unusual token sequences are covered).
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import lark
@@ -18,10 +19,12 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
+from lark import Token
+from lark.parsers.lalr_analysis import Shift
 
 from backends.spl import MacroTable
 from backends.spl.macros import expand
-from backends.spl.parsing import SplParser
+from backends.spl.parsing import SplParser, _token, lark_tables
 from backends.spl.reader import _parser
 from backends.yaml_loaders import SAFE_LOADER
 from tests.conftest import shared
@@ -139,3 +142,28 @@ _PIECES = st.sampled_from(
 def test_generated_text_parses_as_lark_parses_it(spaced: str, glued: str) -> None:
     _same(spaced)
     _same(glued)
+
+
+def test_lark_internals_are_what_lark_tables_reads() -> None:
+    """``backends.spl.parsing.lark_tables`` reads lark 1.3's private layout (lark documents no
+    API for it): this fails, naming what moved, when a lark release changes it."""
+    assert lark.__version__.startswith("1.3."), f"written for lark 1.3, not {lark.__version__}"
+    tables = lark_tables(_lark())
+    table = tables.parse_table
+    start = table.start_states["start"]
+    assert start in table.states and table.end_states["start"] in table.states
+    kinds = {type(action).__name__ for row in table.states.values() for action, _ in row.values()}
+    assert Shift in {action for row in table.states.values() for action, _ in row.values()}
+    assert kinds <= {"Action"}, kinds  # lark's Shift and Reduce are Action instances
+    reduces = [arg for row in table.states.values() for action, arg in row.values()
+               if action is not Shift]  # fmt: skip
+    assert reduces and all(callable(tables.callbacks[rule]) for rule in reduces)
+    assert all(isinstance(rule.origin.name, str) and len(rule.expansion) >= 0 for rule in reduces)
+    patterns, callbacks, ignored = tables.state_scanner(start)
+    assert patterns and all(isinstance(p, re.Pattern) and p.groupindex for p in patterns)
+    assert isinstance(callbacks, dict) and isinstance(ignored, (set, frozenset))
+    # parsing._token sets these slots itself, as lark's constructor does
+    slots = {"type", "value", "start_pos", "end_pos", "line", "column", "end_line", "end_column"}
+    assert set(Token.__slots__) == slots
+    made, lark_made = _token("WORD", "x", 3, 4), Token("WORD", "x", 3, None, None, None, None, 4)
+    assert made == lark_made and all(getattr(made, s) == getattr(lark_made, s) for s in slots)

@@ -24,6 +24,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from backends.sigma import read_sigma
 from backends.sigma.emit import emit_sigma
 from backends.sigma.logsources import PROFILES
+from backends.spark import require_pyspark, spark_session
 from backends.spl import MacroTable, read_spl
 from backends.spl import prepare as _prepare_spl
 from backends.spl.emit import Deployment, emit_spl_result, savedsearch
@@ -365,9 +366,8 @@ def _evaluate_spark(
     fields: str | None,
     master: str,
 ) -> Iterator[Match]:
-    from backends.spark import require_pyspark, spark_session
-
     require_pyspark()
+    # pyspark, an optional dependency, is imported by it
     from backends.spark.run import compile_all, match_events
 
     spark = spark_session(master)  # rules become Spark columns: a session must be active
@@ -401,9 +401,8 @@ def run_spark(
     """:func:`run` on Apache Spark (:mod:`backends.spark.pipeline`): the same rows, in the same
     order; raises the rule's positioned ``unsupported`` error for what Spark does not compile
     (lookups among them)."""
-    from backends.spark import require_pyspark, spark_session
-
     require_pyspark()
+    # pyspark, an optional dependency, is imported by it
     from backends.spark.pipeline import compile_pipeline, run_plan
 
     spark = spark_session(master)  # stages become Spark columns: a session must be active

@@ -31,9 +31,11 @@ from backends.spl import MacroTable
 from ir.errors import RuleglotError
 from ir.nodes import Rule
 from translator import api
+from translator.check import check_pairs, translate_pair
 from translator.explain import Counts, RulePage, rule_page, rule_slug
 from translator.indicators import IndicatorKey, indicator_key, rule_indicators
 from translator.inputs import read_text
+from translator.navigator import layer, layers_by
 from translator.pages import environment, render_html
 from translator.parallel import fork_map
 
@@ -265,8 +267,6 @@ class Verify:
 
 def verify(entries: Sequence[Entry], how: Verify, jobs: int = 1) -> list[dict[str, Any]]:
     """Each entry's ``check`` entry (the JSON ``ruleglot check`` reports), in order."""
-    from translator.check import check_pairs, translate_pair
-
     options = {"fields": how.fields, "logsources": how.logsources}
     pairs, targets = [], []
     for entry in entries:
@@ -339,8 +339,6 @@ def build_site(
     more rules share (the others are shown on their rule's page only),
     ``indicators/index.html``, ATT&CK Navigator layers under ``layers/``, ``errors.txt``.
     With ``verification`` each rule is translated and checked, and its page shows both."""
-    from translator.navigator import layer, layers_by
-
     reporter = reporter or _Silent()
     out = Path(out_dir)
     roots = list(paths)

@@ -38,6 +38,8 @@ from translator.cli_common import (
 from translator.explain import Counts, rule_page
 from translator.indicators import IndicatorKey
 from translator.inputs import read_text
+from translator.library import read_events
+from translator.navigator import layer, layers_by
 from translator.pages import FORMATS, page_dict, render
 
 
@@ -223,7 +225,6 @@ def catalog_command(
     guard_output(out_dir, (*paths, *([macros] if macros else [])), folder=True)
     verification = None
     if translate_to is not None:
-        from translator.library import read_events
 
         found = read_events(event_paths) if event_paths else None
         for issue in found.errors if found else []:
@@ -286,8 +287,6 @@ def attack_layer_command(
 ) -> None:
     """Write an ATT&CK Navigator layer (format 4.5) for the rules under PATHS (Sigma and SPL):
     each technique scored by the number of rules tagged with it."""
-    from translator.navigator import layer, layers_by
-
     if output:
         guard_output(output, (*paths, *([macros] if macros else [])), folder=False)
     loaded = load_rules(paths, api.macros(macros), jobs=jobs)

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from backends.sigma import read_sigma
+from backends.sigma.emit_datamodel import later_filters, read_tstats
 from backends.spl import read_spl
 from backends.spl.emit import logsource_macro_definitions
 from backends.spl.macros import MacroTable
@@ -71,7 +72,7 @@ from ir.nodes import (
     Table,
     predicates,
 )
-from ir.pipeline import compile_pipeline
+from ir.pipeline import compile_pipeline, tstats_where
 from translator import api
 from translator.parallel import chunk_bounds, fork_map
 
@@ -198,9 +199,6 @@ class Decider:
         row of counts). Events for it are proposed from the same condition on event fields
         (:mod:`backends.sigma.emit_datamodel`): they only propose, the verdicts are the
         pipeline's."""
-        from backends.sigma.emit_datamodel import later_filters, read_tstats
-        from ir.pipeline import tstats_where  # the where as run: nodename= dropped
-
         head = rule.stages[0]
         assert isinstance(head, DataModel)
         datamodels = cim_windows()

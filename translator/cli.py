@@ -57,6 +57,7 @@ from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
 from translator.onepass import select_events
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
+from translator.spark_eval import eval_spark
 
 if TYPE_CHECKING:
     pass
@@ -460,7 +461,6 @@ def eval_command(
     run.now = _now_option(now_text)
     loaded = _time_ranges(run, loaded, engine)
     if engine == "spark":
-        from translator.spark_eval import eval_spark
 
         eval_spark(run, loaded, event_paths, master, started, verbose)
         return

@@ -123,7 +123,7 @@ def read_events(path: Path) -> Iterator[tuple[int, Event] | RuleglotError]:
     """``(index, event)`` for each line of a JSON Lines file (index counts non-blank lines from
     0), or a positioned error for a line that is not a JSON object."""
     if str(path) == STDIN:
-        yield from _parse_lines(path, stdin_lines())
+        yield from parse_lines(path, stdin_lines())
         return
     try:
         handle = path.open("rb")
@@ -131,10 +131,10 @@ def read_events(path: Path) -> Iterator[tuple[int, Event] | RuleglotError]:
         yield RuleglotError(f"cannot read events: {exc}", category="io", path=str(path))
         return
     with handle:
-        yield from _parse_lines(path, handle)
+        yield from parse_lines(path, handle)
 
 
-def _parse_lines(
+def parse_lines(
     path: Path, lines: Iterable[bytes]
 ) -> Iterator[tuple[int, Event] | RuleglotError]:
     index = 0

@@ -33,9 +33,10 @@ from jinja2 import StrictUndefined
 from ir.errors import RuleglotError
 from ir.events import Event
 from translator import api
-from translator.catalog import Entry, detect_language
+from translator.catalog import Entry, detect_language, load_rules
+from translator.check import check_pairs, translate_pair
 from translator.explain import rule_page
-from translator.inputs import _parse_lines
+from translator.inputs import parse_lines
 from translator.pages import render_html
 
 #: Bytes a request may carry (the pasted rule and events together).
@@ -87,8 +88,6 @@ def _options(read: str, macros: Any) -> dict[str, Any]:
 
 def work(req: Request, macros: Any = None, page: bool = False) -> Outcome:
     """Read, translate, check (and with ``page`` render the rule page of) the pasted rule."""
-    from translator.check import check_pairs, translate_pair
-
     out = Outcome()
     read = detect_language(req.source, "x.yml") if req.read == "auto" else req.read
     if read is None:
@@ -111,7 +110,7 @@ def work(req: Request, macros: Any = None, page: bool = False) -> Outcome:
     except RuleglotError as err:
         out.translation_error = err.to_dict()
     events: list[Event] = []
-    for item in _parse_lines(Path("events"), req.events.encode().splitlines(keepends=True)):
+    for item in parse_lines(Path("events"), req.events.encode().splitlines(keepends=True)):
         if isinstance(item, RuleglotError):
             out.event_errors.append(str(item))
         else:
@@ -286,8 +285,6 @@ def serve_command(
 ) -> None:
     """A local page: paste a rule (or pick one of --rules), see its translation, IR, lost or
     refused constructs marked in the source, its rule page, and a check on pasted events."""
-    from translator.catalog import load_rules
-
     table = api.macros(macros)
     entries = load_rules(rule_paths, table, jobs=2, relative=True).entries if rule_paths else []
     api.prepare("spl")

@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from backends.spark import require_pyspark, spark_session
+from backends.spark.failures import failure_cause, failure_text, spark_errors
 from ir.errors import RuleglotError
 from ir.nodes import Rule
 from translator import api
@@ -30,6 +32,7 @@ from translator.inputs import EVENT_SUFFIXES, expand_paths
 def event_inputs(paths: Sequence[str]) -> list[Path]:
     """JSON Lines files (folders scanned as the default engine scans them) and Parquet folders
     or files, which Spark reads as they are."""
+    # pyspark, an optional dependency, is imported by it
     from backends.spark.run import is_parquet
 
     out: list[Path] = []
@@ -48,14 +51,11 @@ def eval_spark(
     """Run ``loaded`` rules on Spark, writing through the CLI's ``_Eval`` ``run``; a failure
     inside Spark is one ``error: Spark failed: <cause>`` line and exit status 2, after the
     whole Java stack trace when ``verbose``."""
-    from backends.spark import require_pyspark
-
     try:
         require_pyspark()
     except RuleglotError as err:
         click.echo(f"error: {err.message}", err=True)
         sys.exit(EXIT_INPUT_ERROR)
-    from backends.spark.failures import failure_cause, failure_text, spark_errors
 
     try:
         _eval_spark(run, loaded, event_paths, master, started, verbose)
@@ -70,7 +70,7 @@ def _eval_spark(
     run: Any, loaded: list[tuple[Path, Rule]], event_paths: Sequence[str], master: str,
     started: float, verbose: bool,
 ) -> None:  # fmt: skip
-    from backends.spark import spark_session
+    # pyspark, an optional dependency, is imported by it
     from backends.spark.run import compile_all, match_paths
 
     # rules become Spark columns: a session must be active
@@ -131,7 +131,10 @@ def _pipelines(
     stage or function not compiled is the rule's positioned ``unsupported`` error."""
     import time as _time
 
+    # pyspark, an optional dependency, is imported by these
     from backends.spark.pipeline import collect, compile_pipeline, read_pipeline_events
+
+    # pyspark, an optional dependency, is imported by it
     from backends.spark.run import is_parquet
 
     now = _time.time()  # the search's start time, one for every rule (as the default engine)

@@ -25,20 +25,20 @@ import fnmatch
 import json
 from collections.abc import Sequence
 
-from backends.sigma.splunk_sources import SigmaSource
+from backends.sigma.splunk_sources import SigmaLogSource
 
 __all__ = ["DATA_SOURCES", "declared", "sigma_logsource"]
 
 _TAXONOMY = "SigmaHQ rules' log sources (../shared/corpus/sigma/rules)"
 
 #: lower-cased data-source name pattern -> Sigma log source; first match wins
-DATA_SOURCES: tuple[tuple[str, SigmaSource], ...] = (
-    ("kubernetes audit", SigmaSource("kubernetes", "audit", _TAXONOMY)),
-    ("aws cloudtrail*", SigmaSource("aws", "cloudtrail", _TAXONOMY)),
-    ("okta*", SigmaSource("okta", "okta", _TAXONOMY)),
-    ("github*", SigmaSource("github", "audit", _TAXONOMY)),
-    ("linux auditd*", SigmaSource("linux", "auditd", _TAXONOMY)),
-    ("azure active directory sign-in activity", SigmaSource("azure", "signinlogs", _TAXONOMY)),
+DATA_SOURCES: tuple[tuple[str, SigmaLogSource], ...] = (
+    ("kubernetes audit", SigmaLogSource("kubernetes", "audit", _TAXONOMY)),
+    ("aws cloudtrail*", SigmaLogSource("aws", "cloudtrail", _TAXONOMY)),
+    ("okta*", SigmaLogSource("okta", "okta", _TAXONOMY)),
+    ("github*", SigmaLogSource("github", "audit", _TAXONOMY)),
+    ("linux auditd*", SigmaLogSource("linux", "auditd", _TAXONOMY)),
+    ("azure active directory sign-in activity", SigmaLogSource("azure", "signinlogs", _TAXONOMY)),
 )
 
 
@@ -51,10 +51,10 @@ def declared(custom: Sequence[tuple[str, str]]) -> list[str]:
     return []
 
 
-def sigma_logsource(names: Sequence[str]) -> SigmaSource | None:
+def sigma_logsource(names: Sequence[str]) -> SigmaLogSource | None:
     """The one Sigma log source every declared data source names, or ``None``."""
     found: set[tuple[str, str | None]] = set()
-    source: SigmaSource | None = None
+    source: SigmaLogSource | None = None
     for name in names:
         match = next(
             (s for pattern, s in DATA_SOURCES if fnmatch.fnmatchcase(name.lower(), pattern)), None

@@ -34,6 +34,7 @@ from typing import Any
 
 import orjson
 
+from backends.sigma.logsources import windows_profile
 from backends.sigma.yamldoc import (
     Doc,
     SigmaSource,
@@ -117,8 +118,6 @@ class Loosened:
 @cache
 def _known_names() -> dict[str, frozenset[str]]:
     """The log-source names the windows profile maps, by field (for case-only differences)."""
-    from backends.sigma.logsources import windows_profile
-
     names: dict[str, set[str]] = {"product": set(), "category": set(), "service": set()}
     for mapping in windows_profile().mappings:
         for key in names:

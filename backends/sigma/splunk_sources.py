@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
-class SigmaSource:
+class SigmaLogSource:
     """A Sigma log source (``None``: not given) and why."""
 
     product: str
@@ -45,34 +45,34 @@ _OKTA = "Okta Identity Cloud Add-on for Splunk (splunkbase 6553); Sigma product 
 _KUBE = "Splunk OpenTelemetry Collector for Kubernetes; Sigma product kubernetes"
 
 #: lower-cased source type pattern (fnmatch) -> Sigma log source; first match wins
-SOURCETYPES: tuple[tuple[str, SigmaSource], ...] = (
-    ("aws:cloudtrail", SigmaSource("aws", "cloudtrail", _AWS)),
-    ("aws:cloudtrail:lake", SigmaSource("aws", "cloudtrail", _AWS)),
-    ("aws:*", SigmaSource("aws", None, _AWS, wider=True)),
-    ("mscs:azure:audit", SigmaSource("azure", "activitylogs", _MSCS)),
-    ("azure:monitor:aad", SigmaSource("azure", None, _MSCS, wider=True)),
-    ("mscs:*", SigmaSource("azure", None, _MSCS, wider=True)),
-    ("o365:management:activity", SigmaSource("m365", "audit", _O365)),
-    ("o365:*", SigmaSource("m365", None, _O365, wider=True)),
-    ("linux:audit", SigmaSource("linux", "auditd", _LINUX)),
-    ("sysmon:linux", SigmaSource("linux", None, _LINUX, wider=True)),
-    ("gws:reports:admin", SigmaSource("gcp", "google_workspace.admin", _GWS)),
-    ("oktaim2:log", SigmaSource("okta", "okta", _OKTA)),
-    ("kube:*", SigmaSource("kubernetes", None, _KUBE, wider=True)),
+SOURCETYPES: tuple[tuple[str, SigmaLogSource], ...] = (
+    ("aws:cloudtrail", SigmaLogSource("aws", "cloudtrail", _AWS)),
+    ("aws:cloudtrail:lake", SigmaLogSource("aws", "cloudtrail", _AWS)),
+    ("aws:*", SigmaLogSource("aws", None, _AWS, wider=True)),
+    ("mscs:azure:audit", SigmaLogSource("azure", "activitylogs", _MSCS)),
+    ("azure:monitor:aad", SigmaLogSource("azure", None, _MSCS, wider=True)),
+    ("mscs:*", SigmaLogSource("azure", None, _MSCS, wider=True)),
+    ("o365:management:activity", SigmaLogSource("m365", "audit", _O365)),
+    ("o365:*", SigmaLogSource("m365", None, _O365, wider=True)),
+    ("linux:audit", SigmaLogSource("linux", "auditd", _LINUX)),
+    ("sysmon:linux", SigmaLogSource("linux", None, _LINUX, wider=True)),
+    ("gws:reports:admin", SigmaLogSource("gcp", "google_workspace.admin", _GWS)),
+    ("oktaim2:log", SigmaLogSource("okta", "okta", _OKTA)),
+    ("kube:*", SigmaLogSource("kubernetes", None, _KUBE, wider=True)),
 )
 
 #: ``source`` values that name a log file whose Sigma log source is known
-SOURCES: tuple[tuple[str, SigmaSource], ...] = (
-    ("/var/log/audit/audit.log", SigmaSource("linux", "auditd", _LINUX)),
+SOURCES: tuple[tuple[str, SigmaLogSource], ...] = (
+    ("/var/log/audit/audit.log", SigmaLogSource("linux", "auditd", _LINUX)),
     # security_content data_sources/kubernetes_audit.yml: "Kubernetes Audit" is source
     # kubernetes; SigmaHQ's Kubernetes audit rules read product kubernetes, service audit
-    ("kubernetes", SigmaSource("kubernetes", "audit", _KUBE)),
+    ("kubernetes", SigmaLogSource("kubernetes", "audit", _KUBE)),
 )
 
 _VENDOR = re.compile(r"[a-z][a-z0-9_]*")
 
 
-def sigma_source(field: str, value: str) -> SigmaSource | None:
+def sigma_source(field: str, value: str) -> SigmaLogSource | None:
     """The Sigma log source of ``sourcetype=value`` or ``source=value``, if the table knows it."""
     table = SOURCETYPES if field == "sourcetype" else SOURCES if field == "source" else ()
     text = value.lower()

@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import yaml
 from sigma.rule import SigmaRule
 
-from ir.errors import RuleglotError, Span, lossy_warning
+from ir.errors import SourceText, Span, lossy_warning
 
 #: The kinds of reader warnings: ``deprecated`` (Sigma 1.x syntax read as its modern form),
 #: ``collection`` (a rule of a Sigma 1.x ``action:`` collection, named by the positions of the
@@ -27,81 +27,20 @@ WARNING_KINDS = ("deprecated", "collection", "logsource", "metadata", "duplicate
 # --- the input and its errors -------------------------------------------------------------------
 
 
-class SigmaSource:
-    """The input text and path; makes positioned errors whose position lies inside the text."""
+class SigmaSource(SourceText):
+    """The input text (:class:`~ir.errors.SourceText`: positions from PyYAML's marks, clamped
+    errors) and what a lenient read of it kept (:meth:`warn`)."""
 
     def __init__(self, text: str, path: str | None, lenient: bool = False) -> None:
-        self.text = text
-        self.path = path
+        super().__init__(text, path)
         self.lenient = lenient
         #: what was read leniently (:meth:`warn`)
         self.warnings: list[dict[str, Any]] = []
-        self.lines = text.splitlines() or [""]
-        #: (line, column), 0-based, of the end of a text that does not end with a YAML line
-        #: break, for marks from the C composer (:meth:`position`); ``None`` otherwise
-        self.eof: tuple[int, int] | None = None
-
-    def span(self, mark: Any) -> Span:
-        """A span from a PyYAML mark (0-based) or node (its start and end marks)."""
-        start, end = getattr(mark, "start_mark", mark), getattr(mark, "end_mark", None)
-        line, col = self.position(start)
-        if end is None:
-            return Span(line, col, self.path)
-        end_line, end_col = self.position(end)
-        return Span(line, col, self.path, end_line, end_col)
-
-    def position(self, mark: Any) -> tuple[int, int]:
-        """A mark's 1-based line and column, as PyYAML's pure-Python composer places it.
-
-        libyaml (the C composer) differs in one case only: when the text does not end with a line
-        break, it puts the end of the stream at the start of a line after the text, PyYAML at
-        the end of the last line; that mark is moved to where PyYAML puts it."""
-        if self.eof is not None and mark.line > self.eof[0]:
-            return self.eof[0] + 1, self.eof[1] + 1
-        return mark.line + 1, mark.column + 1
-
-    def start(self) -> Span:
-        return Span(1, 1, self.path)
 
     def warn(self, kind: str, construct: str, message: str, span: Span | None) -> None:
         """Record something read leniently (``kind``: one of :data:`WARNING_KINDS`)."""
         assert kind in WARNING_KINDS, kind
         self.warnings.append({"kind": kind, **lossy_warning(construct, message, span)})
-
-    def error(
-        self,
-        message: str,
-        category: str,
-        span: Span | None,
-        construct: str | None = None,
-        notes: Sequence[str] = (),
-    ) -> RuleglotError:
-        exc = RuleglotError(message, category=category, path=self.path, construct=construct)
-        exc.notes.extend(notes)
-        return self.clamp(exc.at(span or self.start()))
-
-    def clamp(self, exc: RuleglotError) -> RuleglotError:
-        """Move the error's position inside the text (PyYAML may point just past its end)."""
-        exc.path = exc.path or self.path
-        line = min(max(exc.line or 1, 1), len(self.lines))
-        text_line = self.lines[line - 1]
-        col = exc.col if exc.line == line and exc.col is not None else len(text_line) + 1
-        if exc.line is None or exc.line < 1:
-            col = 1
-        exc.line, exc.col = line, min(max(col, 1), len(text_line) + 1)
-        exc.source_line = text_line
-        return exc
-
-    def offset_span(self, offset: int) -> Span:
-        """The span of a character offset into the text (PyYAML's reader errors give offsets)."""
-        before = self.text[:offset]
-        lines = before.splitlines(keepends=True)
-        if not lines:
-            return self.start()
-        last = lines[-1]
-        if last.splitlines() != [last]:  # ends with a line break: the offset starts a new line
-            return Span(len(lines) + 1, 1, self.path)
-        return Span(len(lines), len(last) + 1, self.path)
 
 
 # --- YAML with positions ------------------------------------------------------------------------
@@ -156,8 +95,6 @@ class Doc:
     span: Span
 
 
-
-
 def node_span(node: yaml.ScalarNode, path: str | None) -> Span:
     """The span of a scalar node whose marks are where PyYAML's own composer puts them."""
     start, end = node.start_mark, node.end_mark
@@ -198,15 +135,11 @@ def item_locs(loc: Any, count: int) -> list[Any]:
     return (items + [None] * count)[:count]
 
 
-
-
 def drop_key(doc: Doc, key: str) -> None:
     doc.data.pop(key, None)
     if isinstance(doc.loc, dict):
         doc.loc.pop(key, None)
         doc.loc.pop(key_of(key), None)
-
-
 
 
 def span_inside(span: Span, text: str, offset: int | None, source: SigmaSource) -> Span:
@@ -222,8 +155,6 @@ def span_inside(span: Span, text: str, offset: int | None, source: SigmaSource) 
     return Span(span.line, start + offset + 1, span.path)
 
 
-
-
 def rule_metadata(rule: SigmaRule) -> dict[str, Any]:
     return {
         "id": text_or_none(rule.id),
@@ -237,8 +168,6 @@ def rule_metadata(rule: SigmaRule) -> dict[str, Any]:
         "falsepositives": texts_of(rule.falsepositives),
         "tags": texts_of(rule.tags),
     }
-
-
 
 
 def text_or_none(value: object) -> str | None:

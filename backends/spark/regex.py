@@ -39,15 +39,12 @@ from bisect import bisect_left, bisect_right
 from functools import cache
 from typing import Any
 
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, unsupported
+from ir.nodes import Wildcard
 
 MAX_CODE_POINT = 0x10FFFF
 Ranges = tuple[tuple[int, int], ...]
 _SURROGATES = (0xD800, 0xDFFF)
-
-
-def _refuse(construct: str, message: str) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct)
 
 
 def _normalise(points: list[tuple[int, int]]) -> Ranges:
@@ -102,7 +99,9 @@ def _category(name: str) -> Ranges:
     negated = name.startswith("CATEGORY_NOT_")
     base = name.replace("_NOT_", "_")
     if base not in tests:
-        raise _refuse("regex category", f"character category {name} is not translated")
+        raise unsupported(
+            construct="regex category", message=f"character category {name} is not translated"
+        )
     test = tests[base]
     ranges = _from_points([cp for cp in range(MAX_CODE_POINT + 1) if test(chr(cp))])
     return _complement(ranges) if negated else ranges
@@ -140,7 +139,7 @@ def _class_items(items: list[tuple[Any, Any]]) -> tuple[Ranges, bool]:
         elif op is C.CATEGORY:
             points.extend(_category(str(av)))
         else:
-            raise _refuse("regex class", f"class item {op} is not translated")
+            raise unsupported(construct="regex class", message=f"class item {op} is not translated")
     return _normalise(points), negate
 
 
@@ -277,7 +276,10 @@ class _Writer:
         elif op is C.SUBPATTERN:
             group, add, remove, item = av
             if add & (re.ASCII | re.LOCALE):
-                raise _refuse("regex flag", "the a/L flags (ASCII or locale classes) are refused")
+                raise unsupported(
+                    construct="regex flag",
+                    message="the a/L flags (ASCII or locale classes) are refused",
+                )
             inner = self.sub(item, (flags | add) & ~remove)
             emit(f"(?<g{group}>{inner})" if group else f"(?:{inner})")
         elif op is C.BRANCH:
@@ -293,16 +295,21 @@ class _Writer:
             emit(self.anchor(str(av), flags))
         elif op is C.GROUPREF:
             if ignorecase:
-                raise _refuse(
-                    "regex backreference",
-                    "a back-reference under the i flag is refused: Python and Java fold its "
-                    "case differently",
+                raise unsupported(
+                    construct="regex backreference",
+                    message="a back-reference under the i flag is refused: Python and Java fold "
+                    "its case differently",
                 )
             emit(f"\\k<g{av}>")
         elif op is C.GROUPREF_EXISTS:
-            raise _refuse("regex conditional group", "(?(group)yes|no) has no Java equivalent")
+            raise unsupported(
+                construct="regex conditional group",
+                message="(?(group)yes|no) has no Java equivalent",
+            )
         else:
-            raise _refuse(f"regex {op}", f"regex construct {op} is not translated to Java")
+            raise unsupported(
+                construct=f"regex {op}", message=f"regex construct {op} is not translated to Java"
+            )
 
     @staticmethod
     def anchor(code: str, flags: int) -> str:
@@ -317,7 +324,9 @@ class _Writer:
             "AT_NON_BOUNDARY": f"(?!\\A\\z)(?:(?<={word})(?={word})|(?<!{word})(?!{word}))",
         }
         if code not in table:
-            raise _refuse(f"regex {code}", f"anchor {code} is not translated to Java")
+            raise unsupported(
+                construct=f"regex {code}", message=f"anchor {code} is not translated to Java"
+            )
         return table[code]
 
 
@@ -336,15 +345,15 @@ def to_java(pattern: str, flags: str = "") -> str:
     except re.error as exc:
         raise RuleglotError(f"invalid regular expression: {exc}", construct="regex") from exc
     if parsed.state.flags & (re.ASCII | re.LOCALE):
-        raise _refuse("regex flag", "the a/L flags (ASCII or locale classes) are refused")
+        raise unsupported(
+            construct="regex flag", message="the a/L flags (ASCII or locale classes) are refused"
+        )
     return _Writer().sub(parsed, parsed.state.flags)
 
 
 def wildcard_to_java(parts: tuple[Any, ...]) -> str:
     """A :class:`ir.nodes.Pattern`'s parts (already lower-cased when uncased) as a Java regex
     that finds a whole-text match (``*`` any run, ``?`` one character, ``DOTALL``)."""
-    from ir.nodes import Wildcard
-
     body = "".join(
         f"{ANY_CHAR}*" if p is Wildcard.MANY else ANY_CHAR if p is Wildcard.ONE
         else java_literal(str(p))

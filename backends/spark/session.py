@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backends.spark.shipping import is_local, ship_code, worker_python
 from ir.errors import RuleglotError
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ def spark_session(
     require_pyspark()
     from pyspark.sql import SparkSession
 
-    from backends.spark.shipping import is_local, ship_code, worker_python
 
     if master.startswith("sc://"):
         spark = SparkSession.builder.remote(master).getOrCreate()

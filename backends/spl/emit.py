@@ -17,6 +17,12 @@ The one SPL writer
     [+ ``Filter(command="tstats")``] + ``Stats(command="tstats")`` stages, a ``Command`` from
     its tokens. Macro calls are kept by :mod:`backends.spl.keepmacros`.
 
+Modules
+    This module writes a rule (log source, keywords, the first stage, saved searches); the
+    writer is :mod:`backends.spl.writer` (one method per stage class) over
+    :mod:`backends.spl.spltext` (the text of field names, search terms, ``where`` and ``eval``).
+    Their public names stay importable from here.
+
 Log source
     The rule's log source is resolved with the profile; each branch's condition (``Channel``,
     ``EventID`` predicates) is written in Splunk's names: ``Channel`` X is
@@ -64,10 +70,11 @@ Keywords
     escaping (JSON, XML) and field names differ from the values, so neither keeps the meaning.
     What does is testing every field's values: one ``foreach * [eval _kw1=if(match('<<FIELD>>',
     "<regex>"), 1, _kw1), ...]`` before the ``where``, and ``_kw1=1`` in place of keyword 1.
-    ``match`` on a multivalue field tests each value (:func:`ir.functions._match`), like the
-    evaluator's keywords. The flags start unset (null), so they are not among the fields
-    ``foreach *`` iterates when it starts; their ``_`` prefix keeps them off the event's own
-    names. Not covered by this form: values Splunk holds in ``_``-prefixed internal fields.
+    ``match`` on a multivalue field tests each value (``match`` in
+    :mod:`ir.functions.conditional`), like the evaluator's keywords. The flags start unset
+    (null), so they are not among the fields ``foreach *`` iterates when it starts; their ``_``
+    prefix keeps them off the event's own names. Not covered by this form: values Splunk holds
+    in ``_``-prefixed internal fields.
     Under a field profile the template skips the fields the profile *computes* from other
     values (``source`` = ``WinEventLog:`` + ``Channel``, ``sourcetype``, the ``*_name``
     basenames): ``NOT "<<FIELD>>" IN ("file_name", ...) AND match(...)``. They are not the
@@ -90,70 +97,54 @@ Approximations (reported in :attr:`Emitted.warnings`, never silent)
 
 from __future__ import annotations
 
-import functools
-import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, TypeAlias
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.spltext import (  # noqa: F401 - importable from here
+    CORRELATION_ANNOTATIONS,
+    STRING_KINDS,
+    Names,
+    Warnings,
+    joined,
+    quote,
+    rename,
+    rename_stage,
+    search_expressible,
+    search_text,
+    source_condition,
+    write_eval,
+    write_where,
+)
 from backends.spl.timerange import dispatch_times, with_time_range
-from backends.spl.values import search_network
-from ir.errors import RuleglotError, Span, lossy_warning
-from ir.evaluator import END_OF_TEXT, string_regex, with_flags
-from ir.events import text_of
+from backends.spl.writer import SplWriter, aggregation_text, options_text, write_stage  # noqa: F401 - importable from here
+from ir.errors import RuleglotError, Span, lossy_warning, unsupported
+from ir.evaluator import string_regex, with_flags
 from ir.logsources import LogSourceProfile, SourceBranch
 from ir.nodes import (
     FOREACH_FIELD,
-    Aggregation,
     And,
-    Bin,
     BinOp,
-    Call,
-    Command,
     Condition,
-    Convert,
-    DataModel,
-    Dedup,
-    Eval,
-    EvalExpr,
     Expr,
-    FieldRef,
     FieldValue,
-    FillNull,
     Filter,
-    ForEach,
-    Head,
     Kind,
     Literal,
     LogSource,
-    Lookup,
-    MultiValue,
     Not,
     Or,
     Pattern,
     Predicate,
     Regex,
-    Rename,
-    Rex,
     Rule,
-    Sort,
     Stage,
-    Stats,
-    Subsearch,
-    Table,
-    TimeRange,
-    UnaryOp,
-    Wildcard,
     all_of,
     any_of,
     conjuncts,
-    map_eval,
-    map_fields,
     predicates,
-    stage_command,
 )
 
 __all__ = [
@@ -167,32 +158,6 @@ __all__ = [
 
 FORMATS = ("plain", "savedsearches")
 
-#: What the search grammar accepts as the field of ``field=value`` (spl.lark, SEARCH_CMP).
-_SEARCH_FIELD = re.compile(r'[^\s()"=<>!|\[\]\\*]+')
-#: A bare field name in an eval expression; others are ``'single quoted'``. ruleglot's grammar
-#: also reads ``a.b`` bare as one field (spl.lark, FIELD), but in eval ``.`` is the
-#: concatenation operator and Splunk's documentation asks for quotes around any name with a
-#: character other than letters, digits and ``_`` (Search Reference, "eval": field names;
-#: SPL2 Search Manual, "Quotation marks"), so names with ``.`` or ``:`` are always quoted:
-#: ``'a.b'`` means the field under every reading.
-_EVAL_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: A plain word for command arguments (rename, table, by ...): spl.lark's ARG and SFIELD,
-#: less ``'`` (a word in single quotes reads as the name inside) and ``\\`` (kept quoted,
-#: where its escaping is the reader's).
-_ARG_WORD = re.compile(r'[^\s,()|\[\]"=\'\\]+')
-#: A ``key=`` a command option or ``regex f=`` can be written with (spl.lark, ARG_KEY).
-_OPTION_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.{}:@-]*")
-#: An eval assignment's target written bare (spl.lark, EVAL_TARGET); others are quoted.
-_EVAL_TARGET = re.compile(r"(?:[A-Za-z_{]|<<[A-Z]+>>)(?:[A-Za-z0-9_.:{}@-]|<<[A-Z]+>>)*")
-_EVAL_KEYWORDS = {"and", "or", "not", "xor", "like", "in", "true", "false"}
-_STRING_KINDS = (Kind.EQ, Kind.CONTAINS, Kind.STARTSWITH, Kind.ENDSWITH, Kind.WILDCARD)
-#: ``Stats.options`` keys the Sigma correlation reader records its reading in (not SPL options;
-#: ``backends.sigma.correlation``).
-CORRELATION_ANNOTATIONS = ("timespan", "approximation")
-
-
-#: An emitter's warnings: :func:`ir.errors.lossy_warning` dicts (construct, message, position).
-Warnings: TypeAlias = list[dict[str, Any]]
 
 
 @dataclass
@@ -206,744 +171,6 @@ class Emitted:
     commands: list[str] = field(default_factory=list)
     #: the log-source macros the search calls (see :func:`logsource_macro`)
     macros: list[str] = field(default_factory=list)
-
-
-def _unsupported(message: str, construct: str) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct)
-
-
-def quote(text: str) -> str:
-    """A double-quoted SPL string: ``\\`` and ``"`` escaped (Search Manual, "Backslashes")."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-# --- field names -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Names:
-    """How IR field names become Splunk's for one field profile."""
-
-    source_prefix: str | None  # Channel X -> source=<prefix>X
-    renames: dict[str, str]
-    #: fields the profile computes from other values rather than copies (``source``,
-    #: ``process_name``...): a keyword's ``foreach *`` must not test them (module docstring)
-    derived: tuple[str, ...] = ()
-
-    @classmethod
-    @functools.cache  # one per profile name: built for every rule it was a tenth of emitting
-    def of(cls, fields: str | None) -> _Names:
-        if fields in (None, "none"):
-            return cls(None, {}, ())
-        if fields not in FIELD_PROFILES:
-            raise RuleglotError(
-                f"unknown field profile {fields!r} (have: none, {', '.join(FIELD_PROFILES)})",
-                category="invalid",
-                construct="fields",
-            )
-        profile = FIELD_PROFILES[fields]()
-        prefix = None
-        renames: dict[str, str] = {}
-        for x in profile.extractions:
-            if x.target == "source" and x.sources == ("Channel",) and x.transform == "prefix":
-                prefix = x.argument
-            if x.target == "EventCode" and x.sources == ("EventID",) and x.transform == "copy":
-                renames["EventID"] = "EventCode"
-        derived = sorted({x.target for x in profile.extractions if x.transform != "copy"})
-        return cls(prefix, renames, tuple(derived))
-
-
-def _rename_eval(expr: EvalExpr, names: dict[str, str]) -> EvalExpr:
-    return map_eval(expr, lambda name: names.get(name, name))
-
-
-def _rename_stage(stage: Stage, names: dict[str, str]) -> Stage:
-    """A later stage with the fields it reads in Splunk's names (filters, eval expressions,
-    stats group-by fields)."""
-    if not names:
-        return stage
-    if isinstance(stage, Filter):
-        return Filter(_rename(stage.expr, names), stage.command, span=stage.span)
-    if isinstance(stage, Eval):
-        return Eval(
-            tuple((t, _rename_eval(e, names)) for t, e in stage.assignments), span=stage.span
-        )
-    if isinstance(stage, Stats):
-        return replace(stage, by=tuple(names.get(f, f) for f in stage.by))
-    return stage
-
-
-def _rename(expr: Expr, names: dict[str, str]) -> Expr:
-    """``expr`` with field names mapped (predicates, field references, eval expressions)."""
-    return map_fields(expr, lambda name: names.get(name, name))
-
-
-def _channel_has_value(expr: Not) -> bool:
-    """``NOT Channel is null``: the windows profile's condition for ``product: windows``."""
-    arg = expr.arg
-    return isinstance(arg, Predicate) and arg.field == "Channel" and arg.kind is Kind.NULL
-
-
-def _source_condition(expr: Expr, names: _Names) -> Expr:
-    """A log-source branch condition in Splunk's names (``Channel`` -> ``source``)."""
-    if isinstance(expr, Predicate) and expr.field == "Channel" and names.source_prefix is not None:
-        if expr.kind is Kind.EQ and isinstance(expr.value, str):
-            return Predicate("source", Kind.EQ, names.source_prefix + expr.value)
-        return expr
-    if isinstance(expr, Not) and _channel_has_value(expr) and names.source_prefix is not None:
-        # the field profile extracts ``source`` only from a Channel that holds a value
-        return Predicate("source", Kind.STARTSWITH, names.source_prefix)
-    if isinstance(expr, Predicate):
-        return _rename(expr, names.renames)
-    if isinstance(expr, Condition):
-        return _rename(expr, names.renames)
-    if isinstance(expr, Not):
-        return Not(_source_condition(expr.arg, names))
-    args = tuple(_source_condition(a, names) for a in expr.args)
-    return And(args) if isinstance(expr, And) else Or(args)
-
-
-# --- search ----------------------------------------------------------------------------------
-
-
-def _reads_as_network(text: str) -> bool:
-    """Whether ``search`` reads ``f="text"`` as CIDR matching (the reader's own test)."""
-    return search_network(text) is not None
-
-
-def _search_name(name: str) -> str | None:
-    """A field name as ``search`` writes it before ``=``: bare, or double-quoted when it holds
-    a character a bare name cannot (``"user name"="x"``, spl.lark SEARCH_CMP); ``None`` for a
-    name with ``*`` (a wildcard field name) or a line break."""
-    if _SEARCH_FIELD.fullmatch(name):
-        return name
-    if "*" in name or "\n" in name or not name:
-        return None
-    return quote(name)
-
-
-def _search_value(text: str, cased: bool) -> str:
-    """A value after ``field=``: quoted; ``CASE("...")`` when it compares case-sensitively
-    (Search Manual, "Use CASE() and TERM() to match phrases": "case-sensitive matches for
-    terms and field values", wildcards allowed, ``host=CASE(LOCALHOST)``; the reader's
-    ``value_predicate``)."""
-    return f"CASE({quote(text)})" if cased else quote(text)
-
-
-def _search_leaf(pred: Predicate) -> str | None:
-    """``pred`` as a search term with exactly its meaning, or ``None`` when search cannot."""
-    kind, value = pred.kind, pred.value
-    if pred.field is None:
-        if kind is Kind.TERM and isinstance(value, str) and value:
-            return _search_value(value, pred.cased)
-        return None
-    name = _search_name(pred.field)
-    if name is None:
-        return None
-    if kind is Kind.EXISTS:
-        return f"{name}=*" if value else f"NOT {name}=*"
-    if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            return None
-        if not math.isfinite(value):
-            return None
-        op = {Kind.LT: "<", Kind.LTE: "<=", Kind.GT: ">", Kind.GTE: ">="}[kind]
-        return f"{name}{op}{value!r}"
-    if kind is Kind.CIDR and isinstance(value, str):
-        return f"{name}={quote(value)}"
-    if kind is Kind.EQ and isinstance(value, int) and not isinstance(value, bool):
-        return f"{name}={value}"
-    if kind is Kind.EQ and isinstance(value, bool):
-        return f"{name}={quote('true' if value else 'false')}"
-    if kind not in _STRING_KINDS:
-        return None
-    if kind is Kind.WILDCARD:
-        assert isinstance(value, Pattern)
-        text = ""
-        for part in value.parts:
-            if part is Wildcard.ONE or (isinstance(part, str) and "*" in part):
-                return None
-            text += "*" if part is Wildcard.MANY else str(part)
-        if set(text) <= {"*"} or _reads_as_network(text):
-            # `f=*` reads as exists, true on JSON null (the pattern is not); a network as cidr
-            return None
-        return f"{name}={_search_value(text, pred.cased)}"
-    if not isinstance(value, str) or "*" in value or (kind is Kind.EQ and _reads_as_network(value)):
-        return None  # `f="10.0.0.0/8"` reads as cidr, not as equal text
-    if kind is not Kind.EQ and not value:
-        return None  # "**" would read as exists
-    stars = {
-        Kind.EQ: "{}",
-        Kind.CONTAINS: "*{}*",
-        Kind.STARTSWITH: "{}*",
-        Kind.ENDSWITH: "*{}",
-    }[kind]
-    return f"{name}={_search_value(stars.format(value), pred.cased)}"
-
-
-def _search_text(expr: Expr) -> str | None:
-    """``expr`` as search terms, or ``None`` when search cannot express a part of it. Every
-    compound operand is parenthesised, so the text reads the same under either AND/OR
-    precedence. (One walk decides and writes: the emitter used to walk each tree twice.)"""
-    if isinstance(expr, Predicate):
-        return _search_leaf(expr)
-    if isinstance(expr, Condition):
-        return None
-    if isinstance(expr, Not):
-        inner = expr.arg
-        text = _search_text(inner)
-        if text is None:
-            return None
-        if isinstance(inner, Predicate) and not (inner.kind is Kind.EXISTS and not inner.value):
-            return f"NOT {text}"
-        return f"NOT ({text})"
-    texts: list[str] = []
-    for arg in expr.args:
-        text = _search_text(arg)
-        if text is None:
-            return None
-        texts.append(text)
-    return _joined(expr.args, texts, isinstance(expr, And))
-
-
-def _joined(args: Sequence[Expr], texts: Sequence[str], conjunction: bool) -> str:
-    """The search texts of ``args`` ANDed (or ORed), each compound operand parenthesised."""
-    parts = [f"({t})" if isinstance(a, (And, Or)) else t for a, t in zip(args, texts, strict=True)]
-    return " ".join(parts) if conjunction else " OR ".join(parts)
-
-
-def search_text(expr: Expr) -> str | None:
-    """``expr`` as the terms of a ``search`` (``None``: search cannot say all of it)."""
-    return _search_text(expr)
-
-
-def search_expressible(expr: Expr) -> bool:
-    return _search_text(expr) is not None
-
-
-# --- where -----------------------------------------------------------------------------------
-
-
-def _field(name: str) -> str:
-    """A field in an eval expression: bare when it reads as a field, else ``'quoted'``."""
-    if _EVAL_FIELD.fullmatch(name) and name.lower() not in _EVAL_KEYWORDS:
-        return name
-    if "'" in name:
-        raise _unsupported(f"field name {name!r} cannot be written in SPL eval", "field")
-    return f"'{name}'"
-
-
-def _eval_target(name: str) -> str:
-    """An eval assignment's target: bare when the grammar reads it as one name, else
-    double-quoted (a target may be ``"quoted"``, spl.lark ``target``)."""
-    if _EVAL_TARGET.fullmatch(name) and name.lower() not in _EVAL_KEYWORDS:
-        return name
-    return quote(name)
-
-
-def _match(name: str, pattern: str) -> str:
-    return f"match({_field(name)}, {quote(pattern)})"
-
-
-def _where_leaf(pred: Predicate, warnings: Warnings) -> str:
-    """A predicate in ``where`` syntax; an error points at the predicate's source."""
-    try:
-        return _where_leaf_text(pred, warnings)
-    except RuleglotError as err:
-        raise err.at(pred.span) from None
-
-
-def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
-    name, kind, value = pred.field, pred.kind, pred.value
-    if name is None:
-        if kind is Kind.TERM:
-            raise _unsupported("a bare search term cannot be written in where", "term")
-        raise _unsupported(
-            "a field-less keyword (anywhere in the event) has no exact SPL form", "keyword"
-        )
-    if kind is Kind.EQ and isinstance(value, (int, float)):
-        if isinstance(value, bool):
-            return _match(name, f"(?i)^{'true' if value else 'false'}{END_OF_TEXT}")
-        return _match(name, f"^{re.escape(text_of(value))}{END_OF_TEXT}")
-    if kind is Kind.EQ and pred.cased and isinstance(value, str):
-        return f"{_field(name)}={quote(value)}"
-    like = _like_pattern(pred)
-    if like is not None:
-        return f"like({_field(name)}, {quote(like)})"
-    if kind in _STRING_KINDS:
-        return _match(name, string_regex(pred))
-    if kind is Kind.REGEX:
-        assert isinstance(value, Regex)
-        return _match(name, with_flags(value.flags, value.pattern))
-    if kind is Kind.CIDR:
-        return f"cidrmatch({quote(str(value))}, {_field(name)})"
-    if kind is Kind.NULL:
-        return f"isnull({_field(name)})"
-    if kind is Kind.EXISTS:
-        warnings.append(
-            lossy_warning(
-                "exists",
-                f"exists on {name!r} written in where as isnull/isnotnull: differs for JSON null",
-                pred.span,
-            )
-        )
-        return f"isnotnull({_field(name)})" if value else f"isnull({_field(name)})"
-    if kind in (Kind.LT, Kind.LTE, Kind.GT, Kind.GTE):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _unsupported(f"{kind} needs a number, not {value!r}", str(kind))
-        op = {Kind.LT: "<", Kind.LTE: "<=", Kind.GT: ">", Kind.GTE: ">="}[kind]
-        return f"{_field(name)}{op}{value!r}"
-    if kind is Kind.FIELDREF:
-        assert isinstance(value, FieldRef)
-        if value.match != "eq":
-            raise _unsupported(
-                f"a field reference with {value.match} has no exact SPL form", "fieldref"
-            )
-        if pred.cased:
-            return f"{_field(name)}={_field(value.field)}"
-        return f"lower({_field(name)})=lower({_field(value.field)})"
-    if kind is Kind.TIMEPART:
-        raise _unsupported("timestamp-part predicates are not written to SPL", "timepart")
-    raise _unsupported(f"predicate kind {kind} is not written to SPL", str(kind))
-
-
-def _like_pattern(pred: Predicate) -> str | None:
-    """A case-sensitive string test as ``like``'s pattern (``%`` any run, ``_`` one
-    character: Search Reference, "like"), the form the reader reads ``like`` as; ``None``
-    when the value holds ``%`` or ``_``, which ``like`` cannot escape."""
-    if not pred.cased or pred.kind not in _STRING_KINDS or pred.kind is Kind.EQ:
-        return None
-    value = pred.value
-    if isinstance(value, Pattern):
-        parts = value.parts
-    elif isinstance(value, str):
-        parts = {
-            Kind.CONTAINS: (Wildcard.MANY, value, Wildcard.MANY),
-            Kind.STARTSWITH: (value, Wildcard.MANY),
-            Kind.ENDSWITH: (Wildcard.MANY, value),
-        }[pred.kind]
-    else:
-        return None
-    text = ""
-    for part in parts:
-        if isinstance(part, str):
-            if "%" in part or "_" in part:
-                return None
-            text += part
-        else:
-            text += "%" if part is Wildcard.MANY else "_"
-    return text
-
-
-def write_where(expr: Expr, warnings: Warnings) -> str:
-    """Any filter tree as a where expression (where's precedence: NOT, AND, OR; compound
-    operands are parenthesised anyway)."""
-    if isinstance(expr, Predicate):
-        return _where_leaf(expr, warnings)
-    if isinstance(expr, Condition):
-        return write_eval(expr.expr)
-    if isinstance(expr, Not):
-        return f"NOT ({write_where(expr.arg, warnings)})"
-    parts = [
-        f"({write_where(a, warnings)})" if isinstance(a, (And, Or)) else write_where(a, warnings)
-        for a in expr.args
-    ]
-    return (" AND " if isinstance(expr, And) else " OR ").join(parts)
-
-
-# --- eval expressions ------------------------------------------------------------------------
-
-
-def _literal(value: str | int | float | bool | None) -> str:
-    if value is None:
-        return "null()"
-    if isinstance(value, bool):
-        return "true()" if value else "false()"
-    if isinstance(value, (int, float)):
-        if value < 0:
-            return f"({value!r})"
-        return repr(value)
-    return quote(value)
-
-
-def write_eval(expr: EvalExpr) -> str:
-    """An eval expression; every operation is parenthesised so precedence never matters."""
-    if isinstance(expr, FieldValue):
-        return _field(expr.name)
-    if isinstance(expr, Literal):
-        return _literal(expr.value)
-    if isinstance(expr, Call):
-        return f"{expr.name}({', '.join(write_eval(a) for a in expr.args)})"
-    if isinstance(expr, UnaryOp):
-        if expr.op == "NOT":  # parenthesised: `a + NOT (b)` would read NOT( as a call
-            return f"(NOT ({write_eval(expr.arg)}))"
-        return f"-({write_eval(expr.arg)})"
-    if isinstance(expr, BinOp):
-        return f"({write_eval(expr.left)} {expr.op} {write_eval(expr.right)})"
-    raise _unsupported(f"not an eval expression: {expr!r}", "eval")
-
-
-# --- the writer: one method per stage class -------------------------------------------------
-
-#: Words a command's argument list reads as keywords (``AS``, ``OUTPUT``, ``sortby``,
-#: ``+``/``-``): a field so named is quoted, as is a name made of digits only (``dedup
-#: 3 f`` reads 3 as a count). A quoted word is never a keyword (``Arg.is_word``).
-_ARG_KEYWORDS = {"as", "by", "output", "outputnew", "sortby", "+", "-"}
-#: What ends a sort's key list as a direction (``sort a d``): a last key so named is quoted.
-_SORT_DIRECTIONS = {"d", "desc"}
-#: Options that belong after a ``by`` clause (``tstats ... by _time span=1h``); the reader
-#: keeps every option in one list, in the order written.
-_BY_OPTIONS = ("span",)
-
-
-def _arg(name: str) -> str:
-    """A field, table or option value as a command argument: bare when it reads back as this
-    word, else double-quoted (the reader's ``_dequote`` undoes :func:`quote`)."""
-    if _ARG_WORD.fullmatch(name) and name.lower() not in _ARG_KEYWORDS and not name.isdigit():
-        return name
-    return quote(name)
-
-
-def _option_value(value: str) -> str:
-    """An option's value after ``key=``: no keyword can stand there, so only what a bare word
-    cannot hold is quoted."""
-    return value if _ARG_WORD.fullmatch(value) else quote(value)
-
-
-def options_text(options: Sequence[tuple[str, str]]) -> list[str]:
-    """``key=value`` command options, values quoted where they must be."""
-    for key, _ in options:
-        if not _OPTION_KEY.fullmatch(key):
-            raise _unsupported(f"option name {key!r} cannot be written in SPL", "option")
-    return [f"{k}={_option_value(v)}" for k, v in options]
-
-
-def aggregation_text(agg: Aggregation) -> str:
-    """``function(argument) as alias`` as stats writes it."""
-    if agg.argument is None:
-        text = agg.function
-    elif isinstance(agg.argument, str):
-        text = f"{agg.function}({_arg(agg.argument)})"
-    else:
-        text = f"{agg.function}(eval({write_eval(agg.argument)}))"
-    return f"{text} as {_arg(agg.alias)}" if agg.alias else text
-
-
-def _pairs(pairs: Sequence[tuple[str, str]]) -> list[str]:
-    """``a`` or ``a AS b`` per (lookup field, event field) pair."""
-    return [_arg(a) if a == b else f"{_arg(a)} as {_arg(b)}" for a, b in pairs]
-
-
-def _is_tstats(stage: Stage, cls: type) -> bool:
-    return isinstance(stage, cls) and getattr(stage, "command", "tstats") == "tstats"
-
-
-class SplWriter:
-    """IR stages -> SPL commands: the one place that writes SPL text (sqlglot's generator
-    shape: :attr:`TRANSFORMS` maps each stage class to its ``<node>_spl`` method).
-
-    What the reader (:mod:`backends.spl.builder`) builds, this writes back so that it reads
-    to an equal IR: arguments quoted where a bare word would not read as the same text
-    (:func:`_arg`), strings escaped as the reader unescapes them (:func:`quote`), ``tstats``
-    (``DataModel`` [+ ``Filter(command="tstats")``] + ``Stats(command="tstats")``) as one
-    command, a ``Command`` from its tokens. What SPL cannot say with the same meaning is a
-    positioned ``unsupported`` error; the few approximations go to ``warnings``.
-    """
-
-    #: stage class -> the method that writes it (a stage class without one fails
-    #: ``tests/test_spl_writer.py``)
-    TRANSFORMS: ClassVar[dict[type, Callable[[SplWriter, Any], str]]] = {}
-
-    def __init__(self, warnings: Warnings | None = None) -> None:
-        self.warnings: Warnings = warnings if warnings is not None else []
-
-    # --- sequences
-
-    def commands(self, stages: Sequence[Stage]) -> list[str]:
-        """Each command's text (without the pipe); a ``tstats`` made of several stages is one
-        command. Errors point at the stage."""
-        out: list[str] = []
-        index = 0
-        while index < len(stages):
-            taken = self._tstats_run(stages, index)
-            if taken:
-                run = stages[index : index + taken]
-                try:
-                    out.append(self.tstats_spl(run))
-                except RuleglotError as err:
-                    raise err.at(run[0].span) from None
-                index += taken
-                continue
-            out.append(self.stage_spl(stages[index]))
-            index += 1
-        return out
-
-    @staticmethod
-    def _tstats_run(stages: Sequence[Stage], index: int) -> int:
-        """How many stages from ``index`` make one ``tstats`` (0: none start there)."""
-        end = index
-        if isinstance(stages[end], DataModel):
-            end += 1
-        if end < len(stages) and _is_tstats(stages[end], Filter):
-            end += 1
-        if end < len(stages) and _is_tstats(stages[end], Stats):
-            return end + 1 - index
-        return 0
-
-    def pipeline(self, stages: Sequence[Stage], timerange: TimeRange | None = None) -> str:
-        """A whole pipeline (a subsearch's): a leading search filter as bare terms, after the
-        subsearch's own time range."""
-        first = ""
-        rest = list(stages)
-        if rest and isinstance(rest[0], Filter) and rest[0].command == "search":
-            text = _search_text(rest[0].expr)
-            if text is not None:
-                first = text
-                rest.pop(0)
-        commands = [first, *self.commands(rest)]
-        if timerange is not None:
-            with_time_range(commands, tuple(stages), timerange)
-            first = commands[0]
-        return " | ".join(commands).strip() if first else "| " + " | ".join(commands[1:])
-
-    def display(self, stage: Stage) -> str:
-        """One stage on its own, for a page that lists stages: as :meth:`stage_spl`, except
-        that each part of a ``tstats`` shows as that part (``tstats summariesonly=true from
-        datamodel=X``, ``where <terms>``, ``tstats count by f``), not a command that runs."""
-        if isinstance(stage, DataModel):
-            model = f"from datamodel={_option_value(stage.name)}"
-            return " ".join(["tstats", *options_text(stage.options), model])
-        return self.stage_spl(stage)
-
-    def stage_spl(self, stage: Stage) -> str:
-        """One stage as ``command arguments``, dispatched by class."""
-        method = self.TRANSFORMS.get(type(stage))
-        try:
-            if method is None:
-                name = stage_command(stage)
-                raise _unsupported(f"the {name} command is not written to SPL", name)
-            return method(self, stage)
-        except RuleglotError as err:
-            raise err.at(stage.span) from None
-
-    # --- filters
-
-    def filter_spl(self, stage: Filter) -> str:
-        if stage.command == "regex":
-            text = self._regex_command(stage.expr)
-            if text is not None:
-                return text
-        if stage.command in ("search", "tstats"):
-            text = _search_text(stage.expr)
-            if text is not None:
-                return f"{'search' if stage.command == 'search' else 'where'} {text}"
-            if stage.command == "tstats":
-                raise _unsupported("a tstats where clause must be search terms", "tstats")
-        return f"where {write_where(stage.expr, self.warnings)}"
-
-    @staticmethod
-    def _regex_command(expr: Expr) -> str | None:
-        """``regex [f=|f!=]"pattern"``, as the reader builds it (``_regex_leaf``)."""
-        negated = isinstance(expr, Not)
-        leaf = expr.arg if isinstance(expr, Not) else expr
-        if isinstance(leaf, Predicate) and leaf.kind is Kind.REGEX and leaf.field is not None:
-            assert isinstance(leaf.value, Regex)
-            name, pattern = leaf.field, with_flags(leaf.value.flags, leaf.value.pattern)
-        elif (
-            isinstance(leaf, Condition)
-            and isinstance(leaf.expr, Call)
-            and leaf.expr.name == "match"
-            and len(leaf.expr.args) == 2
-            and isinstance(leaf.expr.args[0], FieldValue)
-            and isinstance(leaf.expr.args[1], Literal)
-            and isinstance(leaf.expr.args[1].value, str)
-        ):
-            name, pattern = leaf.expr.args[0].name, leaf.expr.args[1].value
-        else:
-            return None
-        if not _OPTION_KEY.fullmatch(name):
-            return None
-        if name == "_raw" and not negated:
-            return f"regex {quote(pattern)}"
-        return f"regex {name}{'!=' if negated else '='}{quote(pattern)}"
-
-    # --- tstats
-
-    def tstats_spl(self, run: Sequence[Stage]) -> str:
-        """``tstats <options> <aggregations> [from datamodel=D] [where <terms>] [by F]`` from
-        its stages (the agreed shape: ``ir.nodes.DataModel``)."""
-        datamodel = run[0] if isinstance(run[0], DataModel) else None
-        where = next((s for s in run if isinstance(s, Filter)), None)
-        stats = run[-1]
-        assert isinstance(stats, Stats)
-        words = ["tstats"]
-        if datamodel is not None:
-            words += options_text(datamodel.options)
-        words += self._stats_body(stats, datamodel, where)
-        return " ".join(w for w in words if w)
-
-    def datamodel_spl(self, stage: DataModel) -> str:
-        raise _unsupported(
-            "a data model is written only as the 'from' of a tstats (followed by its tstats)",
-            "tstats",
-        )
-
-    # --- other stages
-
-    def eval_spl(self, stage: Eval) -> str:
-        return "eval " + ", ".join(
-            f"{_eval_target(n)}={write_eval(e)}" for n, e in stage.assignments
-        )
-
-    def rex_spl(self, stage: Rex) -> str:
-        words = ["rex"]
-        if stage.field != "_raw":
-            words.append(f"field={_option_value(stage.field)}")
-        if stage.mode is not None:
-            words.append(f"mode={_option_value(stage.mode)}")
-        if stage.max_match != 1:
-            words.append(f"max_match={stage.max_match}")
-        return " ".join([*words, quote(stage.pattern)])
-
-    def rename_spl(self, stage: Rename) -> str:
-        return "rename " + ", ".join(f"{_arg(a)} as {_arg(b)}" for a, b in stage.pairs)
-
-    def table_spl(self, stage: Table) -> str:
-        if stage.command == "fields":
-            sign = "- " if stage.remove else ""
-            return "fields " + sign + " ".join(_arg(f) for f in stage.fields)
-        return "table " + " ".join(_arg(f) for f in stage.fields)
-
-    def stats_spl(self, stage: Stats) -> str:
-        if stage.command == "tstats":
-            return self.tstats_spl((stage,))
-        return " ".join(w for w in [stage.command, *self._stats_body(stage)] if w)
-
-    def _stats_body(
-        self, stage: Stats, datamodel: DataModel | None = None, where: Filter | None = None
-    ) -> list[str]:
-        """Options, aggregations, [from, where,] by and the by clause's options."""
-        options = stage.options
-        if ("approximation", "bin") in options:  # a Sigma correlation's reading, not options
-            timespan = dict(options).get("timespan")
-            self.warnings.append(
-                lossy_warning(
-                    "correlation:timespan",
-                    f"Sigma correlation timespan {timespan} is a sliding window; it is written "
-                    "as bin buckets (the correlation reader's named approximation)",
-                    stage.span,
-                )
-            )
-            options = tuple(o for o in options if o[0] not in CORRELATION_ANNOTATIONS)
-        after = [o for o in options if o[0] in _BY_OPTIONS] if stage.by else []
-        before = [o for o in options if o not in after]
-        words = [*options_text(before), ", ".join(aggregation_text(a) for a in stage.aggregations)]
-        if datamodel is not None:
-            words.append(f"from datamodel={_option_value(datamodel.name)}")
-        if where is not None:
-            text = _search_text(where.expr)
-            if text is None:
-                raise _unsupported(
-                    "a tstats where clause must be search terms", "tstats"
-                ).at(where.span)
-            words.append(f"where {text}")
-        if stage.by:
-            words.append("by " + ", ".join(_arg(f) for f in stage.by))
-        return [*words, *options_text(after)]
-
-    def bin_spl(self, stage: Bin) -> str:
-        words = ["bin", _arg(stage.field)]
-        if stage.span_text is not None:
-            words.append(f"span={_option_value(stage.span_text)}")
-        if stage.bins is not None:
-            words.append(f"bins={stage.bins}")
-        if stage.alias:
-            words.append(f"as {_arg(stage.alias)}")
-        return " ".join(words)
-
-    def dedup_spl(self, stage: Dedup) -> str:
-        words = ["dedup"] + ([str(stage.count)] if stage.count != 1 else [])
-        words += [_arg(f) for f in stage.fields]
-        sortby = [v for k, v in stage.options if k == "sortby"]
-        words += options_text([o for o in stage.options if o[0] != "sortby"])
-        # the reader keeps sortby's arguments as their text, joined by spaces
-        return " ".join(words + [f"sortby {v}" for v in sortby[-1:]])
-
-    def sort_spl(self, stage: Sort) -> str:
-        words = ["sort"] + ([str(stage.limit)] if stage.limit is not None else [])
-        for name, desc in stage.keys:
-            text = quote(name) if name.lower() in _SORT_DIRECTIONS else _arg(name)
-            words.append(("-" if desc else "+") + text)
-        return " ".join(words)
-
-    def head_spl(self, stage: Head) -> str:
-        return f"{stage.command} {stage.count}"
-
-    def lookup_spl(self, stage: Lookup) -> str:
-        words = [stage.command, *options_text(stage.options), _arg(stage.table)]
-        if stage.command == "inputlookup":
-            if stage.inputs or stage.outputs:
-                raise _unsupported("inputlookup takes no field lists", "inputlookup")
-            return " ".join(words)
-        words += _pairs(stage.inputs)
-        if stage.outputs or stage.mode.upper() != "OUTPUT":  # `OUTPUTNEW` alone is read too
-            words += [stage.mode.upper(), *_pairs(stage.outputs)]
-        return " ".join(words)
-
-    def fillnull_spl(self, stage: FillNull) -> str:
-        return " ".join(["fillnull", f"value={quote(stage.value)}", *map(_arg, stage.fields)])
-
-    def convert_spl(self, stage: Convert) -> str:
-        items = [
-            f"{fn}({_arg(f)})" + (f" as {_arg(alias)}" if alias else "")
-            for fn, f, alias in stage.conversions
-        ]
-        return " ".join(["convert", *options_text(stage.options), *items])
-
-    def multivalue_spl(self, stage: MultiValue) -> str:
-        return " ".join([stage.command, *options_text(stage.options), _arg(stage.field)])
-
-    def subsearch_spl(self, stage: Subsearch) -> str:
-        words = [stage.command, *options_text(stage.options), *map(_arg, stage.fields)]
-        if stage.command == "appendpipe":
-            return " ".join([*words, f"[{' | '.join(self.commands(stage.stages))}]"])
-        return " ".join([*words, f"[{self.pipeline(stage.stages, stage.timerange)}]"])
-
-    def foreach_spl(self, stage: ForEach) -> str:
-        words = ["foreach", *options_text(stage.options), *map(_arg, stage.fields)]
-        return " ".join([*words, f"[{' | '.join(self.commands(stage.stages))}]"])
-
-    def command_spl(self, stage: Command) -> str:
-        return f"{stage.name} {stage.args}".strip()
-
-
-SplWriter.TRANSFORMS.update(
-    {
-        Filter: SplWriter.filter_spl,
-        Eval: SplWriter.eval_spl,
-        Rex: SplWriter.rex_spl,
-        Rename: SplWriter.rename_spl,
-        Table: SplWriter.table_spl,
-        Stats: SplWriter.stats_spl,
-        DataModel: SplWriter.datamodel_spl,
-        Bin: SplWriter.bin_spl,
-        Dedup: SplWriter.dedup_spl,
-        Sort: SplWriter.sort_spl,
-        Head: SplWriter.head_spl,
-        Lookup: SplWriter.lookup_spl,
-        FillNull: SplWriter.fillnull_spl,
-        Convert: SplWriter.convert_spl,
-        MultiValue: SplWriter.multivalue_spl,
-        Subsearch: SplWriter.subsearch_spl,
-        ForEach: SplWriter.foreach_spl,
-        Command: SplWriter.command_spl,
-    }
-)
-
-
-def write_stage(stage: Stage, warnings: Warnings) -> str:
-    """A non-first stage as ``command args`` (without the pipe); errors point at the stage."""
-    return SplWriter(warnings).stage_spl(stage)
 
 
 # --- the rule --------------------------------------------------------------------------------
@@ -1004,12 +231,12 @@ def _branches(
     return logsource_macro(rule.logsource) if resolved is None else resolved
 
 
-def _selection(body: Expr | None, branches: tuple[SourceBranch, ...], names: _Names) -> Expr:
+def _selection(body: Expr | None, branches: tuple[SourceBranch, ...], names: Names) -> Expr:
     """The log-source conditions ANDed with the filter (aliased per branch)."""
-    conds = [_source_condition(b.condition, names) for b in branches]
+    conds = [source_condition(b.condition, names) for b in branches]
     if body is None:
         return any_of(conds)
-    bodies = [_rename(body, {**names.renames, **_aliases(b, names)}) for b in branches]
+    bodies = [rename(body, {**names.renames, **_aliases(b, names)}) for b in branches]
     if all(b == bodies[0] for b in bodies):
         return all_of([any_of(conds), bodies[0]])
     per_branch = any_of([all_of([c, b]) for c, b in zip(conds, bodies, strict=True)])
@@ -1018,7 +245,7 @@ def _selection(body: Expr | None, branches: tuple[SourceBranch, ...], names: _Na
     return all_of([any_of(conds), per_branch])
 
 
-def _aliases(branch: SourceBranch, names: _Names) -> dict[str, str]:
+def _aliases(branch: SourceBranch, names: Names) -> dict[str, str]:
     return {k: names.renames.get(v, v) for k, v in branch.field_aliases}
 
 
@@ -1027,10 +254,11 @@ def _keyword_regex(pred: Predicate) -> str:
     if pred.kind is Kind.REGEX:
         assert isinstance(pred.value, Regex)
         return with_flags(pred.value.flags, pred.value.pattern)
-    if pred.kind in _STRING_KINDS and isinstance(pred.value, (Pattern, str)):
+    if pred.kind in STRING_KINDS and isinstance(pred.value, (Pattern, str)):
         return string_regex(pred)
-    raise _unsupported(
-        f"a keyword of kind {pred.kind} with value {pred.value!r} has no exact SPL form", "keyword"
+    raise unsupported(
+        construct="keyword",
+        message=f"a keyword of kind {pred.kind} with value {pred.value!r} has no exact SPL form",
     ).at(pred.span)
 
 
@@ -1068,17 +296,17 @@ def _keyword_flags(expr: Expr, skipped: Sequence[str] = ()) -> tuple[Expr, str |
 def _first_stage(expr: Expr, warnings: Warnings, derived: Sequence[str] = ()) -> list[str]:
     """Search terms for the search-expressible conjuncts, one where for the rest (after the
     foreach that decides its keywords, if it has any; it skips the ``derived`` fields)."""
-    whole = _search_text(expr)
+    whole = search_text(expr)
     if whole is not None:
         return [whole]
-    parts = [(c, _search_text(c)) for c in conjuncts(expr)]  # conjuncts are never ANDs
+    parts = [(c, search_text(c)) for c in conjuncts(expr)]  # conjuncts are never ANDs
     in_search = [(c, t) for c, t in parts if t is not None]
     rest = all_of([c for c, t in parts if t is None])
     in_where, foreach = _keyword_flags(rest, derived)
     if len(in_search) == 1:  # what all_of(one conjunct) writes: the conjunct itself
         search = in_search[0][1]
     else:
-        search = _joined([c for c, _ in in_search], [t for _, t in in_search], conjunction=True)
+        search = joined([c for c, _ in in_search], [t for _, t in in_search], conjunction=True)
     return [search, *([foreach] if foreach else []), f"where {write_where(in_where, warnings)}"]
 
 
@@ -1101,7 +329,7 @@ def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitt
     macro = branches if isinstance(branches, str) else None
     # the field profile describes the profile's (Windows) events: a log source left to a
     # macro is the user's data, whose fields the rule names as they are
-    names = _Names.of(None if macro is not None else fields)
+    names = Names.of(None if macro is not None else fields)
     if isinstance(branches, tuple):
         warnings += _extraction_collisions(rule, fields)
     stages = list(rule.stages)
@@ -1111,10 +339,10 @@ def _emit(rule: Rule, logsources: LogSourceProfile | None, fields: str) -> Emitt
     if isinstance(branches, tuple):
         first = _selection(first, branches, names)
     elif first is not None:
-        first = _rename(first, names.renames)
+        first = rename(first, names.renames)
     renamed: list[Stage] = []
     for stage in stages:
-        renamed.append(_rename_stage(stage, names.renames))
+        renamed.append(rename_stage(stage, names.renames))
     commands = _first_stage(first, warnings, names.derived) if first is not None else [""]
     if macro is not None:
         commands[0] = f"`{macro}` {commands[0]}".rstrip()

@@ -7,7 +7,7 @@ returns, token for token. What it leaves out, because the builder never reads it
 and column counting (a line counter fed for every token and every run of whitespace, and four
 more fields on each token: here ``line``, ``column``, ``end_line`` and ``end_column`` are
 ``None``; ``start_pos``/``end_pos`` are kept, and
-:class:`~backends.spl.source.SourceFile` turns the few offsets the builder keeps into lines).
+:class:`~ir.errors.SourceText` turns the few offsets the builder keeps into lines).
 Also out: the generator between lexer and parser, and the method calls and attribute lookups of
 lark's ``ParserState.feed_token`` per token and per reduction.
 
@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import lark
 from lark.lexer import BasicLexer, ContextualLexer, Token
 from lark.parsers.lalr_analysis import Shift
 
-__all__ = ["SplParser"]
+__all__ = ["LarkTables", "SplParser", "lark_tables"]
 
 _new_str = str.__new__
 
@@ -54,6 +55,50 @@ _Scanner = tuple[tuple[re.Pattern[str], ...], dict[str, Callable[[Token], Token]
 _Action = tuple[bool, Any, Any, Any]
 
 
+# --- lark's internals ---------------------------------------------------------------------------
+#
+# lark documents no public API for what the loop below runs: the LALR parse table, the
+# tree-building callbacks, the contextual lexer's per-state scanners (lark's documented API is
+# ``Lark.parse``/``Lark.parse_interactive``; its interactive parser, ``InteractiveParser.
+# feed_token``, is the per-token cost this module avoids). Every read of lark's private
+# structure is in :func:`lark_tables` (and :func:`_token` sets a Token's slots), written for
+# lark 1.3 (pinned ``>=1.3,<1.4`` in pyproject.toml); ``tests/test_spl_parsing.py::
+# test_lark_internals_are_what_lark_tables_reads`` fails, naming the attribute, if a lark release
+# moves one.
+
+
+@dataclass(frozen=True)
+class LarkTables:
+    """What :class:`SplParser` runs of a lark LALR parser with the contextual lexer."""
+
+    #: lark's ``ParseTable``: ``states`` (state -> terminal -> (Shift or Reduce, argument)),
+    #: ``start_states`` and ``end_states`` by start symbol
+    parse_table: Any
+    #: rule -> its tree-building callback (lark's ``ParseTreeBuilder`` output)
+    callbacks: dict[Any, Callable[[Any], Any]]
+    #: parser state -> its scanner (made by lark on first use)
+    state_scanner: Callable[[Any], _Scanner]
+
+
+def lark_tables(lark_parser: lark.Lark) -> LarkTables:
+    """The parse table, callbacks and per-state scanners of ``lark_parser`` (lark 1.3's layout:
+    ``Lark.parser`` is the ``ParsingFrontend``, whose ``parser.parser`` is the LALR ``_Parser``
+    and whose ``lexer`` is the ``ContextualLexer`` with one ``BasicLexer`` per parser state)."""
+    frontend = lark_parser.parser
+    lexer = frontend.lexer
+    if not isinstance(lexer, ContextualLexer) or frontend.lexer_conf.postlex is not None:
+        raise TypeError("SplParser needs lark's LALR parser with the contextual lexer")
+    parser = frontend.parser.parser  # lark's LALR_Parser -> its _Parser
+
+    def state_scanner(state: Any) -> _Scanner:
+        state_lexer = lexer.lexers[state]
+        assert isinstance(state_lexer, BasicLexer)  # what ContextualLexer builds per state
+        scanner = state_lexer.scanner  # built by lark on first use
+        return (tuple(scanner._mres), state_lexer.callback, state_lexer.ignore_types)
+
+    return LarkTables(parser.parse_table, parser.callbacks, state_scanner)
+
+
 class _NoParse(Exception):
     """The text does not parse: lark parses it again to raise its own error."""
 
@@ -63,13 +108,9 @@ class SplParser:
 
     def __init__(self, lark_parser: lark.Lark, start: str = "start") -> None:
         self.lark = lark_parser
-        frontend = lark_parser.parser
-        lexer = frontend.lexer
-        if not isinstance(lexer, ContextualLexer) or frontend.lexer_conf.postlex is not None:
-            raise TypeError("SplParser needs lark's LALR parser with the contextual lexer")
-        parser = frontend.parser.parser  # lark's LALR_Parser -> its _Parser
-        table = parser.parse_table
-        self.callbacks: dict[Any, Callable[[Any], Any]] = parser.callbacks
+        tables = lark_tables(lark_parser)
+        table = tables.parse_table
+        self.callbacks: dict[Any, Callable[[Any], Any]] = tables.callbacks
         self.start_state = table.start_states[start]
         self.end_state = table.end_states[start]
         self.actions: dict[Any, dict[str, _Action]] = {}
@@ -82,15 +123,12 @@ class SplParser:
                     build = self.callbacks[arg]
                     actions[symbol] = (False, len(arg.expansion), build, arg.origin.name)
             self.actions[state] = actions
-        self.lexer = lexer
+        self.state_scanner = tables.state_scanner
         #: each state's scanner, made on first use (compiling all 380 costs 0.04 s a process)
         self.scanners: dict[Any, _Scanner] = {}
 
     def _scanner(self, state: Any) -> _Scanner:
-        state_lexer = self.lexer.lexers[state]
-        assert isinstance(state_lexer, BasicLexer)  # what ContextualLexer builds per state
-        scanner = state_lexer.scanner  # built by lark on first use
-        found = (tuple(scanner._mres), state_lexer.callback, state_lexer.ignore_types)
+        found = self.state_scanner(state)
         self.scanners[state] = found
         return found
 

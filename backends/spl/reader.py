@@ -112,10 +112,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from backends.spl.macros import Expansion, MacroError, MacroTable, expand
-from backends.spl.source import SourceFile, scalar_offsets
+from backends.spl.source import scalar_offsets
 from backends.spl.timerange import take as take_time_range
 from backends.yaml_loaders import SAFE_LOADER
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, SourceText
 from ir.nodes import LogSource, Rule, Stage
 
 if TYPE_CHECKING:  # lark and the builder are imported when the first search is read
@@ -133,11 +133,12 @@ _UNDEFINED = ("error", "empty")
 def _parser() -> SplParser:
     """The LALR parser of ``spl.lark``, run by :class:`~backends.spl.parsing.SplParser` (lark's
     tables in one loop; lark itself for the errors). Positions are read from tokens
-    (``builder._bounds``). The grammar analysis is cached on disk (:func:`_grammar_cache`):
+    (``buildcore.bounds``). The grammar analysis is cached on disk (:func:`_grammar_cache`):
     building it costs about 0.2 s of CPU in every process that reads SPL (each worker of a
     parallel run)."""
     from lark import Lark
 
+    # loaded on the first SPL read (the TYPE_CHECKING block)
     from backends.spl.parsing import SplParser
 
     return SplParser(
@@ -146,7 +147,7 @@ def _parser() -> SplParser:
             "spl.lark",
             parser="lalr",
             lexer="contextual",
-            propagate_positions=False,  # positions come from the tokens (builder._bounds)
+            propagate_positions=False,  # positions come from the tokens (buildcore.bounds)
             maybe_placeholders=True,
             cache=_grammar_cache(),
         )
@@ -201,7 +202,7 @@ def read_spl(
     undefined); ``undefined_macros="empty"`` expands undefined macros to nothing instead of
     failing. Raises :class:`RuleglotError` and nothing else.
     """
-    source = SourceFile(text, path)
+    source = SourceText(text, path)
     try:
         _check_options(source, search_precedence, undefined_macros)
         docs = _yaml_documents(source)
@@ -216,7 +217,7 @@ def read_spl(
                     timerange=timerange,
                     language="spl",
                     source_text=text,
-                    span=source.span(0),
+                    span=source.offset_span(0),
                 )
             ]
         return [
@@ -240,7 +241,7 @@ def read_spl_search(
     undefined_macros: str = "error",
 ) -> tuple[Stage, ...]:
     """The stages of one SPL search (plain SPL text, never YAML)."""
-    source = SourceFile(text, path)
+    source = SourceText(text, path)
     try:
         _check_options(source, search_precedence, undefined_macros)
         stages = _read_pipeline(source, text, None, macros, search_precedence, undefined_macros)
@@ -261,7 +262,8 @@ def read_spl_search(
         raise source.error(f"cannot read SPL input: {exc}", "invalid") from exc
 
 
-def _check_options(source: SourceFile, precedence: str, undefined: str) -> None:
+def _check_options(source: SourceText, precedence: str, undefined: str) -> None:
+    # loaded on the first SPL read (the TYPE_CHECKING block)
     from backends.spl.builder import PRECEDENCES
 
     if precedence not in PRECEDENCES:
@@ -282,7 +284,7 @@ def _check_options(source: SourceFile, precedence: str, undefined: str) -> None:
 
 
 def _read_pipeline(
-    source: SourceFile,
+    source: SourceText,
     spl: str,
     base: Sequence[int] | None,
     macros: MacroTable | None,
@@ -293,6 +295,7 @@ def _read_pipeline(
     when ``spl`` is the whole file)."""
     import lark
 
+    # loaded on the first SPL read (the TYPE_CHECKING block)
     from backends.spl.builder import Builder
 
     def file_offset(index: int) -> int:
@@ -303,7 +306,9 @@ def _read_pipeline(
     try:
         expansion = expand(spl, macros, undefined=undefined)
     except MacroError as exc:
-        raise source.error(exc.message, exc.category, file_offset(exc.offset), "macro") from None
+        raise source.error(
+            exc.message, exc.category, source.offset_span(file_offset(exc.offset)), "macro"
+        ) from None
     offsets = list(expansion.origin) if base is None else [base[i] for i in expansion.origin]
     builder = Builder(source, offsets, expansion.text, precedence)
     try:
@@ -436,7 +441,7 @@ class _Doc:
 _SPL_KEYS = ("search", "logic")
 
 
-def _yaml_documents(source: SourceFile) -> list[_Doc] | None:
+def _yaml_documents(source: SourceText) -> list[_Doc] | None:
     """The detection documents, or ``None`` when the input is plain SPL."""
     suffix = PurePath(source.path).suffix.lower() if source.path else ""
     if suffix == ".spl":
@@ -449,11 +454,11 @@ def _yaml_documents(source: SourceFile) -> list[_Doc] | None:
         mark = exc.problem_mark or exc.context_mark
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p) or str(exc)
         offset = mark.index if mark is not None else 0
-        raise source.error(f"YAML: {message}", "syntax", offset) from None
+        raise source.error(f"YAML: {message}", "syntax", source.offset_span(offset)) from None
     except yaml.YAMLError as exc:
         if suffix not in (".yml", ".yaml"):
             return None
-        raise source.error(f"YAML: {exc}", "syntax", 0) from None
+        raise source.error(f"YAML: {exc}", "syntax") from None
     docs: list[_Doc] = []
     for node in nodes:
         spl = _spl_node(node)
@@ -463,14 +468,14 @@ def _yaml_documents(source: SourceFile) -> list[_Doc] | None:
                 raise source.error(
                     "no SPL in this YAML document: expected a 'search' (or 'logic') string",
                     "invalid",
-                    offset,
+                    source.offset_span(offset),
                     "search",
                 )
             return None
         docs.append(_Doc(node, spl, _construct(node, source)))  # type: ignore[arg-type]
     if not docs:
         if suffix in (".yml", ".yaml"):
-            raise source.error("empty YAML file: no detection in it", "invalid", 0)
+            raise source.error("empty YAML file: no detection in it", "invalid")
         return None
     return docs
 
@@ -489,7 +494,7 @@ def _spl_node(node: yaml.Node) -> yaml.ScalarNode | None:
     return None
 
 
-def _construct(node: yaml.Node, source: SourceFile) -> dict[str, Any]:
+def _construct(node: yaml.Node, source: SourceText) -> dict[str, Any]:
     try:
         data = _plain_data(node, set())
     except Exception:  # noqa: S110 - anything unusual: PyYAML's constructor, below, decides
@@ -500,9 +505,12 @@ def _construct(node: yaml.Node, source: SourceFile) -> dict[str, Any]:
         data = yaml.constructor.SafeConstructor().construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise source.error(f"YAML: {exc}", "syntax", mark.index if mark else 0) from None
+        raise source.error(
+            f"YAML: {exc}", "syntax", source.offset_span(mark.index) if mark else None
+        ) from None
     except Exception as exc:  # e.g. a date with month 13
-        raise source.error(f"YAML: {exc}", "invalid", node.start_mark.index) from None
+        span = source.offset_span(node.start_mark.index)
+        raise source.error(f"YAML: {exc}", "invalid", span) from None
     return data if isinstance(data, dict) else {}
 
 
@@ -558,7 +566,7 @@ def _plain_data(node: yaml.Node, seen: set[int]) -> Any:
 
 def _read_detection(
     doc: _Doc,
-    source: SourceFile,
+    source: SourceText,
     macros: MacroTable | None,
     precedence: str,
     undefined: str,
@@ -596,7 +604,7 @@ def _read_detection(
         language="spl",
         custom=_data_sources(data),
         source_text=spl,
-        span=Span(*source.line_col(doc.node.start_mark.index), source.path),
+        span=source.offset_span(doc.node.start_mark.index),
     )
 
 

@@ -43,7 +43,7 @@ from dataclasses import replace
 from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
-from ir.errors import RuleglotError, Span, lossy_warning
+from ir.errors import Span, lossy_warning, unsupported
 from ir.extractions import Tree, simplify, simplify_and, simplify_or
 from ir.logsources import LogSourceProfile, SourceBranch
 from ir.nodes import (
@@ -58,6 +58,7 @@ from ir.nodes import (
     Rename,
     Rule,
     Stats,
+    all_of,
     predicates,
 )
 
@@ -93,18 +94,33 @@ def to_datamodel(
     Raises ``unsupported`` :class:`RuleglotError` naming what cannot be written. ``warnings``
     (lossy mode): where to list the assumptions made instead of refusing (``datamodel:absent``)."""
     if not all(isinstance(s, Filter) for s in rule.stages):
-        _refuse(rule, "correlation", "a correlation rule is not one tstats search", rule.span)
+        _refuse(
+            rule,
+            construct="correlation",
+            message="a correlation rule is not one tstats search",
+            span=rule.span,
+        )
     branches = logsources.resolve(rule.logsource)
     ls = rule.logsource
     described = f"product={ls.product} category={ls.category} service={ls.service}"
     if not branches:
-        _refuse(rule, "logsource", f"log source {described} selects no event of the "
-                f"{logsources.name} log-source profile", rule.span)  # fmt: skip
+        _refuse(
+            rule,
+            construct="logsource",
+            message=f"log source {described} selects no event of the "
+            f"{logsources.name} log-source profile",
+            span=rule.span,
+        )
     assert branches is not None
     found = _dataset(profile, branches)
     if found is None:
-        _refuse(rule, "logsource", f"no data set of the {profile.name} data-model profile is "
-                f"exactly the events of log source {described}", rule.span)  # fmt: skip
+        _refuse(
+            rule,
+            construct="logsource",
+            message=f"no data set of the {profile.name} data-model profile is "
+            f"exactly the events of log source {described}",
+            span=rule.span,
+        )
     assert found is not None
     dataset, chosen = found
     expr = _and([f.expr for f in rule.stages if isinstance(f, Filter)])
@@ -134,8 +150,6 @@ def to_datamodel(
 
 
 def _and(exprs: list[Expr]) -> Expr:
-    from ir.nodes import all_of
-
     return all_of(exprs)
 
 
@@ -143,11 +157,12 @@ def _predicates(tree: Expr | None) -> list[Predicate]:
     return [] if tree is None else list(predicates(tree))
 
 
-def _refuse(rule: Rule, construct: str, message: str, span: Span | None) -> None:
-    at = span or rule.span
-    path = at.path if at is not None else None
-    error = RuleglotError(message, category="unsupported", construct=construct, path=path)
-    raise error.at(at, rule.source_text)
+def _refuse(rule: Rule, *, construct: str, message: str, span: Span | None) -> None:
+    """Raise :func:`ir.errors.unsupported` at ``span`` (the rule's own if ``None``), with the
+    caret line from the rule's source text."""
+    raise unsupported(construct=construct, message=message, span=span or rule.span).at(
+        None, rule.source_text
+    )
 
 
 def _dataset(
@@ -173,11 +188,21 @@ def _field(
 ) -> Tree:
     """``p`` (on a Sigma field) as the predicate on the data-set field copying it."""
     if p.field is None:
-        _refuse(rule, "keyword", "a Sigma keyword searches every value of the event; a "
-                "data-set row has only its data set's fields", p.span)  # fmt: skip
+        _refuse(
+            rule,
+            construct="keyword",
+            message="a Sigma keyword searches every value of the event; a "
+            "data-set row has only its data set's fields",
+            span=p.span,
+        )
     if p.kind is Kind.EXISTS:
-        _refuse(rule, "exists", "'exists' holds on a JSON null, which a data-set field does "
-                "not copy (it is missing from the row)", p.span)  # fmt: skip
+        _refuse(
+            rule,
+            construct="exists",
+            message="'exists' holds on a JSON null, which a data-set field does "
+            "not copy (it is missing from the row)",
+            span=p.span,
+        )
     assert p.field is not None
     name = _copy_of(dataset, source, branch, p.field)
     if name is None and branch.alias_map().get(p.field, p.field) in ABSENT.get(source.name, ()):
@@ -186,21 +211,36 @@ def _field(
                    "has no such field; an event that has it anyway would match the Sigma rule "
                    "and not the data set's row")  # fmt: skip
         if warnings is None:
-            _refuse(rule, "datamodel:absent", message + " (--lossy writes it so)", p.span)
+            _refuse(
+                rule,
+                construct="datamodel:absent",
+                message=message + " (--lossy writes it so)",
+                span=p.span,
+            )
         else:
             warning = lossy_warning("datamodel:absent", message, p.span)
             if warning not in warnings:
                 warnings.append(warning)
         return p.kind is Kind.NULL
     if name is None:
-        _refuse(rule, "datamodel:field", f"Sigma field {p.field!r} is not copied by any field "
-                f"of data set {dataset.name} ({source.name})", p.span)  # fmt: skip
+        _refuse(
+            rule,
+            construct="datamodel:field",
+            message=f"Sigma field {p.field!r} is not copied by any field "
+            f"of data set {dataset.name} ({source.name})",
+            span=p.span,
+        )
     value = p.value
     if isinstance(value, FieldRef):
         other = _copy_of(dataset, source, branch, value.field)
         if other is None:
-            _refuse(rule, "datamodel:field", f"Sigma field {value.field!r} is not copied by "
-                    f"any field of data set {dataset.name} ({source.name})", p.span)  # fmt: skip
+            _refuse(
+                rule,
+                construct="datamodel:field",
+                message=f"Sigma field {value.field!r} is not copied by "
+                f"any field of data set {dataset.name} ({source.name})",
+                span=p.span,
+            )
         assert other is not None
         value = FieldRef(other, value.match)
     assert name is not None
@@ -228,13 +268,23 @@ def _where(
     if not others and not differ:
         only = clauses[0][1]
         if only is False:
-            _refuse(rule, "detection", "the rule holds for no row of the data set", rule.span)
+            _refuse(
+                rule,
+                construct="detection",
+                message="the rule holds for no row of the data set",
+                span=rule.span,
+            )
         return None if only is True else only  # type: ignore[return-value]
     target = _discriminator(dataset, chosen, others, every=differ)
     if target is None:
-        _refuse(rule, "logsource", f"the sources of data set {dataset.name} "
-                f"({', '.join(s.name for s in dataset.sources)}) share no constant field "
-                "that tells the log source's events apart", rule.span)  # fmt: skip
+        _refuse(
+            rule,
+            construct="logsource",
+            message=f"the sources of data set {dataset.name} "
+            f"({', '.join(s.name for s in dataset.sources)}) share no constant field "
+            "that tells the log source's events apart",
+            span=rule.span,
+        )
     assert target is not None
     field = dataset.field_name(target)
     alternatives: list[Tree] = []
@@ -244,7 +294,12 @@ def _where(
         alternatives.append(simplify_and([tag, clause]))
     out = simplify_or(alternatives)
     if isinstance(out, bool):
-        _refuse(rule, "detection", "the rule holds for no row of the data set", rule.span)
+        _refuse(
+            rule,
+            construct="detection",
+            message="the rule holds for no row of the data set",
+            span=rule.span,
+        )
     return out  # type: ignore[return-value]
 
 

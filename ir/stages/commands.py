@@ -19,7 +19,7 @@ import shlex
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ir.errors import Span
+from ir.errors import Span, unsupported
 from ir.events import Event
 from ir.functions import mv, tidy_number, time_unit, to_number, to_text, values_of
 from ir.nodes import Command, ForEach, Stage, Subsearch
@@ -32,7 +32,6 @@ from ir.stages.rows import (
     fill_wildcards,
     invalid,
     row_value,
-    unsupported,
     wild_match,
 )
 
@@ -65,8 +64,11 @@ def refuse_options(command: Command, options: dict[str, str], allowed: set[str])
     """An ``unsupported`` error naming the first option not in ``allowed``."""
     for key in options:
         if key not in allowed:
-            raise unsupported(f"{command.name} option {key}= is not supported",
-                              f"{command.name}:{key}", command.span)
+            raise unsupported(
+                construct=f"{command.name}:{key}",
+                message=f"{command.name} option {key}= is not supported",
+                span=command.span,
+            )
 
 
 def is_true(value: str) -> bool:
@@ -80,8 +82,11 @@ def span_seconds(text: str, construct: str, span: Span | None) -> float:
     unit = time_unit(found.group(2)) if found and found.group(2) else "s"
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     if found is None or unit not in seconds:
-        raise unsupported(f"{construct}={text} is not supported (a span in s, m, h, d or w)",
-                          construct, span)
+        raise unsupported(
+            construct=construct,
+            message=f"{construct}={text} is not supported (a span in s, m, h, d or w)",
+            span=span,
+        )
     return float(found.group(1)) * seconds[unit]
 
 
@@ -158,8 +163,11 @@ def _replace(command: Command, now: float) -> RowsFn:
     refuse_options(command, options, set())
     lowered = [w.lower() for w in words]
     if "in" not in lowered:
-        raise unsupported("replace without IN <fields> is not supported", "replace:fields",
-                          command.span)
+        raise unsupported(
+            construct="replace:fields",
+            message="replace without IN <fields> is not supported",
+            span=command.span,
+        )
     cut = len(lowered) - 1 - lowered[::-1].index("in")
     pairs_words, targets = words[:cut], words[cut + 1 :]
     if len(pairs_words) % 3 or not targets or not pairs_words:
@@ -244,11 +252,17 @@ def _transaction(command: Command, now: float) -> RowsFn:
     refuse_options(command, options, {"maxspan", "maxpause", "maxevents", "connected",
                                       "mvlist"})
     if len(fields) != 1:
-        raise unsupported("transaction is supported with exactly one field",
-                          "transaction:fields", command.span)
+        raise unsupported(
+            construct="transaction:fields",
+            message="transaction is supported with exactly one field",
+            span=command.span,
+        )
     if is_true(options.get("mvlist", "false")):
-        raise unsupported("transaction mvlist=true is not supported", "transaction:mvlist",
-                          command.span)
+        raise unsupported(
+            construct="transaction:mvlist",
+            message="transaction mvlist=true is not supported",
+            span=command.span,
+        )
     field = fields[0]
     limit = {}
     for name in ("maxspan", "maxpause"):

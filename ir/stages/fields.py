@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ir.errors import unsupported
 from ir.evalexpr import compile_eval
 from ir.evaluator import compile_expr
 from ir.events import MISSING, Event
@@ -31,7 +32,6 @@ from ir.stages.rows import (
     fill_wildcards,
     invalid,
     row_value,
-    unsupported,
     wild_match,
 )
 
@@ -201,12 +201,16 @@ def _foreach(stage: ForEach, now: float) -> RowsFn:
     taken before the template runs, so fields it creates are not iterated."""
     if stage.options:
         raise unsupported(
-            "foreach is supported in its default multifield mode only", "foreach", stage.span
+            construct="foreach",
+            message="foreach is supported in its default multifield mode only",
+            span=stage.span,
         )
     for inner in stage.stages:
         if not isinstance(inner, Eval):
             raise unsupported(
-                "a foreach template is supported with eval commands only", "foreach", inner.span
+                construct="foreach",
+                message="a foreach template is supported with eval commands only",
+                span=inner.span,
             )
     templates = [s for s in stage.stages if isinstance(s, Eval)]
     compiled: dict[str, list[RowsFn]] = {}

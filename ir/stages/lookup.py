@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, unsupported
 from ir.events import Event
 from ir.functions import (
     mv,
@@ -21,7 +21,6 @@ from ir.stages.rows import (
     as_row,
     invalid,
     row_value,
-    unsupported,
 )
 
 
@@ -49,7 +48,11 @@ def lookup_stage(stage: Lookup, lookups: LookupProvider | None, now: float) -> R
         table_rows = [Row(dict(r)) for r in table.rows]
         return lambda rows: (list(rows) + list(table_rows)) if append else list(table_rows)
     if stage.command != "lookup":
-        raise unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command,
+            message=f"{stage.command} is not supported",
+            span=stage.span,
+        )
     inputs = list(stage.inputs)
     for column, _ in inputs:
         if column not in table.columns:

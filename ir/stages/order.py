@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 
+from ir.errors import unsupported
 from ir.events import Event
 from ir.functions import (
     values_of,
@@ -21,7 +22,6 @@ from ir.stages.rows import (
     compare_values,
     row_value,
     text_key,
-    unsupported,
 )
 
 
@@ -33,11 +33,17 @@ def _dedup(stage: Dedup, now: float) -> RowsFn:
     options = {k.lower(): str(v).lower() for k, v in stage.options}
     for option in options:
         if option not in ("keepempty", "consecutive", "keepevents"):
-            raise unsupported(f"dedup {option} is not supported", f"dedup:{option}",
-                               stage.span)
+            raise unsupported(
+                construct=f"dedup:{option}",
+                message=f"dedup {option} is not supported",
+                span=stage.span,
+            )
     if options.get("keepevents") in ("true", "t", "1"):
-        raise unsupported("dedup keepevents=true is not supported", "dedup:keepevents",
-                           stage.span)
+        raise unsupported(
+            construct="dedup:keepevents",
+            message="dedup keepevents=true is not supported",
+            span=stage.span,
+        )
     keep_empty = options.get("keepempty") in ("true", "t", "1")
     consecutive = options.get("consecutive") in ("true", "t", "1")
     fields = list(stage.fields)
@@ -104,7 +110,11 @@ def _head(stage: Head, now: float) -> RowsFn:
     if stage.command == "tail":
         return lambda rows: list(reversed(rows[-count:])) if count else []
     if stage.command != "head":
-        raise unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command,
+            message=f"{stage.command} is not supported",
+            span=stage.span,
+        )
     return lambda rows: rows[:count]
 
 

@@ -178,10 +178,6 @@ def text_key(value: Any) -> tuple[str, ...]:
     return tuple(to_text(v) or "" for v in values_of(value))
 
 
-def unsupported(message: str, construct: str, span: Span | None) -> RuleglotError:
-    return RuleglotError(message, category="unsupported", construct=construct).at(span)
-
-
 def invalid(message: str, construct: str, span: Span | None) -> RuleglotError:
     return RuleglotError(message, construct=construct).at(span)
 

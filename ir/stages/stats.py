@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ir.errors import Span
+from ir.errors import Span, unsupported
 from ir.evalexpr import compile_eval
 from ir.events import Event
 from ir.functions import (
@@ -41,7 +41,6 @@ from ir.stages.rows import (
     fill_wildcards,
     invalid,
     row_value,
-    unsupported,
     wild_match,
 )
 
@@ -160,8 +159,11 @@ class _Agg:
     def __init__(self, agg: Aggregation, by: Sequence[str], span: Span | None, now: float):
         self.function = agg.function.lower()
         if self.function not in STATS_FUNCTIONS and not PERCENTILE.fullmatch(self.function):
-            raise unsupported(f"stats function {agg.function}() is not supported",
-                               f"stats:{agg.function}", span)
+            raise unsupported(
+                construct=f"stats:{agg.function}",
+                message=f"stats function {agg.function}() is not supported",
+                span=span,
+            )
         self.by = set(by)
         self.argument = agg.argument
         self.compute: Callable[[Any], Any] | None = None
@@ -264,8 +266,11 @@ def _stats(stage: Stats, now: float) -> RowsFn:
     ``values(*) AS *`` applies to every field but the by-fields, keeping each name."""
     if stage.command == "tstats":
         raise unsupported(
-            "tstats without 'from datamodel=' reads index-time fields, not events: it "
-            "cannot run on events", "tstats", stage.span)
+            construct="tstats",
+            message="tstats without 'from datamodel=' reads index-time fields, not events: it "
+                "cannot run on events",
+            span=stage.span,
+        )
     aggs = [_Agg(a, stage.by, stage.span, now) for a in stage.aggregations]
     by = list(stage.by)
     options = dict(stage.options)
@@ -274,7 +279,11 @@ def _stats(stage: Stats, now: float) -> RowsFn:
     if stage.command == "streamstats":
         return _streamstats(aggs, by, options, stage.span)
     if stage.command != "stats":
-        raise unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+        raise unsupported(
+            construct=stage.command,
+            message=f"{stage.command} is not supported",
+            span=stage.span,
+        )
 
     def run(rows: list[Event]) -> list[Event]:
         groups: dict[tuple[str, ...], tuple[tuple[Any, ...], list[Row]]] = {}
@@ -350,8 +359,11 @@ def _streamstats(
     ``window=N``: only the last N rows of the group. Other options are ``unsupported``."""
     for option in options:
         if option not in ("window", "current", "global", "allnum"):
-            raise unsupported(f"streamstats {option}= is not supported",
-                               f"streamstats:{option}", span)
+            raise unsupported(
+                construct=f"streamstats:{option}",
+                message=f"streamstats {option}= is not supported",
+                span=span,
+            )
     window = int(options.get("window", "0") or 0)
     current = str(options.get("current", "t")).lower() not in ("f", "false", "0")
 
@@ -401,18 +413,28 @@ def _bin(stage: Bin, now: float) -> RowsFn:
     that are not numbers are left as they are. ``bins=N`` without a span is unsupported
     (Splunk picks the span from the data's time range). ``AS`` writes another field."""
     if stage.span_text is None:
-        raise unsupported("bin without span= is not supported", "bin:bins", stage.span)
+        raise unsupported(
+            construct="bin:bins",
+            message="bin without span= is not supported",
+            span=stage.span,
+        )
     found = _SPAN.fullmatch(stage.span_text.strip())
     if found is None:
-        raise unsupported(f"bin span={stage.span_text} is not supported", "bin:span",
-                           stage.span)
+        raise unsupported(
+            construct="bin:span",
+            message=f"bin span={stage.span_text} is not supported",
+            span=stage.span,
+        )
     amount, unit_word = float(found.group(1)), found.group(2)
     is_time = stage.field == "_time" or bool(unit_word)
     target = stage.alias or stage.field
     unit = time_unit(unit_word) if unit_word else ("s" if is_time else None)
     if unit_word and unit is None:
-        raise unsupported(f"bin span unit {unit_word!r} is not supported", "bin:span",
-                           stage.span)
+        raise unsupported(
+            construct="bin:span",
+            message=f"bin span unit {unit_word!r} is not supported",
+            span=stage.span,
+        )
     if amount <= 0:
         raise invalid("bin span must be positive", "bin", stage.span)
     seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

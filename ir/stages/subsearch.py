@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from ir.errors import unsupported
 from ir.evaluator import compile_expr
 from ir.events import Event
 from ir.functions import (
@@ -35,7 +36,6 @@ from ir.stages.rows import (
     invalid,
     row_value,
     text_key,
-    unsupported,
 )
 
 Searcher = Callable[[Iterable[Event]], list[Event]]
@@ -45,8 +45,11 @@ def _no_options(stage: Subsearch, allowed: frozenset[str] = frozenset()) -> dict
     options = {k.lower(): v for k, v in stage.options}
     for key in options:
         if key not in allowed:
-            raise unsupported(f"{stage.command} option {key} is not supported",
-                               f"{stage.command}:{key}", stage.span)
+            raise unsupported(
+                construct=f"{stage.command}:{key}",
+                message=f"{stage.command} option {key} is not supported",
+                span=stage.span,
+            )
     return options
 
 

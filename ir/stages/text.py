@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from ir.errors import unsupported
 from ir.events import MISSING, Event
 from ir.functions import (
     compile_regex,
@@ -36,7 +37,6 @@ from ir.stages.rows import (
     fill_wildcards,
     invalid,
     row_value,
-    unsupported,
     wild_match,
 )
 
@@ -98,7 +98,11 @@ def _rex(stage: Rex, now: float) -> RowsFn:
 
         return run_sed
     if stage.mode not in (None, "", "rex"):
-        raise unsupported(f"rex mode={stage.mode} is not supported", "rex:mode", stage.span)
+        raise unsupported(
+            construct="rex:mode",
+            message=f"rex mode={stage.mode} is not supported",
+            span=stage.span,
+        )
     rx = compile_regex(stage.pattern)
     groups = [g for g in rx.groupindex]
     limit = stage.max_match if stage.max_match > 0 else None
@@ -201,8 +205,11 @@ def _convert(stage: Convert, now: float) -> RowsFn:
     for function, name, alias in stage.conversions:
         lowered = function.lower()
         if lowered not in _CONVERT_FUNCTIONS:
-            raise unsupported(f"convert {function}() is not supported", f"convert:{function}",
-                               stage.span)
+            raise unsupported(
+                construct=f"convert:{function}",
+                message=f"convert {function}() is not supported",
+                span=stage.span,
+            )
         conversions.append((lowered, name, alias))
 
     def run(rows: list[Event]) -> list[Event]:
@@ -303,7 +310,11 @@ def _multivalue(stage: MultiValue, now: float) -> RowsFn:
             return out
 
         return run_nomv
-    raise unsupported(f"{stage.command} is not supported", stage.command, stage.span)
+    raise unsupported(
+        construct=stage.command,
+        message=f"{stage.command} is not supported",
+        span=stage.span,
+    )
 
 
 #: The stages of this module, for the pipeline's table (:mod:`ir.pipeline`).

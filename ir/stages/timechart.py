@@ -22,11 +22,12 @@ import math
 import re
 from typing import Any
 
+from ir.errors import unsupported
 from ir.events import Event
 from ir.functions import tidy_number, to_number, to_text, values_of
 from ir.nodes import Command
 from ir.stages.commands import command_args, refuse_options, span_seconds
-from ir.stages.rows import Row, RowsFn, as_row, invalid, row_value, unsupported
+from ir.stages.rows import Row, RowsFn, as_row, invalid, row_value
 from ir.stages.stats import PERCENTILE, STATS_FUNCTIONS, aggregate
 
 _AGG = re.compile(r"(\w+)(?:\(([^()]*)\))?")
@@ -44,8 +45,11 @@ def _aggregations(command: Command, words: list[str]) -> tuple[list[tuple[str, s
     if "by" in lowered:
         cut = lowered.index("by")
         if len(words) != cut + 2:
-            raise unsupported("timechart is supported with one by-field", "timechart:by",
-                              command.span)
+            raise unsupported(
+                construct="timechart:by",
+                message="timechart is supported with one by-field",
+                span=command.span,
+            )
         words, by = words[:cut], words[cut + 1]
     out: list[tuple[str, str | None, str]] = []
     index = 0
@@ -53,12 +57,18 @@ def _aggregations(command: Command, words: list[str]) -> tuple[list[tuple[str, s
         found = _AGG.fullmatch(words[index])
         function = found.group(1).lower() if found else ""
         if not found or (function not in STATS_FUNCTIONS and not PERCENTILE.fullmatch(function)):
-            raise unsupported(f"timechart aggregation {words[index]!r} is not supported",
-                              "timechart:aggregation", command.span)
+            raise unsupported(
+                construct="timechart:aggregation",
+                message=f"timechart aggregation {words[index]!r} is not supported",
+                span=command.span,
+            )
         argument = found.group(2)
         if argument is not None and ("(" in argument or argument.strip() == ""):
-            raise unsupported("timechart eval() arguments are not supported",
-                              "timechart:aggregation", command.span)
+            raise unsupported(
+                construct="timechart:aggregation",
+                message="timechart eval() arguments are not supported",
+                span=command.span,
+            )
         if argument is None and function not in ("count", "c"):
             raise invalid(f"timechart {function} needs a field", "timechart", command.span)
         name = words[index] if argument is not None else function
@@ -72,8 +82,11 @@ def _aggregations(command: Command, words: list[str]) -> tuple[list[tuple[str, s
     if not out:
         raise invalid("timechart needs an aggregation", "timechart", command.span)
     if by is not None and len(out) > 1:
-        raise unsupported("timechart with by is supported with one aggregation",
-                          "timechart:aggregation", command.span)
+        raise unsupported(
+            construct="timechart:aggregation",
+            message="timechart with by is supported with one aggregation",
+            span=command.span,
+        )
     return out, by
 
 
@@ -83,18 +96,28 @@ def _timechart(command: Command, now: float) -> RowsFn:
     refuse_options(command, options, {"span", "limit", *_DEFAULTS})
     for key, default in _DEFAULTS.items():
         if key in options and options[key].lower() not in (default, "t", "1"):
-            raise unsupported(f"timechart {key}={options[key]} is not supported",
-                              f"timechart:{key}", command.span)
+            raise unsupported(
+                construct=f"timechart:{key}",
+                message=f"timechart {key}={options[key]} is not supported",
+                span=command.span,
+            )
     if "span" not in options:
-        raise unsupported("timechart without span= is not supported (Splunk derives it from "
-                          "the time range)", "timechart:span", command.span)
+        raise unsupported(
+            construct="timechart:span",
+            message="timechart without span= is not supported (Splunk derives it from "
+                "the time range)",
+            span=command.span,
+        )
     width = span_seconds(options["span"], "timechart:span", command.span)
     if width <= 0:
         raise invalid("timechart span must be positive", "timechart", command.span)
     aggs, by = _aggregations(command, words)
     if by is not None and options.get("limit", "10").strip() != "0":
-        raise unsupported("timechart by a field is supported with limit=0 only",
-                          "timechart:limit", command.span)
+        raise unsupported(
+            construct="timechart:limit",
+            message="timechart by a field is supported with limit=0 only",
+            span=command.span,
+        )
 
     def cell(function: str, field: str | None, members: list[Row]) -> Any:
         if field is None:

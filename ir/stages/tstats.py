@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet
-from ir.errors import RuleglotError
+from ir.errors import RuleglotError, unsupported
 from ir.events import Event
 from ir.functions import (
     tidy_number,
@@ -40,7 +40,6 @@ from ir.stages.rows import (
     RowsFn,
     event_time,
     invalid,
-    unsupported,
 )
 
 #: tstats options that do not change the rows when the data set is built from the events
@@ -62,11 +61,17 @@ def _check_tstats_options(stage: DataModel) -> None:
         name = key.lower()
         if name in ("prestats", "append"):
             if value.lower() in TRUE_TEXTS:
-                raise unsupported(f"tstats {name}={value} is not supported",
-                                   f"tstats:{name}", stage.span)
+                raise unsupported(
+                    construct=f"tstats:{name}",
+                    message=f"tstats {name}={value} is not supported",
+                    span=stage.span,
+                )
         elif name not in TSTATS_NO_EFFECT and name not in TSTATS_MODELLED:
-            raise unsupported(f"tstats option {key} is not supported", f"tstats:{name}",
-                               stage.span)
+            raise unsupported(
+                construct=f"tstats:{name}",
+                message=f"tstats option {key} is not supported",
+                span=stage.span,
+            )
 
 
 def datamodel_rows(dataset: DataSet, profile: DataModelProfile) -> RowsFn:
@@ -108,11 +113,18 @@ def tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
             node = str(conjunct.value).rsplit(".", 1)[-1]
             if node.lower() in (dataset.prefix.lower(), dataset.name.rsplit(".", 1)[-1].lower()):
                 continue
-            raise unsupported(f"tstats nodename={conjunct.value} (a child data set) is not "
-                               f"in the data-model profile", "tstats:nodename", conjunct.span)
+            raise unsupported(
+                construct="tstats:nodename",
+                message=f"tstats nodename={conjunct.value} (a child data set) is not "
+                    f"in the data-model profile",
+                span=conjunct.span,
+            )
         if any(p.field == "nodename" for p in predicates(conjunct)):
-            raise unsupported("tstats nodename inside OR/NOT is not supported",
-                               "tstats:nodename", stage.span)
+            raise unsupported(
+                construct="tstats:nodename",
+                message="tstats nodename inside OR/NOT is not supported",
+                span=stage.span,
+            )
         kept.append(conjunct)
     if not kept:
         return None
@@ -128,8 +140,11 @@ def _tstats_aggregation(stage: Stats, options: Mapping[str, str]) -> list[Stage]
     out: list[Stage] = []
     for key, value in stage.options:
         if key.lower() != "span":
-            raise unsupported(f"tstats option {key} is not supported", f"tstats:{key}",
-                               stage.span)
+            raise unsupported(
+                construct=f"tstats:{key}",
+                message=f"tstats option {key} is not supported",
+                span=stage.span,
+            )
         out.append(Bin("_time", value, span=stage.span))
     fill = next((v for k, v in options.items() if k.lower() == "fillnull_value"), None)
     if fill is not None and stage.by:
