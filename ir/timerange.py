@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from ir.events import Event
 from ir.nodes import TimeBound, TimeRange
+from ir.stages.rows import event_time  # the event-time rule: one place
 
 if TYPE_CHECKING:
     from ir.evaluator import CompiledRule
@@ -168,8 +169,6 @@ class Window:
         """Whether ``event`` is inside the window (an event without a time is not)."""
         if not self.applies:
             return True
-        from ir.pipeline import event_time  # the event-time rule: one place
-
         stamp = event_time(event)
         if stamp is None:
             return False

@@ -144,6 +144,7 @@ from backends.sigma.lossy_effects import (
     annotate,
     stage_effects,
 )
+from backends.spl.field_profile import FIELD_PROFILES
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
@@ -218,8 +219,6 @@ def emit_sigma(rule: Rule, *, fields: str | None = None, lossy: bool = False) ->
 
 
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
-    from backends.spl.field_profile import FIELD_PROFILES
-
     if name is None:
         name = DEFAULT_FIELDS.get(rule.language or "")
     if name in (None, "none"):
