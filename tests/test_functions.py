@@ -256,6 +256,7 @@ CASES = [
     (C("mvindex", F("mv"), 1, -1), ["a", "c", "a"]),
     (C("mvindex", F("mv"), 2, 10), ["c", "a"]),
     (C("mvindex", F("mv"), 9), None),
+    (C("mvindex", F("mv"), 0, F("missing")), None),  # an end given but null: null (Spark too)
     (C("mvjoin", F("mv"), ";"), "b;a;c;a"),
     (C("mvjoin", F("missing"), ";"), None),
     (C("mvappend", F("s"), F("missing"), F("mv")), ["Hello World", "b", "a", "c", "a"]),

@@ -52,10 +52,16 @@ def _mvfind(value: Any, pattern: Any) -> int | None:
     return None
 
 
+#: An optional argument the call does not give (null is a value a call may give).
+_NOT_GIVEN: Any = object()
+
+
 @register("mvindex", 2, 3)
-def _mvindex(value: Any, start: Any, end: Any = None) -> Any:
+def _mvindex(value: Any, start: Any, end: Any = _NOT_GIVEN) -> Any:
     """``mvindex(MVFIELD, STARTINDEX[, ENDINDEX])``: 0-based, negative from the end, the end
-    index included; an out-of-range start is null, an end past the last value is clamped."""
+    index included; an out-of-range start is null, an end past the last value is clamped. An
+    end index given but null makes the result null (as any null argument does; the Spark
+    lowering reads it so), unlike an end index not given."""
     values = values_of(value)
     first = to_number(start)
     if not values or first is None:
@@ -64,7 +70,7 @@ def _mvindex(value: Any, start: Any, end: Any = None) -> Any:
     lo = int(first) + count if first < 0 else int(first)
     if not 0 <= lo < count:
         return None
-    if end is None:
+    if end is _NOT_GIVEN:
         return values[lo]
     last = to_number(end)
     if last is None:
