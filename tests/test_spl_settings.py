@@ -88,6 +88,22 @@ def test_unknown_sourcetype_names_its_vendor() -> None:
     assert "sourcetype" in constructs
 
 
+def test_a_data_source_sigma_lacks_is_named_not_product_splunk() -> None:
+    """Issue 22: a search whose data source no Sigma log source maps (security_content's
+    ``circleci`` macro is ``sourcetype=circleci``) names it as the service, loudly, never as
+    ``product: splunk``, and the document is still a rule pySigma reads."""
+    from sigma.rule import SigmaRule
+
+    doc, constructs = _lossy("sourcetype=circleci workflow=x")
+    assert doc["logsource"]["service"] == "circleci"
+    assert "product" not in doc["logsource"]
+    assert "sourcetype=circleci" in doc["logsource"]["definition"]
+    assert "logsource" in constructs
+    assert SigmaRule.from_dict(doc).logsource.service == "circleci"
+    doc, _ = _lossy("index=unix sudoedit")
+    assert doc["logsource"]["service"] == "unix"
+
+
 def test_no_data_source_is_a_warning() -> None:
     doc, constructs = _lossy("foo=x")
     assert doc["logsource"] == {"product": "splunk"}

@@ -92,8 +92,10 @@ Metadata
     ``uuid5(RULEGLOT_NAMESPACE, id)``, stable across runs, and the original is kept in the custom
     field ``ruleglot_original_id`` (``related`` would need a UUID too). ``status``: security
     content's ``production`` is ``stable``; Sigma's own statuses are kept, anything else is
-    omitted. Tags without a namespace (``x.y``) are omitted. A rule without a log source gets
-    ``product: splunk`` (Sigma requires one); for an SPL rule that is a ``logsource`` problem.
+    omitted. Tags without a namespace (``x.y``) are omitted. Sigma requires a log source: an SPL
+    search whose data source (``sourcetype=circleci``, ``index=unix``) no Sigma log source maps
+    gets ``service: <that value>`` and the setting in ``definition``; a rule with no data source
+    at all gets ``product: splunk``; both are ``logsource`` problems.
 
 Search settings (``ir.nodes.SEARCH_SETTINGS``, ``TIME_MODIFIERS``: ``index``, ``sourcetype``,
 ``source``, ``eventtype``, ``splunk_server``, ``earliest``...) of an SPL rule are never detection
@@ -249,6 +251,8 @@ class _Emitter(LogSourceWriter):
         self.windows = False  # a Windows-profile field was mapped: product windows
         self.service: str | None = None
         self.product: str | None = None  # from a search setting (backends.sigma.splunk_sources)
+        #: the search's own data-source settings no Sigma log source maps (``sourcetype=x``)
+        self.unmapped: list[str] = []
         self.copies: dict[str, str] = {}  # eval f=g before: f reads g
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
         self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
@@ -672,6 +676,22 @@ class _Emitter(LogSourceWriter):
             out["product"] = stated.product
             if stated.service:
                 out["service"] = stated.service
+        definition = ls.definition
+        if not out and self.unmapped:
+            # Sigma requires a log source; the search's own data source is named as the
+            # service, so that a backend's pipeline can map it (Sigma leaves custom log sources
+            # to pipelines), never as a product Sigma's taxonomy lacks
+            named = self.unmapped[0].split("=", 1)[1]
+            self.problem(
+                "logsource",
+                f"the search reads Splunk's {', '.join(self.unmapped)}, which no Sigma log "
+                f"source maps: written as 'service: {named}', which selects events only "
+                "where a Sigma pipeline maps that service",
+                self.rule.span,
+            )
+            out["service"] = named
+            said = f"Splunk data source: {' OR '.join(self.unmapped)}"
+            definition = f"{said}. {definition}" if definition else said
         if not out:
             if self.rule.language == "spl":
                 self.problem(
@@ -682,8 +702,8 @@ class _Emitter(LogSourceWriter):
                     self.rule.span,
                 )
             out["product"] = "splunk"
-        if ls.definition:
-            out["definition"] = ls.definition
+        if definition:
+            out["definition"] = definition
         # several log sources in one field (ir.logsources.ALTERNATIVE) are written as the list
         # Sigma 1.x rules wrote them as
         return {

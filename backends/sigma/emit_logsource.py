@@ -92,6 +92,8 @@ class LogSourceWriter:
                              "rule has none (its schedule decides): dropped", p.span)  # fmt: skip
                 continue
             if field not in ("sourcetype", "source") or p.kind is not Kind.EQ:
+                if p.kind is Kind.EQ and field in ("index", "eventtype"):
+                    self.unmapped.append(f"{field}={text}")
                 self.problem(field, f"'{field}' {p.kind} {text!r} chooses which Splunk events "
                              "are read; Sigma has no field for it: dropped, the log source "
                              "says which events", p.span)  # fmt: skip
@@ -113,6 +115,8 @@ class LogSourceWriter:
             if vendor is not None:
                 products.add(vendor)
                 services.add(None)
+            else:
+                self.unmapped.append(f"{field}={text}")
             self.problem(field, f"'{field}={text}' has no Sigma log source in "
                          "backends/sigma/splunk_sources.py"
                          + (f": written as product {vendor!r}, the vendor in Splunk's source "
