@@ -41,6 +41,14 @@ source's events do not have at all (``OriginalFileName`` on Security 4688: :data
 is missing there, as it is for the Sigma rule: an assumption on the events, so strict mode
 refuses it (``datamodel:absent``) and lossy mode writes it with that warning.
 
+Differences with pySigma-backend-splunk's ``data_model`` output, triaged with an event
+(``benchmarks/sigma_to_tstats.py``): for ``file_event`` pySigma reads all of
+``Endpoint.Filesystem`` (a Sysmon 23 deletion matches); for ``registry_set`` all of
+``Endpoint.Registry``: ``registry_set_bypass_uac_using_silentcleanup_task``'s ``NOT
+Registry.registry_value_data="%SystemRoot%"`` holds on the row of a Sysmon 12 ``DeleteValue``
+of ``...\\Environment\\windir`` (shared event EventRecordID 5135), which the Sigma rule, on
+Sysmon 13 only, does not match. In both, ruleglot agrees with the Sigma rule.
+
 Options: ``summariesonly`` (Splunk: read only the accelerated summaries; the same rows for
 the model), and always ``allow_old_summaries=true fillnull_value="null"`` as
 pySigma-backend-splunk's ``data_model`` format writes them (so that an event missing a
