@@ -46,8 +46,9 @@ from translator.check import Decider  # noqa: E402
 from translator.inputs import expand_paths, read_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
-CATEGORIES = ("process_creation", "file_event", "registry_event", "dns_query",
-              "network_connection", "file_delete")  # fmt: skip
+CATEGORIES = ("process_creation", "file_event", "registry_event", "registry_set",
+              "registry_add", "registry_delete", "dns_query", "network_connection",
+              "file_delete")  # fmt: skip
 
 
 def pysigma_tstats(text: str) -> list[str]:

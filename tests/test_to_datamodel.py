@@ -111,7 +111,13 @@ def test_file_event_leaves_out_the_deleted_files() -> None:
     ("logsource", "detection", "construct"),
     [
         ("  category: registry_set\n  product: windows",
+         "  sel:\n    TargetObject|contains: 'Run'\n  condition: sel", "datamodel:schema"),
+        ("  category: registry_delete\n  product: windows",
          "  sel:\n    TargetObject|contains: 'Run'\n  condition: sel", "logsource"),
+        ("  category: registry_add\n  product: windows",
+         "  sel:\n    TargetObject|contains: 'Run'\n  condition: sel", "logsource"),
+        ("  category: file_delete\n  product: windows",
+         "  sel:\n    TargetFilename|endswith: '.ps1'\n  condition: sel", "logsource"),
         ("  product: linux\n  category: process_creation",
          "  sel:\n    Image: 'x'\n  condition: sel", "logsource"),
         (PROCESS, "  sel:\n    Description: 'x'\n  condition: sel", "datamodel:field"),
@@ -124,6 +130,82 @@ def test_refusals_are_named_and_positioned(logsource: str, detection: str, const
     assert err.value.construct == construct
     assert err.value.category == "unsupported"
     assert err.value.line is not None
+
+
+def _sample(data_source: str) -> Event:
+    """security_content's sample event of a data source (its ``example_log``, Windows event
+    XML) as the event's System and EventData fields."""
+    import xml.etree.ElementTree as ET
+
+    data = yaml.safe_load(shared("spl", "data_sources", f"{data_source}.yml").read_text())
+    root = ET.fromstring(data["example_log"])
+    ns = {"e": "http://schemas.microsoft.com/win/2004/08/events/event"}
+    fields: dict[str, object] = {}
+    for name in ("EventID", "Channel", "Computer"):
+        node = root.find(f"e:System/e:{name}", ns)
+        assert node is not None and node.text is not None
+        fields[name] = int(node.text) if name == "EventID" else node.text
+    for item in root.findall("e:EventData/e:Data", ns):
+        fields[item.attrib["Name"]] = item.text
+    return Event(fields)
+
+
+REGISTRY_SET = "  category: registry_set\n  product: windows"
+
+
+def test_registry_set_is_the_registry_rows_with_a_value_data() -> None:
+    rule = _sigma(REGISTRY_SET, "  sel:\n    TargetObject|contains: '\\\\'\n  condition: sel")
+    warnings: list[dict[str, object]] = []
+    lowered = _lowered(rule, warnings)
+    head, where = lowered.stages[:2]
+    assert isinstance(head, DataModel) and head.name == "Endpoint.Registry"
+    assert "Registry.registry_value_data" in repr(where)
+    assert [w["construct"] for w in warnings] == ["datamodel:schema"]
+    set_value, delete_key = _sample("sysmon_eventid_13"), _sample("sysmon_eventid_12")
+    assert set_value.get("Details") and delete_key.get("EventType") == "DeleteKey"
+    rename = Event({"Channel": SYSMON, "EventID": 14, "EventType": "RenameKey",
+                    "TargetObject": "HKLM\\SOFTWARE\\a", "NewName": "HKLM\\SOFTWARE\\b"})
+    # EventID 13 without an EventType, as 709 of the shared EventID 13 events are
+    old = Event({"Channel": SYSMON, "EventID": 13, "TargetObject": "HKLM\\SOFTWARE\\c",
+                 "Details": "DWORD (0x00000001)"})
+    events = [set_value, delete_key, rename, old]
+    assert _both(rule, events) == ({0, 3}, {0, 3})
+
+
+def test_registry_set_subset_holds_on_the_shared_events() -> None:
+    """The fact the subset rests on, measured: among the shared Sysmon 12/13/14 events, a row
+    has Registry.registry_value_data exactly when its event is an EventID 13."""
+    from tests.test_sigma_emit_datamodel import _shared_events
+
+    profile = cim_windows()
+    registry = profile.dataset("Endpoint.Registry")
+    counts = {True: 0, False: 0}
+    for event in _shared_events():
+        fields = profile.row_fields(event, registry)
+        if fields is None:
+            continue
+        has_data = "Registry.registry_value_data" in fields
+        assert has_data == (event.get("EventID") == 13), event.fields
+        counts[has_data] += 1
+    assert counts[True] > 1000 and counts[False] > 1000
+
+
+def test_sigmahq_registry_set_rules_agree_on_the_shared_events() -> None:
+    folder = shared("sigma", "rules", "windows", "registry", "registry_set")
+    from tests.test_sigma_emit_datamodel import _shared_events
+
+    events = [e for e in _shared_events() if e.get("EventID") in (12, 13, 14)]
+    compared = 0
+    for path in sorted(folder.glob("*.yml"))[:80]:
+        for rule in read_sigma(path.read_text(), str(path)):
+            try:
+                _lowered(rule, [])
+            except RuleglotError:
+                continue
+            sigma, rows = _both(rule, events)
+            assert sigma == rows, path.name
+            compared += 1
+    assert compared > 50
 
 
 def test_the_fields_4688_events_lack_are_not_in_security_contents_list() -> None:

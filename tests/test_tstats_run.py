@@ -104,6 +104,16 @@ def test_nodename_of_the_data_set_read_is_no_filter():
     assert rows == [{"count": 1, "DNS.query": "a.org"}]
 
 
+def test_nodename_of_a_child_of_a_data_set_without_sources_has_no_rows():
+    search = ("| tstats count from datamodel=Network_Sessions where nodename=All_Sessions.DHCP"
+              " All_Sessions.tag=dhcp by All_Sessions.dest_ip")
+    assert _rows(search) == []
+    # a child of a data set that has rows still needs its constraint: refused (below)
+    with pytest.raises(RuleglotError):
+        _rows("| tstats count from datamodel=Endpoint.Processes"
+              " where nodename=Processes.Windows_Processes")
+
+
 @pytest.mark.parametrize(
     ("search", "construct"),
     [

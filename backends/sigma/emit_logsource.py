@@ -49,6 +49,7 @@ class LogSourceWriter:
     windows: bool
     service: str | None
     product: str | None
+    unmapped: list[str]
 
     def problem(
         self,

@@ -20,15 +20,34 @@ when the Sigma rule holds for the row's event:
   ``process_name``: the name is a computed field with its own meaning.
 * When the sources give different clauses (a field one source copies and the other does not
   have), each is ANDed with the source's constant (``vendor_product``) and the two ORed.
+* When the log source is part of a source's events (``registry_set`` is Sysmon 13, one of the
+  three events that make ``Endpoint.Registry`` rows), the source's
+  :class:`~ir.datamodels.EventSubset` for it tells its rows apart (the rows with a
+  ``Registry.registry_value_data``): ANDed with the clause. Its equivalence rests on an event
+  schema (Sysmon 13 always has ``Details``, 12 and 14 never), an assumption on the events as
+  :data:`ABSENT` is, so strict mode refuses it (``datamodel:schema``) and lossy mode writes it
+  with that warning.
 
 Refused, ``unsupported`` with the predicate's position: ``logsource`` (no data set of the
-profile is exactly the log source's events: ``registry_set`` is one event of the three that
-make ``Endpoint.Registry`` rows, and no field tells them apart), ``datamodel:field`` (an event
+profile is exactly the log source's events, nor a declared subset of one source's:
+``registry_add``/``registry_delete`` are Sysmon 12, told from 14 only by ``action`` computed
+from ``EventType``, whose mapping by the Splunk add-on is not cited, and which 840 of the
+shared EventID 12 events lack; ``file_delete`` is Sysmon 23, whose rows are the same
+``action=deleted`` rows as Sysmon 26's and no Filesystem field tells them apart),
+``datamodel:field`` (an event
 field no data-set field copies: the CIM has no place for it), ``keyword``, ``exists``,
 ``condition``, ``correlation`` (a Sigma correlation is not one ``tstats``). A field the
 source's events do not have at all (``OriginalFileName`` on Security 4688: :data:`ABSENT`)
 is missing there, as it is for the Sigma rule: an assumption on the events, so strict mode
 refuses it (``datamodel:absent``) and lossy mode writes it with that warning.
+
+Differences with pySigma-backend-splunk's ``data_model`` output, triaged with an event
+(``benchmarks/sigma_to_tstats.py``): for ``file_event`` pySigma reads all of
+``Endpoint.Filesystem`` (a Sysmon 23 deletion matches); for ``registry_set`` all of
+``Endpoint.Registry``: ``registry_set_bypass_uac_using_silentcleanup_task``'s ``NOT
+Registry.registry_value_data="%SystemRoot%"`` holds on the row of a Sysmon 12 ``DeleteValue``
+of ``...\\Environment\\windir`` (shared event EventRecordID 5135), which the Sigma rule, on
+Sysmon 13 only, does not match. In both, ruleglot agrees with the Sigma rule.
 
 Options: ``summariesonly`` (Splunk: read only the accelerated summaries; the same rows for
 the model), and always ``allow_old_summaries=true fillnull_value="null"`` as
@@ -42,7 +61,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from ir.datamodels import DataModelProfile, DataSet, DataSetSource
+from ir.datamodels import DataModelProfile, DataSet, DataSetSource, EventSubset
 from ir.errors import Span, lossy_warning, unsupported
 from ir.extractions import Tree, simplify, simplify_and, simplify_or
 from ir.logsources import LogSourceProfile, SourceBranch
@@ -125,12 +144,16 @@ def to_datamodel(
     dataset, chosen = found
     expr = _and([f.expr for f in rule.stages if isinstance(f, Filter)])
     clauses: list[tuple[DataSetSource, Tree]] = []
-    for source, branch in chosen:
+    for source, branch, subset in chosen:
 
         def leaf(p: Predicate, s: DataSetSource = source, b: SourceBranch = branch) -> Tree:
             return _field(rule, dataset, s, b, p, warnings)
 
-        clauses.append((source, simplify(expr, leaf)))
+        clause = simplify(expr, leaf)
+        if subset is not None:
+            _assume(rule, subset, warnings)
+            clause = simplify_and([subset.rows, clause])
+        clauses.append((source, clause))
     where = _where(rule, dataset, clauses)
     options = (
         ("summariesonly", "true" if summariesonly else "false"),
@@ -165,17 +188,46 @@ def _refuse(rule: Rule, *, construct: str, message: str, span: Span | None) -> N
     )
 
 
+Chosen = tuple[DataSetSource, SourceBranch, EventSubset | None]
+
+
 def _dataset(
     profile: DataModelProfile, branches: tuple[SourceBranch, ...]
-) -> tuple[DataSet, list[tuple[DataSetSource, SourceBranch]]] | None:
-    """The data set whose sources include exactly the branches' events, with each source's
-    branch."""
+) -> tuple[DataSet, list[Chosen]] | None:
+    """The data set whose sources (or a declared subset of one source's events) are exactly
+    the branches' events, with each source's branch and the subset when it is one."""
     wanted = {b.condition: b for b in branches}
     for dataset in profile.datasets:
-        chosen = [(s, wanted[s.condition]) for s in dataset.sources if s.condition in wanted]
-        if chosen and {s.condition for s, _ in chosen} == set(wanted):
+        chosen: list[Chosen] = []
+        covered = set()
+        for source in dataset.sources:
+            if source.condition in wanted:
+                chosen.append((source, wanted[source.condition], None))
+                covered.add(source.condition)
+                continue
+            for subset in source.subsets:
+                if subset.condition in wanted:
+                    chosen.append((source, wanted[subset.condition], subset))
+                    covered.add(subset.condition)
+        if chosen and covered == set(wanted):
             return dataset, chosen
     return None
+
+
+def _assume(rule: Rule, subset: EventSubset, warnings: list[dict[str, Any]] | None) -> None:
+    """A subset told apart by an event schema: refused in strict mode, a warning in lossy."""
+    if not subset.assumption:
+        return
+    fields = ", ".join(sorted({p.field for p in predicates(subset.rows) if p.field}))
+    message = (f"the log source's rows are told apart by {fields}, which assumes "
+               f"{subset.assumption}")  # fmt: skip
+    if warnings is None:
+        _refuse(rule, construct="datamodel:schema", message=message + " (--lossy writes it so)",
+                span=rule.span)  # fmt: skip
+    warning = lossy_warning("datamodel:schema", message, rule.span)
+    assert warnings is not None
+    if warning not in warnings:
+        warnings.append(warning)
 
 
 def _field(

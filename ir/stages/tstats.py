@@ -105,13 +105,19 @@ def datamodel_rows(dataset: DataSet, profile: DataModelProfile) -> RowsFn:
 def tstats_where(stage: Filter, dataset: DataSet) -> Filter | None:
     """tstats' ``where`` without its ``nodename=<object>`` conjunct, which names the data set
     rather than filtering its rows (Search Reference, "tstats": ``nodename``). A nodename that
-    is the data set read is dropped; another one (a child data set such as
-    ``Authentication.Failed_Authentication``) is refused by name."""
+    is the data set read is dropped; so is a child of a data set with no sources
+    (``All_Sessions.DHCP``): a child's events meet its parents' constraints too (CIM manual,
+    "How to use the CIM data model reference tables"), so it has no rows either. Another one
+    (``Authentication.Failed_Authentication``) is refused by name: the CIM manual lists only
+    the children's tags, and its other constraints are not in the profile."""
     kept: list[Expr] = []
     for conjunct in conjuncts(stage.expr):
         if isinstance(conjunct, Predicate) and conjunct.field == "nodename":
-            node = str(conjunct.value).rsplit(".", 1)[-1]
-            if node.lower() in (dataset.prefix.lower(), dataset.name.rsplit(".", 1)[-1].lower()):
+            lineage = str(conjunct.value).lower().split(".")
+            node = lineage[-1]
+            if node in (dataset.prefix.lower(), dataset.name.rsplit(".", 1)[-1].lower()):
+                continue
+            if not dataset.sources and len(lineage) > 1 and lineage[0] == dataset.prefix.lower():
                 continue
             raise unsupported(
                 construct="tstats:nodename",
