@@ -233,6 +233,29 @@ class TimePart:
 
 Value: TypeAlias = "str | int | float | bool | None | Pattern | Regex | FieldRef | TimePart"
 
+_SCALAR = (str, int, float, bool)
+#: The value types each predicate kind takes (module docstring, "Predicates"): what the readers
+#: build, the evaluator and the writers assume, and the IR JSON loader checks, so that a
+#: ``contains`` holding a pattern is an input error there, not a crash in a writer.
+VALUE_TYPES: dict[Kind, tuple[type, ...]] = {
+    Kind.EQ: (*_SCALAR, type(None)),
+    Kind.CONTAINS: _SCALAR,
+    Kind.STARTSWITH: _SCALAR,
+    Kind.ENDSWITH: _SCALAR,
+    Kind.WILDCARD: (Pattern,),
+    Kind.REGEX: (Regex,),
+    Kind.CIDR: (str,),
+    Kind.EXISTS: (bool,),
+    Kind.NULL: (type(None),),
+    Kind.LT: (int, float, str),
+    Kind.LTE: (int, float, str),
+    Kind.GT: (int, float, str),
+    Kind.GTE: (int, float, str),
+    Kind.FIELDREF: (FieldRef,),
+    Kind.TIMEPART: (TimePart,),
+    Kind.TERM: (str,),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class LogSource:

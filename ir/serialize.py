@@ -17,7 +17,7 @@ from typing import Any
 
 from ir import nodes
 from ir.errors import RuleglotError, Span
-from ir.nodes import Kind, Pattern, Rule, Wildcard
+from ir.nodes import VALUE_TYPES, Kind, Pattern, Rule, Wildcard
 
 #: Node classes by their JSON tag: every dataclass the IR defines, plus spans.
 NODE_TYPES: dict[str, type] = {
@@ -75,6 +75,15 @@ def from_data(data: Any) -> Any:
             raise RuleglotError(
                 f"bad IR node {tag}: {name} is {type(value).__name__} {value!r:.60}, "
                 f"not {hint}",
+                category="invalid",
+            )
+    if isinstance(node, nodes.Predicate):
+        allowed = VALUE_TYPES[node.kind]
+        if type(node.value) not in allowed:
+            raise RuleglotError(
+                f"bad IR node Predicate: a {node.kind} predicate's value is "
+                f"{type(node.value).__name__} {node.value!r:.60}, not "
+                + " or ".join(a.__name__ for a in allowed),
                 category="invalid",
             )
     return node

@@ -123,6 +123,9 @@ def _ir_rule() -> str:
         lambda text: text.replace('"regex"', '"bogus"'),
         lambda text: text.replace('"Predicate"', '"Nonsense"'),
         lambda text: text.replace('"pattern": "a+"', '"pattern": 5'),
+        # a kind whose value has another kind's type (found by test_fuzz: a crash in a writer)
+        lambda text: text.replace('"kind": "regex"', '"kind": "contains"'),
+        lambda text: text.replace('"kind": "regex"', '"kind": "cidr"'),
         lambda text: '{"node": "Rule", "title": "x", "stages": ' + "[" * 5000 + "]" * 5000 + "}",
         lambda text: json.dumps({"node": "Rule", "title": "x", "stages": json.loads(
             "[" * 300 + "]" * 300)}),
