@@ -49,7 +49,7 @@ from translator.cli_common import (
     write_atomically,
 )
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
-from translator.onepass import select_events
+from translator.onepass import iter_searches
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
 
@@ -294,24 +294,24 @@ class _Eval:
         self.events_read = max(self.events_read, len(events))
         for event in events:
             self.fields_seen.update(event.fields)
+        # the events live to the end: the collector need not walk them again and again
+        gc.freeze()
         ran = 0
-        # one pass: each pipeline runs on the events its leading filter keeps (translator.onepass)
-        selected = select_events([rule for _, rule in rules], events, self.fields)
-        for (path, rule), own in progress(
-            list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
-        ):
-            try:
-                rows = api.compile_run(rule, self.fields, self.lookups)(
-                    events if own is None else own
-                )
-            except RuleglotError as err:
-                self._fail(err, path)
+        # one pass: each pipeline runs on the events its leading filter (or its tstats'
+        # where) keeps, on -j processes (translator.onepass)
+        outcomes = iter_searches(
+            [rule for _, rule in rules], events, self.fields, self.lookups, self.jobs
+        )
+        for index, outcome in progress(outcomes, len(rules), "running pipelines"):
+            path, rule = rules[index]
+            if isinstance(outcome, RuleglotError):
+                self._fail(outcome, path)
                 continue
             ran += 1
-            for row in rows:
+            for row in outcome:
                 self.rows += 1
                 self.matched_rules.add(str(path))
-                self._write({"rule_id": rule.id, "rule_path": str(path), "row": api.row_dict(row)})
+                self._write({"rule_id": rule.id, "rule_path": str(path), "row": row})
         return ran
 
 
@@ -351,7 +351,8 @@ class _Eval:
     default=1,
     show_default=True,
     type=click.IntRange(1),
-    help="Processes to match event files on (rules are compiled once).",
+    help="Processes to match event files on (rules are compiled once), or to run SPL "
+    "pipelines on (each takes a share of the searches).",
 )
 @click.option(
     "--cases",

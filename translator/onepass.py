@@ -26,7 +26,7 @@ whose filter failed while matching (the full run reports the error in its place)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
@@ -157,6 +157,50 @@ def select_events(
 Outcome = list[dict[str, Any]] | RuleglotError
 
 
+def _run_share(
+    rules: Sequence[Rule],
+    events: Sequence[Event],
+    fields: str | None,
+    lookups: LookupProvider | None,
+    share: int,
+    shares: int,
+) -> Iterator[tuple[int, Outcome]]:
+    """The outcomes of every ``shares``-th search from ``share`` on, in rule order."""
+    mine = list(range(share, len(rules), shares))
+    chosen = select_events([rules[i] for i in mine], events, fields)
+    for index, own in zip(mine, chosen, strict=True):
+        try:
+            rows = api.compile_run(rules[index], fields, lookups)(events if own is None else own)
+        except RuleglotError as err:
+            yield index, err
+            continue
+        yield index, [api.row_dict(row) for row in rows]
+
+
+def iter_searches(
+    rules: Sequence[Rule],
+    events: Sequence[Event],
+    fields: str | None = None,
+    lookups: LookupProvider | None = None,
+    jobs: int = 1,
+) -> Iterator[tuple[int, Outcome]]:
+    """``(rule index, outcome)`` of every pipeline of ``rules`` on the events
+    :func:`select_events` chooses for it, in rule order, on up to ``jobs`` forked processes
+    (:func:`translator.parallel.fork_map`: each inherits the rules and events, takes every
+    ``jobs``-th search, selects their events in its own pass and sends back only rows; with one
+    job, each outcome as soon as it is known)."""
+    shares = max(1, min(jobs, len(rules)))
+    if shares == 1:
+        yield from _run_share(rules, events, fields, lookups, 0, 1)
+        return
+
+    def run(share: int) -> list[tuple[int, Outcome]]:
+        return list(_run_share(rules, events, fields, lookups, share, shares))
+
+    found = [pair for part in fork_map(run, range(shares), shares) for pair in part]
+    yield from sorted(found, key=lambda pair: pair[0])
+
+
 def run_searches(
     rules: Sequence[Rule],
     events: Sequence[Event],
@@ -164,28 +208,5 @@ def run_searches(
     lookups: LookupProvider | None = None,
     jobs: int = 1,
 ) -> list[Outcome]:
-    """Every pipeline of ``rules`` on the events :func:`select_events` chooses for it, on up to
-    ``jobs`` forked processes (:func:`translator.parallel.fork_map`: each inherits the rules
-    and events, takes every ``jobs``-th search, selects their events in its own pass and sends
-    back only rows); outcomes in rule order."""
-    shares = list(range(max(1, min(jobs, len(rules)))))
-
-    def run_share(share: int) -> list[tuple[int, Outcome]]:
-        mine = list(range(share, len(rules), len(shares)))
-        chosen = select_events([rules[i] for i in mine], events, fields)
-        out: list[tuple[int, Outcome]] = []
-        for index, own in zip(mine, chosen, strict=True):
-            try:
-                run = api.compile_run(rules[index], fields, lookups)
-                rows = run(events if own is None else own)
-            except RuleglotError as err:
-                out.append((index, err))
-                continue
-            out.append((index, [api.row_dict(row) for row in rows]))
-        return out
-
-    outcomes: list[Outcome] = [[] for _ in rules]
-    for part in fork_map(run_share, shares, len(shares)):
-        for index, outcome in part:
-            outcomes[index] = outcome
-    return outcomes
+    """The outcomes of :func:`iter_searches`, in rule order."""
+    return [outcome for _, outcome in iter_searches(rules, events, fields, lookups, jobs)]
