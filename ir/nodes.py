@@ -483,7 +483,7 @@ class Filter:
 
 
 # SPL's other commands. Each stage transforms a list of rows into another; the exact semantics
-# of each live in ir/pipeline.py (stages) and ir/evalexpr.py / ir/functions.py (eval
+# of each live in ir/stages/ (stages) and ir/evalexpr.py / ir/functions.py (eval
 # expressions), each with its Splunk reference cited. Field-name arguments keep
 # SPL's wildcards (``values(*) as *``, ``rename *_x as *``).
 

@@ -1,19 +1,15 @@
 """The catalog as a person sees it: pages opened in headless Chromium.
 
-Chromium is Debian's ``chromium`` package, installed here (once, with apt-get, as root) when
-``/usr/bin/chromium`` is missing; Playwright (PyPI) drives it through ``executable_path``, never
-with a browser of its own (``playwright install`` downloads one, which this project must not
-need). The site is a small catalog (the two seed rules and a few rules written here), served from
-a localhost ``http.server`` thread.
+Chromium and the ``browser``/``page`` fixtures come from :mod:`tests.browser` and
+``tests/conftest.py``. The site is a small catalog (the two seed rules and a few rules written
+here), served from a localhost ``http.server`` thread.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
 import shutil
-import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,18 +21,6 @@ from translator.catalog import Verify, build_site
 from .conftest import SHARED_CORPUS
 
 sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 EXTRA_RULES = {
     "whoami.yml": """\
@@ -67,24 +51,6 @@ search: '`wineventlog_security` EventCode=5145 Relative_Target_Name="*PSEXESVC*"
   | stats count by host'
 """,
 }
-
-
-def ensure_chromium() -> Path:
-    """Debian's Chromium, installed when missing (CI is a fresh machine, as root)."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.skip("chromium is not installed and apt-get cannot install it here")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
-    assert CHROMIUM.exists()
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")
@@ -118,25 +84,6 @@ def base_url(site: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = ensure_chromium()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(executable), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def visible_rows(page) -> list[list[str]]:  # type: ignore[no-untyped-def]

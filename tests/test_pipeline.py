@@ -1,7 +1,7 @@
 """Pipelines of SPL stages over handmade events, built directly from IR nodes.
 
 Expectations come from the Splunk Search Reference page of each command (named in each test)
-and from the choices documented in ``ir/pipeline.py`` where the reference is silent.
+and from the choices documented in ``ir/stages/`` where the reference is silent.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from .test_catalog_browser import CHROMIUM_ARGS, ensure_chromium
 from .test_serve import LOSSY, WHOAMI
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -49,25 +48,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = ensure_chromium()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(executable), args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_paste_a_rule_and_see_its_translation(page, server: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ leading filter included (evaluated again, on few events: no second implementatio
 A ``tstats`` search (:func:`ir.pipeline.tstats_plan`) reads the rows of one data set, one row
 per event a source of the data set selects, and its ``where`` keeps or drops each row on its
 own; so it gives the same rows on the events whose row its ``where`` keeps. Each data set's
-rows are built once per event (:func:`ir.pipeline.dataset_row_fields`, memoised on the event,
+rows are built once per event (:func:`ir.stages.tstats.dataset_row_fields`, memoised on the event,
 so the pipeline reuses them) and the ``where`` clauses of all searches over that data set go
 into one :class:`ir.evaluator.RuleSet` over those rows (field-name index and literal
 prefilter over the CIM fields); a search without ``where`` gets the data set's events.
@@ -36,7 +36,8 @@ from ir.events import Event
 from ir.logsources import NO_PROFILE
 from ir.lookups import LookupProvider
 from ir.nodes import DataModel, Filter, Rule, Stage, Subsearch
-from ir.pipeline import Row, dataset_row_fields, tstats_plan
+from ir.pipeline import Row, tstats_plan
+from ir.stages.tstats import dataset_row_fields
 from translator import api
 from translator.parallel import fork_map
 
