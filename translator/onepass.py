@@ -31,7 +31,7 @@ from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
 from ir.errors import RuleglotError
-from ir.evaluator import CompiledRule, RuleSet, compile_rule
+from ir.evaluator import CompiledRule, RuleSet, compile_rule, dispatch_keys, event_keys
 from ir.events import Event
 from ir.logsources import NO_PROFILE
 from ir.lookups import LookupProvider
@@ -79,6 +79,18 @@ def tstats_filter(
     return dataset, Rule(title=rule.title, stages=(where,), language=rule.language)
 
 
+def _source_keys(dataset: DataSet) -> set[tuple[str, str | None]] | None:
+    """The ``(Channel, EventID)`` keys one of which an event needs for a source of ``dataset``
+    to select it, or ``None`` when some source is not keyed so."""
+    keys: set[tuple[str, str | None]] = set()
+    for source in dataset.sources:
+        found = dispatch_keys(source.condition)
+        if found is None:
+            return None
+        keys |= found
+    return keys
+
+
 def _select_tstats(
     rules: Sequence[Rule],
     events: Sequence[Event],
@@ -92,7 +104,13 @@ def _select_tstats(
         if found is not None:
             dataset, where = found
             by_dataset.setdefault(dataset.name, (dataset, []))[1].append((index, where))
+    # an event makes a row only if one of the data set's sources selects it: those whose
+    # (Channel, EventID) keys (ir.evaluator.dispatch_keys) it lacks are not looked at
+    keys_of: list[set[tuple[str, str | None]]] | None = None
     for dataset, searches in by_dataset.values():
+        wanted = _source_keys(dataset)
+        if wanted is not None and keys_of is None:
+            keys_of = [event_keys(event) for event in events]
         compiled: list[tuple[int, CompiledRule]] = []
         everything: list[int] = []
         for index, where in searches:
@@ -106,7 +124,9 @@ def _select_tstats(
         ruleset = RuleSet(c for _, c in compiled)
         kept: list[list[Event]] = [[] for _ in compiled]
         with_rows: list[Event] = []
-        for event in events:
+        for number, event in enumerate(events):
+            if wanted is not None and keys_of is not None and wanted.isdisjoint(keys_of[number]):
+                continue
             fields = dataset_row_fields(event, dataset, profile)
             if fields is None:
                 continue
