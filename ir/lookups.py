@@ -28,11 +28,10 @@ An empty cell is no value (a null output). Event values are compared through the
 the event number 4688 matches the cell ``4688``.
 
 Finding the rows: exact columns through a hash index; without one, a ``WILDCARD`` column
-through an index of its cells by what a matching value must be (the cell itself without
-``*``, else the literal text after its last ``*``, else before its first): a value can only
-match a pattern it ends (or starts) with, so the candidates are looked up by the value's
-suffixes (prefixes), in file order, and each is still matched in full (security_content's
-``dynamic_dns_providers`` has 92,000 ``*.domain`` rows).
+through an index of its cells by what a matching value must contain (the cell itself without
+``*``, else the longest literal run of the pattern, found in the value by one Aho-Corasick
+pass): the candidates come in file order and each is still matched in full
+(security_content's ``dynamic_dns_providers`` has 92,000 ``*.domain*`` rows).
 """
 
 from __future__ import annotations
@@ -44,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 import yaml
 
 from ir.errors import RuleglotError
@@ -157,14 +157,15 @@ class LookupTable:
 
 
 class _WildcardIndex:
-    """A ``WILDCARD`` column's rows by the text a matching (folded) value must equal, end with
-    or start with; rows whose pattern has no literal end are always candidates."""
+    """A ``WILDCARD`` column's rows by what a matching (folded) value must hold: the cell
+    itself, for a cell without ``*``; else the longest literal run of the pattern, which
+    every matching value contains (one Aho-Corasick automaton over them, ``pyahocorasick``);
+    a pattern of ``*`` alone is always a candidate."""
 
     def __init__(self, table: LookupTable, column: str) -> None:
         self.exact: dict[str, list[int]] = {}
-        self.suffix: dict[str, list[int]] = {}
-        self.prefix: dict[str, list[int]] = {}
         self.always: list[int] = []
+        runs: dict[str, list[int]] = {}
         for number, row in enumerate(table.rows):
             cell = row.get(column)
             if cell is None:
@@ -173,27 +174,24 @@ class _WildcardIndex:
             if "*" not in cell:
                 self.exact.setdefault(folded, []).append(number)
                 continue
-            parts = folded.split("*")
-            if parts[-1]:
-                self.suffix.setdefault(parts[-1], []).append(number)
-            elif parts[0]:
-                self.prefix.setdefault(parts[0], []).append(number)
+            longest = max(folded.split("*"), key=len)
+            if longest:
+                runs.setdefault(longest, []).append(number)
             else:
                 self.always.append(number)
-        self.suffix_sizes = sorted({len(k) for k in self.suffix})
-        self.prefix_sizes = sorted({len(k) for k in self.prefix})
+        self.automaton: Any = None
+        if runs:
+            self.automaton = ahocorasick.Automaton()
+            for run, numbers in runs.items():
+                self.automaton.add_word(run, tuple(numbers))
+            self.automaton.make_automaton()
 
     def candidates(self, value: str) -> list[int]:
         found = set(self.exact.get(value, ()))
         found.update(self.always)
-        for size in self.suffix_sizes:
-            if size > len(value):
-                break
-            found.update(self.suffix.get(value[len(value) - size:], ()))
-        for size in self.prefix_sizes:
-            if size > len(value):
-                break
-            found.update(self.prefix.get(value[:size], ()))
+        if self.automaton is not None:
+            for _, numbers in self.automaton.iter(value):
+                found.update(numbers)
         return sorted(found)
 
 
