@@ -115,6 +115,9 @@ def main() -> int:
     digests: list[str] = []
     rows_total = 0
     for (path, number, _), result in zip(rules, results, strict=True):
+        if result is None:
+            outcome["not run (its runner declined it)"] += 1
+            continue
         if isinstance(result, RuleglotError):
             outcome[f"refused, {result.category}: {result.construct or '-'}"] += 1
             digests.append(f"{path}\t{number}\terror\t{result.category}:{result.construct}")

@@ -109,3 +109,22 @@ def test_run_searches_forked_gives_each_search_its_own_rows_in_order():
     assert one == two
     for rule, outcome in zip(rules, one, strict=True):
         assert outcome == _rows(api.compile_run(rule, "none")(events)), rule.source_text
+
+
+def test_a_runner_compiles_each_search_and_may_decline_it():
+    rules = [rule for text in (*SEARCHES[:3], *TSTATS[:2]) for rule in api.parse(text, "spl")]
+    events = [Event(e) for e in EVENTS + TSTATS_EVENTS]
+
+    def runner(rule: Any) -> Any:
+        if rule is rules[1]:
+            return None
+        run = api.compile_run(rule, "none")
+        # narrows event by event, as a time range does: keeps events without a LogonType 3
+        return lambda chosen: run([e for e in chosen if e.fields.get("LogonType") != 3])
+
+    for jobs in (1, 2):
+        outcomes = run_searches(rules, events, "none", jobs=jobs, runner=runner)
+        assert outcomes[1] is None
+        for index in (0, 2, 3, 4):
+            whole = runner(rules[index])(events)
+            assert outcomes[index] == _rows(whole), rules[index].source_text

@@ -304,6 +304,8 @@ class _Eval:
         )
         for index, outcome in progress(outcomes, len(rules), "running pipelines"):
             path, rule = rules[index]
+            if outcome is None:
+                continue  # the default runner runs every search
             if isinstance(outcome, RuleglotError):
                 self._fail(outcome, path)
                 continue

@@ -26,7 +26,7 @@ whose filter failed while matching (the full run reports the error in its place)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
@@ -173,16 +173,20 @@ def select_events(
     return chosen
 
 
-#: A search's outcome: its rows as JSON-ready fields (:func:`translator.api.row_dict`), or the
-#: error that stopped it.
-Outcome = list[dict[str, Any]] | RuleglotError
+#: A search's outcome: its rows as JSON-ready fields (:func:`translator.api.row_dict`), the
+#: error that stopped it, or ``None``: its runner declined it (a log source that selects none
+#: of the profile's events).
+Outcome = list[dict[str, Any]] | RuleglotError | None
+#: How a search is compiled into ``events -> rows`` (``None``: not run); the default is
+#: :func:`translator.api.compile_run` with the field profile and lookups given.
+Runner = Callable[[Rule], Callable[[Iterable[Event]], list[Event]] | None]
 
 
 def _run_share(
     rules: Sequence[Rule],
     events: Sequence[Event],
     fields: str | None,
-    lookups: LookupProvider | None,
+    runner: Runner,
     share: int,
     shares: int,
 ) -> Iterator[tuple[int, Outcome]]:
@@ -191,7 +195,11 @@ def _run_share(
     chosen = select_events([rules[i] for i in mine], events, fields)
     for index, own in zip(mine, chosen, strict=True):
         try:
-            rows = api.compile_run(rules[index], fields, lookups)(events if own is None else own)
+            run = runner(rules[index])
+            if run is None:
+                yield index, None
+                continue
+            rows = run(events if own is None else own)
         except RuleglotError as err:
             yield index, err
             continue
@@ -204,19 +212,24 @@ def iter_searches(
     fields: str | None = None,
     lookups: LookupProvider | None = None,
     jobs: int = 1,
+    runner: Runner | None = None,
 ) -> Iterator[tuple[int, Outcome]]:
     """``(rule index, outcome)`` of every pipeline of ``rules`` on the events
     :func:`select_events` chooses for it, in rule order, on up to ``jobs`` forked processes
     (:func:`translator.parallel.fork_map`: each inherits the rules and events, takes every
     ``jobs``-th search, selects their events in its own pass and sends back only rows; with one
-    job, each outcome as soon as it is known)."""
+    job, each outcome as soon as it is known). ``runner`` compiles each search (default:
+    :func:`translator.api.compile_run` with ``fields`` and ``lookups``); it must only narrow
+    the events event by event (a log source, a time range), never depend on which others
+    were selected."""
+    compile_search: Runner = runner or (lambda rule: api.compile_run(rule, fields, lookups))
     shares = max(1, min(jobs, len(rules)))
     if shares == 1:
-        yield from _run_share(rules, events, fields, lookups, 0, 1)
+        yield from _run_share(rules, events, fields, compile_search, 0, 1)
         return
 
     def run(share: int) -> list[tuple[int, Outcome]]:
-        return list(_run_share(rules, events, fields, lookups, share, shares))
+        return list(_run_share(rules, events, fields, compile_search, share, shares))
 
     found = [pair for part in fork_map(run, range(shares), shares) for pair in part]
     yield from sorted(found, key=lambda pair: pair[0])
@@ -228,6 +241,8 @@ def run_searches(
     fields: str | None = None,
     lookups: LookupProvider | None = None,
     jobs: int = 1,
+    runner: Runner | None = None,
 ) -> list[Outcome]:
     """The outcomes of :func:`iter_searches`, in rule order."""
-    return [outcome for _, outcome in iter_searches(rules, events, fields, lookups, jobs)]
+    found = iter_searches(rules, events, fields, lookups, jobs, runner)
+    return [outcome for _, outcome in found]
