@@ -951,6 +951,32 @@ def report(results: dict[str, Any]) -> None:
                     cells.append(_s(t["match"]))
             growth.add_row(label, *cells)
         console.print(growth)
+        console.print(growth_summary(c["growth"]))
+
+
+def growth_summary(growth: dict[str, Any]) -> str:
+    """Each engine's match/query time at each step over its time for all rules on 1x the events:
+    linear in events reads 2x and 4x, sublinear in rules less than 1/4 and 1/2."""
+    base = growth.get("all rules, 1x events")
+    if not base:
+        return ""
+    lines = ["growth, time over 'all rules, 1x events' (linear in events: 2x and 4x events "
+             "near 2.0 and 4.0; sublinear in rules: 1/4 and 1/2 of the rules above 0.25 and "
+             "0.5, the work shared across rules being paid once):"]
+    for name, sample in base.items():
+        times = sample["times"]
+        unit = times.get("match", times.get("query"))
+        if not unit:
+            continue
+        steps = []
+        for label, row in growth.items():
+            if label == "all rules, 1x events" or name not in row:
+                continue
+            t = row[name]["times"]
+            steps.append(f"{label.replace(', 1x events', '').replace('all rules, ', '')} "
+                         f"{t.get('match', t.get('query', 0.0)) / unit:.2f}")
+        lines.append(f"  {name}: " + "; ".join(steps))
+    return "\n".join(lines)
 
 
 def load_average() -> str:

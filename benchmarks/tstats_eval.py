@@ -1,6 +1,6 @@
 """Read and run every ``tstats`` detection of security_content over all shared events, timed.
 
-    python benchmarks/tstats_eval.py [--limit N] [--all-kinds]
+    python benchmarks/tstats_eval.py [--limit N] [--all-kinds] [--rows FILE]
 
 Selects the detections whose search is a ``tstats`` (``search_kind: tstats`` in
 ``../shared/corpus/spl/INDEX.jsonl``, ``detections/`` only; ``--all-kinds`` adds the baselines
@@ -14,11 +14,21 @@ and investigations), reads each with the corpus' macros and reports:
   (any other exception: must be 0);
 * per data set: searches, searches that returned rows, and result rows;
 * the wall time of the runs, and searches x events per second.
+
+By default the searches run as ``ruleglot eval`` runs them (:mod:`translator.onepass`): each
+data set's rows are built once per event, every ``where`` over that data set is dispatched in
+one pass over them, and each pipeline runs on the events its ``where`` kept (the time of that
+pass is in the run time); ``--per-search`` runs each search on every event, as before.
+
+``--rows FILE`` writes one line per search (path, rule index, row count, sha1 of its rows, or
+the refusal), the same format as ``benchmarks/spl_eval.py --rows``, so a change to how tstats
+runs can be shown to keep every search's rows.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 import traceback
@@ -35,8 +45,9 @@ from ir.errors import RuleglotError  # noqa: E402
 from ir.events import Event  # noqa: E402
 from ir.lookups import LookupProvider  # noqa: E402
 from ir.nodes import DataModel, Rule  # noqa: E402
-from translator.api import compile_run, macros, parse  # noqa: E402
+from translator.api import compile_run, macros, parse, row_dict  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
+from translator.onepass import select_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 
@@ -56,6 +67,9 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--limit", type=int, default=0, help="only the first N searches")
     parser.add_argument("--all-kinds", action="store_true", help="baselines, investigations too")
+    parser.add_argument("--per-search", action="store_true", help="each search on all events")
+    parser.add_argument("--slowest", type=int, default=0, help="print the N slowest searches")
+    parser.add_argument("--rows", type=Path, help="write a digest of each search's rows here")
     parser.add_argument("--show", default="", help="print the error of each search refused "
                         "with this construct")
     args = parser.parse_args()
@@ -82,6 +96,9 @@ def main() -> int:
     per_set: dict[str, Counter[str]] = {}
     crashes = 0
     run_time = 0.0
+    digests: list[str] = []
+    timings: list[tuple[float, str]] = []
+    parsed: list[tuple[Path, int, Rule]] = []
     for entry in selected:
         path = spl / entry["path"]
         try:
@@ -89,30 +106,44 @@ def main() -> int:
         except RuleglotError as err:
             read[f"read error, {err.category}: {err.construct or '-'}"] += 1
             continue
-        for rule in rules:
-            data_set = _data_set(rule)
-            read["read, DataModel source" if data_set else "read, no DataModel stage"] += 1
-            counts = per_set.setdefault(data_set or "(none)", Counter())
-            counts["searches"] += 1
-            started = time.perf_counter()
-            try:
-                rows = compile_run(rule, "splunk_windows_xml", lookups)(events)
-            except RuleglotError as err:
-                ran[f"refused, {err.category}: {err.construct or '-'}"] += 1
-                if args.show and err.construct == args.show:
-                    print(f"{err}", file=sys.stderr)
-                continue
-            except Exception:  # noqa: BLE001 - a crash is what this counts
-                crashes += 1
-                ran["CRASH"] += 1
-                print(f"CRASH {path}\n{traceback.format_exc()}", file=sys.stderr)
-                continue
-            finally:
-                run_time += time.perf_counter() - started
-            ran["ran, rows" if rows else "ran, no rows"] += 1
-            counts["ran"] += 1
-            counts["with rows"] += 1 if rows else 0
-            counts["rows"] += len(rows)
+        parsed.extend((path, number, rule) for number, rule in enumerate(rules))
+    started = time.perf_counter()
+    if args.per_search:
+        own: list[list[Event] | None] = [None] * len(parsed)
+    else:
+        own = select_events([rule for _, _, rule in parsed], events, "splunk_windows_xml")
+    select_time = time.perf_counter() - started
+    run_time += select_time
+    for (path, number, rule), chosen in zip(parsed, own, strict=True):
+        data_set = _data_set(rule)
+        read["read, DataModel source" if data_set else "read, no DataModel stage"] += 1
+        counts = per_set.setdefault(data_set or "(none)", Counter())
+        counts["searches"] += 1
+        started = time.perf_counter()
+        try:
+            run = compile_run(rule, "splunk_windows_xml", lookups)
+            rows = run(events if chosen is None else chosen)
+        except RuleglotError as err:
+            ran[f"refused, {err.category}: {err.construct or '-'}"] += 1
+            digests.append(f"{path}\t{number}\terror\t{err.category}:{err.construct}")
+            if args.show and err.construct == args.show:
+                print(f"{err}", file=sys.stderr)
+            continue
+        except Exception:  # noqa: BLE001 - a crash is what this counts
+            crashes += 1
+            ran["CRASH"] += 1
+            print(f"CRASH {path}\n{traceback.format_exc()}", file=sys.stderr)
+            continue
+        finally:
+            took = time.perf_counter() - started
+            run_time += took
+            timings.append((took, f"{path.relative_to(spl)}#{number}"))
+        ran["ran, rows" if rows else "ran, no rows"] += 1
+        text = orjson.dumps([row_dict(r) for r in rows], default=str, option=orjson.OPT_SORT_KEYS)
+        digests.append(f"{path}\t{number}\t{len(rows)}\t{hashlib.sha1(text).hexdigest()}")
+        counts["ran"] += 1
+        counts["with rows"] += 1 if rows else 0
+        counts["rows"] += len(rows)
 
     total = read["read, DataModel source"] + read["read, no DataModel stage"]
     print(
@@ -136,8 +167,13 @@ def main() -> int:
     rate = done * len(events) / run_time if run_time else 0.0
     print(
         f"run time {run_time:.1f}s for {done} searches over {len(events)} events "
-        f"({rate:,.0f} search-events/s); crashes: {crashes}"
+        f"({rate:,.0f} search-events/s; selecting their events in one pass: "
+        f"{select_time:.1f}s); crashes: {crashes}"
     )
+    for took, name in sorted(timings, reverse=True)[: args.slowest]:
+        print(f"  {took:6.2f}s {name}")
+    if args.rows:
+        args.rows.write_text("".join(f"{line}\n" for line in digests), encoding="utf-8")
     return 1 if crashes else 0
 
 

@@ -874,6 +874,23 @@ class RuleSet:
             for index, c in enumerate(self.rules)
             if c.literals and c.fields is None
         )
+        #: per field profile, the literal prefilter of the rules that read the event through
+        #: it (SPL searches: ``source=... OR sourcetype=...`` macros have no dispatch keys but
+        #: literals), searched on the event as that profile shows it, as the rules read it
+        grouped: dict[str, tuple[FieldProfile, list[int]]] = {}
+        for index, compiled in enumerate(self.rules):
+            if compiled.literals and compiled.fields is not None:
+                chosen, members = grouped.setdefault(
+                    compiled.fields.name, (compiled.fields, [])
+                )
+                if chosen == compiled.fields:  # two profiles with one name: not prefiltered
+                    members.append(index)
+        self.profile_prefilters: list[tuple[FieldProfile, Prefilter]] = []
+        for chosen, members in grouped.values():
+            literals = ((i, self.rules[i].literals) for i in members)
+            self.profile_prefilters.append(
+                (chosen, Prefilter((i, r) for i, r in literals if r))
+            )
 
     def candidates(self, event: Event) -> list[int]:
         """The rules ``event`` is shown to, in rule order: those its keys or fields select,
@@ -893,6 +910,11 @@ class RuleSet:
             if screened:
                 found -= screened
                 found |= screened & prefilter.alive(event)
+        for fields, by_profile in self.profile_prefilters:
+            screened = found & by_profile.indexed
+            if screened:
+                found -= screened
+                found |= screened & by_profile.alive(fields.apply(event))
         return sorted(found)
 
     def match(self, event: Event) -> list[int]:

@@ -13,6 +13,7 @@ from backends.sigma.logsources import windows_profile
 from ir import prefilter
 from ir.evaluator import RuleSet, compile_rule
 from ir.events import Event
+from ir.fieldprofiles import Extraction, FieldProfile
 from ir.nodes import And, Filter, Kind, LogSource, Or, Pattern, Predicate, Rule, Wildcard
 from tests import strategies as s
 
@@ -54,6 +55,40 @@ def test_the_prefilter_keeps_every_match_on_the_general_strategies(expr, events)
     ruleset = RuleSet(compile_rule(r) for r in rules)
     for raw in events:
         assert ruleset.match(Event(raw)) == _slow(rules, Event(raw))
+
+
+#: A field profile that shows the generated events otherwise than they are: the rules read
+#: CommandLine from Image and Port from User where the event lacks them.
+SHOWN = FieldProfile("test-shown", (Extraction("CommandLine", ("Image",)),
+                                    Extraction("Port", ("User",))))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(exprs_and_events, min_size=1, max_size=4))
+def test_rules_read_through_a_field_profile_are_prefiltered_on_what_they_read(cases):
+    rules = [_rule(expr) for expr, _ in cases]
+    ruleset = RuleSet(compile_rule(r, fields=SHOWN) for r in rules)
+    compiled = [compile_rule(r, fields=SHOWN) for r in rules]
+    for _, events in cases:
+        for raw in events:
+            slow = [i for i, c in enumerate(compiled) if c.matches(Event(raw))]
+            assert ruleset.match(Event(raw)) == slow
+
+
+def test_a_search_whose_source_literals_are_absent_is_never_evaluated():
+    sysmon = Or((Predicate("sourcetype", Kind.EQ, "XmlWinEventLog:Sysmon"),
+                 Predicate("source", Kind.EQ, "XmlWinEventLog:Sysmon")))
+    profile = FieldProfile("test-source", (Extraction("source", ("Channel",), "prefix",
+                                                      "XmlWinEventLog:"),))
+    compiled = compile_rule(_rule(sysmon), fields=profile)
+    calls: list[Event] = []
+    body = compiled.branches[0].body
+    compiled.branches[0].body = lambda e: calls.append(e) or body(e)
+    ruleset = RuleSet([compiled])
+    assert ruleset.match(Event({"Channel": "Security", "EventID": 4688})) == []
+    assert calls == []
+    assert ruleset.match(Event({"Channel": "sysmon", "EventID": 1})) == [0]
+    assert len(calls) == 1
 
 
 def test_a_rule_whose_literal_is_absent_is_never_evaluated():

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -54,7 +54,7 @@ from translator.cli_common import (
     write_atomically,
 )
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
-from translator.onepass import select_events
+from translator.onepass import iter_searches
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
 from translator.spark_eval import eval_spark
@@ -318,29 +318,34 @@ class _Eval:
         self.events_read = max(self.events_read, len(events))
         for event in events:
             self.fields_seen.update(event.fields)
+        # the events live to the end: the collector need not walk them again and again
+        gc.freeze()
         ran = 0
-        # one pass: each pipeline runs on the events its leading filter keeps (translator.onepass)
-        selected = select_events([rule for _, rule in rules], events, self.fields)
-        for (path, rule), own in progress(
-            list(zip(rules, selected, strict=True)), len(rules), "running pipelines"
-        ):
-            try:
-                # the rule's log source selects its events, as a filter rule's does
-                run = api.compile_sourced_run(
-                    rule, self.profile_name, self.fields, self.lookups, now=self.now
-                )
-                if run is None:
-                    self.unmapped[_logsource_name(rule)] += 1
-                    continue
-                rows = run(events if own is None else own)
-            except RuleglotError as err:
-                self._fail(err, path)
+        # one pass: each pipeline runs on the events its leading filter (or its tstats'
+        # where) keeps, on -j processes (translator.onepass); the runner gives each search its
+        # log source and time range (event by event, as a filter rule's), or declines it
+        def runner(rule: Rule) -> Callable[[Iterable[Event]], list[Event]] | None:
+            return api.compile_sourced_run(
+                rule, self.profile_name, self.fields, self.lookups, now=self.now
+            )
+
+        outcomes = iter_searches(
+            [rule for _, rule in rules], events, self.fields, self.lookups, self.jobs,
+            runner=runner,
+        )  # fmt: skip
+        for index, outcome in progress(outcomes, len(rules), "running pipelines"):
+            path, rule = rules[index]
+            if outcome is None:  # declined: a log source the profile does not map
+                self.unmapped[_logsource_name(rule)] += 1
+                continue
+            if isinstance(outcome, RuleglotError):
+                self._fail(outcome, path)
                 continue
             ran += 1
-            for row in rows:
+            for row in outcome:
                 self.rows += 1
                 self.matched_rules.add(str(path))
-                self._write({"rule_id": rule.id, "rule_path": str(path), "row": api.row_dict(row)})
+                self._write({"rule_id": rule.id, "rule_path": str(path), "row": row})
         return ran
 
 
@@ -380,7 +385,8 @@ class _Eval:
     default=1,
     show_default=True,
     type=click.IntRange(1),
-    help="Processes to match event files on (rules are compiled once).",
+    help="Processes to match event files on (rules are compiled once), or to run SPL "
+    "pipelines on (each takes a share of the searches).",
 )
 @click.option(
     "--cases",

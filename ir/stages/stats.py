@@ -34,13 +34,15 @@ from ir.nodes import (
 from ir.stages.rows import (
     Row,
     RowsFn,
+    SortForm,
     StageBuilder,
     as_row,
-    compare_values,
+    compare_forms,
     field_names,
     fill_wildcards,
     invalid,
     row_value,
+    sort_form,
     wild_match,
 )
 
@@ -293,12 +295,10 @@ def _stats(stage: Stats, now: float) -> RowsFn:
                 groups.setdefault(key, (shown, []))[1].append(row)
         if not by and not groups:
             groups[()] = ((), [])
-        def by_keys(
-            a: tuple[tuple[Any, ...], list[Row]], b: tuple[tuple[Any, ...], list[Row]]
-        ) -> int:
-            return _compare_keys(a[0], b[0])
-
-        ordered = sorted(groups.values(), key=functools.cmp_to_key(by_keys))
+        # each by-value read once (sort_form), not once per comparison
+        forms = {key: tuple(sort_form(v) for v in shown) for key, (shown, _) in groups.items()}
+        key_of = functools.cmp_to_key(_compare_keys)
+        ordered = [groups[key] for key in sorted(forms, key=lambda key: key_of(forms[key]))]
         out: list[Event] = []
         for shown, members in ordered:
             fields: dict[str, Any] = dict(zip(by, shown, strict=True))
@@ -312,9 +312,9 @@ def _stats(stage: Stats, now: float) -> RowsFn:
     return run
 
 
-def _compare_keys(left: tuple[Any, ...], right: tuple[Any, ...]) -> int:
+def _compare_keys(left: tuple[SortForm, ...], right: tuple[SortForm, ...]) -> int:
     for a, b in zip(left, right, strict=False):
-        found = compare_values(a, b)
+        found = compare_forms(a, b)
         if found:
             return found
     return 0

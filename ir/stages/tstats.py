@@ -74,27 +74,39 @@ def _check_tstats_options(stage: DataModel) -> None:
             )
 
 
+def _dataset_fields(event: Event, dataset: DataSet, profile: DataModelProfile) -> Any:
+    fields = profile.row_fields(event, dataset)
+    if fields is not None:
+        stamp = event_time(event)
+        if stamp is not None:
+            fields["_time"] = tidy_number(stamp)
+    return fields
+
+
+def dataset_row_fields(
+    event: Event, dataset: DataSet, profile: DataModelProfile
+) -> dict[str, Any] | None:
+    """The fields of the row ``event`` makes in ``dataset`` (its data-set fields and its
+    ``_time``), or ``None``: computed once per event and data set (a batch runs hundreds of
+    tstats on the same events, ``translator.onepass`` selects their events with it); rows
+    share the dict, which no stage changes in place."""
+    source = (event.source if isinstance(event, Row) else None) or event
+    memo_key = (f"datamodel:{profile.name}", dataset.name)
+    found: dict[str, Any] | None = source.memo(
+        memo_key, functools.partial(_dataset_fields, source, dataset, profile)
+    )
+    return found
+
+
 def datamodel_rows(dataset: DataSet, profile: DataModelProfile) -> RowsFn:
     """``tstats ... from datamodel=D.S``: each event a source of the data set selects becomes
     one row holding the data set's fields (``Processes.process_name``...) and its ``_time``
     (:mod:`ir.datamodels`, "Row semantics"); other events are no rows."""
-    memo_key = (f"datamodel:{profile.name}", dataset.name)
-
-    def fields_of(event: Event) -> dict[str, Any] | None:
-        fields = profile.row_fields(event, dataset)
-        if fields is not None:
-            stamp = event_time(event)
-            if stamp is not None:
-                fields["_time"] = tidy_number(stamp)
-        return fields
 
     def run(rows: list[Event]) -> list[Event]:
         out: list[Event] = []
         for event in rows:
-            source = (event.source if isinstance(event, Row) else None) or event
-            # computed once per event and data set (a batch runs hundreds of tstats on the
-            # same events); rows share the dict, which no stage changes in place
-            fields = source.memo(memo_key, functools.partial(fields_of, source))
+            fields = dataset_row_fields(event, dataset, profile)
             if fields is not None:
                 out.append(Row(fields))
         return out
