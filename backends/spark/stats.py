@@ -9,7 +9,6 @@ import re
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-#: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
 from backends.spark.rowsql import (
     NOTE_OPTIONS,
     STATS,
