@@ -68,7 +68,15 @@ from ir.functions.table import (
     check_arity,
     supported,
 )
-from ir.functions.times import parse_timestamp, relative_time, strftime, strptime, time_unit
+from ir.functions.times import (
+    UNIT_MONTHS,
+    UNIT_SECONDS,
+    parse_timestamp,
+    relative_time,
+    strftime,
+    strptime,
+    time_unit,
+)
 from ir.functions.values import (
     equal,
     field_value,
@@ -87,6 +95,8 @@ __all__ = [
     "Function",
     "SPECIAL_ARITY",
     "SPECIAL_FORMS",
+    "UNIT_MONTHS",
+    "UNIT_SECONDS",
     "UNSUPPORTED",
     "arity",
     "check_arity",

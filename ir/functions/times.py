@@ -198,7 +198,9 @@ _UNITS = {
     "year": "y",
     "years": "y",
 }
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: seconds in each fixed-length canonical unit, and months in each calendar one
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+UNIT_MONTHS = {"mon": 1, "q": 3, "y": 12}
 _OFFSET = re.compile(r"([+-])(\d*)([a-zA-Z]+)")
 _SNAP = re.compile(r"@([a-zA-Z]+?)(\d?)(?=$|[+-])")
 
@@ -206,9 +208,6 @@ _SNAP = re.compile(r"@([a-zA-Z]+?)(\d?)(?=$|[+-])")
 def time_unit(word: str) -> str | None:
     """The canonical unit (``s m h d w mon q y``) of a time-modifier unit word."""
     return _UNITS.get(word.lower())
-
-
-_MONTHS = {"mon": 1, "q": 3, "y": 12}
 
 
 def _add_months(when: _dt.datetime, months: int) -> _dt.datetime:
@@ -223,9 +222,9 @@ def shift_time(when: _dt.datetime, amount: int, unit: str) -> _dt.datetime:
     modifiers"): ``s m h d w`` by their length in seconds, ``mon``/``q``/``y`` by calendar
     months, the day clamped to the month's last. The one shift of :func:`relative_time` and
     of a search's time range (:mod:`ir.timerange`)."""
-    if unit in _UNIT_SECONDS:
-        return when + _dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
-    return _add_months(when, amount * _MONTHS[unit])
+    if unit in UNIT_SECONDS:
+        return when + _dt.timedelta(seconds=amount * UNIT_SECONDS[unit])
+    return _add_months(when, amount * UNIT_MONTHS[unit])
 
 
 def snap_time(when: _dt.datetime, unit: str, weekday: int = 0) -> _dt.datetime:
