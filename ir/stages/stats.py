@@ -43,6 +43,7 @@ from ir.stages.rows import (
     field_names,
     fill_wildcards,
     invalid,
+    refuse_options,
     row_value,
     sort_form,
     wild_match,
@@ -359,13 +360,7 @@ def _streamstats(
     """``streamstats`` (Search Reference, "streamstats"): each row gets the aggregations over
     the rows of its group seen so far, in row order, itself included (``current=f``: not);
     ``window=N``: only the last N rows of the group. Other options are ``unsupported``."""
-    for option in options:
-        if option not in ("window", "current", "global", "allnum"):
-            raise unsupported(
-                construct=f"streamstats:{option}",
-                message=f"streamstats {option}= is not supported",
-                span=span,
-            )
+    refuse_options("streamstats", options, ("window", "current", "global", "allnum"), span)
     window = int(options.get("window", "0") or 0)
     current = str(options.get("current", "t")).lower() not in ("f", "false", "0")
 
