@@ -22,7 +22,7 @@ Syntax (:func:`parse_bound`)
 
 Meaning when run (:func:`window`, ``docs/semantics.md`` "Time ranges")
     An event is kept when ``earliest <= _time < latest`` ("greater than or equal to earliest
-    and less than latest", SPL2 "Time modifiers"); ``_time`` is :func:`ir.pipeline.event_time`
+    and less than latest", SPL2 "Time modifiers"); ``_time`` is :func:`ir.stages.rows.event_time`
     (the event-time rule every stage uses). Absolute bounds always apply. Relative bounds
     resolve against a ``now`` the caller gives (``ruleglot eval/check --now``); without one
     they are not applied and the caller reports so (a scheduled search's window is the run's

@@ -10,7 +10,7 @@ event is read.
 
 What runs
     ``search``/``where`` filters, ``eval``, ``rename``, ``table``/``fields``,
-    ``stats``/``eventstats`` (every function of :mod:`ir.pipeline` but
+    ``stats``/``eventstats`` (every function of :mod:`ir.stages.stats` but
     ``earliest_time``/``latest_time``), ``bin`` on ``_time``, ``dedup`` (``keepempty``),
     ``sort``, ``head``, ``fillnull``, ``convert ctime``. A Sigma correlation
     (:mod:`backends.sigma.correlation`: Filter, the temporal tag Eval, Bin, Stats, where) is

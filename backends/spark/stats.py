@@ -1,5 +1,5 @@
 """The Spark lowering of the stages that aggregate: ``stats``/``eventstats`` (every function
-of :mod:`ir.pipeline` but ``earliest_time``/``latest_time``) and ``bin`` on ``_time``.
+of :mod:`ir.stages.stats` but ``earliest_time``/``latest_time``) and ``bin`` on ``_time``.
 """
 
 from __future__ import annotations
