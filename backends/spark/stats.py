@@ -33,7 +33,7 @@ from ir.nodes import (
     FieldValue,
     Stats,
 )
-from ir.stages.stats import bin_span
+from ir.stages.stats import parse_bin_span
 
 
 class StatsLowering(StageLowering):
@@ -199,7 +199,7 @@ class StatsLowering(StageLowering):
         return agg, agg.alias
 
     def bin(self, stage: Bin) -> None:
-        amount, unit_word = bin_span(stage)
+        amount, unit_word = parse_bin_span(stage)
         unit = time_unit(unit_word) if unit_word else "s"
         if stage.field != "_time" or unit not in (*UNIT_SECONDS, *UNIT_MONTHS) or amount <= 0:
             raise unsupported(

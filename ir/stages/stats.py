@@ -402,7 +402,7 @@ def bin_time_number(value: Any) -> float | None:
     return None if number is None else float(number)
 
 
-def bin_span(stage: Bin) -> tuple[float, str]:
+def parse_bin_span(stage: Bin) -> tuple[float, str]:
     """The amount and unit word (``""``: none) of ``bin span=``; ``unsupported`` without a
     span (``bin:bins``: Splunk picks it from the data's time range) or with one that is not
     ``<number>[<unit>]`` (``bin:span``). Public for the Spark engine's ``bin``."""
@@ -429,7 +429,7 @@ def _bin(stage: Bin, now: float) -> RowsFn:
     numeric span and becomes the range text ``lo-hi`` (the ``bin`` page's examples); values
     that are not numbers are left as they are. ``bins=N`` without a span is unsupported
     (Splunk picks the span from the data's time range). ``AS`` writes another field."""
-    amount, unit_word = bin_span(stage)
+    amount, unit_word = parse_bin_span(stage)
     is_time = stage.field == "_time" or bool(unit_word)
     target = stage.alias or stage.field
     unit = time_unit(unit_word) if unit_word else ("s" if is_time else None)
