@@ -31,7 +31,7 @@ Row semantics (what ``ir.pipeline`` runs for a ``DataModel`` stage)
       ``"unknown"`` for an empty field) are not modelled.
     * Every row also has the fields a data model inherits from its base event, without the
       prefix (``host``, ``source``, ``sourcetype``: :data:`BASE`).
-    * A row's ``_time`` is its event's ``_time`` (the event-time rule of :mod:`ir.pipeline`);
+    * A row's ``_time`` is its event's ``_time`` (the event-time rule of :mod:`ir.stages.rows`);
       ``_raw`` is not a data-set field.
 
 Sources (each row of the data cites its own):

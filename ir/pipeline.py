@@ -64,7 +64,6 @@ from ir.stages import commands, fields, order, stats, text, timechart
 from ir.stages.commands import suppressed_writes
 from ir.stages.lookup import lookup_stage
 from ir.stages.rows import (
-    TIME_FIELDS,
     Row,
     RowsFn,
     StageBuilder,
@@ -203,7 +202,6 @@ def run_pipeline(
 
 __all__ = [
     "PERCENTILE",
-    "TIME_FIELDS",
     "Row",
     "aggregate",
     "bin_time_number",

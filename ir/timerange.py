@@ -22,7 +22,7 @@ Syntax (:func:`parse_bound`)
 
 Meaning when run (:func:`window`, ``docs/semantics.md`` "Time ranges")
     An event is kept when ``earliest <= _time < latest`` ("greater than or equal to earliest
-    and less than latest", SPL2 "Time modifiers"); ``_time`` is :func:`ir.pipeline.event_time`
+    and less than latest", SPL2 "Time modifiers"); ``_time`` is :func:`ir.stages.rows.event_time`
     (the event-time rule every stage uses). Absolute bounds always apply. Relative bounds
     resolve against a ``now`` the caller gives (``ruleglot eval/check --now``); without one
     they are not applied and the caller reports so (a scheduled search's window is the run's
@@ -34,7 +34,6 @@ Meaning when run (:func:`window`, ``docs/semantics.md`` "Time ranges")
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -42,25 +41,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ir.events import Event
+from ir.functions.times import shift_time, snap_time, time_unit
 from ir.nodes import TimeBound, TimeRange
 from ir.stages.rows import event_time  # the event-time rule: one place
 
 if TYPE_CHECKING:
     from ir.evaluator import CompiledRule
-
-_UNITS: dict[str, str] = {}
-for _unit, _names in {
-    "s": ("s", "sec", "secs", "second", "seconds"),
-    "m": ("m", "min", "mins", "minute", "minutes"),
-    "h": ("h", "hr", "hrs", "hour", "hours"),
-    "d": ("d", "day", "days"),
-    "w": ("w", "week", "weeks"),
-    "mon": ("mon", "month", "months"),
-    "q": ("q", "qtr", "qtrs", "quarter", "quarters"),
-    "y": ("y", "yr", "yrs", "year", "years"),
-}.items():
-    for _name in _names:
-        _UNITS[_name] = _unit
 
 _STEP = re.compile(r"([+-])(\d*)([a-z]+)|@([a-z]+?)([0-7]?)(?=[+-]|@|$)")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
@@ -91,49 +77,20 @@ def parse_bound(text: str) -> TimeBound:
             raise ValueError(f"{text!r} is not a Splunk time modifier (at {value[at:]!r})")
         sign, amount, unit, snap, weekday = found.groups()
         if sign is not None:
-            if unit not in _UNITS:
+            canonical = time_unit(unit)
+            if canonical is None:
                 raise ValueError(f"{text!r}: unknown time unit {unit!r}")
             number = int(amount) if amount else 1
-            steps.append(("shift", -number if sign == "-" else number, _UNITS[unit]))
+            steps.append(("shift", -number if sign == "-" else number, canonical))
         else:
-            if snap not in _UNITS or (weekday and _UNITS[snap] != "w"):
+            canonical = time_unit(snap)
+            if canonical is None or (weekday and canonical != "w"):
                 raise ValueError(f"{text!r}: unknown snap unit {snap + weekday!r}")
-            steps.append(("snap", int(weekday) % 7 if weekday else 0, _UNITS[snap]))
+            steps.append(("snap", int(weekday) % 7 if weekday else 0, canonical))
         at = found.end()
     if not steps:
         raise ValueError(f"{text!r} is not a Splunk time modifier")
     return TimeBound(text, steps=tuple(steps))
-
-
-def _add_months(when: dt.datetime, months: int) -> dt.datetime:
-    total = when.year * 12 + when.month - 1 + months
-    year, month = divmod(total, 12)
-    day = min(when.day, calendar.monthrange(year, month + 1)[1])
-    return when.replace(year=year, month=month + 1, day=day)
-
-
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def _snap(when: dt.datetime, unit: str, weekday: int) -> dt.datetime:
-    """``when`` rounded down to the start of ``unit`` (Search Reference, "Time modifiers")."""
-    if unit == "s":
-        return when.replace(microsecond=0)
-    if unit == "m":
-        return when.replace(second=0, microsecond=0)
-    if unit == "h":
-        return when.replace(minute=0, second=0, microsecond=0)
-    day = when.replace(hour=0, minute=0, second=0, microsecond=0)
-    if unit == "d":
-        return day
-    if unit == "w":  # @w is @w0: Sunday; Python's weekday() is 0 for Monday
-        back = (day.weekday() + 1 - weekday) % 7
-        return day - dt.timedelta(days=back)
-    if unit == "mon":
-        return day.replace(day=1)
-    if unit == "q":
-        return day.replace(day=1, month=(day.month - 1) // 3 * 3 + 1)
-    return day.replace(day=1, month=1)  # y
 
 
 def resolve(bound: TimeBound, now: dt.datetime) -> float:
@@ -143,12 +100,7 @@ def resolve(bound: TimeBound, now: dt.datetime) -> float:
         return bound.epoch
     when = now
     for step, amount, unit in bound.steps:
-        if step == "snap":
-            when = _snap(when, unit, amount)
-        elif unit in _SECONDS:
-            when = when + dt.timedelta(seconds=amount * _SECONDS[unit])
-        else:
-            when = _add_months(when, amount * {"mon": 1, "q": 3, "y": 12}[unit])
+        when = snap_time(when, unit, amount) if step == "snap" else shift_time(when, amount, unit)
     return when.timestamp()
 
 

@@ -18,6 +18,7 @@ from backends.sigma.emit import emit_sigma
 from backends.spl import read_spl, read_spl_search
 from ir.errors import RuleglotError
 from ir.events import Event
+from ir.functions.times import relative_time
 from ir.nodes import Filter, Predicate, Rule, Subsearch, TimeBound, TimeRange
 from ir.timerange import parse_bound, parse_now, resolve, window
 from translator import api
@@ -59,6 +60,24 @@ def _at(text: str) -> dt.datetime:
 )
 def test_bounds_resolve_as_the_search_reference_describes(text: str, expected: str) -> None:
     assert _at(text) == dt.datetime.fromisoformat(expected).replace(tzinfo=dt.UTC)
+
+
+_SHIFT = st.builds("{}{}{}".format, st.sampled_from("+-"), st.sampled_from(["", "1", "3", "13"]),
+                   st.sampled_from(["s", "min", "h", "days", "w", "mon", "qtr", "y"]))
+_SNAP = st.sampled_from(["", "@s", "@m", "@h", "@d", "@w", "@w0", "@w3", "@w6", "@mon", "@q", "@y"])
+#: a snap, then shifts each followed by at most one snap (relative_time refuses two snaps in a
+#: row, ``@d@h``, which a range bound reads: a difference reported, not asserted here)
+_MODIFIERS = st.builds("{}{}".format, _SNAP,
+                       st.lists(st.builds("{}{}".format, _SHIFT, _SNAP), max_size=3).map("".join))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_MODIFIERS.filter(bool), st.integers(0, 4_000_000_000))
+def test_a_range_bound_and_relative_time_agree(text: str, epoch: int) -> None:
+    """``earliest=X`` and ``relative_time(now, X)`` are one meaning of a modifier (both
+    shift and snap through :mod:`ir.functions.times`)."""
+    now = dt.datetime.fromtimestamp(epoch, dt.UTC)
+    assert resolve(parse_bound(text), now) == relative_time(epoch, text)
 
 
 def test_absolute_and_relative_bounds() -> None:

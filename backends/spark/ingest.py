@@ -26,8 +26,6 @@ from pyspark.sql.types import (
 from backends.spark.events import View, canonical_row, events_of, hadoop_path
 from backends.spark.events import schema as event_schema
 from backends.spark.predicates import Reads
-
-#: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
 from backends.spark.rowsql import bin_number
 from backends.spark.stages import Plan
 from backends.spark.values import (

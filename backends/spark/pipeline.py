@@ -10,7 +10,7 @@ event is read.
 
 What runs
     ``search``/``where`` filters, ``eval``, ``rename``, ``table``/``fields``,
-    ``stats``/``eventstats`` (every function of :mod:`ir.pipeline` but
+    ``stats``/``eventstats`` (every function of :mod:`ir.stages.stats` but
     ``earliest_time``/``latest_time``), ``bin`` on ``_time``, ``dedup`` (``keepempty``),
     ``sort``, ``head``, ``fillnull``, ``convert ctime``. A Sigma correlation
     (:mod:`backends.sigma.correlation`: Filter, the temporal tag Eval, Bin, Stats, where) is
@@ -40,9 +40,10 @@ Exact by the evaluator's own code
     * ``bin`` reads ``_time`` as the evaluator does (a number, a timestamp text through
       :func:`ir.functions.parse_timestamp`, a multivalue's first value; anything else is left
       as it is): for the event's own value that number is computed at ingestion
-      (``_b:<name>``, :func:`bin_number`), for a value stages computed by a Python UDF on the
-      executors where it is not one number. Spans in ``s m h d w`` floor epoch seconds,
-      ``mon``/``q``/``y`` calendar months from January (UTC dates, no session time zone).
+      (``_b:<name>``, :func:`backends.spark.rowsql.bin_number`), for a value stages computed
+      by a Python UDF on the executors where it is not one number. Spans in ``s m h d w``
+      floor epoch seconds, ``mon``/``q``/``y`` calendar months from January (UTC dates, no
+      session time zone).
     * ``stdev``/``stdevp``/``var``/``varp`` (``statistics``' exact variance: Splunk's stdev
       is the sample deviation, none for a single number, non-numbers ignored), ``median``,
       ``perc<N>``/``p<N>``/``exactperc<N>``/``upperperc<N>``, ``mode``, ``sumsq`` run the
@@ -100,22 +101,14 @@ from backends.spark.evalexpr import (
     FUNCTION_LOWERINGS,
     UNSUPPORTED_FUNCTIONS,
 )
-
-#: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
 from backends.spark.ingest import (  # noqa: F401 - importable from here
-    FILE_SHIFT,
     DataSetRows,
-    Ingestion,
     collect,
     data_set_rows,
     events_frame,
-    merged,
-    pipeline_row,
-    pipeline_schema,
     read_pipeline_events,
     run_plan,
 )
-from backends.spark.rowsql import Step, bin_number  # noqa: F401 - importable from here
 from backends.spark.stages import Plan
 from backends.spark.stats import StatsLowering
 from backends.spark.values import (
@@ -154,7 +147,6 @@ from ir.pipeline import (
 class PipelineLowering(StatsLowering):
     """A rule's stages lowered in order: leading filters over events, then each stage by
     :data:`STAGE_LOWERINGS`."""
-
 
     def compile(self) -> Plan:
         leading = True

@@ -23,8 +23,6 @@ from backends.spark.evalexpr import (
 )
 from backends.spark.events import View, quoted
 from backends.spark.predicates import FieldView, Reads, sql_string
-
-#: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
 from backends.spark.rowsql import (
     Predicates,
     RowFields,

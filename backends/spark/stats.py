@@ -1,15 +1,12 @@
 """The Spark lowering of the stages that aggregate: ``stats``/``eventstats`` (every function
-of :mod:`ir.pipeline` but ``earliest_time``/``latest_time``) and ``bin`` on ``_time``.
+of :mod:`ir.stages.stats` but ``earliest_time``/``latest_time``) and ``bin`` on ``_time``.
 """
 
 from __future__ import annotations
 
-import re
-
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-#: The number ``bin`` floors in a ``_time`` value: the evaluator's own reading.
 from backends.spark.rowsql import (
     NOTE_OPTIONS,
     STATS,
@@ -29,20 +26,18 @@ from backends.spark.values import (
     time_column,
 )
 from ir.errors import RuleglotError, unsupported
-from ir.functions import (
-    time_unit,
-)
+from ir.functions import UNIT_MONTHS, UNIT_SECONDS, time_unit
 from ir.nodes import (
     Aggregation,
     Bin,
     FieldValue,
     Stats,
 )
+from ir.stages.stats import parse_bin_span
 
 
 class StatsLowering(StageLowering):
     """``stats``, ``eventstats`` and ``bin`` (see the module docstring)."""
-
 
     # stats
     def stats(self, stage: Stats) -> None:
@@ -204,22 +199,9 @@ class StatsLowering(StageLowering):
         return agg, agg.alias
 
     def bin(self, stage: Bin) -> None:
-        if stage.span_text is None:
-            raise unsupported(
-                construct="bin:bins", message="bin without span= is not supported", span=stage.span
-            )
-        found = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-zA-Z]*)", stage.span_text.strip())
-        if found is None:
-            raise unsupported(
-                construct="bin:span",
-                message=f"bin span={stage.span_text} is not supported",
-                span=stage.span,
-            )
-        amount, unit_word = float(found.group(1)), found.group(2)
+        amount, unit_word = parse_bin_span(stage)
         unit = time_unit(unit_word) if unit_word else "s"
-        seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-        months = {"mon": 1, "q": 3, "y": 12}
-        if stage.field != "_time" or unit not in (*seconds, *months) or amount <= 0:
+        if stage.field != "_time" or unit not in (*UNIT_SECONDS, *UNIT_MONTHS) or amount <= 0:
             raise unsupported(
                 construct="bin",
                 message="bin is compiled to Spark on _time with a positive span in seconds, "
@@ -249,12 +231,12 @@ class StatsLowering(StageLowering):
                 )
             )
             number = f"`{number_column}`"
-        if unit in seconds:
-            width = sql_double(amount * seconds[unit])
+        if unit in UNIT_SECONDS:
+            width = sql_double(amount * UNIT_SECONDS[unit])
             floored = f"floor({number} / {width}) * {width}"
         else:
             # calendar months from January (UTC), the evaluator's datetime arithmetic
-            step = int(amount) * months[unit]
+            step = int(amount) * UNIT_MONTHS[unit]
             if step <= 0:
                 raise unsupported(
                     construct="bin", message="bin with a span under one month", span=stage.span

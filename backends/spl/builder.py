@@ -26,19 +26,16 @@ from typing import Any
 from lark import Tree
 
 from backends.spl.buildcommands import CommandBuilder
-from backends.spl.buildcore import (  # noqa: F401 - importable from here
+from backends.spl.buildcore import (
     PRECEDENCES,
-    Arg,
     bounds,
-    python_regex,
     tree_child,
     tree_token,
-    unescape,
 )
 from ir.errors import SourceText
 from ir.nodes import Stage
 
-__all__ = ["Builder", "unescape"]
+__all__ = ["PRECEDENCES", "Builder"]
 
 
 class Builder(CommandBuilder):

@@ -104,7 +104,6 @@ from dataclasses import dataclass, field
 from backends.sigma.logsources import windows_profile
 from backends.spl.field_profile import FIELD_PROFILES
 from backends.spl.spltext import (  # noqa: F401 - importable from here
-    CORRELATION_ANNOTATIONS,
     STRING_KINDS,
     Names,
     Warnings,
@@ -119,7 +118,11 @@ from backends.spl.spltext import (  # noqa: F401 - importable from here
     write_where,
 )
 from backends.spl.timerange import dispatch_times, with_time_range
-from backends.spl.writer import SplWriter, aggregation_text, options_text, write_stage  # noqa: F401 - importable from here
+from backends.spl.writer import (  # noqa: F401 - importable from here
+    SplWriter,
+    aggregation_text,
+    options_text,
+)
 from ir.errors import RuleglotError, Span, lossy_warning, unsupported
 from ir.evaluator import string_regex, with_flags
 from ir.logsources import LogSourceProfile, SourceBranch
@@ -157,7 +160,6 @@ __all__ = [
 ]
 
 FORMATS = ("plain", "savedsearches")
-
 
 
 @dataclass

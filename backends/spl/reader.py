@@ -115,7 +115,7 @@ from backends.spl.macros import Expansion, MacroError, MacroTable, expand
 from backends.spl.source import scalar_offsets
 from backends.spl.timerange import take as take_time_range
 from backends.yaml_loaders import SAFE_LOADER
-from ir.errors import RuleglotError, SourceText
+from ir.errors import RuleglotError, SourceText, unsupported
 from ir.nodes import LogSource, Rule, Stage
 
 if TYPE_CHECKING:  # lark and the builder are imported when the first search is read
@@ -247,12 +247,12 @@ def read_spl_search(
         stages = _read_pipeline(source, text, None, macros, search_precedence, undefined_macros)
         stages, timerange = take_time_range(stages)
         if timerange is not None:  # stages alone cannot hold it: never dropped silently
-            raise RuleglotError(
-                f"the search has a time range ({timerange.text()}), which a rule holds, not "
-                "its stages: read it with read_spl",
-                category="unsupported",
+            raise unsupported(
                 construct="earliest",
-            ).at(timerange.span)
+                message=f"the search has a time range ({timerange.text()}), which a rule "
+                "holds, not its stages: read it with read_spl",
+                span=timerange.span,
+            )
         return tuple(stages)
     except RuleglotError as exc:
         raise source.clamp(exc) from None

@@ -1,6 +1,6 @@
 """The one place that writes an SPL stage: :class:`SplWriter` (``TRANSFORMS`` maps each stage
 class to its ``<node>_spl`` method, as sqlglot's generator does), used by translations, rule
-pages (``translator/stagetext.py``) and ``check`` alike; :func:`write_stage`.
+pages (``translator/stagetext.py``) and ``check`` alike.
 """
 
 from __future__ import annotations
@@ -421,10 +421,3 @@ SplWriter.TRANSFORMS.update(
         Command: SplWriter.command_spl,
     }
 )
-
-
-def write_stage(stage: Stage, warnings: Warnings) -> str:
-    """A non-first stage as ``command args`` (without the pipe); errors point at the stage."""
-    return SplWriter(warnings).stage_spl(stage)
-
-

@@ -63,19 +63,24 @@ from ir.functions.table import (
     SPECIAL_ARITY,
     SPECIAL_FORMS,
     UNSUPPORTED,
-    Function,
     arity,
     check_arity,
     supported,
 )
-from ir.functions.times import parse_timestamp, relative_time, strftime, strptime, time_unit
+from ir.functions.times import (
+    UNIT_MONTHS,
+    UNIT_SECONDS,
+    parse_timestamp,
+    strftime,
+    strptime,
+    time_unit,
+)
 from ir.functions.values import (
     equal,
     field_value,
     format_number,
     mv,
     order,
-    per_value,
     tidy_number,
     to_number,
     to_text,
@@ -84,9 +89,10 @@ from ir.functions.values import (
 
 __all__ = [
     "FUNCTIONS",
-    "Function",
     "SPECIAL_ARITY",
     "SPECIAL_FORMS",
+    "UNIT_MONTHS",
+    "UNIT_SECONDS",
     "UNSUPPORTED",
     "arity",
     "check_arity",
@@ -101,8 +107,6 @@ __all__ = [
     "order",
     "parse_timestamp",
     "pcre_to_python",
-    "per_value",
-    "relative_time",
     "strftime",
     "strptime",
     "supported",

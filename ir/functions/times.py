@@ -198,7 +198,9 @@ _UNITS = {
     "year": "y",
     "years": "y",
 }
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: seconds in each fixed-length canonical unit, and months in each calendar one
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+UNIT_MONTHS = {"mon": 1, "q": 3, "y": 12}
 _OFFSET = re.compile(r"([+-])(\d*)([a-zA-Z]+)")
 _SNAP = re.compile(r"@([a-zA-Z]+?)(\d?)(?=$|[+-])")
 
@@ -215,7 +217,20 @@ def _add_months(when: _dt.datetime, months: int) -> _dt.datetime:
     return when.replace(year=year, month=month, day=day)
 
 
-def _snap(when: _dt.datetime, unit: str, weekday: str) -> _dt.datetime:
+def shift_time(when: _dt.datetime, amount: int, unit: str) -> _dt.datetime:
+    """``when`` moved by ``amount`` of the canonical ``unit`` (Search Reference, "Time
+    modifiers"): ``s m h d w`` by their length in seconds, ``mon``/``q``/``y`` by calendar
+    months, the day clamped to the month's last. The one shift of :func:`relative_time` and
+    of a search's time range (:mod:`ir.timerange`)."""
+    if unit in UNIT_SECONDS:
+        return when + _dt.timedelta(seconds=amount * UNIT_SECONDS[unit])
+    return _add_months(when, amount * UNIT_MONTHS[unit])
+
+
+def snap_time(when: _dt.datetime, unit: str, weekday: int = 0) -> _dt.datetime:
+    """``when`` rounded down to the start of the canonical ``unit`` (Search Reference, "Time
+    modifiers"); ``w`` to the last ``weekday`` (``@w0`` Sunday ... ``@w6`` Saturday). The one
+    snap of :func:`relative_time` and of a search's time range (:mod:`ir.timerange`)."""
     if unit == "s":
         return when.replace(microsecond=0)
     if unit == "m":
@@ -225,10 +240,9 @@ def _snap(when: _dt.datetime, unit: str, weekday: str) -> _dt.datetime:
     midnight = when.replace(hour=0, minute=0, second=0, microsecond=0)
     if unit == "d":
         return midnight
-    if unit == "w":
-        target = int(weekday or 0)  # w0 = Sunday ... w6 = Saturday
+    if unit == "w":  # Python's weekday() is 0 for Monday, Splunk's w0 is Sunday
         current = (midnight.weekday() + 1) % 7
-        return midnight - _dt.timedelta(days=(current - target) % 7)
+        return midnight - _dt.timedelta(days=(current - weekday) % 7)
     if unit == "mon":
         return midnight.replace(day=1)
     if unit == "q":
@@ -260,10 +274,7 @@ def relative_time(stamp: Any, spec: Any) -> float | int | None:
             if unit is None:
                 return None
             amount = int(offset.group(2) or 1) * (-1 if offset.group(1) == "-" else 1)
-            if unit in _UNIT_SECONDS:
-                when += _dt.timedelta(seconds=amount * _UNIT_SECONDS[unit])
-            else:
-                when = _add_months(when, amount * {"mon": 1, "q": 3, "y": 12}[unit])
+            when = shift_time(when, amount, unit)
             pos = offset.end()
             continue
         snap = _SNAP.match(text, pos)
@@ -271,7 +282,7 @@ def relative_time(stamp: Any, spec: Any) -> float | int | None:
             unit = time_unit(snap.group(1))
             if unit is None:
                 return None
-            when = _snap(when, unit, snap.group(2))
+            when = snap_time(when, unit, int(snap.group(2) or 0))
             pos = snap.end()
             continue
         return None

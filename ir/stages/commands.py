@@ -31,6 +31,7 @@ from ir.stages.rows import (
     field_names,
     fill_wildcards,
     invalid,
+    refuse_options,
     row_value,
     wild_match,
 )
@@ -58,17 +59,6 @@ def command_args(command: Command) -> tuple[dict[str, str], list[str]]:
         else:
             words.append(token)
     return options, words
-
-
-def refuse_options(command: Command, options: dict[str, str], allowed: set[str]) -> None:
-    """An ``unsupported`` error naming the first option not in ``allowed``."""
-    for key in options:
-        if key not in allowed:
-            raise unsupported(
-                construct=f"{command.name}:{key}",
-                message=f"{command.name} option {key}= is not supported",
-                span=command.span,
-            )
 
 
 def is_true(value: str) -> bool:
@@ -102,7 +92,8 @@ def _addtotals(command: Command, now: float) -> RowsFn:
     say). ``col=true`` appends one summary row holding each such field's sum over the rows
     (and ``labelfield`` set to ``label``, default ``Total``, when ``labelfield`` is given)."""
     options, fields = command_args(command)
-    refuse_options(command, options, {"row", "col", "labelfield", "label", "fieldname"})
+    refuse_options(command.name, options, {"row", "col", "labelfield", "label", "fieldname"},
+                   command.span)  # fmt: skip
     row_totals = is_true(options.get("row", "true"))
     col_totals = is_true(options.get("col", "false"))
     total_name = options.get("fieldname", "Total")
@@ -160,7 +151,7 @@ def _replace(command: Command, now: float) -> RowsFn:
     multivalue field is replaced value by value. Without ``IN`` (every field) it is refused
     by name (``replace:fields``): which internal fields it touches is not documented."""
     options, words = command_args(command)
-    refuse_options(command, options, set())
+    refuse_options(command.name, options, (), command.span)
     lowered = [w.lower() for w in words]
     if "in" not in lowered:
         raise unsupported(
@@ -249,8 +240,8 @@ def _transaction(command: Command, now: float) -> RowsFn:
     only ``stats``/``fillnull`` output can lack it), joins no transaction and is dropped
     (ruleglot's reading: the page does not say)."""
     options, fields = command_args(command)
-    refuse_options(command, options, {"maxspan", "maxpause", "maxevents", "connected",
-                                      "mvlist"})
+    refuse_options(command.name, options, {"maxspan", "maxpause", "maxevents", "connected",
+                                           "mvlist"}, command.span)
     if len(fields) != 1:
         raise unsupported(
             construct="transaction:fields",

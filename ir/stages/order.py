@@ -20,6 +20,7 @@ from ir.stages.rows import (
     RowsFn,
     StageBuilder,
     compare_values,
+    refuse_options,
     row_value,
     text_key,
 )
@@ -31,13 +32,7 @@ def _dedup(stage: Dedup, now: float) -> RowsFn:
     dropped; rows missing a field are dropped unless ``keepempty=true``;
     ``consecutive=true`` only drops repeats of the previous row. ``sortby`` is unsupported."""
     options = {k.lower(): str(v).lower() for k, v in stage.options}
-    for option in options:
-        if option not in ("keepempty", "consecutive", "keepevents"):
-            raise unsupported(
-                construct=f"dedup:{option}",
-                message=f"dedup {option} is not supported",
-                span=stage.span,
-            )
+    refuse_options("dedup", options, ("keepempty", "consecutive", "keepevents"), stage.span)
     if options.get("keepevents") in ("true", "t", "1"):
         raise unsupported(
             construct="dedup:keepevents",

@@ -28,10 +28,10 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from ir.errors import RuleglotError, Span
+from ir.errors import RuleglotError, Span, unsupported
 from ir.events import MISSING, Event, walk_dotted
 from ir.functions import (
     field_value,
@@ -179,6 +179,20 @@ def text_key(value: Any) -> tuple[str, ...]:
 
 def invalid(message: str, construct: str, span: Span | None) -> RuleglotError:
     return RuleglotError(message, construct=construct).at(span)
+
+
+def refuse_options(
+    command: str, options: Iterable[str], allowed: Collection[str], span: Span | None
+) -> None:
+    """An ``unsupported`` error (``<command>:<option>``) for the first of ``options`` (lower-cased
+    names) not in ``allowed``: the one way every stage refuses an option it does not model."""
+    for key in options:
+        if key not in allowed:
+            raise unsupported(
+                construct=f"{command}:{key}",
+                message=f"{command} option {key}= is not supported",
+                span=span,
+            )
 
 
 # --- wildcard field names ----------------------------------------------------------------------

@@ -17,6 +17,8 @@ from ir.errors import Span, unsupported
 from ir.evalexpr import compile_eval
 from ir.events import Event
 from ir.functions import (
+    UNIT_MONTHS,
+    UNIT_SECONDS,
     format_number,
     mv,
     parse_timestamp,
@@ -41,6 +43,7 @@ from ir.stages.rows import (
     field_names,
     fill_wildcards,
     invalid,
+    refuse_options,
     row_value,
     sort_form,
     wild_match,
@@ -357,13 +360,7 @@ def _streamstats(
     """``streamstats`` (Search Reference, "streamstats"): each row gets the aggregations over
     the rows of its group seen so far, in row order, itself included (``current=f``: not);
     ``window=N``: only the last N rows of the group. Other options are ``unsupported``."""
-    for option in options:
-        if option not in ("window", "current", "global", "allnum"):
-            raise unsupported(
-                construct=f"streamstats:{option}",
-                message=f"streamstats {option}= is not supported",
-                span=span,
-            )
+    refuse_options("streamstats", options, ("window", "current", "global", "allnum"), span)
     window = int(options.get("window", "0") or 0)
     current = str(options.get("current", "t")).lower() not in ("f", "false", "0")
 
@@ -405,13 +402,10 @@ def bin_time_number(value: Any) -> float | None:
     return None if number is None else float(number)
 
 
-def _bin(stage: Bin, now: float) -> RowsFn:
-    """``bin``/``bucket`` (Search Reference, "bin"): the field (``_time`` by default) floored
-    to a multiple of ``span``. Time spans: ``s m h d w`` multiples of epoch seconds (days start
-    at 00:00 UTC), ``mon``/``q``/``y`` calendar months from January. Any other field takes a
-    numeric span and becomes the range text ``lo-hi`` (the ``bin`` page's examples); values
-    that are not numbers are left as they are. ``bins=N`` without a span is unsupported
-    (Splunk picks the span from the data's time range). ``AS`` writes another field."""
+def parse_bin_span(stage: Bin) -> tuple[float, str]:
+    """The amount and unit word (``""``: none) of ``bin span=``; ``unsupported`` without a
+    span (``bin:bins``: Splunk picks it from the data's time range) or with one that is not
+    ``<number>[<unit>]`` (``bin:span``). Public for the Spark engine's ``bin``."""
     if stage.span_text is None:
         raise unsupported(
             construct="bin:bins",
@@ -425,7 +419,17 @@ def _bin(stage: Bin, now: float) -> RowsFn:
             message=f"bin span={stage.span_text} is not supported",
             span=stage.span,
         )
-    amount, unit_word = float(found.group(1)), found.group(2)
+    return float(found.group(1)), found.group(2)
+
+
+def _bin(stage: Bin, now: float) -> RowsFn:
+    """``bin``/``bucket`` (Search Reference, "bin"): the field (``_time`` by default) floored
+    to a multiple of ``span``. Time spans: ``s m h d w`` multiples of epoch seconds (days start
+    at 00:00 UTC), ``mon``/``q``/``y`` calendar months from January. Any other field takes a
+    numeric span and becomes the range text ``lo-hi`` (the ``bin`` page's examples); values
+    that are not numbers are left as they are. ``bins=N`` without a span is unsupported
+    (Splunk picks the span from the data's time range). ``AS`` writes another field."""
+    amount, unit_word = parse_bin_span(stage)
     is_time = stage.field == "_time" or bool(unit_word)
     target = stage.alias or stage.field
     unit = time_unit(unit_word) if unit_word else ("s" if is_time else None)
@@ -437,14 +441,13 @@ def _bin(stage: Bin, now: float) -> RowsFn:
         )
     if amount <= 0:
         raise invalid("bin span must be positive", "bin", stage.span)
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
     def floor_time(stamp: float) -> int | float:
-        if unit in seconds:
-            width = amount * seconds[unit]
+        if unit in UNIT_SECONDS:
+            width = amount * UNIT_SECONDS[unit]
             return tidy_number(math.floor(stamp / width) * width)
         when = _dt.datetime.fromtimestamp(stamp, _dt.UTC)
-        months = int(amount) * {"mon": 1, "q": 3, "y": 12}[unit or "mon"]
+        months = int(amount) * UNIT_MONTHS[unit or "mon"]
         index = (when.year * 12 + when.month - 1) // months * months
         start = _dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=_dt.UTC)
         return tidy_number(start.timestamp())

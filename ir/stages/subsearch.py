@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
-from ir.errors import unsupported
 from ir.evaluator import compile_expr
 from ir.events import Event
 from ir.functions import (
@@ -34,6 +33,7 @@ from ir.stages.rows import (
     as_row,
     field_names,
     invalid,
+    refuse_options,
     row_value,
     text_key,
 )
@@ -43,13 +43,7 @@ Searcher = Callable[[Iterable[Event]], list[Event]]
 
 def _no_options(stage: Subsearch, allowed: frozenset[str] = frozenset()) -> dict[str, str]:
     options = {k.lower(): v for k, v in stage.options}
-    for key in options:
-        if key not in allowed:
-            raise unsupported(
-                construct=f"{stage.command}:{key}",
-                message=f"{stage.command} option {key} is not supported",
-                span=stage.span,
-            )
+    refuse_options(stage.command, options, allowed, stage.span)
     return options
 
 

@@ -26,8 +26,8 @@ from ir.errors import unsupported
 from ir.events import Event
 from ir.functions import tidy_number, to_number, to_text, values_of
 from ir.nodes import Command
-from ir.stages.commands import command_args, refuse_options, span_seconds
-from ir.stages.rows import Row, RowsFn, as_row, invalid, row_value
+from ir.stages.commands import command_args, span_seconds
+from ir.stages.rows import Row, RowsFn, as_row, invalid, refuse_options, row_value
 from ir.stages.stats import PERCENTILE, STATS_FUNCTIONS, aggregate
 
 _AGG = re.compile(r"(\w+)(?:\(([^()]*)\))?")
@@ -93,7 +93,7 @@ def _aggregations(command: Command, words: list[str]) -> tuple[list[tuple[str, s
 def _timechart(command: Command, now: float) -> RowsFn:
     """See the module docstring."""
     options, words = command_args(command)
-    refuse_options(command, options, {"span", "limit", *_DEFAULTS})
+    refuse_options(command.name, options, {"span", "limit", *_DEFAULTS}, command.span)
     for key, default in _DEFAULTS.items():
         if key in options and options[key].lower() not in (default, "t", "1"):
             raise unsupported(
