@@ -255,3 +255,22 @@ def test_with_fillnull_value_a_missing_by_field_is_the_fill_text() -> None:
     events = _events({"Channel": SYSMON, "EventID": "26", "TargetFilename": "/etc/cron.d"})
     result = emit_sigma(deleted, lossy=True)
     assert _sigma_matches(result.yaml, events) == _rows_passing(deleted, events) == {0}
+
+
+def test_a_field_in_the_wrong_case_is_missing_not_dropped() -> None:
+    """security_content's get_wmiobject_group_discovery ORs ``processes.process_name=cmd.exe``
+    (lower-case data set) with ``Processes.process_name=powershell.exe``: Splunk's field names
+    are case sensitive, so no row has the first and the OR is the second alone. Dropping it
+    (as a field outside the data set) made the translation match every process."""
+    where = Or((
+        _p("Processes.process_name", Kind.EQ, "powershell.exe"),
+        _p("processes.process_name", Kind.EQ, "cmd.exe"),
+    ))  # fmt: skip
+    rule = _tstats("Endpoint.Processes", where)
+    result = emit_sigma(rule, lossy=True)
+    assert "datamodel:field" not in {w["construct"] for w in result.warnings}
+    events = _events(
+        {"Channel": SYSMON, "EventID": 1, "Image": "C:\\w\\powershell.exe", "Computer": "h"},
+        {"Channel": SYSMON, "EventID": 1, "Image": "C:\\w\\cmd.exe", "Computer": "h"},
+    )
+    assert _sigma_matches(result.yaml, events) == _rows_passing(rule, events) == {0}

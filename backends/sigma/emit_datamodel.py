@@ -343,6 +343,13 @@ def _per_source(
 
 def _leaf(p: Predicate, dataset: DataSet, source: DataSetSource, problem: Problem) -> Tree:
     prefix = dataset.prefix + "."
+    if p.field is not None and p.kind is not Kind.TERM and p.field.lower().startswith(
+        prefix.lower()
+    ) and not p.field.startswith(prefix):
+        # ``processes.process_name`` in a ``datamodel=Endpoint.Processes`` search: Splunk's
+        # field names are case sensitive (Search Manual, "Use fields to retrieve events"), so no
+        # row has the field, as the evaluator reads it: a missing field, not a dropped test
+        return p.kind is Kind.NULL or (p.kind is Kind.EXISTS and p.value is False)
     if p.field is None or not p.field.startswith(prefix) or p.kind is Kind.TERM:
         what = "a bare term" if p.field is None or p.kind is Kind.TERM else repr(p.field)
         problem("datamodel:field", f"{what} is not a field of data set {dataset.name} "
