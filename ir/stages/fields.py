@@ -31,6 +31,7 @@ from ir.stages.rows import (
     field_names,
     fill_wildcards,
     invalid,
+    put_field,
     row_value,
     wild_match,
 )
@@ -55,10 +56,7 @@ def _eval(stage: Eval, now: float) -> RowsFn:
             current = as_row(row).derive(dict(row.fields))
             for name, compute in assignments:
                 value = compute(current)
-                if value is None:
-                    current.fields.pop(name, None)
-                else:
-                    current.fields[name] = value
+                put_field(current.fields, name, value)
             out.append(current)
         return out
 
@@ -93,10 +91,7 @@ def _rename(stage: Rename, now: float) -> RowsFn:
                     continue
                 value = Row(fields, current.source).get(old)
                 fields.pop(old, None)
-                if value is MISSING:
-                    fields.pop(new, None)
-                else:
-                    fields[new] = value
+                put_field(fields, new, value, MISSING)
             out.append(current.derive(fields))
         return out
 

@@ -20,6 +20,7 @@ from ir.stages.rows import (
     RowsFn,
     as_row,
     invalid,
+    put_field,
     row_value,
 )
 
@@ -91,9 +92,6 @@ def _lookup_row(
         if not matches and len(found) == 0:
             continue
         result = mv(found)
-        if result is None:
-            fields.pop(name, None)
-        else:
-            fields[name] = result
+        put_field(fields, name, result)
         changed = True
     return row.derive(fields) if changed else row

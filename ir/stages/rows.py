@@ -58,6 +58,16 @@ StageBuilder = Callable[[Any, float], RowsFn]
 TRUE_TEXTS = frozenset({"t", "true", "1", "yes"})
 
 
+def put_field(fields: dict[str, Any], name: str, value: Any, absent: Any = None) -> None:
+    """Set ``name`` to ``value``, or remove it when ``value`` is ``absent`` (``None``: a null
+    result removes the field, as an eval assigning null does; ``MISSING``: only a value that is
+    not there removes it, a null is kept): the one way stages write a result field."""
+    if value is absent:
+        fields.pop(name, None)
+    else:
+        fields[name] = value
+
+
 def event_time(event: Event) -> float | None:
     """``_time`` of an event by the event-time rule (module docstring), in epoch seconds."""
     for name in ("_time", *TIME_FIELDS):
@@ -102,10 +112,7 @@ class Row(Event):
             if rule_name == event_name:
                 continue
             value = event.get(event_name)
-            if value is MISSING:
-                fields.pop(rule_name, None)
-            else:
-                fields[rule_name] = value
+            put_field(fields, rule_name, value, MISSING)
         return cls(fields, source, event.raw)
 
     def derive(self, fields: dict[str, Any], keep_source: bool = True) -> Row:

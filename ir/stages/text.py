@@ -36,6 +36,7 @@ from ir.stages.rows import (
     field_names,
     fill_wildcards,
     invalid,
+    put_field,
     row_value,
     wild_match,
 )
@@ -231,10 +232,7 @@ def _convert(stage: Convert, now: float) -> RowsFn:
                     converted = [_convert_value(function, v, timeformat)
                                  for v in values_of(value)]
                     result = mv(v for v in converted if v is not MISSING)
-                    if result is None:
-                        fields.pop(into, None)
-                    else:
-                        fields[into] = result
+                    put_field(fields, into, result)
             out.append(row.derive(fields))
         return out
 
@@ -270,10 +268,7 @@ def _multivalue(stage: MultiValue, now: float) -> RowsFn:
                     continue
                 fields = dict(row.fields)
                 result = mv(split(to_text(value) or ""))
-                if result is None:
-                    fields.pop(name, None)
-                else:
-                    fields[name] = result
+                put_field(fields, name, result)
                 out.append(as_row(row).derive(fields))
             return out
 
