@@ -34,12 +34,10 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.spl_searches import index_entries, read_searches, shared_events  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
-from ir.events import Event  # noqa: E402
 from ir.lookups import LookupProvider  # noqa: E402
-from ir.nodes import Rule  # noqa: E402
-from translator.api import macros, parse  # noqa: E402
-from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
+from translator.api import macros  # noqa: E402
 from translator.onepass import run_searches  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -47,9 +45,8 @@ SHARED = ROOT.parent / "shared" / "corpus"
 
 def selected(spl: Path) -> list[dict[str, str]]:
     """The index entries of the searches spl_eval.py and tstats_eval.py run, in index order."""
-    index = [orjson.loads(line) for line in (spl / "INDEX.jsonl").read_bytes().splitlines()]
     return [
-        entry for entry in index
+        entry for entry in index_entries(spl)
         if entry["search_kind"] == "macro_first"
         or (entry["search_kind"] == "tstats" and entry["path"].startswith("detections/"))
     ]  # fmt: skip
@@ -88,9 +85,7 @@ def main() -> int:
         entries = entries[: args.limit]
 
     clock, total = Clock(), Clock()
-    events: list[Event] = []
-    for path in expand_paths([args.shared / "events"], EVENT_SUFFIXES):
-        events.extend(item[1] for item in read_events(path) if not isinstance(item, RuleglotError))
+    events = shared_events(args.shared)
     table = macros(spl / "macros")
     lookups = LookupProvider(spl / "lookups")
     # the events live to the end: the collector need not walk them again and again
@@ -98,15 +93,9 @@ def main() -> int:
     phases = {"read events, macros, lookups": clock.lap()}
 
     outcome: Counter[str] = Counter()
-    rules: list[tuple[Path, int, Rule]] = []
-    for entry in entries:
-        path = spl / entry["path"]
-        try:
-            parsed = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=table)
-        except RuleglotError as err:
-            outcome[f"read error, {err.category}: {err.construct or '-'}"] += 1
-            continue
-        rules.extend((path, number, rule) for number, rule in enumerate(parsed))
+    rules, unread = read_searches(spl, entries, table)
+    for err in unread:
+        outcome[f"read error, {err.category}: {err.construct or '-'}"] += 1
     phases["read the searches"] = clock.lap()
 
     results = run_searches([r for _, _, r in rules], events, None, lookups, args.jobs)

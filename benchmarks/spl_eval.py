@@ -30,11 +30,11 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.spl_searches import index_entries, read_searches, shared_events  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.events import Event  # noqa: E402
 from ir.lookups import LookupProvider  # noqa: E402
-from translator.api import compile_run, macros, parse, row_dict  # noqa: E402
-from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
+from translator.api import compile_run, macros, row_dict  # noqa: E402
 from translator.onepass import select_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -50,15 +50,13 @@ def main() -> int:
     parser.add_argument("--rows", type=Path, help="write a digest of each search's rows here")
     args = parser.parse_args()
     spl = args.shared / "spl"
-    index = [orjson.loads(line) for line in (spl / "INDEX.jsonl").read_bytes().splitlines()]
+    index = index_entries(spl)
     selected = [entry for entry in index if entry["search_kind"] == "macro_first"]
     if args.limit:
         selected = selected[: args.limit]
 
     started = time.perf_counter()
-    events: list[Event] = []
-    for path in expand_paths([args.shared / "events"], EVENT_SUFFIXES):
-        events.extend(item[1] for item in read_events(path) if not isinstance(item, RuleglotError))
+    events = shared_events(args.shared)
     table = macros(spl / "macros")
     lookups = LookupProvider(spl / "lookups")
     load = time.perf_counter() - started
@@ -68,14 +66,9 @@ def main() -> int:
     crashes = 0
     digests: list[str] = []
     started, cpu_started = time.perf_counter(), time.process_time()
-    rules = []
-    for entry in selected:
-        path = spl / entry["path"]
-        try:
-            parsed = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=table)
-            rules.extend((path, i, rule) for i, rule in enumerate(parsed))
-        except RuleglotError as err:
-            outcome[f"{err.category}: {err.construct or '-'}"] += 1
+    rules, unread = read_searches(spl, selected, table)
+    for err in unread:
+        outcome[f"{err.category}: {err.construct or '-'}"] += 1
     if args.per_search:
         own: list[list[Event] | None] = [None] * len(rules)
     else:

@@ -40,13 +40,13 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.spl_searches import index_entries, read_searches, shared_events  # noqa: E402
 from ir.datamodels import cim_windows  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from ir.events import Event  # noqa: E402
 from ir.lookups import LookupProvider  # noqa: E402
 from ir.nodes import DataModel, Rule  # noqa: E402
-from translator.api import compile_run, macros, parse, row_dict  # noqa: E402
-from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
+from translator.api import compile_run, macros, row_dict  # noqa: E402
 from translator.onepass import select_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -74,7 +74,7 @@ def main() -> int:
                         "with this construct")
     args = parser.parse_args()
     spl = args.shared / "spl"
-    index = [orjson.loads(line) for line in (spl / "INDEX.jsonl").read_bytes().splitlines()]
+    index = index_entries(spl)
     selected = [
         entry for entry in index
         if entry["search_kind"] == "tstats"
@@ -84,9 +84,7 @@ def main() -> int:
         selected = selected[: args.limit]
 
     started = time.perf_counter()
-    events: list[Event] = []
-    for path in expand_paths([args.shared / "events"], EVENT_SUFFIXES):
-        events.extend(item[1] for item in read_events(path) if not isinstance(item, RuleglotError))
+    events = shared_events(args.shared)
     table = macros(spl / "macros")
     lookups = LookupProvider(spl / "lookups")
     load = time.perf_counter() - started
@@ -98,15 +96,9 @@ def main() -> int:
     run_time = 0.0
     digests: list[str] = []
     timings: list[tuple[float, str]] = []
-    parsed: list[tuple[Path, int, Rule]] = []
-    for entry in selected:
-        path = spl / entry["path"]
-        try:
-            rules = parse(path.read_text(encoding="utf-8"), "spl", str(path), macros=table)
-        except RuleglotError as err:
-            read[f"read error, {err.category}: {err.construct or '-'}"] += 1
-            continue
-        parsed.extend((path, number, rule) for number, rule in enumerate(rules))
+    parsed, unread = read_searches(spl, selected, table)
+    for err in unread:
+        read[f"read error, {err.category}: {err.construct or '-'}"] += 1
     started = time.perf_counter()
     if args.per_search:
         own: list[list[Event] | None] = [None] * len(parsed)
