@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,7 +67,7 @@ class RuleglotError(Exception):
         if source_text is not None and self.line is not None and self.source_line is None:
             # no clamping here: the span may be of the file the text was read from (an SPL
             # search inside a YAML detection), so a line outside the text gets no caret line
-            lines = source_text.splitlines()
+            lines = split_lines(source_text)
             if 0 < self.line <= len(lines):
                 self.source_line = lines[self.line - 1]
         return self
@@ -104,13 +105,32 @@ def caret(line: str, col: int) -> str:
     return "".join("\t" if char == "\t" else " " for char in prefix) + "^"
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """``text`` cut into lines at ``\\n``, ``\\r\\n`` and ``\\r`` only (``str.splitlines`` without
+    its other breaks: a control character such as ``\\x1e`` inside a search is no new line for
+    an editor, a caret or a ``line:col``); like ``splitlines``, no empty line after a final
+    break."""
+    lines: list[str] = []
+    start = 0
+    for match in _LINE_BREAK.finditer(text):
+        lines.append(text[start : match.end() if keepends else match.start()])
+        start = match.end()
+    if start < len(text):
+        lines.append(text[start:])
+    return lines
+
+
 class SourceText:
     """The text of one input and its path: where every reader's positions are made and clamped.
 
     Both readers use it (the SPL reader with character offsets, the Sigma reader with PyYAML's
     marks), so a position means the same in both and one rule keeps it inside the text:
 
-    * lines are cut as ``str.splitlines`` cuts them (``\\r\\n`` is one line break); an empty text
+    * lines are cut at ``\\n``, ``\\r\\n`` and ``\\r`` (:func:`split_lines`: as editors number
+      them; ``str.splitlines`` also cuts at ``\\x1c``-``\\x1e``, ``\\v``, ``\\f``...); an empty text
       is one empty line;
     * a position before the text is 1:1; a position past the text's last line, or an offset at
       or past its end, is just after the last line's last character; a column past its line's
@@ -124,7 +144,7 @@ class SourceText:
     def __init__(self, text: str, path: str | None) -> None:
         self.text = text
         self.path = path
-        self.lines = text.splitlines() or [""]
+        self.lines = split_lines(text) or [""]
         #: (line, column), 0-based, of the end of a text that does not end with a YAML line
         #: break, set while libyaml's marks are read (:meth:`position`); ``None`` otherwise
         self.eof: tuple[int, int] | None = None
@@ -135,7 +155,7 @@ class SourceText:
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of the character offset ``offset``, clamped inside the text."""
         if self._starts is None:  # made on first use: most Sigma files never ask
-            chunks = self.text.splitlines(keepends=True)
+            chunks = split_lines(self.text, keepends=True)
             self._starts = [0, *itertools.accumulate(map(len, chunks))]
         starts = self._starts
         index = bisect.bisect_right(starts, max(offset, 0)) - 1

@@ -5,6 +5,8 @@ it, tabs, CRLF, an empty text)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,13 +17,14 @@ from ir.errors import RuleglotError, SourceText, Span, caret
 
 
 def _reference(text: str, offset: int) -> tuple[int, int]:
-    """Walk the lines (as ``str.splitlines`` cuts them); an offset on a line break or past the
-    text's end is the column just after that line's last character."""
+    """Walk the lines (cut after each ``\\n``, and after a ``\\r`` not followed by ``\\n``, as
+    editors number them: ``\\v``, ``\\x1e`` or ``\\u2028`` are no line break); an offset on a
+    line break or past the text's end is the column just after that line's last character."""
     offset = min(max(offset, 0), len(text))
-    chunks = text.splitlines(keepends=True) or [""]
+    chunks = [c for c in re.split(r"(?<=\n)|(?<=\r)(?!\n)", text) if c] or [""]
     start = 0
     for number, chunk in enumerate(chunks, 1):
-        line = chunk.splitlines()[0] if chunk.splitlines() else ""
+        line = chunk.rstrip("\r\n")
         if offset < start + len(chunk) or number == len(chunks):
             return number, min(offset - start, len(line)) + 1
         start += len(chunk)
@@ -29,7 +32,9 @@ def _reference(text: str, offset: int) -> tuple[int, int]:
 
 
 @given(
-    st.lists(st.sampled_from(["a", "é", " ", "\n", "\r", "\r\n", "\x0b", "\u2028"])).map("".join),
+    st.lists(
+        st.sampled_from(["a", "é", " ", "\n", "\r", "\r\n", "\x0b", "\u2028", "\x1e"])
+    ).map("".join),
     st.integers(min_value=-3, max_value=40),
 )
 def test_line_and_column_of_any_offset(text: str, offset: int) -> None:
