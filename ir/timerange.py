@@ -41,14 +41,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ir.events import Event
-from ir.functions.times import shift_time, snap_time, time_unit
+from ir.functions.times import apply_steps, modifier_steps
 from ir.nodes import TimeBound, TimeRange
 from ir.stages.rows import event_time  # the event-time rule: one place
 
 if TYPE_CHECKING:
     from ir.evaluator import CompiledRule
 
-_STEP = re.compile(r"([+-])(\d*)([a-z]+)|@([a-z]+?)([0-7]?)(?=[+-]|@|$)")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
 _ABSOLUTE = "%m/%d/%Y:%H:%M:%S"
 
@@ -68,29 +67,7 @@ def parse_bound(text: str) -> TimeBound:
         return TimeBound(text, epoch=int(stamp.timestamp()))
     if "rt" in value.split("@")[0].replace("+", "-").split("-"):
         raise ValueError(f"{text!r} is a real-time modifier, which a search string cannot use")
-    steps: list[tuple[str, int, str]] = []
-    at = 0
-    lowered = value.lower()
-    while at < len(lowered):
-        found = _STEP.match(lowered, at)
-        if found is None:
-            raise ValueError(f"{text!r} is not a Splunk time modifier (at {value[at:]!r})")
-        sign, amount, unit, snap, weekday = found.groups()
-        if sign is not None:
-            canonical = time_unit(unit)
-            if canonical is None:
-                raise ValueError(f"{text!r}: unknown time unit {unit!r}")
-            number = int(amount) if amount else 1
-            steps.append(("shift", -number if sign == "-" else number, canonical))
-        else:
-            canonical = time_unit(snap)
-            if canonical is None or (weekday and canonical != "w"):
-                raise ValueError(f"{text!r}: unknown snap unit {snap + weekday!r}")
-            steps.append(("snap", int(weekday) % 7 if weekday else 0, canonical))
-        at = found.end()
-    if not steps:
-        raise ValueError(f"{text!r} is not a Splunk time modifier")
-    return TimeBound(text, steps=tuple(steps))
+    return TimeBound(text, steps=modifier_steps(value))
 
 
 def resolve(bound: TimeBound, now: dt.datetime) -> float:
@@ -98,10 +75,7 @@ def resolve(bound: TimeBound, now: dt.datetime) -> float:
     round in its time zone)."""
     if bound.epoch is not None:
         return bound.epoch
-    when = now
-    for step, amount, unit in bound.steps:
-        when = snap_time(when, unit, amount) if step == "snap" else shift_time(when, amount, unit)
-    return when.timestamp()
+    return apply_steps(now, bound.steps).timestamp()
 
 
 @dataclass(frozen=True)

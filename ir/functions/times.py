@@ -201,8 +201,11 @@ _UNITS = {
 #: seconds in each fixed-length canonical unit, and months in each calendar one
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 UNIT_MONTHS = {"mon": 1, "q": 3, "y": 12}
-_OFFSET = re.compile(r"([+-])(\d*)([a-zA-Z]+)")
-_SNAP = re.compile(r"@([a-zA-Z]+?)(\d?)(?=$|[+-])")
+#: one step of a relative time modifier: a shift ``[+-]<n><unit>`` or a snap ``@<unit>``
+#: (``@w0``..``@w7`` for weekdays, 7 also Sunday), the unit word ending where the next step begins
+_STEP = re.compile(r"([+-])(\d*)([a-z]+)|@([a-z]+?)([0-7]?)(?=[+-]|@|$)")
+#: a parsed step: ``("shift", amount, unit)`` or ``("snap", weekday, unit)``, canonical units
+Step = tuple[str, int, str]
 
 
 def time_unit(word: str) -> str | None:
@@ -250,12 +253,53 @@ def snap_time(when: _dt.datetime, unit: str, weekday: int = 0) -> _dt.datetime:
     return midnight.replace(day=1, month=1)
 
 
+def modifier_steps(text: str) -> tuple[Step, ...]:
+    """The steps of a relative time modifier (Search Reference, "Time modifiers"; Search Manual,
+    "Specify time modifiers in your search": offsets ``[+-]<n><unit>``, ``n`` defaulting to 1,
+    and snaps ``@<unit>`` chained in any order, e.g. ``-1d@d``, ``@d+3h``, ``-mon@mon+7d``),
+    case-insensitive. The one grammar of a modifier: :func:`relative_time` and a search's
+    ``earliest=``/``latest=`` (:func:`ir.timerange.parse_bound`) both read it here.
+    :class:`ValueError` saying why ``text`` is not one."""
+    steps: list[Step] = []
+    lowered = text.strip().lower()
+    at = 0
+    while at < len(lowered):
+        found = _STEP.match(lowered, at)
+        if found is None:
+            raise ValueError(f"{text!r} is not a Splunk time modifier (at {text.strip()[at:]!r})")
+        sign, amount, unit, snap, weekday = found.groups()
+        if sign is not None:
+            canonical = time_unit(unit)
+            if canonical is None:
+                raise ValueError(f"{text!r}: unknown time unit {unit!r}")
+            number = int(amount) if amount else 1
+            steps.append(("shift", -number if sign == "-" else number, canonical))
+        else:
+            canonical = time_unit(snap)
+            if canonical is None or (weekday and canonical != "w"):
+                raise ValueError(f"{text!r}: unknown snap unit {snap + weekday!r}")
+            steps.append(("snap", int(weekday) % 7 if weekday else 0, canonical))
+        at = found.end()
+    if not steps:
+        raise ValueError(f"{text!r} is not a Splunk time modifier")
+    return tuple(steps)
+
+
+def apply_steps(when: _dt.datetime, steps: tuple[Step, ...]) -> _dt.datetime:
+    """``when`` moved by each step of :func:`modifier_steps` in turn."""
+    for action, amount, unit in steps:
+        if action == "shift":
+            when = shift_time(when, amount, unit)
+        else:
+            when = snap_time(when, unit, amount)
+    return when
+
+
 def relative_time(stamp: Any, spec: Any) -> float | int | None:
-    """``relative_time(X, Y)`` (Date and Time functions; Search Manual, "Specify time
-    modifiers in your search"): epoch ``X`` moved by the modifier ``Y``: offsets
-    ``[+-]<n><unit>`` (``n`` defaults to 1) and snaps ``@<unit>`` (``@w0``..``@w6`` snap to a
-    weekday, Sunday = 0), in any order, e.g. ``-1d@d``, ``@d+3h``, ``-70m@m``, ``now``. Calendar
-    units (``mon``, ``q``, ``y``) move the calendar date, clamping the day (UTC)."""
+    """``relative_time(X, Y)`` (Date and Time functions): epoch ``X`` moved by the time
+    modifier ``Y`` (:func:`modifier_steps`; ``now`` or empty leaves it). Calendar units
+    (``mon``, ``q``, ``y``) move the calendar date, clamping the day (UTC). Null when ``Y`` is
+    not a modifier."""
     number = to_number(stamp)
     if number is None or not isinstance(spec, str):
         return None
@@ -263,30 +307,15 @@ def relative_time(stamp: Any, spec: Any) -> float | int | None:
     if text in ("", "now"):
         return number
     try:
+        steps = modifier_steps(text)
         when = _dt.datetime.fromtimestamp(number, _UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    pos = 0
-    while pos < len(text):
-        offset = _OFFSET.match(text, pos)
-        if offset is not None:
-            unit = time_unit(offset.group(3))
-            if unit is None:
-                return None
-            amount = int(offset.group(2) or 1) * (-1 if offset.group(1) == "-" else 1)
-            when = shift_time(when, amount, unit)
-            pos = offset.end()
-            continue
-        snap = _SNAP.match(text, pos)
-        if snap is not None:
-            unit = time_unit(snap.group(1))
-            if unit is None:
-                return None
-            when = snap_time(when, unit, int(snap.group(2) or 0))
-            pos = snap.end()
-            continue
+    try:
+        moved = apply_steps(when, steps)
+    except (OverflowError, ValueError):  # past year 9999 or before year 1
         return None
-    return tidy_number(when.timestamp())
+    return tidy_number(moved.timestamp())
 
 
 def parse_timestamp(value: Any) -> float | None:
