@@ -23,12 +23,14 @@ Exact conditions (each one a way the rows could differ otherwise)
   writer this serves can say it) whose field, and a field reference's other field, is a
   by-field under its current name.
 * A by-field is one value per row reaching the aggregation (``multivalued`` says which may
-  not be). A multivalue by-field puts an event in one group per value (Search Reference,
-  "stats": "the by clause ... multivalue fields ... a row per value"; ``_group_keys`` in
-  ``ir.stages.stats``), and the test on the row reads that one value, while the IR's
-  predicate on the event holds when *any* value does (``ir.nodes``): ``process!="a"`` on
-  ``[a, b]`` keeps the ``b`` row but not the event, ``process="*a*" process="*b*"`` keeps the
-  event but neither row. Not moved.
+  not be, for the events' own fields; a by-field is traced back to them through renames, and
+  one an ``eval``/``lookup``/aggregate wrote may be several). A multivalue by-field puts an
+  event in one group per value (Search Reference, "stats": one row "for each distinct value
+  specified in the BY clause"; its ``dedup_splitvals`` option is about the duplicate values a
+  multivalued by-field splits into; ``_group_keys`` in ``ir.stages.stats``), and the test on
+  the row reads that one value, while the IR's predicate on the event holds when *any* value
+  does (``ir.nodes``): ``process!="a"`` on ``[a, b]`` keeps the ``b`` row but not the event,
+  ``process="*a*" process="*b*"`` keeps the event but neither row. Not moved.
 * ``_time`` is not a group key here: ``tstats ... span=``/``bin _time`` group by the bucket,
   not the event's time.
 * A by-field that an aggregation also names (``values(dest) as dest by dest``) is not taken
