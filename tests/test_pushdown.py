@@ -29,7 +29,18 @@ from ir.events import Event
 from ir.extractions import Inexact, invert
 from ir.fieldprofiles import Extraction
 from ir.lookups import LookupProvider
-from ir.nodes import DataModel, Expr, Filter, Kind, Predicate, Regex, Rule, Stats, predicates
+from ir.nodes import (
+    DataModel,
+    Expr,
+    Filter,
+    Kind,
+    Predicate,
+    Regex,
+    Rename,
+    Rule,
+    Stats,
+    predicates,
+)
 from ir.pushdown import group_filters, push_group_filters
 from tests.conftest import shared
 from translator.api import macros, parse, run
@@ -320,3 +331,51 @@ def test_an_anchored_regex_on_a_file_name_is_dropped_not_misplaced():
     assert info.value.nearest == Predicate("TargetObject", Kind.REGEX, Regex("[0-9a-fA-F]{8}$"))
     path = Event({"TargetObject": "\\Software\\Microsoft\\A3BC3475"})
     assert compile_predicate(info.value.nearest, {})(path)  # type: ignore[arg-type]
+
+
+TSTATS_TESTS = [
+    "search process=a*",
+    "search NOT process=a",
+    'where process="A"',
+    'regex user="^x"',
+    "where isnull(user)",
+    "search user=null",
+    'search NOT user="null"',
+    "search (process=b OR user=a) NOT process=ab",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["", "fillnull_value=null "]),
+    st.sampled_from(TSTATS_TESTS),
+    st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "CommandLine": st.sampled_from(["a", "A", "ab", "b", "null"]),
+                "User": st.sampled_from(["a", "x1", "null", "X"]),
+            },
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+)
+def test_tstats_moved_filters_give_the_same_rows(option: str, test: str, data: list[Any]):
+    """Through the data-model profile, with and without ``fillnull_value``: the test joins
+    tstats' where and the rows do not change (Sysmon 1 events: Processes.process is
+    CommandLine, Processes.user is User)."""
+    (rule,) = read_spl(
+        f"| tstats {option}count from datamodel=Endpoint.Processes "
+        f"by Processes.process Processes.user | rename Processes.* as * | {test}"
+    )
+    moved = push_group_filters(rule.stages, datamodels=cim_windows())
+    assert isinstance(moved[-1], Rename)  # every test here is on group keys: it moved
+    events = [
+        {"Event": {"System": {"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"},
+                   "EventData": {"Image": "C:\\x\\a.exe", **fields}}}
+        for fields in data
+    ]  # fmt: skip
+    rows = run(rule, events, now=NOW)
+    event(f"{len(rows)} rows")
+    assert run(replace(rule, stages=moved), events, now=NOW) == rows
