@@ -136,6 +136,15 @@ def _same_text(a: str, b: str, cased: bool) -> bool:
     return a == b if cased else a.lower() == b.lower()
 
 
+def _anchored(pattern: str) -> bool:
+    """Whether a regular expression may read where the text starts (``^``, ``\\A``, a
+    lookbehind): the same expression searched in a longer text (the whole path) then need
+    not match where it matched the file name. Otherwise a match in the file name is a match
+    in the path, so the path's predicate holds on at least the same events. (``^`` in a
+    class, ``[^\\\\]``, counts too: the answer only errs towards dropping.)"""
+    return "^" in pattern or "\\A" in pattern or "(?<=" in pattern or "(?<!" in pattern
+
+
 def _prefix(p: Predicate, source: str, prefix: str) -> Tree:
     value = p.value
     if p.kind in (Kind.EQ, Kind.STARTSWITH) and isinstance(value, str):
@@ -172,6 +181,10 @@ def _basename(p: Predicate, source: str) -> Tree:
         parts = (Wildcard.MANY, value, Wildcard.MANY)
     elif p.kind is Kind.WILDCARD and isinstance(value, Pattern):
         parts = value.parts
+    elif p.kind is Kind.REGEX and isinstance(value, Regex) and _anchored(value.pattern):
+        # ``^x`` on the file name is not ``^x`` on the path (the path starts with the drive):
+        # that "nearest" form would miss every event; no predicate keeps them all
+        raise Inexact(f"an anchored {p.kind} predicate on a file name has no form on the path")
     else:
         raise Inexact(f"a {p.kind} predicate on a file name has no form on the path", nearest)
     literal = "".join(part for part in parts if isinstance(part, str))

@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from backends.sigma import read_sigma
-from backends.sigma.emit_datamodel import later_filters, read_tstats
+from backends.sigma.emit_datamodel import read_tstats
 from backends.spl import read_spl
 from backends.spl.emit import logsource_macro_definitions
 from backends.spl.macros import MacroTable
@@ -73,6 +73,7 @@ from ir.nodes import (
     predicates,
 )
 from ir.pipeline import compile_pipeline, tstats_where
+from ir.pushdown import group_filters, push_group_filters
 from translator import api
 from translator.parallel import chunk_bounds, fork_map
 
@@ -194,7 +195,7 @@ class Decider:
         """A search starting with ``tstats``: an event passes when, run alone through the
         search's own pipeline (the data-model profile's rows, ``ir.datamodels``; the where
         clause; the stats with its by-fields and options; the renames and the filters on
-        by-fields after it, :func:`backends.sigma.emit_datamodel.later_filters`), it makes a
+        by-fields after it, :func:`ir.pushdown.group_filters`, run where they are), it makes a
         result row. What the stats computes is not compared (a Sigma match is an event, not a
         row of counts). Events for it are proposed from the same condition on event fields
         (:mod:`backends.sigma.emit_datamodel`): they only propose, the verdicts are the
@@ -209,8 +210,8 @@ class Decider:
             raise RuleglotError("a data-model read must be followed by its tstats aggregation",
                                 category="invalid", construct="tstats")
         assert isinstance(stats, Stats)
-        by = [f for f in stats.by if f != "_time"]
-        kept = {i for i, _ in later_filters(rule.stages, at + 1, by, dataset)}
+        found = group_filters(rule.stages, datamodels=datamodels)
+        kept = {g.at for g in found if g.stats_at == at}
         last = max(kept, default=at)
         counted = Stats((Aggregation("count", None, _COUNT),), stats.by, "tstats", stats.options)
         after = [
@@ -236,7 +237,8 @@ class Decider:
         self.compared = f"tstats rows ({dataset.name}: each event alone makes a result row)"
         self.matches, self.match_many = matches, match_many
         self.compiled, self.run = None, None
-        read = read_tstats(rule.stages, datamodels, lambda *_: None)
+        pushed = push_group_filters(rule.stages, datamodels=datamodels)
+        read = read_tstats(pushed, datamodels, lambda *_: None)
         view: tuple[Filter, ...] = ()
         if read is not None and read.detection is not None:
             view = (Filter(read.detection),)

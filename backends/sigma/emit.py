@@ -120,6 +120,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import yaml
@@ -156,6 +157,7 @@ from ir.nodes import (
     Bin,
     Condition,
     Convert,
+    DataModel,
     Eval,
     Expr,
     FieldRef,
@@ -180,6 +182,7 @@ from ir.nodes import (
     predicates,
     stage_command,
 )
+from ir.pushdown import push_group_filters
 
 __all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
 
@@ -216,8 +219,39 @@ class EmitResult:
 
 def emit_sigma(rule: Rule, *, fields: str | None = None, lossy: bool = False) -> EmitResult:
     """``rule`` as Sigma YAML; see the module docstring. Raises :class:`RuleglotError`."""
-    emitter = _Emitter(rule, lossy, _profile(rule, fields))
+    profile = _profile(rule, fields)
+    emitter = _Emitter(replace(rule, stages=_group_filters_moved(rule, profile)), lossy, profile)
     return emitter.run()
+
+
+def _group_filters_moved(rule: Rule, profile: FieldProfile | None) -> tuple[Stage, ...]:
+    """The stages with the filters after an aggregation that test only its group keys moved
+    before it (:mod:`ir.pushdown`: the same rows), so they join the detection instead of
+    being dropped with the stats. A raw search keeps its stages when a moved filter would
+    land after a stage the writer drops (``rename``...): it would be dropped there too, and
+    the stats after it would no longer count every matched event."""
+    stages = push_group_filters(rule.stages, partial(_multivalued, profile), cim_windows())
+    if stages and isinstance(stages[0], DataModel):
+        return stages  # moved into tstats' where clause
+    original = {id(stage) for stage in rule.stages}
+    stopped = False
+    for stage in stages:
+        if id(stage) not in original and stopped:
+            return rule.stages
+        if not isinstance(stage, (Filter, Table)) and _copies(stage) is None:
+            stopped = True
+    return stages
+
+
+def _multivalued(profile: FieldProfile | None, name: str) -> bool:
+    """Whether a raw event field may hold several values (:mod:`ir.pushdown` moves no test of
+    such a group key): a field the profile splits into values, or a JSON array's items as
+    Splunk names them (``items{}.id``, Search Reference "spath"). Other fields are one value:
+    a Windows event's manifest names each ``EventData`` item once."""
+    split = profile is not None and any(
+        x.target == name and x.transform == "split" for x in profile.extractions
+    )
+    return split or "{}" in name
 
 
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
@@ -382,9 +416,7 @@ class _Emitter(LogSourceWriter):
             return self.result(docs)
         tail = self.rule.stages[tstats.end :]
         self.dropped.append((tail, set(tstats.by)))
-        for at, stage in enumerate(tail, start=tstats.end):
-            if at in tstats.pushed:
-                continue
+        for stage in tail:
             name = stage_command(stage)
             self.problem(name, f"'{name}' works on tstats' aggregated rows, which a Sigma rule "
                          "does not make: dropped", stage.span, stage=stage)  # fmt: skip
@@ -409,7 +441,7 @@ class _Emitter(LogSourceWriter):
         stages = self.rule.stages
         if tstats.detection is None or tstats.end < 1:
             return None
-        virtual = tstats_as_stats(stages, tstats.end, tstats.pushed)
+        virtual = tstats_as_stats(stages, tstats.end)
         found = find_correlation(virtual) if virtual is not None else None
         if not isinstance(found, Correlation) or found.tag is not None or found.start != 0:
             return None

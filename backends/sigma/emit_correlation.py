@@ -271,15 +271,14 @@ def find_correlation(stages: Sequence[Stage]) -> Correlation | Refusal | None:
 
 
 def tstats_as_stats(
-    stages: Sequence[Stage], end: int, pushed: set[int]
+    stages: Sequence[Stage], end: int
 ) -> list[Stage] | None:
     """The stages of a ``tstats ... by _time span=S`` search from its stats on, as the raw
     search with the same rows writes them: ``Bin(_time, S)``, the stats as ``stats``, then the
     first ``where`` after it, then the rest. Row-shaping stages between the stats and that
     where (``drop_dm_object_name``'s ``rename``, ``convert``...) move after it when they
     neither make nor rename a field it reads (they change no row, so the order does not change
-    which rows pass); the filters ``read_tstats`` already carried into the detection
-    (``pushed``) are left out. ``None`` when there is no span or no such where."""
+    which rows pass). ``None`` when there is no span or no such where."""
     stats = stages[end - 1]
     if not isinstance(stats, Stats) or stats.command != "tstats":
         return None
@@ -287,7 +286,7 @@ def tstats_as_stats(
     span = options.pop("span", None)
     if span is None or options:
         return None
-    rest = [s for i, s in enumerate(stages[end:], start=end) if i not in pushed]
+    rest = list(stages[end:])
     at = next((i for i, s in enumerate(rest) if isinstance(s, Filter)), None)
     if at is None:
         return None

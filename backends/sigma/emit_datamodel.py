@@ -24,10 +24,10 @@ the Sigma taxonomy. So the translation is, per source of the data set:
 The stats after it (``count min(_time) max(_time) by ...``) only shape result rows: a Sigma
 match is the event itself, reported as a lossy change (construct ``tstats:stats``). Two
 things about them are kept exactly: an event missing a by-field makes no row (unless
-``fillnull_value``), so the detection requires each by-field; and a ``where``/``search``
-after the stats that reads only by-fields (through ``drop_dm_object_name``'s rename) holds on
-an event's group row exactly when it holds on the event's row, so it joins the where clause
-(:func:`later_filters` says when). Refused
+``fillnull_value``), so the detection requires each by-field; and a filter after the stats
+that tests only by-fields (through ``drop_dm_object_name``'s rename) holds on an event's
+group row exactly when it holds on the event's row, so :mod:`ir.pushdown` has already moved
+it into the where clause when the emitter reads the stages. Refused
 (``unsupported``; lossy: the nearest form, or the predicate dropped, with a warning):
 ``datamodel`` (a data set the profile does not know, or none of whose sources holds events),
 ``datamodel:field`` (a field that is not the data set's, such as ``host`` or another object's),
@@ -38,41 +38,30 @@ expression on a file name...).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import dataclass, replace
 
 from sigma.pipelines.splunk.splunk import splunk_web_proxy_cim_mapping
 
 from backends.sigma.logsources import windows_profile
 from ir.datamodels import DataModelProfile, DataSet, DataSetSource
 from ir.errors import Span
-from ir.extractions import Inexact, Tree, decide, invert, simplify, simplify_and, simplify_or
+from ir.extractions import Inexact, Tree, invert, simplify, simplify_and, simplify_or
 from ir.logsources import SourceBranch
 from ir.nodes import (
-    And,
-    Condition,
-    Convert,
     DataModel,
-    Eval,
     Expr,
-    FillNull,
     Filter,
     Kind,
     LogSource,
     Not,
-    Or,
     Predicate,
-    Rename,
-    Sort,
     Stage,
     Stats,
-    Table,
     all_of,
     map_fields,
-    predicates,
 )
 
-__all__ = ["TstatsRead", "later_filters", "read_tstats"]
+__all__ = ["TstatsRead", "read_tstats"]
 
 #: Report a change: (construct, message, span). Strict emitters raise from it.
 Problem = Callable[[str, str, "Span | None"], None]
@@ -87,7 +76,6 @@ class TstatsRead:
     logsource: LogSource
     detection: Expr | None
     end: int
-    pushed: set[int] = field(default_factory=set)  # later filters carried in the detection
     #: the stats' by-fields: every row has them (required by the detection, or filled)
     by: tuple[str, ...] = ()
     dataset: DataSet | None = None
@@ -135,9 +123,7 @@ def read_tstats(
     if index < len(stages) and _is_tstats_filter(stages[index]):
         clauses.append(stages[index].expr)  # type: ignore[union-attr]
         index += 1
-    pushed: set[int] = set()
     by_fields: tuple[str, ...] = ()
-    never = False  # a filter after the stats that no group row passes
     if index < len(stages) and isinstance(stages[index], Stats):
         stats = stages[index]
         assert isinstance(stats, Stats)
@@ -147,22 +133,10 @@ def read_tstats(
         if fill is None:
             # tstats drops a row missing a by-field: only events having them all are counted
             clauses.extend(Not(Predicate(f, Kind.NULL, None), span=stats.span) for f in by)
-        for at, expr in later_filters(stages, index + 1, by, profile.find(head.name)):
-            if fill is not None:  # a missing by-field is the fill text in the group's row
-                filled = simplify(expr, partial(_filled, fill))
-                pushed.add(at)
-                if filled is False:
-                    never = True
-                if isinstance(filled, bool):
-                    continue
-                expr = filled
-            clauses.append(expr)
-            pushed.add(at)
         problem(
             "tstats:stats",
             "tstats' aggregation only shapes the results (a Sigma rule's match is the event "
-            "itself, not a row of counts by field): dropped"
-            + (" (the filters on its by-fields after it are kept)" if pushed else ""),
+            "itself, not a row of counts by field): dropped",
             stats.span,
         )
         index += 1
@@ -170,20 +144,20 @@ def read_tstats(
     dataset = profile.find(head.name)
     if dataset is not None and not dataset.sources and dataset.name in TAXONOMY:
         logsource, detection = _taxonomy(dataset, where, problem, head.span)
-        return TstatsRead(logsource, detection, index, pushed, by_fields, dataset)
+        return TstatsRead(logsource, detection, index, by_fields, dataset)
     if dataset is None or not dataset.sources:
         why = ("is not in" if dataset is None else "has no event source in")
         problem("datamodel", f"data model {head.name!r} {why} the {profile.name} data-model "
                 "profile: no Sigma log source selects its rows", head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed, by_fields, dataset)
-    alternatives = [] if never else _per_source(dataset, where, problem, head.span)
+        return TstatsRead(LogSource(), None, index, by_fields, dataset)
+    alternatives = _per_source(dataset, where, problem, head.span)
     if not alternatives:
         problem("datamodel", f"no row of {dataset.name} can satisfy the tstats where clause",
                 head.span)  # fmt: skip
-        return TstatsRead(LogSource(), None, index, pushed, by_fields, dataset)
+        return TstatsRead(LogSource(), None, index, by_fields, dataset)
     logsource, detection = _combine(alternatives)
     sources = tuple(s for s, _ in alternatives)
-    return TstatsRead(logsource, detection, index, pushed, by_fields, dataset, sources)
+    return TstatsRead(logsource, detection, index, by_fields, dataset, sources)
 
 
 #: Data sets without event sources here that a Sigma taxonomy log source names, with the Sigma
@@ -231,88 +205,6 @@ def _taxonomy(
         return logsource, None
     tree = simplify(where, leaf)
     return logsource, None if isinstance(tree, bool) else tree
-
-
-def later_filters(
-    stages: Sequence[Stage], start: int, by: list[str], dataset: DataSet | None
-) -> list[tuple[int, Expr]]:
-    """The filters after tstats' stats that read only its by-fields (renamed as
-    ``drop_dm_object_name`` renames them), with the data-set names back: on the result row of
-    an event's group they hold exactly when they hold on the event's row, each by-field being
-    one of the row's values. Not when a by-field can hold several values (a ``split``
-    extraction: the row per value would be tested apart), nor after a stage that changes a
-    by-field or the rows (another stats, a join...)."""
-    sources = dataset.sources if dataset is not None else ()
-    prefix = dataset.prefix if dataset is not None else ""
-    multi = {
-        f"{prefix}.{x.target}" for s in sources for x in s.extractions if x.transform == "split"
-    }
-    names = {f: f for f in by if f not in multi}  # name in the rows now -> data-set field
-    out: list[tuple[int, Expr]] = []
-    for at in range(start, len(stages)):
-        stage = stages[at]
-        if isinstance(stage, Rename):
-            names = _renamed(names, stage.pairs)
-        elif isinstance(stage, Filter) and stage.command in ("where", "search"):
-            fields = [p.field for p in predicates(stage.expr)]
-            if not _has_condition(stage.expr) and fields and all(f in names for f in fields):
-                out.append((at, map_fields(stage.expr, partial(_original, dict(names)))))
-        elif isinstance(stage, (Eval, Convert, FillNull)):
-            for written in _written(stage):
-                for name in [n for n in names if written == "*" or n == written]:
-                    del names[name]
-        elif not isinstance(stage, (Table, Sort)):
-            break
-    return out
-
-
-def _filled(fill: str, p: Predicate) -> Tree:
-    """``p`` on a group row where a missing by-field reads as the ``fillnull_value`` text."""
-    assert p.field is not None
-    null = Predicate(p.field, Kind.NULL, None, span=p.span)
-    return simplify_or([
-        simplify_and([Not(null, span=p.span), p]),
-        simplify_and([null, decide(p, fill)]),
-    ])  # fmt: skip
-
-
-def _original(names: dict[str, str], name: str) -> str:
-    return names.get(name, name)
-
-
-def _renamed(names: dict[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, original in names.items():
-        new = name
-        for old, to in pairs:
-            if old.endswith("*") and to.endswith("*") and name.startswith(old[:-1]):
-                new = to[:-1] + name[len(old) - 1 :]
-                break
-            if old == name:
-                new = to
-                break
-        out[new] = original
-    return out
-
-
-def _written(stage: Stage) -> list[str]:
-    if isinstance(stage, Eval):
-        return [name for name, _ in stage.assignments]
-    if isinstance(stage, Convert):
-        return [alias or field for _, field, alias in stage.conversions]
-    if isinstance(stage, FillNull):
-        return list(stage.fields) or ["*"]
-    return []
-
-
-def _has_condition(expr: Expr) -> bool:
-    if isinstance(expr, Condition):
-        return True
-    if isinstance(expr, Not):
-        return _has_condition(expr.arg)
-    if isinstance(expr, (And, Or)):
-        return any(_has_condition(a) for a in expr.args)
-    return False
 
 
 def _is_tstats_filter(stage: Stage) -> bool:
