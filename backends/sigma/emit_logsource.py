@@ -16,7 +16,7 @@ from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
 
-from backends.sigma.splunk_sources import sigma_source, vendor_product
+from backends.sigma.splunk_sources import setting_channel, sigma_source, vendor_product
 from ir.errors import Span
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
@@ -176,10 +176,19 @@ class LogSourceWriter:
         (construct ``source``), and written as the channel when lossy; unless the same OR
         also selects the channel in the profile's rendering (``covered``, lower-cased): then
         the OR is both renderings of the channel, which is what Sigma's channel means
-        (security_content's ``powershell`` macro is such an OR)."""
+        (security_content's ``powershell`` macro is such an OR).
+
+        A setting naming one channel (``eventtype=wineventlog_security``, the legacy Sysmon
+        source type: :data:`backends.sigma.splunk_sources.CHANNEL_SETTINGS`) is that channel
+        only when the same OR also selects it by ``source``/``Channel`` (``covered``): as the
+        add-on defines it, the OR is then every rendering of the channel, Sigma's service;
+        alone, it is a setting the evaluator reads as a field no event of the profile has
+        (``ruleglot check`` would find the Sigma service wider), so it stays a warning."""
         channel = channel_of_predicate(p)
         if channel is not None and channel.lower() in covered:
             return channel
+        if p.field in ("eventtype", "sourcetype"):
+            return None
         prefix = self.source_prefix
         other_rendering = prefix is not None and not p.value_text().lower().startswith(
             prefix.lower()
@@ -211,6 +220,7 @@ class LogSourceWriter:
             str(channel_of_predicate(d)).lower()
             for d in disjuncts
             if isinstance(d, Predicate) and channel_of_predicate(d) is not None
+            and d.field in ("source", "Channel")
             and (d.field != "source" or d.value_text().lower().startswith(prefix))
         )  # fmt: skip
         for d in disjuncts:
@@ -251,11 +261,15 @@ def as_list(value: Any) -> list[str]:
 
 
 def channel_of_predicate(p: Predicate) -> str | None:
-    """The channel an ``eq`` predicate on ``source``/``Channel`` names, else ``None``."""
+    """The channel an ``eq`` predicate on ``source``/``Channel`` names, or a setting that
+    selects one channel (:data:`backends.sigma.splunk_sources.CHANNEL_SETTINGS`:
+    ``eventtype=wineventlog_security``), else ``None``."""
     if p.kind is not Kind.EQ or not isinstance(p.value, str) or p.cased:
         return None
     if p.field == "Channel":
         return p.value
+    if p.field in ("eventtype", "sourcetype"):
+        return setting_channel(str(p.field), p.value)
     if p.field == "source":
         for prefix in WINDOWS_SOURCE_PREFIXES:
             if p.value.lower().startswith(prefix.lower()) and len(p.value) > len(prefix):

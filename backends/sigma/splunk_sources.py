@@ -10,8 +10,11 @@ Splunk add-on that defines the source type and the Sigma taxonomy entry (SigmaHQ
 several Sigma services (``azure:monitor:aad``: sign-in and audit logs), only the product is
 given: the Sigma rule then reads more events than the search, which the writer reports.
 
-Windows event logs (``XmlWinEventLog``, ``WinEventLog``) are not here: their channel is the
-log source, which ``backends/sigma/emit.py`` reads from ``source`` through the field profile.
+Windows event logs (``XmlWinEventLog``, ``WinEventLog``) are not in :data:`SOURCETYPES`: their
+channel is the log source, which ``backends/sigma/emit.py`` reads from ``source`` through the
+field profile. :data:`CHANNEL_SETTINGS` lists the other settings that name exactly one Windows
+channel (an eventtype of the Splunk Add-on for Microsoft Windows, a legacy Sysmon source type),
+so that an OR of them with the channel's ``source`` is that channel's Sigma service.
 
 A source type the table does not know is not guessed silently: :func:`vendor_product` reads
 Splunk's naming convention (``vendor:product:technology:format``, Splunk Add-ons manual,
@@ -68,6 +71,40 @@ SOURCES: tuple[tuple[str, SigmaLogSource], ...] = (
     # kubernetes; SigmaHQ's Kubernetes audit rules read product kubernetes, service audit
     ("kubernetes", SigmaLogSource("kubernetes", "audit", _KUBE)),
 )
+
+#: The Splunk Add-on for Microsoft Windows' eventtypes, ``default/eventtypes.conf`` (version
+#: 11.0.2, quoted literally in public notes found with the ``search`` tool: ``find_string``
+#: "[wineventlog_security]"; Splunk's own add-on is not in the stored index):
+#: ``[wineventlog_security] search = source=WinEventLog:Security OR
+#: source=WMI:WinEventLog:Security OR source=XmlWinEventLog:Security``, and the same three
+#: renderings for ``wineventlog_system`` and ``wineventlog_application``. Every rendering of
+#: one channel: what Sigma's ``service`` means (pySigma's ``windows_logsource_mapping`` names
+#: the channel, not a rendering).
+_TA_WINDOWS = "Splunk Add-on for Microsoft Windows 11.0.2, default/eventtypes.conf"
+#: The first Splunk Sysmon add-on (TA-microsoft-sysmon 3.2.1, README: "Sourcetype:
+#: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") gave the Sysmon channel's events that
+#: source type; the Splunk Add-on for Sysmon (splunkbase 5709) gives them ``source`` with the
+#: channel (security_content ``data_sources/sysmon_eventid_*.yml``: ``source:
+#: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational``, ``sourcetype: xmlwineventlog``).
+_TA_SYSMON = "TA-microsoft-sysmon 3.2.1 README; security_content data_sources/sysmon_eventid_1.yml"
+
+#: (setting, lower-cased value) -> the Windows channel it selects every rendering of, and why
+CHANNEL_SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
+    ("eventtype", "wineventlog_security"): ("Security", _TA_WINDOWS),
+    ("eventtype", "wineventlog_system"): ("System", _TA_WINDOWS),
+    ("eventtype", "wineventlog_application"): ("Application", _TA_WINDOWS),
+    ("sourcetype", "xmlwineventlog:microsoft-windows-sysmon/operational"): (
+        "Microsoft-Windows-Sysmon/Operational", _TA_SYSMON
+    ),
+}
+
+
+def setting_channel(field: str, value: str) -> str | None:
+    """The Windows channel ``field=value`` (a search setting) selects, per
+    :data:`CHANNEL_SETTINGS`, or ``None``."""
+    found = CHANNEL_SETTINGS.get((field, value.lower()))
+    return found[0] if found is not None else None
+
 
 _VENDOR = re.compile(r"[a-z][a-z0-9_]*")
 
