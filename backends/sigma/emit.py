@@ -258,6 +258,7 @@ class _Emitter(LogSourceWriter):
         self.product: str | None = None  # from a search setting (backends.sigma.splunk_sources)
         #: the search's own data-source settings no Sigma log source maps (``sourcetype=x``)
         self.unmapped: list[str] = []
+        self.linux_sysmon: list[Predicate] = []
         self.copies: dict[str, str] = {}  # eval f=g before: f reads g
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
         self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
@@ -294,6 +295,7 @@ class _Emitter(LogSourceWriter):
 
     def result(self, docs: list[dict[str, Any]]) -> EmitResult:
         """The YAML, with each warning's effect (:mod:`backends.sigma.lossy_effects`)."""
+        self.report_linux_sysmon()
         effects: dict[int, tuple[Effect, str]] = {}
         for run, present in self.dropped:
             for stage, effect in zip(run, stage_effects(run, present), strict=True):
@@ -337,12 +339,13 @@ class _Emitter(LogSourceWriter):
                 base = self.extract_logsource(base)
             if base is not None:
                 base = self.search_settings(base)
-            detection = self.detection_of(self.lower(base) if base is not None else None)
+            lowered = self.lower(base) if base is not None else None
+            detection = self.detection_of(lowered)
             doc = self.metadata()
             doc["logsource"] = self.logsource()
             doc["detection"] = detection
             self.closing(doc)
-            return self.result([doc])
+            return self.result([doc, *self.linux_sysmon_docs(doc, lowered)])
         return self.result(self.correlation(correlation, exprs))
 
     def required_by_fields(self, dropped: Sequence[Stage], exprs: list[Expr]) -> set[str]:

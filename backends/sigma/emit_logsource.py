@@ -12,11 +12,20 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
 
-from backends.sigma.splunk_sources import setting_channel, sigma_source, vendor_product
+from backends.sigma.splunk_sources import (
+    LINUX_SYSMON_CATEGORIES,
+    LINUX_SYSMON_EVENTS,
+    is_linux_sysmon,
+    setting_channel,
+    sigma_source,
+    vendor_product,
+)
 from ir.errors import Span
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
@@ -50,6 +59,9 @@ class LogSourceWriter:
     service: str | None
     product: str | None
     unmapped: list[str]
+    #: ``source=Syslog:Linux-Sysmon/Operational`` disjuncts beside the Windows Sysmon channel,
+    #: written as a Linux rule of the collection (:meth:`linux_sysmon_docs`) or reported
+    linux_sysmon: list[Predicate]
 
     def problem(
         self,
@@ -232,7 +244,11 @@ class LogSourceWriter:
                 channels.append(channel)
         if not channels:
             return False
+        sysmon_only = {c.lower() for c in channels} == {SYSMON_CHANNEL.lower()}
         for d in others:
+            if sysmon_only and is_linux_sysmon(str(d.field), d.value_text()) and d.kind is Kind.EQ:
+                self.linux_sysmon.append(d)  # the collection's Linux rule, or reported later
+                continue
             self.problem(
                 "logsource",
                 f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
@@ -254,6 +270,85 @@ class LogSourceWriter:
             if {c.lower() for c in as_list(windows_logsource_mapping[service])} == wanted:
                 return None
         return keep
+
+
+    # --- Windows and Linux Sysmon: a rule collection
+
+    def linux_sysmon_docs(
+        self, doc: dict[str, Any], detection: Expr | None
+    ) -> list[dict[str, Any]]:
+        """The Linux rule of a search over Windows and Linux Sysmon (security_content's
+        ``sysmon`` macro: the Sysmon channel OR ``source=Syslog:Linux-Sysmon/Operational``):
+        the union of two Sigma log sources is a rule collection, one rule per log source with
+        the same detection. The Linux rule is ``product: linux`` with the category of the
+        detection's one top-level ``EventID`` (:data:`LINUX_SYSMON_CATEGORIES`) and, when the
+        Windows rule has an id, its own (uuid5 of it) and ``related`` to it; the detection
+        keeps the EventID, so it selects Sysmon's events of the category only.
+
+        When every EventID the detection requires is one Sysmon for Linux never writes
+        (:data:`LINUX_SYSMON_EVENTS`: image loads, registry, DNS...), the Linux part selects
+        no event: dropped, exact, no rule. Otherwise ``[]`` when the Windows rule is not
+        Sysmon's or the EventIDs name no one category: the Linux disjunct is then reported as
+        dropped (:meth:`report_linux_sysmon`)."""
+        if not self.linux_sysmon or detection is None:
+            return []
+        logsource = doc.get("logsource", {})
+        if (logsource.get("product"), logsource.get("service")) != ("windows", "sysmon"):
+            return []
+        ids = _required_event_ids(detection)
+        if ids and not ids & LINUX_SYSMON_EVENTS:
+            self.linux_sysmon = []  # no Linux Sysmon event has these EventIDs
+            return []
+        category = LINUX_SYSMON_CATEGORIES.get(next(iter(ids))) if len(ids) == 1 else None
+        if category is None:
+            return []
+        self.linux_sysmon = []
+        linux: dict[str, Any] = {}
+        for key, value in doc.items():
+            if key == "id":
+                linux["id"] = str(uuid.uuid5(uuid.UUID(doc["id"]), "linux"))
+                linux["related"] = [{"id": doc["id"], "type": "similar"}]
+            elif key == "logsource":
+                linux["logsource"] = {"product": "linux", "category": category}
+                if "definition" in logsource:
+                    linux["logsource"]["definition"] = logsource["definition"]
+            else:
+                linux[key] = copy.deepcopy(value)
+        return [linux]
+
+    def report_linux_sysmon(self) -> None:
+        """The Linux Sysmon disjuncts no Linux rule was written for: dropped, reported."""
+        for d in self.linux_sysmon:
+            self.problem(
+                "logsource",
+                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
+                "dropped (the Sigma log source selects fewer events)",
+                d.span,
+            )
+        self.linux_sysmon = []
+
+
+#: The Windows Sysmon channel (pySigma's ``windows_logsource_mapping["sysmon"]``).
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+
+
+def _required_event_ids(detection: Expr) -> set[int]:
+    """The EventIDs one top-level conjunct of ``detection`` allows (``EventID=7``, or an OR of
+    such), or the empty set when none says."""
+    for part in conjuncts(detection):
+        disjuncts = part.args if isinstance(part, Or) else (part,)
+        ids: set[int] = set()
+        for d in disjuncts:
+            if not (isinstance(d, Predicate) and d.field == "EventID" and d.kind is Kind.EQ):
+                break
+            try:
+                ids.add(int(str(d.value)))
+            except ValueError:
+                break
+        else:
+            if ids:
+                return ids
+    return set()
 
 
 def as_list(value: Any) -> list[str]:

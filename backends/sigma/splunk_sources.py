@@ -106,6 +106,40 @@ def setting_channel(field: str, value: str) -> str | None:
     return found[0] if found is not None else None
 
 
+#: Sysmon for Linux's events in Splunk (security_content ``data_sources/
+#: sysmon_for_linux_eventid_1.yml`` and ``_11.yml``: ``source: Syslog:Linux-Sysmon/Operational``,
+#: ``sourcetype: sysmon:linux``, Splunk Add-on for Sysmon for Linux, splunkbase 6652); their
+#: ``example_log`` is Sysmon's XML event (``EventID``, ``Image``, ``CommandLine``...), the field
+#: names Sigma's Sysmon-based taxonomy uses.
+LINUX_SYSMON_SOURCE = "Syslog:Linux-Sysmon/Operational"
+#: The Sigma categories of Sysmon for Linux events: SigmaHQ's Linux rules are ``product: linux``
+#: with ``category: process_creation`` (122 rules), ``file_event`` (8) and
+#: ``network_connection`` (5) (``grep -rh -A3 '^logsource:' ../shared/corpus/sigma/rules/linux``),
+#: each Sysmon's EventID as pySigma's ``sysmon_generic_logsource_eventid_mapping`` gives it for
+#: Windows Sysmon (1, 11, 3; Sysmon for Linux numbers its events the same way, its data sources
+#: above: EventID 1 process creation, 11 file create).
+LINUX_SYSMON_CATEGORIES: dict[int, str] = {
+    1: "process_creation",
+    3: "network_connection",
+    11: "file_event",
+}
+
+
+#: Every EventID Sysmon for Linux writes (a superset): Sysinternals' manual page
+#: (Sysinternals/SysmonForLinux ``package/usr/share/man/man8/sysmon.8``, 1.3.1: process
+#: creation, file creations and deletions, raw disk reads, network connections, ptrace process
+#: access: 1, 11, 23, 9, 3, 10), with the process termination, service state, configuration
+#: change and error events its configurations and log readers also name (5, 4, 16, 255). No
+#: image load (7), remote thread (8), registry (12-14), pipe (17, 18), WMI (19-21) or DNS (22)
+#: event: a search's Linux Sysmon part ANDed with such an EventID selects nothing.
+LINUX_SYSMON_EVENTS = frozenset({1, 3, 4, 5, 9, 10, 11, 16, 23, 255})
+
+
+def is_linux_sysmon(field: str, value: str) -> bool:
+    """``source=Syslog:Linux-Sysmon/Operational``: Sysmon for Linux's events."""
+    return field == "source" and value.lower() == LINUX_SYSMON_SOURCE.lower()
+
+
 _VENDOR = re.compile(r"[a-z][a-z0-9_]*")
 
 
