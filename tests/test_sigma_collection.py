@@ -135,3 +135,36 @@ def test_check_finds_the_collection_equivalent(tmp_path: Any) -> None:
     assert {w["construct"] for w in entry["warnings"]} == {"stats"}
     assert entry["translation"].count("\ntitle:") == 1  # two documents
     assert entry["generated"] > 10
+
+
+def test_check_compares_a_shaping_only_correlation_on_its_event_rule(tmp_path: Any) -> None:
+    """A threshold search whose Sigma correlation only renames and drops result columns
+    (every warning ``shaping``, once the source macro's eventtype is the Security channel)
+    makes no row for one event alone: found by ``check`` on security_content's
+    windows_multiple_invalid_users_failed_to_authenticate_using_ntlm (all 10 such rules
+    'differed'). It is compared on the correlation's event rule, the leading filters."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tests.conftest import shared
+    from translator.cli import main
+
+    macros = shared("spl", "macros")
+    path = tmp_path / "c.yml"
+    path.write_text(
+        "name: c\nid: 57ad5a64-9df7-11eb-a290-acde48001122\n"
+        "search: '`wineventlog_security` EventCode=4776 Status=0xc0000064 | bucket span=5m _time"
+        " | stats dc(TargetUserName) AS unique_accounts by _time, Workstation"
+        " | where unique_accounts > 30'\n"
+    )
+    result = CliRunner().invoke(main, [
+        "check", "--from", "spl", "--to", "sigma", "--lossy", "--macros", str(macros),
+        str(path), "--format", "json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.stdout)
+    assert "\ncorrelation:" in entry["translation"]
+    assert all(w["effect"] == "shaping" for w in entry["warnings"])
+    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
+    assert "counterexample" not in entry

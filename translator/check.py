@@ -485,7 +485,12 @@ def translate_pair(
     stages_shaping = bool(done.warnings) and all(
         w.get("effect") == "shaping" or w.get("drops_stage") is False for w in done.warnings
     )
-    alone = stages_shaping and rule.leading_filters != rule.stages and not tstats
+    # (a translation that aggregates itself, a Sigma correlation, makes no row for one event
+    # alone: it is compared on its event rule, the leading filters, as a lossy one is)
+    alone = (
+        stages_shaping and rule.leading_filters != rule.stages and not tstats
+        and api.is_filter_only(back)
+    )  # fmt: skip
     if done.warnings and rule.leading_filters != rule.stages and not tstats and not alone:
         # compared on what it carries (a tstats search: its rows, see Decider)
         source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)
