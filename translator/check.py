@@ -28,7 +28,10 @@ the named constructs cost (a dropped ``eventtype=`` disjunct of a source macro, 
 Except when every warning says it only shapes the output (``effect: shaping``, the Sigma
 writer's :mod:`backends.sigma.lossy_effects`): that claims the same events alert, so the source
 is its whole pipeline, each event run alone (an event passes when it makes a result row; a
-tstats search, its rows), and a counterexample refutes the claim: ``differs``.
+tstats search, its rows), and a counterexample refutes the claim: ``differs``. (A translation
+that aggregates itself, a Sigma correlation, makes no row for one event alone: it is compared
+on its event rule, the leading filters.) A Sigma rule collection (one rule per log source) is
+compared as the union of its rules (:func:`collection_member`).
 
 Statuses: ``equivalent``; ``lossy`` (see above); ``differs`` (a translation that claimed no loss
 and does not match the same events: the silent mistranslation this harness exists for; with a
