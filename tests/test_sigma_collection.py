@@ -2,8 +2,9 @@
 the union of two Sigma log sources, written as a rule collection (issue 19).
 
 The Windows rule reads the Sysmon channel (``service: sysmon``); the Linux rule, the same
-detection under ``product: linux`` and the category of its EventID (SigmaHQ's Linux rules:
-process_creation, file_event, network_connection), with its own id ``related`` to the first.
+detection under ``product: linux`` and the category of its EventID (pySigma's Sysmon table, as
+SigmaHQ's Linux rules read process_creation, file_event, network_connection), with its own
+id ``related`` to the first.
 An EventID Sysmon for Linux never writes (7, 22...) makes the Linux part empty: one rule, exact.
 ``ruleglot check`` compares the search with the union: on the windows profile's events the
 Linux rule selects none, so the union is the Windows rule.
@@ -55,6 +56,8 @@ def _docs(search: str, lossy: bool = True) -> tuple[list[dict[str, Any]], list[s
         ("EventCode=1 process_name=curl CommandLine=*http*", "process_creation"),
         ("EventCode=11 TargetFilename=*.so", "file_event"),
         ("EventCode=3 DestinationPort=4444", "network_connection"),
+        ("EventCode=10 TargetImage=*lsass.exe", "process_access"),  # Linux: ptrace
+        ("(EventCode=1 OR EventCode=7) Image=x", "process_creation"),  # no Linux 7
     ],
 )
 def test_windows_and_linux_sysmon_is_a_collection(search: str, category: str) -> None:
@@ -83,9 +86,9 @@ def test_an_event_linux_sysmon_never_writes_is_one_exact_rule() -> None:
 @pytest.mark.parametrize(
     "search",
     [
-        "EventCode=10 TargetImage=*lsass.exe",  # process access: Linux writes it, no category
+        "EventCode=4 State=Stopped",  # service state: Linux writes it, sysmon_status is 4, 16
         "process_name=curl",  # no EventID: no one category
-        "(EventCode=1 OR EventCode=7) Image=x",  # Linux writes 1, but two categories' worth
+        "(EventCode=1 OR EventCode=3) Image=x",  # two categories
     ],
 )
 def test_no_linux_rule_keeps_the_warning(search: str) -> None:

@@ -299,7 +299,8 @@ class LogSourceWriter:
         if ids and not ids & LINUX_SYSMON_EVENTS:
             self.linux_sysmon = []  # no Linux Sysmon event has these EventIDs
             return []
-        category = LINUX_SYSMON_CATEGORIES.get(next(iter(ids))) if len(ids) == 1 else None
+        written = ids & LINUX_SYSMON_EVENTS  # the others select no Linux event
+        category = LINUX_SYSMON_CATEGORIES.get(next(iter(written))) if len(written) == 1 else None
         if category is None:
             return []
         self.linux_sysmon = []

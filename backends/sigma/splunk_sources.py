@@ -27,6 +27,8 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
+from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
+
 
 @dataclass(frozen=True, slots=True)
 class SigmaLogSource:
@@ -112,19 +114,6 @@ def setting_channel(field: str, value: str) -> str | None:
 #: ``example_log`` is Sysmon's XML event (``EventID``, ``Image``, ``CommandLine``...), the field
 #: names Sigma's Sysmon-based taxonomy uses.
 LINUX_SYSMON_SOURCE = "Syslog:Linux-Sysmon/Operational"
-#: The Sigma categories of Sysmon for Linux events: SigmaHQ's Linux rules are ``product: linux``
-#: with ``category: process_creation`` (122 rules), ``file_event`` (8) and
-#: ``network_connection`` (5) (``grep -rh -A3 '^logsource:' ../shared/corpus/sigma/rules/linux``),
-#: each Sysmon's EventID as pySigma's ``sysmon_generic_logsource_eventid_mapping`` gives it for
-#: Windows Sysmon (1, 11, 3; Sysmon for Linux numbers its events the same way, its data sources
-#: above: EventID 1 process creation, 11 file create).
-LINUX_SYSMON_CATEGORIES: dict[int, str] = {
-    1: "process_creation",
-    3: "network_connection",
-    11: "file_event",
-}
-
-
 #: Every EventID Sysmon for Linux writes (a superset): Sysinternals' manual page
 #: (Sysinternals/SysmonForLinux ``package/usr/share/man/man8/sysmon.8``, 1.3.1: process
 #: creation, file creations and deletions, raw disk reads, network connections, ptrace process
@@ -133,6 +122,21 @@ LINUX_SYSMON_CATEGORIES: dict[int, str] = {
 #: image load (7), remote thread (8), registry (12-14), pipe (17, 18), WMI (19-21) or DNS (22)
 #: event: a search's Linux Sysmon part ANDed with such an EventID selects nothing.
 LINUX_SYSMON_EVENTS = frozenset({1, 3, 4, 5, 9, 10, 11, 16, 23, 255})
+
+#: The Sigma category of each Sysmon for Linux event: Sigma's generic categories are defined by
+#: Sysmon's EventIDs (pySigma's ``sysmon_generic_logsource_eventid_mapping``: process_creation 1,
+#: network_connection 3, process_termination 5, raw_access_thread 9, process_access 10,
+#: file_event 11, file_delete 23), and SigmaHQ's Linux rules read Sysmon for Linux's events that
+#: way, ``product: linux`` with the category (``category: process_creation`` 122 rules,
+#: ``file_event`` 8, ``network_connection`` 5: ``grep -rh -A3 '^logsource:'
+#: ../shared/corpus/sigma/rules/linux``). An EventID of several categories (12) or a category
+#: of several EventIDs (sysmon_status: 4, 16) names none.
+LINUX_SYSMON_CATEGORIES: dict[int, str] = {
+    event: category
+    for category, event in sysmon_generic_logsource_eventid_mapping.items()
+    if isinstance(event, int) and event in LINUX_SYSMON_EVENTS
+    and list(sysmon_generic_logsource_eventid_mapping.values()).count(event) == 1
+}
 
 
 def is_linux_sysmon(field: str, value: str) -> bool:
