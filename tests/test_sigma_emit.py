@@ -290,15 +290,16 @@ def test_lossy_mode_lists_warnings_and_still_loads():
     # process_name is the file name of the first present of Image, NewProcessName: the path
     # is the name, or ends in it after either separator (tests/test_sigma_basename.py)
     detection = doc["detection"]
-    assert [detection[f"selection_{i}"] for i in range(1, 5)] == [
+    assert detection["selection_1"] == [
         {"Image": "cmd.exe"}, {"Image|endswith": "\\cmd.exe"}, {"Image|endswith": "/cmd.exe"},
-        {"Image": None},
     ]  # fmt: skip
-    assert detection["selection_5"] == [
+    assert detection["selection_2"] == {"Image": None}
+    assert detection["selection_3"] == [
         {"NewProcessName": "cmd.exe"}, {"NewProcessName|endswith": "\\cmd.exe"},
         {"NewProcessName|endswith": "/cmd.exe"},
     ]  # fmt: skip
-    assert detection["selection_6"] == ["evil"]
+    assert detection["selection_4"] == ["evil"]
+    assert detection["condition"].startswith("(selection_1 or (selection_2 and selection_3))")
 
 
 def test_condition_leaf_is_unsupported():
