@@ -178,3 +178,52 @@ def test_settings_scan_on_security_content() -> None:
                     holding.setdefault(name, str(path))
     assert documents > 1400
     assert holding == {}
+
+
+@pytest.mark.parametrize(
+    ("spl", "service"),
+    [
+        # security_content's wineventlog_security and sysmon macros (the Windows part)
+        ("(eventtype=wineventlog_security OR Channel=security OR "
+         "source=XmlWinEventLog:Security) EventCode=4720", "security"),
+        ('(eventtype=wineventlog_application OR source="XmlWinEventLog:Application") '
+         "EventCode=1000", "application"),
+        ("(sourcetype=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational OR "
+         "source=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational) EventCode=1", "sysmon"),
+    ],
+)  # fmt: skip
+def test_setting_naming_the_channel_is_the_service(spl: str, service: str) -> None:
+    """An eventtype of the Windows add-on, or the legacy Sysmon source type, ORed with the
+    channel's own ``source``: every rendering of that channel, Sigma's service, no warning
+    about the log source (CHANNEL_SETTINGS)."""
+    doc, constructs = _lossy(spl)
+    assert doc["logsource"] == {"product": "windows", "service": service}
+    assert not constructs & {"logsource", "eventtype", "sourcetype", "source"}
+    assert not _fields(doc["detection"]) & SETTINGS
+    (rule,) = read_spl(spl)
+    assert yaml.safe_load(emit_sigma(rule).yaml)["logsource"]["service"] == service  # strict
+
+
+@pytest.mark.parametrize(
+    "spl",
+    [
+        "eventtype=wineventlog_system EventCode=7045",  # alone: the evaluator has no eventtype
+        "(eventtype=wineventlog_security OR source=XmlWinEventLog:System) EventCode=1",
+        "(eventtype=other OR Channel=security) EventCode=4720",
+    ],
+)
+def test_setting_naming_the_channel_alone_stays_loud(spl: str) -> None:
+    """Without the channel's own ``source``/``Channel`` in the same OR (or with an eventtype
+    the table does not know), the setting is still reported, never silently a service."""
+    _, constructs = _lossy(spl)
+    assert constructs & {"logsource", "eventtype"}
+
+
+def test_channel_settings_table() -> None:
+    from backends.sigma.splunk_sources import setting_channel
+
+    assert setting_channel("eventtype", "WinEventLog_Security") == "Security"
+    assert setting_channel("sourcetype", "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") \
+        == "Microsoft-Windows-Sysmon/Operational"
+    assert setting_channel("source", "wineventlog_security") is None
+    assert setting_channel("eventtype", "okta_log") is None

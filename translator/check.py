@@ -28,7 +28,10 @@ the named constructs cost (a dropped ``eventtype=`` disjunct of a source macro, 
 Except when every warning says it only shapes the output (``effect: shaping``, the Sigma
 writer's :mod:`backends.sigma.lossy_effects`): that claims the same events alert, so the source
 is its whole pipeline, each event run alone (an event passes when it makes a result row; a
-tstats search, its rows), and a counterexample refutes the claim: ``differs``.
+tstats search, its rows), and a counterexample refutes the claim: ``differs``. (A translation
+that aggregates itself, a Sigma correlation, makes no row for one event alone: it is compared
+on its event rule, the leading filters.) A Sigma rule collection (one rule per log source) is
+compared as the union of its rules (:func:`collection_member`).
 
 Statuses: ``equivalent``; ``lossy`` (see above); ``differs`` (a translation that claimed no loss
 and does not match the same events: the silent mistranslation this harness exists for; with a
@@ -308,11 +311,16 @@ def _macro_table(names: Iterable[str]) -> MacroTable | None:
 
 
 def read_back(
-    text: str, write: str, macros: Iterable[str] = (), path: str = "", everything: bool = False
-) -> Rule:
+    text: str, write: str, macros: Iterable[str] = (), path: str = "", everything: bool = False,
+    profile_name: str = "windows",
+) -> Rule:  # fmt: skip
     """The translation read by the target language's reader (one rule). The data-source
     macros an SPL translation calls for unmapped log sources select no event of the profile,
-    or, with ``everything``, every event (to compare the detection logic alone)."""
+    or, with ``everything``, every event (to compare the detection logic alone). A Sigma
+    collection of filter rules (one per log source: Windows and Linux Sysmon) matches the union
+    of its rules' events; on the events of ``profile_name``, a rule whose log source the
+    profile does not map selects none, so the union is the one rule it maps
+    (:func:`collection_member`)."""
     if write == "spl":
         table = (
             MacroTable.from_dict({name: "" for name in macros}) if everything
@@ -322,8 +330,28 @@ def read_back(
         return Rule("translation", spl.stages, timerange=spl.timerange, language="spl")
     rules = read_sigma(text, path or None)
     if len(rules) != 1:  # a correlation and its event rules: the correlation decides
-        rules = [r for r in rules if not api.is_filter_only(r)] or rules
+        decides = [r for r in rules if not api.is_filter_only(r)]
+        if not decides:
+            return collection_member(rules, profile_name)
+        rules = decides
     return rules[-1]
+
+
+def collection_member(rules: Sequence[Rule], profile_name: str) -> Rule:
+    """The rule of a collection of filter rules that decides the union on the events of
+    ``profile_name``: the only one whose log source the profile maps (the others select none
+    of its events; the first when none is mapped, which check then reports as unmapped).
+    Several mapped rules would need the union itself: refused by name, never one of them."""
+    chosen = api.profile(profile_name)
+    if not chosen.mappings:
+        raise RuleglotError("a rule collection compared on every event (no log-source profile) "
+                            "is not supported", category="unsupported", construct="collection")
+    mapped = [r for r in rules if chosen.resolve(r.logsource) is not None]
+    if len(mapped) > 1:
+        raise RuleglotError(f"{len(mapped)} rules of the collection select events of profile "
+                            f"{chosen.name}: their union is not compared", category="unsupported",
+                            construct="collection")  # fmt: skip
+    return mapped[0] if mapped else rules[0]
 
 
 def _flat(event: Event) -> dict[str, Any]:
@@ -424,7 +452,8 @@ def translate_pair(
         return pair
     result.translation, result.warnings = done.text, list(done.warnings)
     try:
-        back = read_back(done.text, write, done.macros, path, everything=bool(done.macros))
+        back = read_back(done.text, write, done.macros, path, everything=bool(done.macros),
+                         profile_name=reading(write, options, written=True)[0])  # fmt: skip
     except RuleglotError as err:
         result.status = "error"
         result.error = {**err.to_dict(), "message": f"translation does not read back: {err}"}
@@ -461,7 +490,12 @@ def translate_pair(
     stages_shaping = bool(done.warnings) and all(
         w.get("effect") == "shaping" or w.get("drops_stage") is False for w in done.warnings
     )
-    alone = stages_shaping and rule.leading_filters != rule.stages and not tstats
+    # (a translation that aggregates itself, a Sigma correlation, makes no row for one event
+    # alone: it is compared on its event rule, the leading filters, as a lossy one is)
+    alone = (
+        stages_shaping and rule.leading_filters != rule.stages and not tstats
+        and api.is_filter_only(back)
+    )  # fmt: skip
     if done.warnings and rule.leading_filters != rule.stages and not tstats and not alone:
         # compared on what it carries (a tstats search: its rows, see Decider)
         source = Rule(rule.title, rule.leading_filters, rule.logsource, language=rule.language)

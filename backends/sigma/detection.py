@@ -208,11 +208,18 @@ class DetectionWriter:
             return (f"not {text}" if atomic else f"not ({text})"), True
         if isinstance(expr, Or):
             maps = [_as_map(a) for a in expr.args]
-            if all(m is not None for m in maps) and all(
-                not any(_keyless(k) for k in m or {}) for m in maps
-            ):
+            listable = [m is not None and not any(_keyless(k) for k in m) for m in maps]
+            if all(listable):
                 return self.new(prefix, maps), True
-            alts = [self.cond(a, prefix) for a in expr.args]
+            # the alternatives one list of maps can hold, then the rest (a file name on the
+            # first present of two paths: the first path's forms in one list)
+            grouped = [m for m, ok in zip(maps, listable, strict=True) if ok]
+            alts: list[tuple[str, bool]] = []
+            rest = list(expr.args)
+            if len(grouped) > 1:
+                alts.append((self.new(prefix, grouped), True))
+                rest = [a for a, ok in zip(expr.args, listable, strict=True) if not ok]
+            alts.extend(self.cond(a, prefix) for a in rest)
             return " or ".join(t if a else f"({t})" for t, a in alts), False
         assert isinstance(expr, And)
         # AND: the operands one map can hold, then the rest

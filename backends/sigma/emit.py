@@ -78,9 +78,13 @@ are read through ``splunk_windows_xml``)
       ``TargetUserName``, ``SubjectUserName``) is written exactly: ``p(s1) or (s1 is null and
       p(s2)) or ...`` (a predicate is false on a missing or null value); ``null``/``exists``
       hold when every/any source does.
-    * ``basename`` extractions (``process_name``) have no Sigma field with the same meaning:
+    * ``basename`` extractions (``process_name``: the file name of ``Image``) are written on
+      the path with the same meaning, :func:`ir.extractions.invert`'s tree (``Image`` equal to
+      ``x`` or ending in ``\\x`` or ``/x``; other kinds a ``|re`` anchored after the last
+      separator), for each source of a first-present-of as above. What has no exact form (a
+      non-ASCII letter under Sigma's case rules, a value holding a separator, a comparison) is
       ``unsupported``; lossy: ``process_name=x`` is written ``Image|endswith: '\\x'``, other
-      kinds as they are on the whole path (each source of a first-present-of, as above).
+      kinds as they are on the whole path.
     * ``_raw`` (SPL's raw event text) is not a Sigma field: ``unsupported`` (not for rules read
       from Sigma, where it is a field name like any other); lossy: written as a keyword (a
       match in any one value of the event) when the kind has a keyword form, else dropped.
@@ -150,7 +154,8 @@ from backends.sigma.lossy_effects import (
 from backends.spl.field_profile import FIELD_PROFILES
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
-from ir.fieldprofiles import FieldProfile
+from ir.extractions import Inexact, invert
+from ir.fieldprofiles import Extraction, FieldProfile
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
     And,
@@ -287,6 +292,7 @@ class _Emitter(LogSourceWriter):
         self.product: str | None = None  # from a search setting (backends.sigma.splunk_sources)
         #: the search's own data-source settings no Sigma log source maps (``sourcetype=x``)
         self.unmapped: list[str] = []
+        self.linux_sysmon: list[Predicate] = []
         self.copies: dict[str, str] = {}  # eval f=g before: f reads g
         self.keywords = True  # False in a temporal's rules: the reader tags them with eval
         self.datamodels = cim_windows()  # the data-model profile a tstats search reads through
@@ -323,6 +329,7 @@ class _Emitter(LogSourceWriter):
 
     def result(self, docs: list[dict[str, Any]]) -> EmitResult:
         """The YAML, with each warning's effect (:mod:`backends.sigma.lossy_effects`)."""
+        self.report_linux_sysmon()
         effects: dict[int, tuple[Effect, str]] = {}
         for run, present in self.dropped:
             for stage, effect in zip(run, stage_effects(run, present), strict=True):
@@ -366,12 +373,13 @@ class _Emitter(LogSourceWriter):
                 base = self.extract_logsource(base)
             if base is not None:
                 base = self.search_settings(base)
-            detection = self.detection_of(self.lower(base) if base is not None else None)
+            lowered = self.lower(base) if base is not None else None
+            detection = self.detection_of(lowered)
             doc = self.metadata()
             doc["logsource"] = self.logsource()
             doc["detection"] = detection
             self.closing(doc)
-            return self.result([doc])
+            return self.result([doc, *self.linux_sysmon_docs(doc, lowered)])
         return self.result(self.correlation(correlation, exprs))
 
     def required_by_fields(self, dropped: Sequence[Stage], exprs: list[Expr]) -> set[str]:
@@ -899,7 +907,13 @@ class _Emitter(LogSourceWriter):
         sources: Sequence[str],
         report: bool = True,
         named: Sequence[str] | None = None,
-    ) -> Predicate:
+    ) -> Expr:
+        """``p`` on the file name of the path ``sources[0]``: the tree on the path that holds
+        exactly when ``p`` holds on its file name, as the evaluator computes a file name
+        (:func:`ir.extractions.invert`: ``process_name=x`` is ``Image`` equal to ``x`` or
+        ending in ``\\x`` or ``/x``; startswith/contains/wildcards a ``|re`` anchored after
+        the last separator); else (a comparison, a non-ASCII letter under Sigma's case rules,
+        a value no file name has) the old approximation on the whole path, reported."""
         source = sources[0]
         value = p.value
         written: Predicate
@@ -907,6 +921,13 @@ class _Emitter(LogSourceWriter):
             # ``f=*``: the file name of a path has a value exactly when the path has one
             self.windows = True
             return _with_field(p, source)
+        try:
+            exact = invert(p, Extraction(str(p.field), (source,), "basename"))
+        except Inexact:
+            exact = None
+        if exact is not None and not isinstance(exact, bool):
+            self.windows = True
+            return exact
         if p.kind is Kind.EQ and isinstance(value, str):
             written = Predicate(source, Kind.ENDSWITH, "\\" + value, p.cased, span=p.span)
         elif p.kind is Kind.STARTSWITH and isinstance(value, str):
@@ -920,10 +941,14 @@ class _Emitter(LogSourceWriter):
         key, text = item(written)
         if not report:
             return written
+        why = (
+            f"no file name holds a path separator, so the search's test is always {exact}"
+            if isinstance(exact, bool) else "not the same values (a bare name, other folders)"
+        )  # fmt: skip
         self.problem(
             "basename",
             f"'{p.field}' is the file name of {' or '.join(named or sources)}; written as "
-            f"{key}: {text!r}, on the whole path: not the same values (a bare name, other folders)",
+            f"{key}: {text!r}, on the whole path: {why}",
             p.span,
         )
         self.windows = True

@@ -12,11 +12,20 @@
 
 from __future__ import annotations
 
+import copy
+import uuid
 from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
 
-from backends.sigma.splunk_sources import sigma_source, vendor_product
+from backends.sigma.splunk_sources import (
+    LINUX_SYSMON_CATEGORIES,
+    LINUX_SYSMON_EVENTS,
+    is_linux_sysmon,
+    setting_channel,
+    sigma_source,
+    vendor_product,
+)
 from ir.errors import Span
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
@@ -50,6 +59,9 @@ class LogSourceWriter:
     service: str | None
     product: str | None
     unmapped: list[str]
+    #: ``source=Syslog:Linux-Sysmon/Operational`` disjuncts beside the Windows Sysmon channel,
+    #: written as a Linux rule of the collection (:meth:`linux_sysmon_docs`) or reported
+    linux_sysmon: list[Predicate]
 
     def problem(
         self,
@@ -176,10 +188,19 @@ class LogSourceWriter:
         (construct ``source``), and written as the channel when lossy; unless the same OR
         also selects the channel in the profile's rendering (``covered``, lower-cased): then
         the OR is both renderings of the channel, which is what Sigma's channel means
-        (security_content's ``powershell`` macro is such an OR)."""
+        (security_content's ``powershell`` macro is such an OR).
+
+        A setting naming one channel (``eventtype=wineventlog_security``, the legacy Sysmon
+        source type: :data:`backends.sigma.splunk_sources.CHANNEL_SETTINGS`) is that channel
+        only when the same OR also selects it by ``source``/``Channel`` (``covered``): as the
+        add-on defines it, the OR is then every rendering of the channel, Sigma's service;
+        alone, it is a setting the evaluator reads as a field no event of the profile has
+        (``ruleglot check`` would find the Sigma service wider), so it stays a warning."""
         channel = channel_of_predicate(p)
         if channel is not None and channel.lower() in covered:
             return channel
+        if p.field in ("eventtype", "sourcetype"):
+            return None
         prefix = self.source_prefix
         other_rendering = prefix is not None and not p.value_text().lower().startswith(
             prefix.lower()
@@ -211,6 +232,7 @@ class LogSourceWriter:
             str(channel_of_predicate(d)).lower()
             for d in disjuncts
             if isinstance(d, Predicate) and channel_of_predicate(d) is not None
+            and d.field in ("source", "Channel")
             and (d.field != "source" or d.value_text().lower().startswith(prefix))
         )  # fmt: skip
         for d in disjuncts:
@@ -222,7 +244,11 @@ class LogSourceWriter:
                 channels.append(channel)
         if not channels:
             return False
+        sysmon_only = {c.lower() for c in channels} == {SYSMON_CHANNEL.lower()}
         for d in others:
+            if sysmon_only and is_linux_sysmon(str(d.field), d.value_text()) and d.kind is Kind.EQ:
+                self.linux_sysmon.append(d)  # the collection's Linux rule, or reported later
+                continue
             self.problem(
                 "logsource",
                 f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
@@ -246,16 +272,100 @@ class LogSourceWriter:
         return keep
 
 
+    # --- Windows and Linux Sysmon: a rule collection
+
+    def linux_sysmon_docs(
+        self, doc: dict[str, Any], detection: Expr | None
+    ) -> list[dict[str, Any]]:
+        """The Linux rule of a search over Windows and Linux Sysmon (security_content's
+        ``sysmon`` macro: the Sysmon channel OR ``source=Syslog:Linux-Sysmon/Operational``):
+        the union of two Sigma log sources is a rule collection, one rule per log source with
+        the same detection. The Linux rule is ``product: linux`` with the category of the
+        detection's one top-level ``EventID`` (:data:`LINUX_SYSMON_CATEGORIES`) and, when the
+        Windows rule has an id, its own (uuid5 of it) and ``related`` to it; the detection
+        keeps the EventID, so it selects Sysmon's events of the category only.
+
+        When every EventID the detection requires is one Sysmon for Linux never writes
+        (:data:`LINUX_SYSMON_EVENTS`: image loads, registry, DNS...), the Linux part selects
+        no event: dropped, exact, no rule. Otherwise ``[]`` when the Windows rule is not
+        Sysmon's or the EventIDs name no one category: the Linux disjunct is then reported as
+        dropped (:meth:`report_linux_sysmon`)."""
+        if not self.linux_sysmon or detection is None:
+            return []
+        logsource = doc.get("logsource", {})
+        if (logsource.get("product"), logsource.get("service")) != ("windows", "sysmon"):
+            return []
+        ids = _required_event_ids(detection)
+        if ids and not ids & LINUX_SYSMON_EVENTS:
+            self.linux_sysmon = []  # no Linux Sysmon event has these EventIDs
+            return []
+        written = ids & LINUX_SYSMON_EVENTS  # the others select no Linux event
+        category = LINUX_SYSMON_CATEGORIES.get(next(iter(written))) if len(written) == 1 else None
+        if category is None:
+            return []
+        self.linux_sysmon = []
+        linux: dict[str, Any] = {}
+        for key, value in doc.items():
+            if key == "id":
+                linux["id"] = str(uuid.uuid5(uuid.UUID(doc["id"]), "linux"))
+                linux["related"] = [{"id": doc["id"], "type": "similar"}]
+            elif key == "logsource":
+                linux["logsource"] = {"product": "linux", "category": category}
+                if "definition" in logsource:
+                    linux["logsource"]["definition"] = logsource["definition"]
+            else:
+                linux[key] = copy.deepcopy(value)
+        return [linux]
+
+    def report_linux_sysmon(self) -> None:
+        """The Linux Sysmon disjuncts no Linux rule was written for: dropped, reported."""
+        for d in self.linux_sysmon:
+            self.problem(
+                "logsource",
+                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
+                "dropped (the Sigma log source selects fewer events)",
+                d.span,
+            )
+        self.linux_sysmon = []
+
+
+#: The Windows Sysmon channel (pySigma's ``windows_logsource_mapping["sysmon"]``).
+SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+
+
+def _required_event_ids(detection: Expr) -> set[int]:
+    """The EventIDs one top-level conjunct of ``detection`` allows (``EventID=7``, or an OR of
+    such), or the empty set when none says."""
+    for part in conjuncts(detection):
+        disjuncts = part.args if isinstance(part, Or) else (part,)
+        ids: set[int] = set()
+        for d in disjuncts:
+            if not (isinstance(d, Predicate) and d.field == "EventID" and d.kind is Kind.EQ):
+                break
+            try:
+                ids.add(int(str(d.value)))
+            except ValueError:
+                break
+        else:
+            if ids:
+                return ids
+    return set()
+
+
 def as_list(value: Any) -> list[str]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def channel_of_predicate(p: Predicate) -> str | None:
-    """The channel an ``eq`` predicate on ``source``/``Channel`` names, else ``None``."""
+    """The channel an ``eq`` predicate on ``source``/``Channel`` names, or a setting that
+    selects one channel (:data:`backends.sigma.splunk_sources.CHANNEL_SETTINGS`:
+    ``eventtype=wineventlog_security``), else ``None``."""
     if p.kind is not Kind.EQ or not isinstance(p.value, str) or p.cased:
         return None
     if p.field == "Channel":
         return p.value
+    if p.field in ("eventtype", "sourcetype"):
+        return setting_channel(str(p.field), p.value)
     if p.field == "source":
         for prefix in WINDOWS_SOURCE_PREFIXES:
             if p.value.lower().startswith(prefix.lower()) and len(p.value) > len(prefix):

@@ -10,8 +10,11 @@ Splunk add-on that defines the source type and the Sigma taxonomy entry (SigmaHQ
 several Sigma services (``azure:monitor:aad``: sign-in and audit logs), only the product is
 given: the Sigma rule then reads more events than the search, which the writer reports.
 
-Windows event logs (``XmlWinEventLog``, ``WinEventLog``) are not here: their channel is the
-log source, which ``backends/sigma/emit.py`` reads from ``source`` through the field profile.
+Windows event logs (``XmlWinEventLog``, ``WinEventLog``) are not in :data:`SOURCETYPES`: their
+channel is the log source, which ``backends/sigma/emit.py`` reads from ``source`` through the
+field profile. :data:`CHANNEL_SETTINGS` lists the other settings that name exactly one Windows
+channel (an eventtype of the Splunk Add-on for Microsoft Windows, a legacy Sysmon source type),
+so that an OR of them with the channel's ``source`` is that channel's Sigma service.
 
 A source type the table does not know is not guessed silently: :func:`vendor_product` reads
 Splunk's naming convention (``vendor:product:technology:format``, Splunk Add-ons manual,
@@ -23,6 +26,8 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass
+
+from sigma.pipelines.sysmon.sysmon import sysmon_generic_logsource_eventid_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,76 @@ SOURCES: tuple[tuple[str, SigmaLogSource], ...] = (
     # kubernetes; SigmaHQ's Kubernetes audit rules read product kubernetes, service audit
     ("kubernetes", SigmaLogSource("kubernetes", "audit", _KUBE)),
 )
+
+#: The Splunk Add-on for Microsoft Windows' eventtypes, ``default/eventtypes.conf`` (version
+#: 11.0.2, quoted literally in public notes found with the ``search`` tool: ``find_string``
+#: "[wineventlog_security]"; Splunk's own add-on is not in the stored index):
+#: ``[wineventlog_security] search = source=WinEventLog:Security OR
+#: source=WMI:WinEventLog:Security OR source=XmlWinEventLog:Security``, and the same three
+#: renderings for ``wineventlog_system`` and ``wineventlog_application``. Every rendering of
+#: one channel: what Sigma's ``service`` means (pySigma's ``windows_logsource_mapping`` names
+#: the channel, not a rendering).
+_TA_WINDOWS = "Splunk Add-on for Microsoft Windows 11.0.2, default/eventtypes.conf"
+#: The first Splunk Sysmon add-on (TA-microsoft-sysmon 3.2.1, README: "Sourcetype:
+#: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") gave the Sysmon channel's events that
+#: source type; the Splunk Add-on for Sysmon (splunkbase 5709) gives them ``source`` with the
+#: channel (security_content ``data_sources/sysmon_eventid_*.yml``: ``source:
+#: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational``, ``sourcetype: xmlwineventlog``).
+_TA_SYSMON = "TA-microsoft-sysmon 3.2.1 README; security_content data_sources/sysmon_eventid_1.yml"
+
+#: (setting, lower-cased value) -> the Windows channel it selects every rendering of, and why
+CHANNEL_SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
+    ("eventtype", "wineventlog_security"): ("Security", _TA_WINDOWS),
+    ("eventtype", "wineventlog_system"): ("System", _TA_WINDOWS),
+    ("eventtype", "wineventlog_application"): ("Application", _TA_WINDOWS),
+    ("sourcetype", "xmlwineventlog:microsoft-windows-sysmon/operational"): (
+        "Microsoft-Windows-Sysmon/Operational", _TA_SYSMON
+    ),
+}
+
+
+def setting_channel(field: str, value: str) -> str | None:
+    """The Windows channel ``field=value`` (a search setting) selects, per
+    :data:`CHANNEL_SETTINGS`, or ``None``."""
+    found = CHANNEL_SETTINGS.get((field, value.lower()))
+    return found[0] if found is not None else None
+
+
+#: Sysmon for Linux's events in Splunk (security_content ``data_sources/
+#: sysmon_for_linux_eventid_1.yml`` and ``_11.yml``: ``source: Syslog:Linux-Sysmon/Operational``,
+#: ``sourcetype: sysmon:linux``, Splunk Add-on for Sysmon for Linux, splunkbase 6652); their
+#: ``example_log`` is Sysmon's XML event (``EventID``, ``Image``, ``CommandLine``...), the field
+#: names Sigma's Sysmon-based taxonomy uses.
+LINUX_SYSMON_SOURCE = "Syslog:Linux-Sysmon/Operational"
+#: Every EventID Sysmon for Linux writes (a superset): Sysinternals' manual page
+#: (Sysinternals/SysmonForLinux ``package/usr/share/man/man8/sysmon.8``, 1.3.1: process
+#: creation, file creations and deletions, raw disk reads, network connections, ptrace process
+#: access: 1, 11, 23, 9, 3, 10), with the process termination, service state, configuration
+#: change and error events its configurations and log readers also name (5, 4, 16, 255). No
+#: image load (7), remote thread (8), registry (12-14), pipe (17, 18), WMI (19-21) or DNS (22)
+#: event: a search's Linux Sysmon part ANDed with such an EventID selects nothing.
+LINUX_SYSMON_EVENTS = frozenset({1, 3, 4, 5, 9, 10, 11, 16, 23, 255})
+
+#: The Sigma category of each Sysmon for Linux event: Sigma's generic categories are defined by
+#: Sysmon's EventIDs (pySigma's ``sysmon_generic_logsource_eventid_mapping``: process_creation 1,
+#: network_connection 3, process_termination 5, raw_access_thread 9, process_access 10,
+#: file_event 11, file_delete 23), and SigmaHQ's Linux rules read Sysmon for Linux's events that
+#: way, ``product: linux`` with the category (``category: process_creation`` 122 rules,
+#: ``file_event`` 8, ``network_connection`` 5: ``grep -rh -A3 '^logsource:'
+#: ../shared/corpus/sigma/rules/linux``). An EventID of several categories (12) or a category
+#: of several EventIDs (sysmon_status: 4, 16) names none.
+LINUX_SYSMON_CATEGORIES: dict[int, str] = {
+    event: category
+    for category, event in sysmon_generic_logsource_eventid_mapping.items()
+    if isinstance(event, int) and event in LINUX_SYSMON_EVENTS
+    and list(sysmon_generic_logsource_eventid_mapping.values()).count(event) == 1
+}
+
+
+def is_linux_sysmon(field: str, value: str) -> bool:
+    """``source=Syslog:Linux-Sysmon/Operational``: Sysmon for Linux's events."""
+    return field == "source" and value.lower() == LINUX_SYSMON_SOURCE.lower()
+
 
 _VENDOR = re.compile(r"[a-z][a-z0-9_]*")
 
