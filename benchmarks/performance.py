@@ -381,17 +381,18 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
 def _ruleglot_rules(files: Sequence[Path]) -> tuple[list[Any], int]:
     from backends.sigma import read_sigma
     from ir.errors import RuleglotError
-    from ir.evaluator import compile_rule
+    from ir.evaluator import SharedPredicates, compile_rule
     from translator import api
 
     chosen = api.profile("windows")
+    shared = SharedPredicates()  # as ``ruleglot eval`` compiles them
     compiled = []
     failed = 0
     for path in files:
         try:
             for rule in read_sigma(path.read_text(encoding="utf-8"), str(path)):
                 if api.is_filter_only(rule):
-                    compiled.append(compile_rule(rule, chosen))
+                    compiled.append(compile_rule(rule, chosen, shared=shared))
         except RuleglotError:
             failed += 1
     return compiled, failed

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backends.sigma.logsources import windows_profile
-from ir import prefilter
-from ir.evaluator import RuleSet, compile_rule
+from ir import evaluator, prefilter
+from ir.evaluator import RuleSet, SharedPredicates, compile_rule
 from ir.events import Event
 from ir.fieldprofiles import Extraction, FieldProfile
-from ir.nodes import And, Filter, Kind, LogSource, Or, Pattern, Predicate, Rule, Wildcard
+from ir.nodes import And, Filter, Kind, LogSource, Not, Or, Pattern, Predicate, Rule, Wildcard
 from tests import strategies as s
 
 
@@ -160,3 +160,101 @@ def test_event_ids_a_filter_needs_narrow_dispatch_without_losing_matches(ids, va
     ruleset = RuleSet(compile_rule(r, profile) for r in rules)
     event = Event({"Channel": channel, "EventID": value, "Image": "A"})
     assert ruleset.match(event) == _slow(rules, event, profile)
+
+
+# --- predicates shared across rules (ir.evaluator.SharedPredicates) ---------------------------
+
+
+def _trees_over(pool: list[Predicate]) -> st.SearchStrategy[Any]:
+    """Filters built from one pool of predicates, so that rules share some of them."""
+    return st.recursive(
+        st.sampled_from(pool),
+        lambda children: st.one_of(
+            st.lists(children, min_size=2, max_size=3).map(lambda xs: And(tuple(xs))),
+            st.lists(children, min_size=2, max_size=3).map(lambda xs: Or(tuple(xs))),
+            children.map(Not),
+        ),
+        max_leaves=5,
+    )
+
+
+@st.composite
+def _sharing_rule_sets(draw: st.DrawFn) -> tuple[list[tuple[Rule, Any]], list[dict[str, Any]]]:
+    """Rules over a common pool of predicates, each read as it is, through the windows log
+    sources (aliases, shared guards) or through a field profile (another event view), and
+    events meant for the pool."""
+    pool = draw(st.lists(s.predicates_strategy, min_size=1, max_size=4))
+    process = LogSource(product="windows", category="process_creation")
+    rules = []
+    for expr in draw(st.lists(_trees_over(pool), min_size=2, max_size=6)):
+        how = draw(st.sampled_from(["plain", "windows", "shown"]))
+        rules.append((_rule(expr, process if how == "windows" else None), how))
+    envelope = st.sampled_from([{}, {"Channel": "Microsoft-Windows-Sysmon/Operational",
+                                     "EventID": 1}, {"Channel": "Security", "EventID": 4688}])
+    events = draw(st.lists(st.builds(lambda e, env: {**e, **env},
+                                     s.events_for(And(tuple(pool))), envelope),
+                           min_size=1, max_size=4))  # fmt: skip
+    return rules, events
+
+
+def _compiled(rule: Rule, how: str, shared: Any = None) -> Any:
+    if how == "windows":
+        return compile_rule(rule, windows_profile(), shared=shared)
+    return compile_rule(rule, fields=SHOWN if how == "shown" else None, shared=shared)
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(_sharing_rule_sets())
+def test_rules_sharing_predicates_match_what_each_rule_alone_matches(case):
+    rules, events = case
+    cache = SharedPredicates()
+    ruleset = RuleSet(_compiled(rule, how, cache) for rule, how in rules)
+    alone = [_compiled(rule, how) for rule, how in rules]
+    for raw in events:
+        event = Event(raw)
+        expected = [i for i, c in enumerate(alone) if c.matches(Event(raw))]
+        assert ruleset.match(event) == expected
+        # the same compiled rules, asked one by one, judge each event on its own
+        assert [i for i, c in enumerate(ruleset.rules) if c.matches(event)] == expected
+
+
+def test_a_predicate_many_rules_use_runs_once_per_event(monkeypatch: pytest.MonkeyPatch):
+    runs: list[str] = []
+    real = evaluator.compile_predicate
+
+    def counting(pred: Predicate, aliases: Any) -> Any:
+        run = real(pred, aliases)
+        return lambda e: runs.append(str(pred.value)) or run(e)
+
+    monkeypatch.setattr(evaluator, "compile_predicate", counting)
+    cmd = Predicate("Image", Kind.ENDSWITH, "\\cmd.exe")
+    rules = [_rule(And((cmd, Predicate("CommandLine", Kind.CONTAINS, word))))
+             for word in ("/c", "/k", "echo")]  # fmt: skip
+    cache = SharedPredicates()
+    ruleset = RuleSet(compile_rule(r, shared=cache) for r in rules)
+    assert (cache.uses, cache.distinct) == (6, 4)
+    event = {"Image": "C:\\cmd.exe", "CommandLine": "cmd /c /k echo"}
+    assert ruleset.match(Event(event)) == [0, 1, 2]
+    assert sorted(runs) == ["/c", "/k", "\\cmd.exe", "echo"]
+    runs.clear()  # the next event is judged again, not from the last one's results
+    assert ruleset.match(Event({**event, "Image": "C:\\CMD.EXE\\x"})) == []
+    assert runs == ["\\cmd.exe"]
+
+
+def test_predicates_that_read_differently_are_not_shared():
+    cache = SharedPredicates()
+    distinct = [
+        Predicate("EventID", Kind.EQ, 1),
+        Predicate("EventID", Kind.EQ, True),  # equal to 1 in Python, not as a value
+        Predicate("EventID", Kind.EQ, 1.0),
+        Predicate("EventID", Kind.EQ, "1"),
+        Predicate("EventID", Kind.EQ, "1", cased=True),
+        Predicate("EventID", Kind.CONTAINS, "1"),
+        Predicate("EventCode", Kind.EQ, 1),
+    ]
+    for pred in distinct:
+        compile_rule(_rule(pred), shared=cache)
+    compile_rule(_rule(distinct[0]), fields=SHOWN, shared=cache)  # another view of the event
+    assert cache.distinct == len(distinct) + 1
+    compile_rule(_rule(Predicate("EventID", Kind.EQ, 1)), shared=cache)
+    assert (cache.uses, cache.distinct) == (len(distinct) + 2, len(distinct) + 1)
