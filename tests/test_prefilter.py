@@ -3,6 +3,7 @@ decides exactly what each rule's own closures decide, on generated rules and eve
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -14,7 +15,19 @@ from ir import evaluator, prefilter
 from ir.evaluator import RuleSet, SharedPredicates, compile_rule
 from ir.events import Event
 from ir.fieldprofiles import Extraction, FieldProfile
-from ir.nodes import And, Filter, Kind, LogSource, Not, Or, Pattern, Predicate, Rule, Wildcard
+from ir.nodes import (
+    And,
+    Filter,
+    Kind,
+    LogSource,
+    Not,
+    Or,
+    Pattern,
+    Predicate,
+    Regex,
+    Rule,
+    Wildcard,
+)
 from tests import strategies as s
 
 
@@ -258,3 +271,93 @@ def test_predicates_that_read_differently_are_not_shared():
     assert cache.distinct == len(distinct) + 1
     compile_rule(_rule(Predicate("EventID", Kind.EQ, 1)), shared=cache)
     assert (cache.uses, cache.distinct) == (len(distinct) + 2, len(distinct) + 1)
+
+
+# --- literals of regexes (ir.prefilter.regex_requirement) -------------------------------------
+
+#: Characters where lower-casing and case-insensitive matching part ways, beside plain ones.
+_TRICKY = "aBkKiIsSxX-\\. İıſΣσςK"
+_regex_leaves = st.one_of(
+    st.sampled_from(list(_TRICKY)).map(re.escape),
+    st.sampled_from([".", "[ab]", "[^a]", r"\d", r"\w", r"\s", "^", "$", r"\b"]),
+)
+
+
+def _regex_source(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.lists(children, min_size=2, max_size=4).map("".join),
+        st.lists(children, min_size=2, max_size=3).map("|".join).map(lambda b: f"(?:{b})"),
+        st.tuples(children, st.sampled_from(["*", "+", "?", "{2}", "{0,2}", "+?", "*+"])).map(
+            lambda t: f"(?:{t[0]}){t[1]}"
+        ),
+        st.tuples(st.sampled_from(["(", "(?:", "(?i:", "(?-i:", "(?>", "(?=", "(?!"]),
+                  children).map(lambda t: f"{t[0]}{t[1]})"),  # fmt: skip
+    )
+
+
+regex_sources = st.recursive(_regex_leaves, _regex_source, max_leaves=8)
+
+
+@st.composite
+def _regex_and_texts(draw: st.DrawFn) -> tuple[Regex, list[str]]:
+    flags = draw(st.sampled_from(["", "i", "im", "s"]))
+    body = draw(regex_sources)
+    pattern = draw(st.sampled_from(["", "(?i)"])) + body
+    regex = Regex(pattern, flags)
+    compiled = re.compile(pattern, re.IGNORECASE if "i" in flags else 0)
+    texts = [draw(st.from_regex(compiled)) for _ in range(draw(st.integers(1, 3)))]
+    # the same texts with letters that (?i) matches although their lower cases differ
+    exotic = str.maketrans({"i": "ı", "I": "İ", "s": "ſ", "S": "ſ", "k": "\u212a"})
+    texts += [text.translate(exotic) for text in texts]
+    texts += draw(st.lists(st.text(alphabet=_TRICKY, max_size=8), max_size=3))
+    return regex, texts
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(_regex_and_texts())
+def test_a_regex_matches_only_texts_holding_every_literal_it_requires(case):
+    regex, texts = case
+    needs = prefilter.regex_requirement(regex, "F") or []
+    flags = re.IGNORECASE if "i" in regex.flags else 0
+    for text in texts:
+        if re.search(regex.pattern, text, flags):
+            lowered = text.lower()
+            for clause in needs:
+                assert any(literal in lowered for _, literal in clause), (clause, text)
+
+
+def test_regex_requirements_follow_the_parse_tree(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(prefilter, "MIN_LITERAL", 3)  # the length the corpus runs with
+
+    def needs(pattern: str, flags: str = "") -> list[set[str]] | None:
+        found = prefilter.regex_requirement(Regex(pattern, flags), "F")
+        return None if found is None else [{lit for _, lit in c} for c in found]
+
+    assert needs(r"\\Windows\\Temp\\[a-z]+\.exe") == [{"\\windows\\temp\\"}, {".exe"}]
+    assert needs("abc(def|ghi)jkl") == [{"abc"}, {"def", "ghi"}, {"jkl"}]
+    assert needs("abc|x") is None  # a branch that needs nothing known
+    assert needs("pre(?:abc)*post") == [{"pre"}, {"post"}]  # a repeat that may not happen
+    assert needs("(?:abc){2,}") == [{"abc"}]
+    assert needs("ab[cd]ef") is None  # runs of two: too short to narrow
+    # case-insensitively, i and s also match non-ASCII letters: a run stops there
+    assert needs("(?i)powershell") == [{"power"}, {"hell"}]
+    assert needs("powershell", "i") == [{"power"}, {"hell"}]
+    assert needs("(?i:xxis)xxsyy") == [{"xxsyy"}]
+    assert needs("(?-i:this)", "i") == [{"this"}]
+    assert needs("ΣΣΣabc") == [{"abc"}]  # only ASCII literals
+    assert needs("(unclosed") is None
+
+
+def test_the_ignorecase_table_holds_for_all_of_unicode():
+    """Every ASCII character that Python's re.IGNORECASE matches with a character whose lower
+    case differs from its own is in IGNORECASE_UNSAFE (so a run never relies on it)."""
+    any_ascii = re.compile("[\x00-\x7f]", re.IGNORECASE)
+    unsafe = set()
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        if any_ascii.fullmatch(char):
+            for ascii_char in map(chr, range(0x80)):
+                same = re.fullmatch(re.escape(ascii_char), char, re.IGNORECASE)
+                if same and char.lower() != ascii_char.lower():
+                    unsafe.add(ascii_char)
+    assert unsafe and unsafe <= prefilter.IGNORECASE_UNSAFE
