@@ -161,8 +161,9 @@ def test_a_new_output_that_fails_half_written_is_removed(tmp_path: Path, stop: B
     assert not target.exists() and _no_temporaries(tmp_path)
 
 
-def test_an_existing_output_is_replaced_whole_or_not_at_all(tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_existing_output_is_replaced_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     target = tmp_path / "rule.spl"
     cli_common.write_atomically(target, "old")
     opened = target.open()  # a reader of the earlier output
