@@ -3,6 +3,7 @@
     python benchmarks/performance.py                   # everything, 3 runs each
     python benchmarks/performance.py --quick           # 300 rules, 5,000 events: a smoke run
     python benchmarks/performance.py --only a,b --runs 5 --json /tmp/perf.json
+    python benchmarks/performance.py --only g --growth-runs 3   # growth of ruleglot alone
 
 Needs the ``bench`` extra (``pip install -e '.[bench]'``: sigma-cli, pySigma-backend-sqlite).
 Every number is the median of ``--runs`` runs (``--sqlite-runs`` for the slow SQLite peer and
@@ -33,7 +34,10 @@ the peers' installed packages.
     nested objects of flat events as dotted columns, lists as JSON text). The table load, the
     rule conversion and the queries are timed separately; ruleglot's JSON parsing is timed
     once, apart, like the table load. Growth: 1x, 2x and 4x the events (the list repeated) with
-    all rules, and half the rules with 1x the events.
+    all rules, and 1/4 and 1/2 of the rules with 1x the events.
+(g) The growth curves of (c) for ruleglot alone (1 core and all cores), without the peers'
+    conversion and queries: the "linear in events, sublinear in rules" table of issue 24 in
+    a few minutes, on a machine where the peers' minutes are not to be spent again.
 """
 
 from __future__ import annotations
@@ -381,17 +385,18 @@ def bench_spl(corpus: Path, runs: int, jobs: int, limit: int | None) -> dict[str
 def _ruleglot_rules(files: Sequence[Path]) -> tuple[list[Any], int]:
     from backends.sigma import read_sigma
     from ir.errors import RuleglotError
-    from ir.evaluator import compile_rule
+    from ir.evaluator import SharedPredicates, compile_rule
     from translator import api
 
     chosen = api.profile("windows")
+    shared = SharedPredicates()  # as ``ruleglot eval`` compiles them
     compiled = []
     failed = 0
     for path in files:
         try:
             for rule in read_sigma(path.read_text(encoding="utf-8"), str(path)):
                 if api.is_filter_only(rule):
-                    compiled.append(compile_rule(rule, chosen))
+                    compiled.append(compile_rule(rule, chosen, shared=shared))
         except RuleglotError:
             failed += 1
     return compiled, failed
@@ -420,7 +425,7 @@ def ruleglot_eval(files: Sequence[Path], events: Events, factor: int, jobs: int)
         return matches, per_rule
 
     chunks = chunk_bounds(len(items), -(-len(items) // (jobs * 8)))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_now()
     matches = 0
     per_rule: Counter[int] = Counter()
     for count, rules in fork_map(match_chunk, chunks, jobs):
@@ -432,6 +437,8 @@ def ruleglot_eval(files: Sequence[Path], events: Events, factor: int, jobs: int)
             "rules": compile_seconds,
             "match": match_seconds,
             "total": compile_seconds + match_seconds,
+            # this process's and its finished workers': the steadier figure on a busy machine
+            "match cpu": _cpu_now() - cpu_started,
         },  # fmt: skip
         {
             "rules": len(compiled),
@@ -771,8 +778,7 @@ def bench_eval(
     growth_events: int | None = None,
     growth_sqlite: bool = True,
 ) -> dict[str, Any]:
-    half = files[: len(files) // 2]
-    quarter = files[: len(files) // 4]
+    half, quarter = files[::2], files[::4]  # every 2nd and 4th file: each folder sampled
     result: dict[str, Any] = {"json parse (once)": events.parse_seconds}
     console.print("  [dim]pySigma -> SQLite: converting the rules (once)[/dim]")
     started = time.perf_counter()
@@ -836,7 +842,7 @@ def bench_eval(
     if growth_events is not None:
         events = Events(events.items[:growth_events], events.parse_seconds, events.files)
     result["growth base events"] = len(events.items)
-    growth: dict[str, Any] = {}
+    growth: dict[str, dict[str, Any]] = {}
     fast_label = f"ruleglot {jobs} cores" if jobs > 1 else "ruleglot 1 core"
     for label, chosen, factor in (
         ("1/4 rules, 1x events", quarter, 1),
@@ -876,7 +882,68 @@ def bench_eval(
     return result
 
 
+def bench_growth(
+    files: list[Path], events: Events, growth_runs: int, jobs: int, growth_events: int | None
+) -> dict[str, Any]:
+    """(g): the growth rows of (c) for ruleglot alone."""
+    if growth_events is not None:
+        events = Events(events.items[:growth_events], events.parse_seconds, events.files)
+    steps = (  # every 4th and 2nd rule file: the first quarter in path order would be
+        # application/, cloud/, linux/... rules, which select none of the Windows events
+        ("1/4 rules, 1x events", files[::4], 1),
+        ("1/2 rules, 1x events", files[::2], 1),
+        ("all rules, 1x events", files, 1),
+        ("all rules, 2x events", files, 2),
+        ("all rules, 4x events", files, 4),
+    )
+    cores = {"ruleglot 1 core": 1}
+    if jobs > 1:
+        cores[f"ruleglot {jobs} cores"] = jobs
+    growth: dict[str, dict[str, Any]] = {}
+    for label, chosen, factor in steps:
+        growth[label] = {
+            name: repeat(
+                growth_runs,
+                lambda c=count, f=factor, ch=chosen: in_child(  # type: ignore[misc]
+                    lambda: ruleglot_eval(ch, events, f, c)
+                ),
+                f"growth {label} {name}",
+            )
+            for name, count in cores.items()
+        }
+        growth[label]["rule files"] = len(chosen)
+    return {"growth base events": len(events.items), "growth": growth}
+
+
 # --- report ------------------------------------------------------------------------------------
+
+
+def print_growth(base_events: int, growth: dict[str, dict[str, Any]], part: str) -> None:
+    """The growth table (match or query seconds per engine and step) and its ratios."""
+    table = Table(
+        title=f"({part}) growth from {base_events} events: match/query seconds "
+        "(median), SQLite table load in brackets"
+    )
+    table.add_column("rules, events")
+    names = [n for n in next(iter(growth.values())) if n != "rule files"]
+    for name in names:
+        table.add_column(name)
+    for label, row in growth.items():
+        cells = []
+        for name in names:
+            t = row[name]["times"]
+            if "query" in t:
+                cells.append(f"{_s(t['query'])} (+{_s(t['load'])})")
+            elif "match cpu" in t:
+                cells.append(f"{_s(t['match'])} (CPU {_s(t['match cpu'])})")
+            else:
+                cells.append(_s(t["match"]))
+        table.add_row(label, *cells)
+    console.print(table)
+    console.print(growth_summary(growth))
+    if any("match cpu" in s["times"] for n, s in next(iter(growth.values())).items()
+           if n != "rule files"):  # fmt: skip
+        console.print(growth_summary(growth, "match cpu"))
 
 
 def _s(value: float) -> str:
@@ -933,39 +1000,27 @@ def report(results: dict[str, Any]) -> None:
         console.print(table)
         console.print(f"the floor: reading and parsing every event with orjson in one process: "
                       f"{_s(c['json parse (once)'])}")  # fmt: skip
-        growth = Table(
-            title=f"(c) growth from {c['growth base events']} events: match/query seconds "
-            "(median), SQLite table load in brackets"
-        )
-        growth.add_column("rules, events")
-        names = list(next(iter(c["growth"].values())))
-        for name in names:
-            growth.add_column(name)
-        for label, row in c["growth"].items():
-            cells = []
-            for name in names:
-                t = row[name]["times"]
-                if "query" in t:
-                    cells.append(f"{_s(t['query'])} (+{_s(t['load'])})")
-                else:
-                    cells.append(_s(t["match"]))
-            growth.add_row(label, *cells)
-        console.print(growth)
-        console.print(growth_summary(c["growth"]))
+        print_growth(c["growth base events"], c["growth"], "c")
+    if "g" in results:
+        g = results["g"]
+        print_growth(g["growth base events"], g["growth"], "g")
 
 
-def growth_summary(growth: dict[str, Any]) -> str:
-    """Each engine's match/query time at each step over its time for all rules on 1x the events:
-    linear in events reads 2x and 4x, sublinear in rules less than 1/4 and 1/2."""
+def growth_summary(growth: dict[str, Any], key: str = "match") -> str:
+    """Each engine's match/query time (``key``: ``match`` wall seconds or ``match cpu``) at
+    each step over its time for all rules on 1x the events: linear in events reads 2x and 4x,
+    sublinear in rules more than 1/4 and 1/2."""
     base = growth.get("all rules, 1x events")
     if not base:
         return ""
-    lines = ["growth, time over 'all rules, 1x events' (linear in events: 2x and 4x events "
+    lines = [f"growth of {key}, over 'all rules, 1x events' (linear in events: 2x and 4x events "
              "near 2.0 and 4.0; sublinear in rules: 1/4 and 1/2 of the rules above 0.25 and "
              "0.5, the work shared across rules being paid once):"]
     for name, sample in base.items():
+        if name == "rule files":
+            continue
         times = sample["times"]
-        unit = times.get("match", times.get("query"))
+        unit = times.get(key, times.get("query"))
         if not unit:
             continue
         steps = []
@@ -974,7 +1029,7 @@ def growth_summary(growth: dict[str, Any]) -> str:
                 continue
             t = row[name]["times"]
             steps.append(f"{label.replace(', 1x events', '').replace('all rules, ', '')} "
-                         f"{t.get('match', t.get('query', 0.0)) / unit:.2f}")
+                         f"{t.get(key, t.get('query', 0.0)) / unit:.2f}")
         lines.append(f"  {name}: " + "; ".join(steps))
     return "\n".join(lines)
 
@@ -1013,7 +1068,7 @@ def main(argv: list[str] | None = None) -> int:
         "--growth-events", type=int, help="growth curves from the first N events (default: all)"
     )
     parser.add_argument("--quick", action="store_true", help="300 rules, 5,000 events, 200 SPL")
-    parser.add_argument("--only", default="a,b,c", help="comma-separated: a, b, c")
+    parser.add_argument("--only", default="a,b,c", help="comma-separated: a, b, c, g")
     parser.add_argument("--jobs", type=int, default=0, help="cores for ruleglot (0: all)")
     parser.add_argument("--json", type=Path, help="write every number here")
     parser.add_argument(
@@ -1061,6 +1116,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.growth_runs, jobs, cli_events, args.growth_events,
                 not args.no_growth_sqlite,
             )  # fmt: skip
+        if "g" in only:
+            events = load_events(events_dir, 5000 if args.quick else None)
+            console.print(f"(g) growth of ruleglot alone from {len(files)} rule files over "
+                          f"{len(events.items)} events")  # fmt: skip
+            results["g"] = bench_growth(files, events, args.growth_runs, jobs, args.growth_events)
     results["load_after"] = load_average()
     console.print()
     report(results)

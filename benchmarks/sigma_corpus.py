@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ir.errors import RuleglotError  # noqa: E402
-from ir.evaluator import RuleSet, compile_rule  # noqa: E402
+from ir.evaluator import RuleSet, SharedPredicates, compile_rule  # noqa: E402
 from ir.events import Event  # noqa: E402
 from translator.api import parse, profile  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
@@ -55,7 +55,7 @@ def coverage(shared: Path) -> int:
     return 1 if crashes else 0
 
 
-def evaluate(shared: Path, repeat: int) -> int:
+def evaluate(shared: Path, repeat: int, share: bool = True) -> int:
     started = time.perf_counter()
     events: list[Event] = []
     for path in expand_paths([shared / "events"], EVENT_SUFFIXES):
@@ -77,9 +77,10 @@ def evaluate(shared: Path, repeat: int) -> int:
     started = time.perf_counter()
     windows = profile("windows")
     compiled = []
+    cache = SharedPredicates() if share else None
     for rule in rules:
         try:
-            compiled.append(compile_rule(rule, windows))
+            compiled.append(compile_rule(rule, windows, shared=cache))
         except RuleglotError:
             failed += 1
     ruleset = RuleSet(compiled)
@@ -109,6 +110,13 @@ def evaluate(shared: Path, repeat: int) -> int:
         f"{statistics.median(cpu_times):.2f}s ({', '.join(f'{t:.2f}' for t in cpu_times)})"
     )
     print(f"matches: {sum(matches.values())} (rule, event) pairs by {len(matches)} rules")
+    if cache is not None:
+        print(
+            f"predicates: {cache.uses} uses (log-source guards included), "
+            f"{cache.distinct} distinct, each run at most once per event"
+        )
+    else:
+        print("predicates: not shared (--no-share), each rule runs its own")
     unmapped = sum(1 for c in compiled if c.unmapped)
     print(
         f"rules not run, their log source unmapped by the windows profile: {unmapped}"
@@ -123,10 +131,14 @@ def main() -> int:
     parser.add_argument("what", choices=["coverage", "eval"])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-share", action="store_true",
+        help="compile each rule's predicates alone (the match phase without the shared cache)",
+    )
     args = parser.parse_args()
     if args.what == "coverage":
         return coverage(args.shared)
-    return evaluate(args.shared, args.repeat)
+    return evaluate(args.shared, args.repeat, not args.no_share)
 
 
 if __name__ == "__main__":

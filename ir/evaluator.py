@@ -24,7 +24,7 @@ import datetime as _dt
 import functools
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -500,30 +500,107 @@ def _plain_text_test(kind: Kind, name: str, needle: str, lower: bool) -> Matcher
 
 
 def compile_expr(
-    expr: Expr, aliases: Mapping[str, str] | None = None, *, now: float | None = None
+    expr: Expr,
+    aliases: Mapping[str, str] | None = None,
+    *,
+    now: float | None = None,
+    shared: SharedPredicates | None = None,
+    scope: Hashable = None,
 ) -> Matcher:
     """A closure deciding ``expr`` on an event; spans are attached to compile errors.
 
     A :class:`Condition` leaf holds when its eval expression is exactly true
     (:func:`ir.evalexpr.compile_condition`: SPL ``where``); ``now`` is the value of ``now()``
-    in it (default: compile time)."""
+    in it (default: compile time). With ``shared``, each predicate's matcher is the one of
+    :meth:`SharedPredicates.matcher` for ``scope`` (the event view it reads: the field
+    profile), computed at most once per event whatever the rules that use it."""
     aliases = aliases or {}
     if isinstance(expr, Predicate):
         try:
+            if shared is not None:
+                return shared.matcher(expr, aliases, scope)
             return compile_predicate(expr, aliases)
         except RuleglotError as err:
             raise err.at(expr.span) from None
     if isinstance(expr, Condition):
         return compile_condition(expr, aliases, now=now)
     if isinstance(expr, Not):
-        inner = compile_expr(expr.arg, aliases, now=now)
+        inner = compile_expr(expr.arg, aliases, now=now, shared=shared, scope=scope)
         return lambda e: not inner(e)
-    parts = tuple(compile_expr(a, aliases, now=now) for a in expr.args)
+    parts = tuple(
+        compile_expr(a, aliases, now=now, shared=shared, scope=scope) for a in expr.args
+    )
     if isinstance(expr, And):
         return _all_of(parts)
     if isinstance(expr, Or):
         return _any_of(parts)
     raise TypeError(f"not an IR expression: {expr!r}")
+
+
+class SharedPredicates:
+    """One matcher per distinct predicate across many rules, run at most once per event
+    (issue 24: "each distinct predicate evaluated once per event however many rules use it").
+
+    Rules compiled with the same instance (:func:`compile_rule`'s ``shared``) get, for equal
+    predicates reading the same fields through the same aliases and event view, one
+    :func:`compile_predicate` closure wrapped in a memo: its result is kept until the clock
+    moves to the next event (:meth:`next_event`: :meth:`RuleSet.match` and
+    :meth:`CompiledRule.matches` move it once per call, so one event is never judged by a result
+    of another). The semantics are :func:`compile_predicate`'s alone; this only avoids
+    recomputing them (``tests/test_prefilter.py`` compares rule sets sharing predicates with
+    each rule compiled alone). A predicate that raises (a regex past its budget) is not
+    memoised: every rule using it sees the error, as without sharing."""
+
+    def __init__(self) -> None:
+        self._matchers: dict[Hashable, Matcher] = {}
+        #: how many predicate leaves were compiled through this cache (``distinct`` of them)
+        self.uses = 0
+        self._clock = [0]
+
+    @property
+    def distinct(self) -> int:
+        return len(self._matchers)
+
+    def next_event(self) -> None:
+        """Forget every memoised result: the next call is about another event."""
+        self._clock[0] += 1
+
+    def matcher(self, pred: Predicate, aliases: Mapping[str, str], scope: Hashable) -> Matcher:
+        """The memoised matcher of ``pred`` read through ``aliases`` on the event view
+        ``scope`` (compiled on first use)."""
+        self.uses += 1
+        key = _predicate_key(pred, aliases, scope)
+        found = self._matchers.get(key)
+        if found is None:
+            found = self._matchers[key] = _memoised(compile_predicate(pred, aliases), self._clock)
+        return found
+
+
+def _predicate_key(pred: Predicate, aliases: Mapping[str, str], scope: Hashable) -> Hashable:
+    """What decides a predicate's result on an event: its fields after ``aliases``, its kind,
+    case rule and value, by ``repr`` (``1``, ``1.0``, ``True`` and ``-0.0``/``0.0`` are equal
+    in Python but not as SPL/Sigma values), and the event view it reads."""
+    name = aliases.get(pred.field, pred.field) if pred.field is not None else None
+    other = None
+    if isinstance(pred.value, FieldRef):
+        other = aliases.get(pred.value.field, pred.value.field)
+    return (name, other, pred.kind, pred.cased, type(pred.value), repr(pred.value), scope)
+
+
+def _memoised(run: Matcher, clock: list[int]) -> Matcher:
+    """``run``, its result kept while ``clock[0]`` stays the same."""
+    seen = -1
+    result = False
+
+    def memo(event: Event) -> bool:
+        nonlocal seen, result
+        if seen == clock[0]:
+            return result
+        result = run(event)
+        seen = clock[0]
+        return result
+
+    return memo
 
 
 def _all_of(parts: tuple[Matcher, ...]) -> Matcher:
@@ -740,6 +817,8 @@ class CompiledRule:
     key_fields: tuple[str, str] = ("Channel", "EventID")
     #: literals the rule cannot match without (:mod:`ir.prefilter`), ``None`` if none known
     literals: Requirement | None = None
+    #: the predicate matchers it shares with other rules, memoised per event
+    shared: SharedPredicates | None = None
 
     @property
     def key_profile(self) -> FieldProfile | None:
@@ -750,6 +829,13 @@ class CompiledRule:
         return None if self.key_fields == ("Channel", "EventID") else self.fields
 
     def matches(self, event: Event) -> bool:
+        if self.shared is not None:
+            self.shared.next_event()
+        return self.run(event)
+
+    def run(self, event: Event) -> bool:
+        """:meth:`matches` without moving the shared predicates' clock: for a caller that
+        shows one event to many rules and has moved it once (:meth:`RuleSet.match`)."""
         if self.fields is not None:
             event = self.fields.apply(event)
         for branch in self.branches:  # noqa: SIM110 - no generator per event on the hot path
@@ -762,7 +848,12 @@ def _always(_: Event) -> bool:
     return True
 
 
-def _filter_body(rule: Rule, aliases: Mapping[str, str]) -> Matcher:
+def _filter_body(
+    rule: Rule,
+    aliases: Mapping[str, str],
+    shared: SharedPredicates | None = None,
+    scope: Hashable = None,
+) -> Matcher:
     stages = []
     for stage in rule.stages:
         if not isinstance(stage, Filter):
@@ -771,7 +862,7 @@ def _filter_body(rule: Rule, aliases: Mapping[str, str]) -> Matcher:
                 category="unsupported",
                 construct=type(stage).__name__,
             ).at(stage.span)
-        stages.append(compile_expr(stage.expr, aliases))
+        stages.append(compile_expr(stage.expr, aliases, shared=shared, scope=scope))
     if len(stages) == 1:
         return stages[0]
     return _all_of(tuple(stages))
@@ -781,12 +872,15 @@ def compile_rule(
     rule: Rule,
     profile: LogSourceProfile = NO_PROFILE,
     fields: FieldProfile | None = None,
+    shared: SharedPredicates | None = None,
 ) -> CompiledRule:
     """Compile ``rule`` once; raises :class:`RuleglotError` for what cannot be evaluated.
 
     ``fields`` (a field profile: SPL rules name fields as Splunk extracts them) is applied to
     each event before the rule reads it. A rule without a log source (an SPL search, which
     selects its events itself with ``source=``/``sourcetype=`` terms) runs on every event.
+    Rules compiled with one ``shared`` cache evaluate each distinct predicate once per event
+    (:class:`SharedPredicates`).
     """
     filters = [s.expr for s in rule.stages if isinstance(s, Filter)]
     if not profile.mappings or rule.logsource.is_empty():
@@ -798,12 +892,13 @@ def compile_rule(
             search_keys = filter_dispatch_keys(And(tuple(filters)), *SPL_KEY_FIELDS)
         return CompiledRule(
             rule,
-            [_Branch(_always, _filter_body(rule, {}), None)],
+            [_Branch(_always, _filter_body(rule, {}, shared, fields), None)],
             dispatch=search_keys,
             needs=needs,
             fields=fields,
             key_fields=SPL_KEY_FIELDS,
             literals=requirement(And(tuple(filters))) if filters else None,
+            shared=shared,
         )
     resolved = profile.resolve(rule.logsource)
     if resolved is None:
@@ -812,8 +907,8 @@ def compile_rule(
     whole = And(tuple(filters))
     branches = [
         _Branch(
-            compile_expr(b.condition),
-            _filter_body(rule, b.alias_map()),
+            compile_expr(b.condition, shared=shared, scope=fields),
+            _filter_body(rule, b.alias_map(), shared, fields),
             _narrowed(dispatch_keys(b.condition), required_ids(whole, b.alias_map())),
         )
         for b in resolved
@@ -825,7 +920,9 @@ def compile_rule(
         else:
             keys |= b.keys
     literals = any_of([requirement(whole, b.alias_map()) for b in resolved])
-    return CompiledRule(rule, branches, dispatch=keys, fields=fields, literals=literals)
+    return CompiledRule(
+        rule, branches, dispatch=keys, fields=fields, literals=literals, shared=shared
+    )
 
 
 class RuleSet:
@@ -850,6 +947,8 @@ class RuleSet:
         self._always: list[int] = []
         #: rule index -> the error that stopped it while matching
         self.failures: dict[int, RuleglotError] = {}
+        #: the predicate caches of the rules, each moved to the next event once per match
+        self._shared = list({id(c.shared): c.shared for c in self.rules if c.shared}.values())
         for index, compiled in enumerate(self.rules):
             if compiled.key_profile is not None and compiled.dispatch is not None:
                 group = (compiled.key_profile.name, compiled.key_fields)
@@ -923,11 +1022,13 @@ class RuleSet:
         A rule that fails while matching (a regex past its time budget, :mod:`ir.regexrun`) is
         recorded in :attr:`failures` and not run again; the other rules go on."""
         found: list[int] = []
+        for shared in self._shared:
+            shared.next_event()
         for i in self.candidates(event):
             if i in self.failures:
                 continue
             try:
-                if self.rules[i].matches(event):
+                if self.rules[i].run(event):
                     found.append(i)
             except RuleglotError as err:
                 self.failures[i] = err

@@ -11,10 +11,22 @@ requirements from the IR, as facts the evaluator's semantics imply (:mod:`ir.eva
 * an uncased ``wildcard`` matches the lower-cased text against the pattern with each literal
   part lower-cased (:func:`ir.evaluator.wildcard_test`), so every run of literal parts between
   two wildcards occurs in it;
+* a ``regex`` (Python ``re``, searched on the field's texts as they are, with its flags:
+  :func:`ir.evaluator._regex_test`) holds only where each literal run its parse tree
+  (``re._parser``) requires occurs: a concatenation needs each of its runs of literal
+  characters and what each of its groups needs, an alternation one of what its branches need,
+  a repeat what its body needs if it repeats at least once, anything else (classes, ``.``,
+  anchors, look-arounds, back-references) nothing (:func:`regex_requirement`). The
+  prefilter compares lower-cased texts, so only ASCII literal characters go into a run: an
+  ASCII run found in a text is found, lower-cased, in the lower-cased text (``str.lower``
+  maps each ASCII character alone), which is not so for every non-ASCII one (final sigma;
+  ``İ``, whose lower case is two characters). Under the ``i`` flag, Python's ``re`` also
+  matches ``i``/``I`` with ``İ`` and ``ı`` and ``s``/``S`` with ``ſ``, whose lower cases are
+  not ``i``/``s``: a run stops at those letters (:data:`IGNORECASE_UNSAFE`);
 * an ``and`` needs what each of its parts needs; an ``or`` needs one of what its branches need.
 
 A field-less predicate (a Sigma keyword) is the same test on every scalar of the event
-(:meth:`ir.events.Event.all_texts`). Everything else (cased tests, regexes, numbers, ``not``,
+(:meth:`ir.events.Event.all_texts`). Everything else (cased tests, numbers, ``not``,
 eval conditions) requires nothing known, and a rule whose requirement is unknown is always a
 candidate. A requirement is a conjunction of clauses, each a set of ``(field, literal)`` of which
 one must be found; the prefilter only narrows the candidates, every candidate is still evaluated
@@ -27,13 +39,16 @@ once per lower-cased value of that field in each event.
 
 from __future__ import annotations
 
+import re
+import re._constants as C  # type: ignore[import-not-found]
+import re._parser as _parser  # type: ignore[import-not-found]
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import ahocorasick
 
 from ir.events import MISSING, Event, text_of
-from ir.nodes import And, Expr, Kind, Not, Or, Pattern, Predicate, Wildcard
+from ir.nodes import And, Expr, Kind, Not, Or, Pattern, Predicate, Regex, Wildcard
 
 #: A literal that must occur in a field's lower-cased text.
 Needle = tuple[str, str]
@@ -66,10 +81,66 @@ def _literal_runs(pattern: Pattern) -> list[str]:
     return [r for r in runs if r]
 
 
+#: ASCII characters that Python's ``re`` with ``IGNORECASE`` also matches with a non-ASCII
+#: character whose ``str.lower`` is not theirs (``İ``/``ı`` for ``i``, ``ſ`` for ``s``; all of
+#: Unicode is checked by ``tests/test_prefilter.py``).
+IGNORECASE_UNSAFE = frozenset("iIsS")
+_REPEATS = (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT)
+
+
+def regex_requirement(regex: Regex, name: str) -> Requirement | None:
+    """The literals in field ``name`` that ``regex`` cannot match without (module docstring),
+    or ``None`` when none is known (or Python cannot parse it: the evaluator reports that)."""
+    flags = re.IGNORECASE if "i" in regex.flags else 0
+    try:
+        parsed = _parser.parse(regex.pattern, flags)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    ignore = bool(parsed.state.flags & re.IGNORECASE)
+    return _sequence_needs(list(parsed), ignore, name) or None
+
+
+def _sequence_needs(items: list[Any], ignore: bool, name: str) -> Requirement:
+    clauses: Requirement = []
+    run: list[str] = []
+
+    def flush() -> None:
+        literal = "".join(run).lower()
+        run.clear()
+        if _worth(literal):
+            clauses.append(frozenset({(name, literal)}))
+
+    for op, av in items:
+        if op is C.LITERAL:
+            char = chr(av)
+            if char.isascii() and not (ignore and char in IGNORECASE_UNSAFE):
+                run.append(char)
+                continue
+        flush()
+        if op is C.SUBPATTERN:
+            _, add, remove, body = av
+            scoped = bool((ignore or add & re.IGNORECASE) and not remove & re.IGNORECASE)
+            clauses.extend(_sequence_needs(list(body), scoped, name))
+        elif op is C.ATOMIC_GROUP:
+            clauses.extend(_sequence_needs(list(av), ignore, name))
+        elif op in _REPEATS:
+            least, _, body = av
+            if least >= 1:
+                clauses.extend(_sequence_needs(list(body), ignore, name))
+        elif op is C.BRANCH:
+            branches = [_sequence_needs(list(b), ignore, name) for b in av[1]]
+            if branches and all(branches):
+                clauses.append(frozenset().union(*(_best(b) for b in branches)))
+    flush()
+    return clauses
+
+
 def _predicate_needs(pred: Predicate, aliases: Mapping[str, str]) -> Requirement | None:
+    name = ANY_FIELD if pred.field is None else aliases.get(pred.field, pred.field)
+    if pred.kind is Kind.REGEX and isinstance(pred.value, Regex):
+        return regex_requirement(pred.value, name)  # its own flags decide case, not ``cased``
     if pred.cased:
         return None
-    name = ANY_FIELD if pred.field is None else aliases.get(pred.field, pred.field)
     if pred.kind in _SUBSTRING_KINDS and isinstance(pred.value, str):
         needle = text_of(pred.value).lower()
         return [frozenset({(name, needle)})] if _worth(needle) else None

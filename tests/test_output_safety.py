@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from translator import api
+from translator import api, cli_common
 from translator.cli import main
 
 RULE = """title: Rule {n}
@@ -131,3 +132,71 @@ def test_ctrl_c_leaves_no_temporary_file_and_a_report(tmp_path: Path,
     assert sorted(p.name for p in out.iterdir()) == ["rule1.spl", "rule2.spl"]
     done = json.loads(report.read_text())
     assert done["interrupted"] is True and len(done["rules"]) == 2
+
+
+# --- write_atomically: one file of a batch (issue 24: no rename or temporary file for a new one)
+
+
+def _no_temporaries(folder: Path) -> bool:
+    return not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("stop", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_new_output_that_fails_half_written_is_removed(tmp_path: Path, stop: BaseException,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.write
+    calls = []
+
+    def half_then_stop(descriptor: int, data: bytes) -> int:
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise stop
+        return real(descriptor, bytes(data)[: len(data) // 2])
+
+    monkeypatch.setattr(cli_common.os, "write", half_then_stop)
+    target = tmp_path / "rule.spl"
+    with pytest.raises(type(stop)):
+        cli_common.write_atomically(target, "index=main EventCode=1 " * 100)
+    assert len(calls) == 2  # half of it was on disk when the write stopped
+    assert not target.exists() and _no_temporaries(tmp_path)
+
+
+def test_an_existing_output_is_replaced_whole_or_not_at_all(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "rule.spl"
+    cli_common.write_atomically(target, "old")
+    opened = target.open()  # a reader of the earlier output
+    cli_common.write_atomically(target, "new")
+    assert target.read_text() == "new\n"
+    assert opened.read() == "old\n"  # renamed over, never truncated in place
+    opened.close()
+
+    def full_disk(self: Path, data: bytes) -> int:
+        self.write_text("ne")  # the temporary file is half written, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError):
+        cli_common.write_atomically(target, "newer")
+    assert target.read_text() == "new\n" and _no_temporaries(tmp_path)
+
+
+def test_an_output_path_that_is_a_link_is_replaced_not_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "input.yml"
+    elsewhere.write_text("title: an input\n")
+    link = tmp_path / "out.spl"
+    link.symlink_to(elsewhere)
+    cli_common.write_atomically(link, "index=main")
+    assert elsewhere.read_text() == "title: an input\n"
+    assert not link.is_symlink() and link.read_text() == "index=main\n"
+
+
+def test_a_batch_writes_the_texts_it_is_given(tmp_path: Path) -> None:
+    texts = {f"r{n}.spl": "x" * n + "é\n" * (n % 3) for n in range(50)}
+    for name, text in texts.items():
+        cli_common.write_atomically(tmp_path / name, text, make_parents=False)
+    for name, text in texts.items():
+        assert (tmp_path / name).read_text(encoding="utf-8") == (
+            text if text.endswith("\n") else text + "\n")
+    assert _no_temporaries(tmp_path)

@@ -34,7 +34,7 @@ from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
 from ir.datamodels import DATA_MODEL_PROFILES, DataModelProfile
 from ir.errors import RuleglotError
-from ir.evaluator import CompiledRule, RuleSet, compile_expr, compile_rule
+from ir.evaluator import CompiledRule, RuleSet, SharedPredicates, compile_expr, compile_rule
 from ir.events import Event
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import NO_PROFILE, LogSourceProfile
@@ -347,8 +347,10 @@ def evaluate(
     if engine != "python":
         raise RuleglotError(f"unknown engine {engine!r} (have: python, spark)", category="invalid")
     chosen = profile(profile_name)
+    shared = SharedPredicates()  # each distinct predicate once per event
     compiled = [
-        r if isinstance(r, CompiledRule) else compile_rule(r, chosen, fields_for(r, fields))
+        r if isinstance(r, CompiledRule)
+        else compile_rule(r, chosen, fields_for(r, fields), shared=shared)
         for r in rules
     ]
     # each rule's time range (ir.timerange) keeps the events it is run on

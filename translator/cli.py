@@ -27,7 +27,7 @@ import orjson
 from backends.spl.emit import Deployment, StanzaNames
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
-from ir.evaluator import CompiledRule, RuleSet, compile_rule
+from ir.evaluator import CompiledRule, RuleSet, SharedPredicates, compile_rule
 from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
@@ -272,9 +272,10 @@ class _Eval:
     def filters(self, rules: list[tuple[Path, Rule]], event_files: list[Path]) -> int:
         chosen = api.profile(self.profile_name)
         compiled: list[tuple[Path, CompiledRule]] = []
+        shared = SharedPredicates()  # each distinct predicate once per event
         for path, rule in rules:
             try:
-                one = compile_rule(rule, chosen, api.fields_for(rule, self.fields))
+                one = compile_rule(rule, chosen, api.fields_for(rule, self.fields), shared=shared)
                 compiled.append((path, restrict(one, window(rule.timerange, self.now))))
             except RuleglotError as err:
                 self._fail(err, path)

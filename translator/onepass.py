@@ -31,7 +31,14 @@ from typing import Any
 
 from ir.datamodels import DataModelProfile, DataSet, cim_windows
 from ir.errors import RuleglotError
-from ir.evaluator import CompiledRule, RuleSet, compile_rule, dispatch_keys, event_keys
+from ir.evaluator import (
+    CompiledRule,
+    RuleSet,
+    SharedPredicates,
+    compile_rule,
+    dispatch_keys,
+    event_keys,
+)
 from ir.events import Event
 from ir.logsources import NO_PROFILE
 from ir.lookups import LookupProvider
@@ -113,12 +120,13 @@ def _select_tstats(
             keys_of = [event_keys(event) for event in events]
         compiled: list[tuple[int, CompiledRule]] = []
         everything: list[int] = []
+        shared = SharedPredicates()
         for index, where in searches:
             if where is None:
                 everything.append(index)
                 continue
             try:
-                compiled.append((index, compile_rule(where)))
+                compiled.append((index, compile_rule(where, shared=shared)))
             except RuleglotError:
                 continue
         ruleset = RuleSet(c for _, c in compiled)
@@ -152,12 +160,14 @@ def select_events(
     event. ``datamodels`` is the data-model profile the pipelines run with (default:
     :func:`ir.datamodels.cim_windows`, as :func:`ir.pipeline.compile_pipeline`'s)."""
     compiled: list[tuple[int, CompiledRule]] = []
+    shared = SharedPredicates()  # the source macros' predicates, once per event
     for index, rule in enumerate(rules):
         lead = leading_filter(rule)
         if lead is None:
             continue
         try:
-            compiled.append((index, compile_rule(lead, NO_PROFILE, api.fields_for(rule, fields))))
+            one = compile_rule(lead, NO_PROFILE, api.fields_for(rule, fields), shared=shared)
+            compiled.append((index, one))
         except RuleglotError:
             continue  # the whole pipeline's compilation reports it
     ruleset = RuleSet(c for _, c in compiled)
