@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -134,30 +134,32 @@ def test_ctrl_c_leaves_no_temporary_file_and_a_report(tmp_path: Path,
     assert done["interrupted"] is True and len(done["rules"]) == 2
 
 
-# --- write_atomically: one file of a batch (issue 24: no rename or temporary file for a new one)
+# --- write_atomically: one file of a batch, through a temporary file and a rename
 
 
 def _no_temporaries(folder: Path) -> bool:
     return not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
+def _half_then(stop: BaseException) -> Any:
+    """A ``Path.write_text`` that writes half its text, then stops as ``stop``."""
+    real = Path.write_text
+
+    def half_then_stop(self: Path, data: str, *args: Any, **kwargs: Any) -> int:
+        real(self, data[: len(data) // 2], *args, **kwargs)
+        raise stop
+
+    return half_then_stop
+
+
 @pytest.mark.parametrize("stop", [OSError(28, "No space left on device"), KeyboardInterrupt()])
-def test_a_new_output_that_fails_half_written_is_removed(tmp_path: Path, stop: BaseException,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    real = os.write
-    calls = []
-
-    def half_then_stop(descriptor: int, data: bytes) -> int:
-        calls.append(len(data))
-        if len(calls) == 2:
-            raise stop
-        return real(descriptor, bytes(data)[: len(data) // 2])
-
-    monkeypatch.setattr(cli_common.os, "write", half_then_stop)
+def test_a_new_output_that_fails_half_written_is_never_seen(
+    tmp_path: Path, stop: BaseException, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Path, "write_text", _half_then(stop))
     target = tmp_path / "rule.spl"
     with pytest.raises(type(stop)):
         cli_common.write_atomically(target, "index=main EventCode=1 " * 100)
-    assert len(calls) == 2  # half of it was on disk when the write stopped
     assert not target.exists() and _no_temporaries(tmp_path)
 
 
@@ -172,13 +174,10 @@ def test_an_existing_output_is_replaced_whole_or_not_at_all(
     assert opened.read() == "old\n"  # renamed over, never truncated in place
     opened.close()
 
-    def full_disk(self: Path, data: bytes) -> int:
-        self.write_text("ne")  # the temporary file is half written, then the disk is full
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    monkeypatch.setattr(Path, "write_text", _half_then(OSError(28, "No space left on device")))
     with pytest.raises(OSError):
         cli_common.write_atomically(target, "newer")
+    monkeypatch.undo()
     assert target.read_text() == "new\n" and _no_temporaries(tmp_path)
 
 

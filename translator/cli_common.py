@@ -308,57 +308,16 @@ def read_options(
     }
 
 
-#: A new output is created only if absent (``O_EXCL``): then it is ours to remove on failure.
-_CREATE_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-
-
 def write_atomically(path: Path, text: str, *, make_parents: bool = True) -> None:
-    """Write ``text`` (with a final newline, UTF-8) to ``path``: never half a file left
-    behind, whatever stops the write (an error, Ctrl-C), and an existing file replaced
-    atomically. A caller that writes many files into few folders makes each folder once and
-    passes ``make_parents=False`` (no directory walk per file).
-
-    The cost of a batch (issue 24: ``translate -o DIR`` writes one file per input): a path
-    that does not exist yet is created exclusively (``O_EXCL``), written with ``os.write`` and
-    removed if the write fails, which is three system calls and no rename or temporary name;
-    only a path that exists already goes through a temporary file beside it and a rename over
-    it, so that a reader of an earlier output sees the old or the new text, never a mix. No
-    ``fsync``: the guarantee is against interruption of ruleglot, not against a crash of the
-    machine (as before)."""
+    """Write ``text`` to ``path`` through a temporary file beside it: never half a file, and
+    no temporary file left behind, whatever stops the write (an error, Ctrl-C). A caller that
+    writes many files into few folders makes each folder once and passes ``make_parents=False``
+    (no directory walk per file)."""
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
-    if os.linesep != "\n":  # as text mode writes it
-        data = data.replace(b"\n", os.linesep.encode())
-    created = False
-    try:
-        try:
-            descriptor = os.open(path, _CREATE_NEW, 0o666)
-        except FileExistsError:
-            _replace(path, data)
-            return
-        created = True
-        try:
-            _write_all(descriptor, data)
-        finally:
-            os.close(descriptor)
-    except BaseException:
-        if created:  # the half-written file is ours (O_EXCL): nothing else was there
-            path.unlink(missing_ok=True)
-        raise
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
-
-
-def _replace(path: Path, data: bytes) -> None:
-    """``path`` replaced by ``data`` through a temporary file beside it and a rename."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        temporary.write_bytes(data)
+        temporary.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         temporary.replace(path)
     except BaseException:
         temporary.unlink(missing_ok=True)
