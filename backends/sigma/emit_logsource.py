@@ -329,8 +329,8 @@ class LogSourceWriter:
         self.linux_sysmon = []
 
 
-#: The Windows Sysmon channel (pySigma's ``windows_logsource_mapping["sysmon"]``).
-SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+#: The Windows Sysmon channel, as pySigma names it (one place: its Windows service table).
+SYSMON_CHANNEL = str(windows_logsource_mapping["sysmon"])
 
 
 def _required_event_ids(detection: Expr) -> set[int]:
