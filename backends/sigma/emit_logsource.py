@@ -8,6 +8,8 @@
 * Windows ``source``/``Channel`` predicates (through the field profile's ``prefix``
   extraction) become product ``windows`` and the service whose channels they are
   (pySigma's ``windows_logsource_mapping``, inverted).
+* The Sysmon channel ORed with Sysmon for Linux's ``source`` becomes a rule collection: the
+  Windows rule and a Linux one (:meth:`LogSourceWriter.linux_sysmon_docs`).
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ class LogSourceWriter:
         return False
 
     def channel_of(self, p: Predicate, covered: frozenset[str] = frozenset()) -> str | None:
-        """The channel ``p`` selects (:func:`_channel_of`). A ``source`` in the other
+        """The channel ``p`` selects (:func:`channel_of_predicate`). A ``source`` in the other
         rendering than the profile's (``WinEventLog:X`` under ``XmlWinEventLog:``) selects
         none of the profile's events, while Sigma's channel means either rendering: reported
         (construct ``source``), and written as the channel when lossy; unless the same OR
