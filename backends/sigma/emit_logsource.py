@@ -251,12 +251,7 @@ class LogSourceWriter:
             if sysmon_only and is_linux_sysmon(str(d.field), d.value_text()) and d.kind is Kind.EQ:
                 self.linux_sysmon.append(d)  # the collection's Linux rule, or reported later
                 continue
-            self.problem(
-                "logsource",
-                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
-                "dropped (the Sigma log source selects fewer events)",
-                d.span,
-            )
+            self.dropped_disjunct(d)
         self.windows = True
         wanted = {c.lower() for c in channels}
         services = [
@@ -322,13 +317,18 @@ class LogSourceWriter:
     def report_linux_sysmon(self) -> None:
         """The Linux Sysmon disjuncts no Linux rule was written for: dropped, reported."""
         for d in self.linux_sysmon:
-            self.problem(
-                "logsource",
-                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
-                "dropped (the Sigma log source selects fewer events)",
-                d.span,
-            )
+            self.dropped_disjunct(d)
         self.linux_sysmon = []
+
+    def dropped_disjunct(self, d: Predicate) -> None:
+        """Report a disjunct of the channel selector that no Windows log source names (one
+        wording, whether it is dropped at once or when no Linux rule was written for it)."""
+        self.problem(
+            "logsource",
+            f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
+            "dropped (the Sigma log source selects fewer events)",
+            d.span,
+        )
 
 
 #: The Windows Sysmon channel, as pySigma names it (one place: its Windows service table).
