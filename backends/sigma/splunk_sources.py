@@ -75,20 +75,24 @@ SOURCES: tuple[tuple[str, SigmaLogSource], ...] = (
 )
 
 #: The Splunk Add-on for Microsoft Windows' eventtypes, ``default/eventtypes.conf`` (version
-#: 11.0.2, quoted literally in public notes found with the ``search`` tool: ``find_string``
-#: "[wineventlog_security]"; Splunk's own add-on is not in the stored index):
+#: 11.0.2, quoted literally in a third party's notes on the add-on, found with the ``search``
+#: tool: ``find_string "source=WMI:WinEventLog:Security"``; Splunk's own add-on is not in the
+#: stored index, so this is a quotation, not the file):
 #: ``[wineventlog_security] search = source=WinEventLog:Security OR
 #: source=WMI:WinEventLog:Security OR source=XmlWinEventLog:Security``, and the same three
 #: renderings for ``wineventlog_system`` and ``wineventlog_application``. Every rendering of
 #: one channel: what Sigma's ``service`` means (pySigma's ``windows_logsource_mapping`` names
 #: the channel, not a rendering).
-_TA_WINDOWS = "Splunk Add-on for Microsoft Windows 11.0.2, default/eventtypes.conf"
-#: The first Splunk Sysmon add-on (TA-microsoft-sysmon 3.2.1, README: "Sourcetype:
+_TA_WINDOWS = (
+    "Splunk Add-on for Microsoft Windows 11.0.2 default/eventtypes.conf, as a third party's"
+    " notes quote it (the add-on itself was not read)"
+)
+#: The first Splunk Sysmon add-on (TA-microsoft-sysmon 3.2.2, 2016, README: "Sourcetype:
 #: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") gave the Sysmon channel's events that
 #: source type; the Splunk Add-on for Sysmon (splunkbase 5709) gives them ``source`` with the
 #: channel (security_content ``data_sources/sysmon_eventid_*.yml``: ``source:
 #: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational``, ``sourcetype: xmlwineventlog``).
-_TA_SYSMON = "TA-microsoft-sysmon 3.2.1 README; security_content data_sources/sysmon_eventid_1.yml"
+_TA_SYSMON = "TA-microsoft-sysmon 3.2.2 README; security_content data_sources/sysmon_eventid_1.yml"
 
 #: (setting, lower-cased value) -> the Windows channel it selects every rendering of, and why
 CHANNEL_SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
