@@ -115,25 +115,11 @@ def test_check_reads_the_collection_as_its_windows_rule() -> None:
 def test_check_finds_the_collection_equivalent(tmp_path: Any) -> None:
     """``ruleglot check`` on a sysmon-macro search: the union decides every given and
     generated event as the search does (status lossy only for the dropped stats)."""
-    import json
-
-    from click.testing import CliRunner
-
-    from tests.conftest import shared
-    from translator.cli import main
-
-    macros = shared("spl", "macros")
-    path = tmp_path / "s.yml"
-    path.write_text(
+    entry = _checked(
+        tmp_path,
         "name: s\nid: 6338266a-ee2a-11eb-bf68-acde48001122\n"
-        "search: '`sysmon` EventCode=1 process_name=cmd.exe | stats count by dest'\n"
+        "search: '`sysmon` EventCode=1 process_name=cmd.exe | stats count by dest'\n",
     )
-    result = CliRunner().invoke(main, [
-        "check", "--from", "spl", "--to", "sigma", "--lossy", "--macros", str(macros),
-        str(path), "--format", "json",
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    (entry,) = json.loads(result.stdout)
     assert entry["status"] == "lossy" and "counterexample" not in entry
     assert {w["construct"] for w in entry["warnings"]} == {"stats"}
     assert entry["translation"].count("\ntitle:") == 1  # two documents
@@ -146,6 +132,22 @@ def test_check_compares_a_shaping_only_correlation_on_its_event_rule(tmp_path: A
     makes no row for one event alone: found by ``check`` on security_content's
     windows_multiple_invalid_users_failed_to_authenticate_using_ntlm (all 10 such rules
     'differed'). It is compared on the correlation's event rule, the leading filters."""
+    entry = _checked(
+        tmp_path,
+        "name: c\nid: 57ad5a64-9df7-11eb-a290-acde48001122\n"
+        "search: '`wineventlog_security` EventCode=4776 Status=0xc0000064 | bucket span=5m _time"
+        " | stats dc(TargetUserName) AS unique_accounts by _time, Workstation"
+        " | where unique_accounts > 30'\n",
+    )
+    assert "\ncorrelation:" in entry["translation"]
+    assert all(w["effect"] == "shaping" for w in entry["warnings"])
+    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
+    assert "counterexample" not in entry
+
+
+def _checked(tmp_path: Any, detection: str) -> dict[str, Any]:
+    """``ruleglot check --from spl --to sigma --lossy`` on one security_content-shaped
+    ``detection`` (macros from the shared corpus): its one JSON entry."""
     import json
 
     from click.testing import CliRunner
@@ -154,20 +156,13 @@ def test_check_compares_a_shaping_only_correlation_on_its_event_rule(tmp_path: A
     from translator.cli import main
 
     macros = shared("spl", "macros")
-    path = tmp_path / "c.yml"
-    path.write_text(
-        "name: c\nid: 57ad5a64-9df7-11eb-a290-acde48001122\n"
-        "search: '`wineventlog_security` EventCode=4776 Status=0xc0000064 | bucket span=5m _time"
-        " | stats dc(TargetUserName) AS unique_accounts by _time, Workstation"
-        " | where unique_accounts > 30'\n"
-    )
+    path = tmp_path / "d.yml"
+    path.write_text(detection)
     result = CliRunner().invoke(main, [
         "check", "--from", "spl", "--to", "sigma", "--lossy", "--macros", str(macros),
         str(path), "--format", "json",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     (entry,) = json.loads(result.stdout)
-    assert "\ncorrelation:" in entry["translation"]
-    assert all(w["effect"] == "shaping" for w in entry["warnings"])
-    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
-    assert "counterexample" not in entry
+    assert isinstance(entry, dict)
+    return entry
