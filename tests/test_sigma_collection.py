@@ -166,3 +166,15 @@ def _checked(tmp_path: Any, detection: str) -> dict[str, Any]:
     (entry,) = json.loads(result.stdout)
     assert isinstance(entry, dict)
     return entry
+
+
+def test_the_linux_categories_are_the_documented_ones() -> None:
+    """``LINUX_SYSMON_CATEGORIES`` is generated from pySigma's Sysmon table; the categories
+    ``docs/semantics.md`` and ``splunk_sources`` name are these, ``sysmon_error`` included."""
+    from backends.sigma.splunk_sources import LINUX_SYSMON_CATEGORIES
+
+    assert LINUX_SYSMON_CATEGORIES == {
+        1: "process_creation", 3: "network_connection", 5: "process_termination",
+        9: "raw_access_thread", 10: "process_access", 11: "file_event", 23: "file_delete",
+        255: "sysmon_error",
+    }  # fmt: skip
