@@ -130,11 +130,11 @@ LINUX_SYSMON_EVENTS = frozenset({1, 3, 4, 5, 9, 10, 11, 16, 23, 255})
 #: The Sigma category of each Sysmon for Linux event: Sigma's generic categories are defined by
 #: Sysmon's EventIDs (pySigma's ``sysmon_generic_logsource_eventid_mapping``: process_creation 1,
 #: network_connection 3, process_termination 5, raw_access_thread 9, process_access 10,
-#: file_event 11, file_delete 23, sysmon_error 255), and SigmaHQ's Linux rules read Sysmon for Linux's events that
-#: way, ``product: linux`` with the category (``category: process_creation`` 122 rules,
-#: ``file_event`` 8, ``network_connection`` 5: ``grep -rh -A3 '^logsource:'
-#: ../shared/corpus/sigma/rules/linux``). An EventID of several categories (12) or a category
-#: of several EventIDs (sysmon_status: 4, 16) names none.
+#: file_event 11, file_delete 23, sysmon_error 255), and SigmaHQ's Linux rules read Sysmon for
+#: Linux's events that way, ``product: linux`` with the category (``category:
+#: process_creation`` 122 rules, ``file_event`` 8, ``network_connection`` 5: ``grep -rh -A3
+#: '^logsource:' ../shared/corpus/sigma/rules/linux``). An EventID of several categories (12)
+#: or a category of several EventIDs (sysmon_status: 4, 16) names none.
 LINUX_SYSMON_CATEGORIES: dict[int, str] = {
     event: category
     for category, event in sysmon_generic_logsource_eventid_mapping.items()
