@@ -178,3 +178,30 @@ def test_the_linux_categories_are_the_documented_ones() -> None:
         9: "raw_access_thread", 10: "process_access", 11: "file_event", 23: "file_delete",
         255: "sysmon_error",
     }  # fmt: skip
+
+
+def test_the_report_names_every_rule_of_the_collection(tmp_path: Any) -> None:
+    """``translate --report`` on a search over Windows and Linux Sysmon names both rules it
+    wrote (``rule_ids``: the Windows rule's id, the source's, and the Linux rule's own), and a
+    one-rule translation's entry is as before (no ``rule_ids``)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    path = tmp_path / "s.yml"
+    path.write_text(f"name: s\nid: {ID}\nsearch: '{SYSMON} EventCode=1 process_name=curl'\n")
+    one = tmp_path / "one.yml"
+    one.write_text(f"name: o\nid: {ID}\nsearch: '{SYSMON} EventCode=7 ImageLoaded=x'\n")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, [
+        "translate", "--from", "spl", "--to", "sigma", str(path), str(one),
+        "--report", str(report), "-o", str(tmp_path / "out"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entries = {e["title"]: e for e in json.loads(report.read_text())}
+    written = list(yaml.safe_load_all((tmp_path / "out" / "s.yml").read_text()))
+    assert entries["s"]["rule_ids"] == [d["id"] for d in written]
+    assert len(written) == 2 and entries["s"]["rule_ids"][0] == ID
+    assert "rule_ids" not in entries["o"]

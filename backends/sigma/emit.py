@@ -211,11 +211,12 @@ NO_TEMPORAL_KEYWORDS = (
 
 @dataclass
 class EmitResult:
-    """The Sigma YAML (one document; or the correlated rules and then the correlation rule)
-    and the lossy changes made."""
+    """The Sigma YAML (one document; a collection, one rule per log source; or the correlated
+    rules and then the correlation rule), the lossy changes made, and each document's id."""
 
     yaml: str
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
 
     @property
     def lossless(self) -> bool:
@@ -335,7 +336,7 @@ class _Emitter(LogSourceWriter):
             for stage, effect in zip(run, stage_effects(run, present), strict=True):
                 effects.setdefault(id(stage), effect)
         annotate(self.warnings, effects)
-        return EmitResult(_dump(docs), self.warnings)
+        return EmitResult(_dump(docs), self.warnings, [str(d["id"]) for d in docs if "id" in d])
 
     # --- the whole rule
 
