@@ -249,15 +249,23 @@ def _group_filters_moved(rule: Rule, profile: FieldProfile | None) -> tuple[Stag
     return stages
 
 
+#: Event fields that are lists in the shared events: ``Data``, a Windows event's unnamed
+#: ``EventData`` items (1,307 events), ``tags``, the security-datasets shipper's tags (14,229),
+#: and ``resources`` (14); no other top-level field is (``translator.inputs.read_events`` over
+#: ``../shared/corpus/events``, counting ``list`` values per field).
+LIST_FIELDS = frozenset({"Data", "resources", "tags"})
+
+
 def _multivalued(profile: FieldProfile | None, name: str) -> bool:
     """Whether a raw event field may hold several values (:mod:`ir.pushdown` moves no test of
-    such a group key): a field the profile splits into values, or a JSON array's items as
-    Splunk names them (``items{}.id``, Search Reference "spath"). Other fields are one value:
-    a Windows event's manifest names each ``EventData`` item once."""
+    such a group key): a field the profile splits into values, a JSON array's items as
+    Splunk names them (``items{}.id``, Search Reference "spath"), or one of
+    :data:`LIST_FIELDS`. Other fields are one value: a Windows event's manifest names each
+    named ``EventData`` item once."""
     split = profile is not None and any(
         x.target == name and x.transform == "split" for x in profile.extractions
     )
-    return split or "{}" in name
+    return split or "{}" in name or name in LIST_FIELDS
 
 
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
