@@ -84,7 +84,7 @@ are read through ``splunk_windows_xml``)
       separator), for each source of a first-present-of as above. What has no exact form (a
       non-ASCII letter under Sigma's case rules, a value holding a separator, a comparison) is
       ``unsupported``; lossy: ``process_name=x`` is written ``Image|endswith: '\\x'``, other
-      kinds as they are on the whole path.
+      kinds as they are on the whole path; an anchored regex (no form on the path) is dropped.
     * ``_raw`` (SPL's raw event text) is not a Sigma field: ``unsupported`` (not for rules read
       from Sigma, where it is a field name like any other); lossy: written as a keyword (a
       match in any one value of the event) when the kind has a keyword form, else dropped.
@@ -922,7 +922,8 @@ class _Emitter(LogSourceWriter):
         (:func:`ir.extractions.invert`: ``process_name=x`` is ``Image`` equal to ``x`` or
         ending in ``\\x`` or ``/x``; startswith/contains/wildcards a ``|re`` anchored after
         the last separator); else (a comparison, a non-ASCII letter under Sigma's case rules,
-        a value no file name has) the old approximation on the whole path, reported."""
+        a value no file name has) the old approximation on the whole path, reported; an
+        anchored regex, which has none, is dropped (:meth:`dropped_basename`)."""
         source = sources[0]
         value = p.value
         written: Predicate
@@ -932,7 +933,9 @@ class _Emitter(LogSourceWriter):
             return _with_field(p, source)
         try:
             exact = invert(p, Extraction(str(p.field), (source,), "basename"))
-        except Inexact:
+        except Inexact as err:
+            if err.nearest is None:  # no form on the path (an anchored regex): dropped
+                return self.dropped_basename(p, source, str(err), report, named)
             exact = None
         if exact is not None and not isinstance(exact, bool):
             self.windows = True
@@ -962,6 +965,22 @@ class _Emitter(LogSourceWriter):
         )
         self.windows = True
         return written
+
+    def dropped_basename(
+        self, p: Predicate, source: str, why: str, report: bool, named: Sequence[str] | None
+    ) -> Expr:
+        """A test of a file name no predicate on the path comes near (:func:`ir.extractions.
+        invert`: an anchored regex; ``^`` on the whole path would match no event): dropped,
+        as the data-model writer drops it, leaving that the file name has a value."""
+        if report:
+            self.problem(
+                "basename",
+                f"'{p.field}' {p.kind} {p.value_text()!r} on the file name of "
+                f"{' or '.join(named or (source,))}: {why}; dropped",
+                p.span,
+            )
+        self.windows = True
+        return Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)), span=p.span)
 
 
 def _dump(docs: list[dict[str, Any]]) -> str:
