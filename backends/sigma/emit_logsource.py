@@ -268,7 +268,6 @@ class LogSourceWriter:
                 return None
         return keep
 
-
     # --- Windows and Linux Sysmon: a rule collection
 
     def linux_sysmon_docs(

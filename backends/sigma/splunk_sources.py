@@ -100,7 +100,8 @@ CHANNEL_SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
     ("eventtype", "wineventlog_system"): ("System", _TA_WINDOWS),
     ("eventtype", "wineventlog_application"): ("Application", _TA_WINDOWS),
     ("sourcetype", "xmlwineventlog:microsoft-windows-sysmon/operational"): (
-        "Microsoft-Windows-Sysmon/Operational", _TA_SYSMON
+        "Microsoft-Windows-Sysmon/Operational",
+        _TA_SYSMON,
     ),
 }
 
@@ -138,7 +139,8 @@ LINUX_SYSMON_EVENTS = frozenset({1, 3, 4, 5, 9, 10, 11, 16, 23, 255})
 LINUX_SYSMON_CATEGORIES: dict[int, str] = {
     event: category
     for category, event in sysmon_generic_logsource_eventid_mapping.items()
-    if isinstance(event, int) and event in LINUX_SYSMON_EVENTS
+    if isinstance(event, int)
+    and event in LINUX_SYSMON_EVENTS
     and list(sysmon_generic_logsource_eventid_mapping.values()).count(event) == 1
 }
 
