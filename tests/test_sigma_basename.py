@@ -140,3 +140,22 @@ def test_file_name_translation_decides_like_the_search(
     for path in paths:
         for fields in (_event(Image=path, TargetFilename=path), _event(NewProcessName=path)):
             assert sigma(fields) == spl(fields), f"{text}\non {fields!r}"
+
+
+def test_an_anchored_regex_on_a_file_name_is_dropped_not_written_on_the_path() -> None:
+    """``regex process_name="^cmd"``: ``^`` on the whole path (it starts with the drive)
+    matches no event the search matches (:func:`ir.extractions.invert` has no nearest form).
+    The lossy translation drops the test, reported, as the data-model path does, so it still
+    matches the search's events (wider), instead of writing ``Image|re: ^cmd``."""
+    (rule,) = read_spl(f'source="XmlWinEventLog:{SYSMON}" EventCode=1 | regex process_name="^cmd"')
+    result = emit_sigma(rule, lossy=True)
+    (warning,) = result.warnings
+    assert warning["construct"] == "basename" and "dropped" in warning["message"]
+    assert "|re" not in result.yaml
+    (spl,) = compile_rules([rule], "none", fields="splunk_windows_xml")
+    (back,) = read_sigma(result.yaml)
+    (sigma,) = compile_rules([back], "none", fields="none")
+    for path in ("C:\\Windows\\System32\\cmd.exe", "/usr/bin/cmdx"):
+        event = Event(_event(Image=path))
+        assert spl.matches(event) and sigma.matches(event)
+    assert not sigma.matches(Event(_event(Image=None)))  # the file name still has a value

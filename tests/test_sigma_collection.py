@@ -115,25 +115,11 @@ def test_check_reads_the_collection_as_its_windows_rule() -> None:
 def test_check_finds_the_collection_equivalent(tmp_path: Any) -> None:
     """``ruleglot check`` on a sysmon-macro search: the union decides every given and
     generated event as the search does (status lossy only for the dropped stats)."""
-    import json
-
-    from click.testing import CliRunner
-
-    from tests.conftest import shared
-    from translator.cli import main
-
-    macros = shared("spl", "macros")
-    path = tmp_path / "s.yml"
-    path.write_text(
+    entry = _checked(
+        tmp_path,
         "name: s\nid: 6338266a-ee2a-11eb-bf68-acde48001122\n"
-        "search: '`sysmon` EventCode=1 process_name=cmd.exe | stats count by dest'\n"
+        "search: '`sysmon` EventCode=1 process_name=cmd.exe | stats count by dest'\n",
     )
-    result = CliRunner().invoke(main, [
-        "check", "--from", "spl", "--to", "sigma", "--lossy", "--macros", str(macros),
-        str(path), "--format", "json",
-    ])  # fmt: skip
-    assert result.exit_code == 0, result.output
-    (entry,) = json.loads(result.stdout)
     assert entry["status"] == "lossy" and "counterexample" not in entry
     assert {w["construct"] for w in entry["warnings"]} == {"stats"}
     assert entry["translation"].count("\ntitle:") == 1  # two documents
@@ -146,6 +132,22 @@ def test_check_compares_a_shaping_only_correlation_on_its_event_rule(tmp_path: A
     makes no row for one event alone: found by ``check`` on security_content's
     windows_multiple_invalid_users_failed_to_authenticate_using_ntlm (all 10 such rules
     'differed'). It is compared on the correlation's event rule, the leading filters."""
+    entry = _checked(
+        tmp_path,
+        "name: c\nid: 57ad5a64-9df7-11eb-a290-acde48001122\n"
+        "search: '`wineventlog_security` EventCode=4776 Status=0xc0000064 | bucket span=5m _time"
+        " | stats dc(TargetUserName) AS unique_accounts by _time, Workstation"
+        " | where unique_accounts > 30'\n",
+    )
+    assert "\ncorrelation:" in entry["translation"]
+    assert all(w["effect"] == "shaping" for w in entry["warnings"])
+    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
+    assert "counterexample" not in entry
+
+
+def _checked(tmp_path: Any, detection: str) -> dict[str, Any]:
+    """``ruleglot check --from spl --to sigma --lossy`` on one security_content-shaped
+    ``detection`` (macros from the shared corpus): its one JSON entry."""
     import json
 
     from click.testing import CliRunner
@@ -154,20 +156,52 @@ def test_check_compares_a_shaping_only_correlation_on_its_event_rule(tmp_path: A
     from translator.cli import main
 
     macros = shared("spl", "macros")
-    path = tmp_path / "c.yml"
-    path.write_text(
-        "name: c\nid: 57ad5a64-9df7-11eb-a290-acde48001122\n"
-        "search: '`wineventlog_security` EventCode=4776 Status=0xc0000064 | bucket span=5m _time"
-        " | stats dc(TargetUserName) AS unique_accounts by _time, Workstation"
-        " | where unique_accounts > 30'\n"
-    )
+    path = tmp_path / "d.yml"
+    path.write_text(detection)
     result = CliRunner().invoke(main, [
         "check", "--from", "spl", "--to", "sigma", "--lossy", "--macros", str(macros),
         str(path), "--format", "json",
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     (entry,) = json.loads(result.stdout)
-    assert "\ncorrelation:" in entry["translation"]
-    assert all(w["effect"] == "shaping" for w in entry["warnings"])
-    assert entry["status"] == "lossy" and entry["compared"] == "leading filters"
-    assert "counterexample" not in entry
+    assert isinstance(entry, dict)
+    return entry
+
+
+def test_the_linux_categories_are_the_documented_ones() -> None:
+    """``LINUX_SYSMON_CATEGORIES`` is generated from pySigma's Sysmon table; the categories
+    ``docs/semantics.md`` and ``splunk_sources`` name are these, ``sysmon_error`` included."""
+    from backends.sigma.splunk_sources import LINUX_SYSMON_CATEGORIES
+
+    assert LINUX_SYSMON_CATEGORIES == {
+        1: "process_creation", 3: "network_connection", 5: "process_termination",
+        9: "raw_access_thread", 10: "process_access", 11: "file_event", 23: "file_delete",
+        255: "sysmon_error",
+    }  # fmt: skip
+
+
+def test_the_report_names_every_rule_of_the_collection(tmp_path: Any) -> None:
+    """``translate --report`` on a search over Windows and Linux Sysmon names both rules it
+    wrote (``rule_ids``: the Windows rule's id, the source's, and the Linux rule's own), and a
+    one-rule translation's entry is as before (no ``rule_ids``)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from translator.cli import main
+
+    path = tmp_path / "s.yml"
+    path.write_text(f"name: s\nid: {ID}\nsearch: '{SYSMON} EventCode=1 process_name=curl'\n")
+    one = tmp_path / "one.yml"
+    one.write_text(f"name: o\nid: {ID}\nsearch: '{SYSMON} EventCode=7 ImageLoaded=x'\n")
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, [
+        "translate", "--from", "spl", "--to", "sigma", str(path), str(one),
+        "--report", str(report), "-o", str(tmp_path / "out"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    entries = {e["title"]: e for e in json.loads(report.read_text())}
+    written = list(yaml.safe_load_all((tmp_path / "out" / "s.yml").read_text()))
+    assert entries["s"]["rule_ids"] == [d["id"] for d in written]
+    assert len(written) == 2 and entries["s"]["rule_ids"][0] == ID
+    assert "rule_ids" not in entries["o"]

@@ -704,3 +704,23 @@ def test_source_in_the_other_rendering_is_named() -> None:
     lossy = emit_sigma(classic, lossy=True)
     assert [w["construct"] for w in lossy.warnings] == ["source"]
     assert yaml.safe_load(lossy.yaml)["logsource"] == {"product": "windows", "service": "security"}
+
+
+def test_a_list_field_of_the_shared_events_is_not_a_group_key_to_move() -> None:
+    """``tags`` (security-datasets' shipping tags) and ``Data`` (unnamed ``EventData`` items)
+    are lists in 14,229 and 1,307 shared events: ``stats ... by tags | search tags!="a"``
+    keeps the ``b`` row of an event tagged ``[a, b]``, while the same test on the event (any
+    value) drops it. So the test stays after the stats (dropped with it, reported), not moved
+    into the detection, where it would miss that event."""
+    search = (
+        'source="XmlWinEventLog:Security" EventCode=4624 | stats count by {0} TargetUserName'
+        ' | search {0}!="a"'
+    )
+    for name in ("tags", "Data"):
+        (rule,) = read_spl(search.format(name))
+        event = {"source": "XmlWinEventLog:Security", "EventCode": 4624, "EventID": 4624,
+                 name: ["a", "b"], "TargetUserName": "u"}  # fmt: skip
+        assert run(rule, [event]) != []  # the search alerts on it
+        result = emit_sigma(rule, lossy=True)
+        assert "search" in [w["construct"] for w in result.warnings]
+        assert "filter" not in yaml.safe_load(result.yaml)["detection"]

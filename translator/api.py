@@ -115,6 +115,9 @@ class Translation:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     #: search macros the output calls that the user must define (SPL: unmapped log sources)
     macros: list[str] = field(default_factory=list)
+    #: the ids of the rules written, when the text holds several (a Sigma rule collection or
+    #: correlation), so that a report names each one
+    rule_ids: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -129,7 +132,8 @@ def _write_sigma(
     rule: Rule, *, lossy: bool = False, fields: str | None = None, **_: Any
 ) -> Translation:
     result = emit_sigma(rule, fields=fields, lossy=lossy)
-    return Translation(result.yaml, list(result.warnings))
+    ids = result.ids if len(result.ids) > 1 else []
+    return Translation(result.yaml, list(result.warnings), rule_ids=ids)
 
 
 def _write_spl(

@@ -89,6 +89,8 @@ class TranslationResult:
     warnings: list[Issue] = field(default_factory=list)
     errors: list[Issue] = field(default_factory=list)
     macros: list[str] = field(default_factory=list)
+    #: the ids of the rules written when the translation holds several (a Sigma collection)
+    rule_ids: list[str] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -100,7 +102,7 @@ class TranslationResult:
         warnings = [Issue.from_warning(w) for w in done.warnings]
         status: Literal["ok", "lossy"] = "lossy" if warnings else "ok"
         return cls(**entry, status=status, text=done.text, warnings=warnings,
-                   macros=list(done.macros))
+                   macros=list(done.macros), rule_ids=list(done.rule_ids))
 
     @property
     def effect(self) -> str | None:
@@ -129,4 +131,6 @@ class TranslationResult:
         out["constructs"] = [w.to_dict() for w in self.warnings]
         if self.macros:
             out["macros"] = list(self.macros)
+        if self.rule_ids:
+            out["rule_ids"] = list(self.rule_ids)  # every rule written: a collection's too
         return out

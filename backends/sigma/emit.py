@@ -84,7 +84,7 @@ are read through ``splunk_windows_xml``)
       separator), for each source of a first-present-of as above. What has no exact form (a
       non-ASCII letter under Sigma's case rules, a value holding a separator, a comparison) is
       ``unsupported``; lossy: ``process_name=x`` is written ``Image|endswith: '\\x'``, other
-      kinds as they are on the whole path.
+      kinds as they are on the whole path; an anchored regex (no form on the path) is dropped.
     * ``_raw`` (SPL's raw event text) is not a Sigma field: ``unsupported`` (not for rules read
       from Sigma, where it is a field name like any other); lossy: written as a keyword (a
       match in any one value of the event) when the kind has a keyword form, else dropped.
@@ -211,11 +211,12 @@ NO_TEMPORAL_KEYWORDS = (
 
 @dataclass
 class EmitResult:
-    """The Sigma YAML (one document; or the correlated rules and then the correlation rule)
-    and the lossy changes made."""
+    """The Sigma YAML (one document; a collection, one rule per log source; or the correlated
+    rules and then the correlation rule), the lossy changes made, and each document's id."""
 
     yaml: str
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
 
     @property
     def lossless(self) -> bool:
@@ -248,15 +249,23 @@ def _group_filters_moved(rule: Rule, profile: FieldProfile | None) -> tuple[Stag
     return stages
 
 
+#: Event fields that are lists in the shared events: ``Data``, a Windows event's unnamed
+#: ``EventData`` items (1,307 events), ``tags``, the security-datasets shipper's tags (14,229),
+#: and ``resources`` (14); no other top-level field is (``translator.inputs.read_events`` over
+#: ``../shared/corpus/events``, counting ``list`` values per field).
+LIST_FIELDS = frozenset({"Data", "resources", "tags"})
+
+
 def _multivalued(profile: FieldProfile | None, name: str) -> bool:
     """Whether a raw event field may hold several values (:mod:`ir.pushdown` moves no test of
-    such a group key): a field the profile splits into values, or a JSON array's items as
-    Splunk names them (``items{}.id``, Search Reference "spath"). Other fields are one value:
-    a Windows event's manifest names each ``EventData`` item once."""
+    such a group key): a field the profile splits into values, a JSON array's items as
+    Splunk names them (``items{}.id``, Search Reference "spath"), or one of
+    :data:`LIST_FIELDS`. Other fields are one value: a Windows event's manifest names each
+    named ``EventData`` item once."""
     split = profile is not None and any(
         x.target == name and x.transform == "split" for x in profile.extractions
     )
-    return split or "{}" in name
+    return split or "{}" in name or name in LIST_FIELDS
 
 
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
@@ -335,7 +344,7 @@ class _Emitter(LogSourceWriter):
             for stage, effect in zip(run, stage_effects(run, present), strict=True):
                 effects.setdefault(id(stage), effect)
         annotate(self.warnings, effects)
-        return EmitResult(_dump(docs), self.warnings)
+        return EmitResult(_dump(docs), self.warnings, [str(d["id"]) for d in docs if "id" in d])
 
     # --- the whole rule
 
@@ -913,7 +922,8 @@ class _Emitter(LogSourceWriter):
         (:func:`ir.extractions.invert`: ``process_name=x`` is ``Image`` equal to ``x`` or
         ending in ``\\x`` or ``/x``; startswith/contains/wildcards a ``|re`` anchored after
         the last separator); else (a comparison, a non-ASCII letter under Sigma's case rules,
-        a value no file name has) the old approximation on the whole path, reported."""
+        a value no file name has) the old approximation on the whole path, reported; an
+        anchored regex, which has none, is dropped (:meth:`dropped_basename`)."""
         source = sources[0]
         value = p.value
         written: Predicate
@@ -923,7 +933,9 @@ class _Emitter(LogSourceWriter):
             return _with_field(p, source)
         try:
             exact = invert(p, Extraction(str(p.field), (source,), "basename"))
-        except Inexact:
+        except Inexact as err:
+            if err.nearest is None:  # no form on the path (an anchored regex): dropped
+                return self.dropped_basename(p, source, str(err), report, named)
             exact = None
         if exact is not None and not isinstance(exact, bool):
             self.windows = True
@@ -953,6 +965,22 @@ class _Emitter(LogSourceWriter):
         )
         self.windows = True
         return written
+
+    def dropped_basename(
+        self, p: Predicate, source: str, why: str, report: bool, named: Sequence[str] | None
+    ) -> Expr:
+        """A test of a file name no predicate on the path comes near (:func:`ir.extractions.
+        invert`: an anchored regex; ``^`` on the whole path would match no event): dropped,
+        as the data-model writer drops it, leaving that the file name has a value."""
+        if report:
+            self.problem(
+                "basename",
+                f"'{p.field}' {p.kind} {p.value_text()!r} on the file name of "
+                f"{' or '.join(named or (source,))}: {why}; dropped",
+                p.span,
+            )
+        self.windows = True
+        return Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)), span=p.span)
 
 
 def _dump(docs: list[dict[str, Any]]) -> str:

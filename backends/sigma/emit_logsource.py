@@ -8,6 +8,8 @@
 * Windows ``source``/``Channel`` predicates (through the field profile's ``prefix``
   extraction) become product ``windows`` and the service whose channels they are
   (pySigma's ``windows_logsource_mapping``, inverted).
+* The Sysmon channel ORed with Sysmon for Linux's ``source`` becomes a rule collection: the
+  Windows rule and a Linux one (:meth:`LogSourceWriter.linux_sysmon_docs`).
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ class LogSourceWriter:
         return False
 
     def channel_of(self, p: Predicate, covered: frozenset[str] = frozenset()) -> str | None:
-        """The channel ``p`` selects (:func:`_channel_of`). A ``source`` in the other
+        """The channel ``p`` selects (:func:`channel_of_predicate`). A ``source`` in the other
         rendering than the profile's (``WinEventLog:X`` under ``XmlWinEventLog:``) selects
         none of the profile's events, while Sigma's channel means either rendering: reported
         (construct ``source``), and written as the channel when lossy; unless the same OR
@@ -249,12 +251,7 @@ class LogSourceWriter:
             if sysmon_only and is_linux_sysmon(str(d.field), d.value_text()) and d.kind is Kind.EQ:
                 self.linux_sysmon.append(d)  # the collection's Linux rule, or reported later
                 continue
-            self.problem(
-                "logsource",
-                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
-                "dropped (the Sigma log source selects fewer events)",
-                d.span,
-            )
+            self.dropped_disjunct(d)
         self.windows = True
         wanted = {c.lower() for c in channels}
         services = [
@@ -270,7 +267,6 @@ class LogSourceWriter:
             if {c.lower() for c in as_list(windows_logsource_mapping[service])} == wanted:
                 return None
         return keep
-
 
     # --- Windows and Linux Sysmon: a rule collection
 
@@ -320,17 +316,22 @@ class LogSourceWriter:
     def report_linux_sysmon(self) -> None:
         """The Linux Sysmon disjuncts no Linux rule was written for: dropped, reported."""
         for d in self.linux_sysmon:
-            self.problem(
-                "logsource",
-                f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
-                "dropped (the Sigma log source selects fewer events)",
-                d.span,
-            )
+            self.dropped_disjunct(d)
         self.linux_sysmon = []
 
+    def dropped_disjunct(self, d: Predicate) -> None:
+        """Report a disjunct of the channel selector that no Windows log source names (one
+        wording, whether it is dropped at once or when no Linux rule was written for it)."""
+        self.problem(
+            "logsource",
+            f"'{d.field}={d.value_text()}' selects events no Windows log source names; "
+            "dropped (the Sigma log source selects fewer events)",
+            d.span,
+        )
 
-#: The Windows Sysmon channel (pySigma's ``windows_logsource_mapping["sysmon"]``).
-SYSMON_CHANNEL = "Microsoft-Windows-Sysmon/Operational"
+
+#: The Windows Sysmon channel, as pySigma names it (one place: its Windows service table).
+SYSMON_CHANNEL = str(windows_logsource_mapping["sysmon"])
 
 
 def _required_event_ids(detection: Expr) -> set[int]:

@@ -75,20 +75,24 @@ SOURCES: tuple[tuple[str, SigmaLogSource], ...] = (
 )
 
 #: The Splunk Add-on for Microsoft Windows' eventtypes, ``default/eventtypes.conf`` (version
-#: 11.0.2, quoted literally in public notes found with the ``search`` tool: ``find_string``
-#: "[wineventlog_security]"; Splunk's own add-on is not in the stored index):
+#: 11.0.2, quoted literally in a third party's notes on the add-on, found with the ``search``
+#: tool: ``find_string "source=WMI:WinEventLog:Security"``; Splunk's own add-on is not in the
+#: stored index, so this is a quotation, not the file):
 #: ``[wineventlog_security] search = source=WinEventLog:Security OR
 #: source=WMI:WinEventLog:Security OR source=XmlWinEventLog:Security``, and the same three
 #: renderings for ``wineventlog_system`` and ``wineventlog_application``. Every rendering of
 #: one channel: what Sigma's ``service`` means (pySigma's ``windows_logsource_mapping`` names
 #: the channel, not a rendering).
-_TA_WINDOWS = "Splunk Add-on for Microsoft Windows 11.0.2, default/eventtypes.conf"
-#: The first Splunk Sysmon add-on (TA-microsoft-sysmon 3.2.1, README: "Sourcetype:
+_TA_WINDOWS = (
+    "Splunk Add-on for Microsoft Windows 11.0.2 default/eventtypes.conf, as a third party's"
+    " notes quote it (the add-on itself was not read)"
+)
+#: The first Splunk Sysmon add-on (TA-microsoft-sysmon 3.2.2, 2016, README: "Sourcetype:
 #: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") gave the Sysmon channel's events that
 #: source type; the Splunk Add-on for Sysmon (splunkbase 5709) gives them ``source`` with the
 #: channel (security_content ``data_sources/sysmon_eventid_*.yml``: ``source:
 #: XmlWinEventLog:Microsoft-Windows-Sysmon/Operational``, ``sourcetype: xmlwineventlog``).
-_TA_SYSMON = "TA-microsoft-sysmon 3.2.1 README; security_content data_sources/sysmon_eventid_1.yml"
+_TA_SYSMON = "TA-microsoft-sysmon 3.2.2 README; security_content data_sources/sysmon_eventid_1.yml"
 
 #: (setting, lower-cased value) -> the Windows channel it selects every rendering of, and why
 CHANNEL_SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
@@ -96,7 +100,8 @@ CHANNEL_SETTINGS: dict[tuple[str, str], tuple[str, str]] = {
     ("eventtype", "wineventlog_system"): ("System", _TA_WINDOWS),
     ("eventtype", "wineventlog_application"): ("Application", _TA_WINDOWS),
     ("sourcetype", "xmlwineventlog:microsoft-windows-sysmon/operational"): (
-        "Microsoft-Windows-Sysmon/Operational", _TA_SYSMON
+        "Microsoft-Windows-Sysmon/Operational",
+        _TA_SYSMON,
     ),
 }
 
@@ -126,15 +131,16 @@ LINUX_SYSMON_EVENTS = frozenset({1, 3, 4, 5, 9, 10, 11, 16, 23, 255})
 #: The Sigma category of each Sysmon for Linux event: Sigma's generic categories are defined by
 #: Sysmon's EventIDs (pySigma's ``sysmon_generic_logsource_eventid_mapping``: process_creation 1,
 #: network_connection 3, process_termination 5, raw_access_thread 9, process_access 10,
-#: file_event 11, file_delete 23), and SigmaHQ's Linux rules read Sysmon for Linux's events that
-#: way, ``product: linux`` with the category (``category: process_creation`` 122 rules,
-#: ``file_event`` 8, ``network_connection`` 5: ``grep -rh -A3 '^logsource:'
-#: ../shared/corpus/sigma/rules/linux``). An EventID of several categories (12) or a category
-#: of several EventIDs (sysmon_status: 4, 16) names none.
+#: file_event 11, file_delete 23, sysmon_error 255), and SigmaHQ's Linux rules read Sysmon for
+#: Linux's events that way, ``product: linux`` with the category (``category:
+#: process_creation`` 122 rules, ``file_event`` 8, ``network_connection`` 5: ``grep -rh -A3
+#: '^logsource:' ../shared/corpus/sigma/rules/linux``). An EventID of several categories (12)
+#: or a category of several EventIDs (sysmon_status: 4, 16) names none.
 LINUX_SYSMON_CATEGORIES: dict[int, str] = {
     event: category
     for category, event in sysmon_generic_logsource_eventid_mapping.items()
-    if isinstance(event, int) and event in LINUX_SYSMON_EVENTS
+    if isinstance(event, int)
+    and event in LINUX_SYSMON_EVENTS
     and list(sysmon_generic_logsource_eventid_mapping.values()).count(event) == 1
 }
 
