@@ -65,7 +65,7 @@ def parse_bound(text: str) -> TimeBound:
         except ValueError:
             raise ValueError(f"{text!r} is not a time in the format {_ABSOLUTE}") from None
         return TimeBound(text, epoch=int(stamp.timestamp()))
-    if "rt" in value.split("@")[0].replace("+", "-").split("-"):
+    if "rt" in value.lower().split("@")[0].replace("+", "-").split("-"):
         raise ValueError(f"{text!r} is a real-time modifier, which a search string cannot use")
     return TimeBound(text, steps=modifier_steps(value))
 

@@ -103,7 +103,7 @@ def test_absolute_and_relative_bounds() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["rt", "-rt-5m", "yesterday", "-5x", "@w9", "13/01/2024:00:00:00", "-", "1h"]
+    "text", ["rt", "-rt-5m", "RT-1h", "yesterday", "-5x", "@w9", "13/01/2024:00:00:00", "-", "1h"]
 )
 def test_what_is_not_a_time_modifier_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match=repr(text)):
@@ -366,3 +366,11 @@ def test_any_range_writes_and_reads_back(bounds: list[TimeBound | None], search:
     text = api.emit(Rule("t", stages, timerange=timerange, language="spl"), "spl")
     (back,) = read_spl(text)
     assert (back.timerange, back.stages) == (timerange, stages), text
+
+
+@pytest.mark.parametrize("text", ["rt", "-rt-5m", "RT-1h", "-Rt"])
+def test_a_real_time_modifier_is_named_whatever_its_case(text: str) -> None:
+    """Time units are case-insensitive (``-1D`` reads as ``-1d``), so is ``rt``: the error
+    says it is a real-time modifier, not an unknown unit."""
+    with pytest.raises(ValueError, match="real-time"):
+        parse_bound(text)
