@@ -147,10 +147,12 @@ from backends.sigma.lossy_effects import (
     annotate,
     stage_effects,
 )
+from backends.spl.buildsearch import where_tree
 from backends.spl.field_profile import FIELD_PROFILES
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
+from ir.hoist import hoist_filters
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
     And,
@@ -233,14 +235,26 @@ def _group_filters_moved(rule: Rule, profile: FieldProfile | None) -> tuple[Stag
     stages = push_group_filters(rule.stages, partial(_multivalued, profile), cim_windows())
     if stages and isinstance(stages[0], DataModel):
         return stages  # moved into tstats' where clause
-    original = {id(stage) for stage in rule.stages}
+    if _lands_after_a_drop(stages, rule.stages):
+        stages = rule.stages
+    # filters after column-shaping stages move before them (ir.hoist: the same rows), so
+    # they join the detection instead of being dropped after a stage Sigma has no form for
+    # (a filter that stops after a dropped stage was after it before, and is dropped alike)
+    return hoist_filters(stages, where_tree)
+
+
+def _lands_after_a_drop(stages: Sequence[Stage], original: Sequence[Stage]) -> bool:
+    """Whether a filter :mod:`ir.pushdown` moved lands after a stage the writer drops: it
+    would be dropped there too, and a stats after it would no longer count every matched
+    event (so the original stages are written)."""
+    before = {id(stage) for stage in original}
     stopped = False
     for stage in stages:
-        if id(stage) not in original and stopped:
-            return rule.stages
+        if id(stage) not in before and stopped:
+            return True
         if not isinstance(stage, (Filter, Table)) and _copies(stage) is None:
             stopped = True
-    return stages
+    return False
 
 
 def _multivalued(profile: FieldProfile | None, name: str) -> bool:
