@@ -304,4 +304,3 @@ def _holds(p: Predicate, value: str | int | float | bool | None) -> bool:
     one evaluator."""
     probe = Predicate("v", p.kind, p.value, p.cased)
     return compile_predicate(probe, {})(Event.from_fields({} if value is None else {"v": value}))
-

@@ -20,12 +20,14 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from backends.sigma.emit import emit_sigma
+from backends.sigma.lossy_effects import rule_effect
 from backends.spl import read_spl
 from backends.spl.buildsearch import where_tree
 from ir.hoist import hoist_filters
 from ir.lookups import LookupProvider
 from ir.nodes import Eval, Filter, Kind, Predicate, Regex, Rename, Rule, Stats, Table
-from translator.api import run
+from tests.conftest import shared
+from translator.api import macros, parse, run
 
 NOW = datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)
 VALUES = ["a", "A", "ab", "b", "1", 1, 0, "0", "true", "Match", "x y"]
@@ -39,7 +41,7 @@ STAGES = [
     "rename p* as q*",
     "eval other=1",
     "eval u=user",
-    "eval m=if(user==proc, \"Match\", \"No Match\")",
+    'eval m=if(user==proc, "Match", "No Match")',
     'eval m=if(match(proc, "^a"), "true", "false")',
     'eval m=if(like(user, "a%"), 1, 0)',
     'eval m=case(user=="a", "one", proc=="b", "two")',
@@ -151,8 +153,8 @@ def test_match_or_no_match_becomes_a_field_reference():
     ``"No Match"`` through a ``table`` is ``NOT a=b`` (a cased field reference; a missing side
     makes ``==`` false, so ``"No Match"``, as ``NOT`` of the reference on a missing field)."""
     rule, hoisted = _hoisted(
-        "eventName=x | rename p.id as rid | eval match=if(rid==acct,\"Match\",\"No Match\") "
-        "| table _time rid acct match | where match = \"No Match\""
+        'eventName=x | rename p.id as rid | eval match=if(rid==acct,"Match","No Match") '
+        '| table _time rid acct match | where match = "No Match"'
     )
     moved = hoisted.stages[1]
     assert isinstance(moved, Filter) and moved.command == "where"
@@ -199,3 +201,51 @@ def test_the_sigma_detection_keeps_the_hoisted_test():
     assert "ScriptBlockText|re: (?i)mimikatz" in result.yaml
     assert not any(w["construct"] == "search" for w in result.warnings)
     assert isinstance(rule.stages[-1], Table)
+
+
+def _corpus_rule(name: str) -> Rule:
+    spl = shared("spl")
+    path = spl / "detections" / name
+    (rule,) = parse(
+        path.read_text(encoding="utf-8"), "spl", str(path), macros=macros(spl / "macros")
+    )
+    return rule
+
+
+def test_corpus_filters_behind_an_if_join_the_detection():
+    """The two security_content detections the hoist makes shaping-only: ``eval
+    isReadRole=if(match(...), "true", "false") | search isReadRole="true"``."""
+    for name in (
+        "cloud/o365_mailbox_folder_read_permission_granted.yml",
+        "cloud/o365_mailbox_inbox_folder_shared_with_all_users.yml",
+    ):
+        rule = _corpus_rule(name)
+        result = emit_sigma(rule, lossy=True)
+        assert "AccessRights|re:" in result.yaml or "Item.ParentFolder.MemberRights|re:" in (
+            result.yaml
+        ), name
+        assert rule_effect(result.warnings) == "shaping", name
+
+
+def test_corpus_match_becomes_a_field_reference():
+    """aws_ec2_snapshot_shared_externally: the rename, the ``!= NULL`` test and the
+    Match/No Match test all join the detection; what is left is Sigma's uncased fieldref."""
+    rule = _corpus_rule("cloud/aws_ec2_snapshot_shared_externally.yml")
+    result = emit_sigma(rule, lossy=True)
+    assert "fieldref" in result.yaml
+    assert {w["construct"] for w in result.warnings if w["effect"] == "meaning"} == {"fieldref"}
+
+
+def test_corpus_values_an_eval_cannot_give_a_predicate_stay():
+    """``eval match=if(match(a, b), 1, 0)`` (a regex read from another field) and ``mvindex``
+    of JSON arrays have no filter tree: the test stays where it is."""
+    rule = _corpus_rule("cloud/aws_createaccesskey.yml")
+    assert hoist_filters(rule.stages, where_tree) == rule.stages
+    # o365_high_privilege_role_granted: the test on role_id passes the eval of role_name and
+    # stops at the eval of role_id (mvindex)
+    rule = _corpus_rule("cloud/o365_high_privilege_role_granted.yml")
+    hoisted = hoist_filters(rule.stages, where_tree)
+    at = next(i for i, s in enumerate(hoisted) if isinstance(s, Filter) and s.command == "where")
+    before = hoisted[at - 1]
+    assert isinstance(before, Eval) and before.assignments[0][0] == "role_id"
+    assert isinstance(hoisted[at + 1], Eval) and hoisted[at + 1].assignments[0][0] == "role_name"  # type: ignore[union-attr]
