@@ -172,6 +172,7 @@ from ir.nodes import (
     Pattern,
     Predicate,
     Rename,
+    Rex,
     Rule,
     Sort,
     Stage,
@@ -184,7 +185,7 @@ from ir.nodes import (
     predicates,
     stage_command,
 )
-from ir.pushdown import push_group_filters
+from ir.pushdown import push_group_filters, written_fields
 
 __all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
 
@@ -966,8 +967,10 @@ def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
                     name = old
                     break
                 if new.endswith("*") and old.endswith("*") and name.startswith(new[:-1]):
-                    name = old[:-1] + name[len(new) - 1 :]
-                    break
+                    # ``rename P* AS Q*`` moves only the fields it finds: ``QX`` is ``PX``
+                    # when the event has it, else the event's own ``QX`` (ir.stages.fields),
+                    # so no one field is required
+                    return None
                 if old == name:
                     return None  # renamed away: the stats reads a field no event keeps
         elif isinstance(stage, Eval):
@@ -979,8 +982,12 @@ def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
                 return None
             if isinstance(stage, FillNull):
                 return None  # fillnull writes empty fields: not required, not known
+        elif isinstance(stage, Rex):
+            written = written_fields(stage)  # its named groups
+            if written is None or name in written:
+                return None
         else:
-            return None  # rex, lookup, commands: may write any field
+            return None  # lookup, commands: may write any field
     return name
 
 
