@@ -107,8 +107,9 @@ __all__ = ["GroupFilter", "group_filters", "push_group_filters", "written_fields
 #: Whether a field may hold several values in the rows reaching an aggregation.
 Multivalued = Callable[[str], bool]
 
-#: ``(?<name>...)``/``(?P<name>...)``: the fields a ``rex`` extraction writes.
-_REX_GROUP = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
+#: ``(?<name>...)``/``(?P<name>...)``/``(?'name'...)``: the fields a ``rex`` extraction
+#: writes (the PCRE forms ``ir.functions.regex.pcre_to_python`` reads).
+_REX_GROUP = re.compile(r"\(\?(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')")
 
 
 @dataclass(frozen=True)
@@ -389,7 +390,11 @@ def written_fields(stage: Stage) -> list[str] | None:
     if isinstance(stage, Bin):
         return [stage.alias or stage.field]
     if isinstance(stage, Rex):
-        return [stage.field] if stage.mode == "sed" else _REX_GROUP.findall(stage.pattern)
+        if stage.mode == "sed":
+            return [stage.field]
+        names = [a or b for a, b in _REX_GROUP.findall(stage.pattern)]
+        # Splunk's _KEY_n/_VAL_n groups name fields from the text: any field may be written
+        return None if any(n.startswith("_KEY_") for n in names) else names
     if isinstance(stage, Lookup) and stage.command == "lookup" and stage.outputs:
         return [name for _, name in stage.outputs]
     return None

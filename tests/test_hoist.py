@@ -181,6 +181,8 @@ def test_not_moved():
         "search * | eventstats count by user | search user=a",  # aggregates over rows
         "search * | eval m=1 | where len(user) > m",  # an eval condition
         "search * | rename * as f_* | search f_user=a",  # wildcard rename
+        "search * | rex field=proc \"(?'user'.)\" | search user=a",  # a PCRE-quoted group
+        'search * | rex field=proc "(?<_KEY_1>.)=(?<_VAL_1>.)" | search user=a',  # named by text
     ):
         rule, hoisted = _hoisted(search)
         assert hoisted.stages == rule.stages, search
