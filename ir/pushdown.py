@@ -102,13 +102,14 @@ from ir.nodes import (
 )
 from ir.stages.rows import fill_wildcards, wild_match
 
-__all__ = ["GroupFilter", "group_filters", "push_group_filters"]
+__all__ = ["GroupFilter", "group_filters", "push_group_filters", "written_fields"]
 
 #: Whether a field may hold several values in the rows reaching an aggregation.
 Multivalued = Callable[[str], bool]
 
-#: ``(?<name>...)``/``(?P<name>...)``: the fields a ``rex`` extraction writes.
-_REX_GROUP = re.compile(r"\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>")
+#: ``(?<name>...)``/``(?P<name>...)``/``(?'name'...)``: the fields a ``rex`` extraction
+#: writes (the PCRE forms ``ir.functions.regex.pcre_to_python`` reads).
+_REX_GROUP = re.compile(r"\(\?(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')")
 
 
 @dataclass(frozen=True)
@@ -250,12 +251,12 @@ def _may_be_multi(
     return multivalued(name)
 
 
-#: Stages that keep every row and write only the fields :func:`_written` names.
+#: Stages that keep every row and write only the fields :func:`written_fields` names.
 _ROW_WRITERS = (Bin, FillNull, Eval, Convert, Rex, Lookup)
 
 
 def _writes(stage: Stage, name: str) -> bool:
-    written = _written(stage)
+    written = written_fields(stage)
     return written is None or any(wild_match(w, name) for w in written)
 
 
@@ -289,7 +290,7 @@ def _after(stages: Sequence[Stage], at: int, multivalued: Multivalued) -> list[G
         elif isinstance(stage, Sort) and stage.limit == 0:
             continue
         else:
-            written = _written(stage)
+            written = written_fields(stage)
             if written is None:
                 break
             keys = {k: v for k, v in keys.items() if not any(wild_match(w, k) for w in written)}
@@ -378,7 +379,7 @@ def _renamed(keys: dict[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str
     return keys
 
 
-def _written(stage: Stage) -> list[str] | None:
+def written_fields(stage: Stage) -> list[str] | None:
     """The fields a row-keeping stage writes (patterns), or ``None`` for any other stage."""
     if isinstance(stage, Eval):
         return [name for name, _ in stage.assignments]
@@ -389,7 +390,11 @@ def _written(stage: Stage) -> list[str] | None:
     if isinstance(stage, Bin):
         return [stage.alias or stage.field]
     if isinstance(stage, Rex):
-        return [stage.field] if stage.mode == "sed" else _REX_GROUP.findall(stage.pattern)
+        if stage.mode == "sed":
+            return [stage.field]
+        names = [a or b for a, b in _REX_GROUP.findall(stage.pattern)]
+        # Splunk's _KEY_n/_VAL_n groups name fields from the text: any field may be written
+        return None if any(n.startswith("_KEY_") for n in names) else names
     if isinstance(stage, Lookup) and stage.command == "lookup" and stage.outputs:
         return [name for _, name in stage.outputs]
     return None

@@ -16,16 +16,19 @@ from backends.sigma.lossy_effects import MEANING, SHAPING, rule_effect, stage_ef
 from ir.events import Event
 from ir.nodes import (
     Aggregation,
+    Call,
     Convert,
     DataModel,
     Dedup,
     Eval,
+    FieldValue,
     Filter,
     Head,
     Kind,
     Literal,
     Predicate,
     Rename,
+    Rex,
     Rule,
     Sort,
     Stats,
@@ -115,6 +118,9 @@ SHAPING_TAILS = [
     [Stats((Aggregation("min", "_time", "firstTime"),), ("user",)), Dedup(("user",))],
     [Eval((("n", Literal(1)),)), Stats(COUNT, ("user",)), Sort((("count", True),), limit=0)],
     [Rename((("user", "account"),)), Stats(COUNT, ("account", "dest"))],
+    # a by-field an eval sets to a literal is in every row; a rex writes only its groups
+    [Eval((("phase", Literal("release")),)), Stats(COUNT, ("user", "phase"))],
+    [Rex("(?<first>.)", "action"), Stats(COUNT, ("user", "dest"))],
 ]
 
 _values = st.none() | st.sampled_from(["deny", "allow", "alice", "bob", ""]) | st.lists(
@@ -126,7 +132,7 @@ _events = st.lists(
 
 
 def test_a_by_field_an_eval_computes_is_not_required() -> None:
-    rule = _spl([Eval((("user", Literal("x")),)), Stats(COUNT, ("user",))])
+    rule = _spl([Eval((("user", Call("lower", (FieldValue("x"),))),)), Stats(COUNT, ("user",))])
     result = emit_sigma(rule, fields="none", lossy=True)
     effects = {w["construct"]: w["effect"] for w in result.warnings}
     assert effects["stats"] == MEANING and "user" not in result.yaml
@@ -257,3 +263,33 @@ def test_a_required_file_name_is_a_required_path() -> None:
     result = emit_sigma(rule, lossy=True)
     assert {w["construct"]: w["effect"] for w in result.warnings} == {"stats": SHAPING}
     assert "Image: '*'" in result.yaml
+
+
+def test_a_literal_by_field_needs_no_requirement_and_a_rex_group_does() -> None:
+    """``eval phase="release"`` gives every row ``phase`` (shaping, nothing required of it);
+    a by-field a ``rex`` extracts may be missing (meaning); one it does not write is required
+    under its own name."""
+    constant = _spl([Eval((("phase", Literal("release")),)), Stats(COUNT, ("phase",))])
+    result = emit_sigma(constant, fields="none", lossy=True)
+    assert {w["construct"]: w["effect"] for w in result.warnings}["stats"] == SHAPING
+    assert "phase" not in result.yaml
+    extracted = _spl([Rex("(?<first>.)", "action"), Stats(COUNT, ("first", "user"))])
+    result = emit_sigma(extracted, fields="none", lossy=True)
+    assert {w["construct"]: w["effect"] for w in result.warnings}["stats"] == MEANING
+    other = _spl([Rex("(?<first>.)", "action"), Stats(COUNT, ("user",))])
+    result = emit_sigma(other, fields="none", lossy=True)
+    assert {w["construct"]: w["effect"] for w in result.warnings}["stats"] == SHAPING
+    assert "user: '*'" in result.yaml
+
+
+def test_a_by_field_a_wildcard_rename_may_have_made_is_not_required() -> None:
+    """``rename p.* as *`` moves only the fields an event has: ``user`` after it is ``p.user``
+    when the event has that, else the event's own ``user`` (``ir.stages.fields``), so neither
+    is required (aws_exfiltration_via_datasync_task required ``requestParameters.eventName``
+    for its top-level ``eventName``); the stats then costs meaning."""
+    rule = _spl([Rename((("p.*", "*"),)), Stats(COUNT, ("user",))])
+    run = compile_pipeline(rule.stages)
+    assert run([Event({"action": "deny", "user": "bob"})])  # the pipeline counts it
+    result = emit_sigma(rule, fields="none", lossy=True)
+    assert "p.user" not in result.yaml
+    assert {w["construct"]: w["effect"] for w in result.warnings}["stats"] == MEANING

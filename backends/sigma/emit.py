@@ -151,11 +151,13 @@ from backends.sigma.lossy_effects import (
     annotate,
     stage_effects,
 )
+from backends.spl.buildsearch import where_tree
 from backends.spl.field_profile import FIELD_PROFILES
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.extractions import Inexact, invert
 from ir.fieldprofiles import Extraction, FieldProfile
+from ir.hoist import hoist_filters
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
     And,
@@ -175,6 +177,7 @@ from ir.nodes import (
     Pattern,
     Predicate,
     Rename,
+    Rex,
     Rule,
     Sort,
     Stage,
@@ -187,7 +190,7 @@ from ir.nodes import (
     predicates,
     stage_command,
 )
-from ir.pushdown import push_group_filters
+from ir.pushdown import push_group_filters, written_fields
 
 __all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
 
@@ -239,14 +242,26 @@ def _group_filters_moved(rule: Rule, profile: FieldProfile | None) -> tuple[Stag
     stages = push_group_filters(rule.stages, partial(_multivalued, profile), cim_windows())
     if stages and isinstance(stages[0], DataModel):
         return stages  # moved into tstats' where clause
-    original = {id(stage) for stage in rule.stages}
+    if _lands_after_a_drop(stages, rule.stages):
+        stages = rule.stages
+    # filters after column-shaping stages move before them (ir.hoist: the same rows), so
+    # they join the detection instead of being dropped after a stage Sigma has no form for
+    # (a filter that stops after a dropped stage was after it before, and is dropped alike)
+    return hoist_filters(stages, where_tree)
+
+
+def _lands_after_a_drop(stages: Sequence[Stage], original: Sequence[Stage]) -> bool:
+    """Whether a filter :mod:`ir.pushdown` moved lands after a stage the writer drops: it
+    would be dropped there too, and a stats after it would no longer count every matched
+    event (so the original stages are written)."""
+    before = {id(stage) for stage in original}
     stopped = False
     for stage in stages:
-        if id(stage) not in original and stopped:
-            return rule.stages
+        if id(stage) not in before and stopped:
+            return True
         if not isinstance(stage, (Filter, Table)) and _copies(stage) is None:
             stopped = True
-    return stages
+    return False
 
 
 #: Event fields that are lists in the shared events: ``Data``, a Windows event's unnamed
@@ -1005,8 +1020,10 @@ def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
                     name = old
                     break
                 if new.endswith("*") and old.endswith("*") and name.startswith(new[:-1]):
-                    name = old[:-1] + name[len(new) - 1 :]
-                    break
+                    # ``rename P* AS Q*`` moves only the fields it finds: ``QX`` is ``PX``
+                    # when the event has it, else the event's own ``QX`` (ir.stages.fields),
+                    # so no one field is required
+                    return None
                 if old == name:
                     return None  # renamed away: the stats reads a field no event keeps
         elif isinstance(stage, Eval):
@@ -1018,8 +1035,12 @@ def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
                 return None
             if isinstance(stage, FillNull):
                 return None  # fillnull writes empty fields: not required, not known
+        elif isinstance(stage, Rex):
+            written = written_fields(stage)  # its named groups
+            if written is None or name in written:
+                return None
         else:
-            return None  # rex, lookup, commands: may write any field
+            return None  # lookup, commands: may write any field
     return name
 
 

@@ -70,6 +70,8 @@ from ir.nodes import (
     Stats,
     Table,
 )
+from ir.nodes import Literal as EvalLiteral
+from ir.pushdown import written_fields
 
 __all__ = [
     "CONSTRUCT_EFFECTS",
@@ -205,7 +207,18 @@ def _present_after(stage: Stage, have: set[str]) -> set[str]:
         return have | set(stage.fields)
     if isinstance(stage, Table):
         return {f for f in have if f in stage.fields}
-    if isinstance(stage, (Eval, Convert, Rex, Lookup, ForEach, Command, MultiValue)):
+    if isinstance(stage, Eval):
+        out = set(have)
+        for target, value in stage.assignments:  # in order: a later one sees the earlier
+            # a literal that is not null gives every row the field (Search Reference, "eval")
+            if isinstance(value, EvalLiteral) and value.value is not None and "{" not in target:
+                out.add(target)
+            elif "{" in target:
+                return set()  # a name the row decides
+            else:
+                out.discard(target)
+        return out
+    if isinstance(stage, (Convert, Rex, Lookup, ForEach, Command, MultiValue)):
         written = _written(stage)
         return set() if "*" in written else have - set(written)
     return have
@@ -224,7 +237,9 @@ def _written(stage: Stage) -> list[str]:
         return [stage.field]
     if isinstance(stage, Lookup):
         return [field for _, field in stage.outputs] or ["*"]
-    return ["*"]  # rex, foreach, commands: any field may change
+    if isinstance(stage, Rex):  # its named groups (sed mode: the field it edits)
+        return written_fields(stage) or ["*"]
+    return ["*"]  # foreach, commands: any field may change
 
 
 def annotate(

@@ -270,6 +270,20 @@ def _predicate_of(expr: EvalExpr) -> Expr | None:
     return None
 
 
+def where_tree(expr: EvalExpr) -> Expr:
+    """A where expression as a filter tree: predicates wherever the meaning is one of the
+    predicate kinds (so indicators stay visible), :class:`Condition` for the rest. The one
+    reading of an eval boolean as a filter (``ir.hoist`` reads ``if``/``case`` tests by it)."""
+    span = expr.span
+    if isinstance(expr, BinOp) and expr.op in ("AND", "OR"):
+        args = [where_tree(expr.left), where_tree(expr.right)]
+        return all_of(args, span) if expr.op == "AND" else any_of(args, span)
+    if isinstance(expr, UnaryOp) and expr.op == "NOT":
+        return Not(where_tree(expr.arg), span=span)
+    found = _predicate_of(expr)
+    return found if found is not None else Condition(expr, span=span)
+
+
 def _regex_leaf(name: str, pattern: str, span: Span) -> Expr:
     converted = python_regex(pattern)
     if converted is None:  # not Python syntax: keep SPL's meaning as an eval expression
@@ -496,16 +510,8 @@ class SearchBuilder(BuilderBase):
         self.fail(f"unexpected expression {kind}", "invalid", bounds(node)[0])  # pragma: no cover
 
     def where_predicate(self, expr: EvalExpr) -> Expr:
-        """A where expression as a filter tree: predicates wherever the meaning is one of the
-        predicate kinds (so indicators stay visible), :class:`Condition` for the rest."""
-        span = expr.span
-        if isinstance(expr, BinOp) and expr.op in ("AND", "OR"):
-            args = [self.where_predicate(expr.left), self.where_predicate(expr.right)]
-            return all_of(args, span) if expr.op == "AND" else any_of(args, span)
-        if isinstance(expr, UnaryOp) and expr.op == "NOT":
-            return Not(self.where_predicate(expr.arg), span=span)
-        found = _predicate_of(expr)
-        return found if found is not None else Condition(expr, span=span)
+        """A where expression as a filter tree (:func:`where_tree`)."""
+        return where_tree(expr)
 
     # --- regex and rex
 
