@@ -85,6 +85,7 @@ from ir.nodes import (
     Or,
     Predicate,
     Rename,
+    Rex,
     Sort,
     Stage,
     Stats,
@@ -92,6 +93,7 @@ from ir.nodes import (
     conjuncts,
     predicates,
 )
+from ir.pushdown import written_fields
 
 __all__ = [
     "Correlation",
@@ -321,17 +323,12 @@ def _made(stage: Stage, row: set[str]) -> list[str]:
             else:
                 out += [old, new]
         return out
-    if isinstance(stage, Eval):
-        return [name for name, _ in stage.assignments]
-    if isinstance(stage, Convert):
-        return [alias or name for _, name, alias in stage.conversions]
-    if isinstance(stage, FillNull):
-        return list(stage.fields) or ["*"]
     if isinstance(stage, Table):
         return ["*"]  # may remove what the where reads
-    if isinstance(stage, Lookup):
-        return [name for _, name in stage.outputs]
-    return []
+    written = written_fields(stage)  # eval, convert, fillnull, bin, rex, lookup: ir.pushdown's
+    if written is None and isinstance(stage, (Rex, Lookup)):
+        return ["*"]  # fields named by the text (_KEY_n) or every column of the lookup
+    return written or []
 
 
 def split_temporal(found: Correlation, prefix: Expr | None) -> Refusal | None:
