@@ -119,12 +119,10 @@ Errors and warnings
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from typing import Any
 
 import yaml
@@ -143,6 +141,14 @@ from backends.sigma.emit_logsource import (
     WINDOWS_SOURCE_PREFIXES,
     LogSourceWriter,
 )
+from backends.sigma.emit_stages import (
+    copy_pairs,
+    group_filters_moved,
+    kept,
+    read_fields,
+    renamed_back,
+    substitute,
+)
 from backends.sigma.lossy_effects import (
     EVENT_FIELDS,
     REASON_KEY,
@@ -151,46 +157,32 @@ from backends.sigma.lossy_effects import (
     annotate,
     stage_effects,
 )
-from backends.spl.buildsearch import where_tree
 from backends.spl.field_profile import FIELD_PROFILES
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.extractions import Inexact, invert
 from ir.fieldprofiles import Extraction, FieldProfile
-from ir.hoist import hoist_filters
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
     And,
-    Bin,
     Condition,
-    Convert,
-    DataModel,
-    Eval,
     Expr,
     FieldRef,
-    FieldValue,
-    FillNull,
     Filter,
     Kind,
     LogSource,
     Not,
     Pattern,
     Predicate,
-    Rename,
-    Rex,
     Rule,
-    Sort,
     Stage,
     Stats,
     Table,
     Wildcard,
     all_of,
     any_of,
-    map_fields,
-    predicates,
     stage_command,
 )
-from ir.pushdown import push_group_filters, written_fields
 
 __all__ = ["EmitResult", "RULEGLOT_NAMESPACE", "emit_sigma"]
 
@@ -229,58 +221,8 @@ class EmitResult:
 def emit_sigma(rule: Rule, *, fields: str | None = None, lossy: bool = False) -> EmitResult:
     """``rule`` as Sigma YAML; see the module docstring. Raises :class:`RuleglotError`."""
     profile = _profile(rule, fields)
-    emitter = _Emitter(replace(rule, stages=_group_filters_moved(rule, profile)), lossy, profile)
+    emitter = _Emitter(replace(rule, stages=group_filters_moved(rule, profile)), lossy, profile)
     return emitter.run()
-
-
-def _group_filters_moved(rule: Rule, profile: FieldProfile | None) -> tuple[Stage, ...]:
-    """The stages with the filters after an aggregation that test only its group keys moved
-    before it (:mod:`ir.pushdown`: the same rows), so they join the detection instead of
-    being dropped with the stats. A raw search keeps its stages when a moved filter would
-    land after a stage the writer drops (``rename``...): it would be dropped there too, and
-    the stats after it would no longer count every matched event."""
-    stages = push_group_filters(rule.stages, partial(_multivalued, profile), cim_windows())
-    if stages and isinstance(stages[0], DataModel):
-        return stages  # moved into tstats' where clause
-    if _lands_after_a_drop(stages, rule.stages):
-        stages = rule.stages
-    # filters after column-shaping stages move before them (ir.hoist: the same rows), so
-    # they join the detection instead of being dropped after a stage Sigma has no form for
-    # (a filter that stops after a dropped stage was after it before, and is dropped alike)
-    return hoist_filters(stages, where_tree)
-
-
-def _lands_after_a_drop(stages: Sequence[Stage], original: Sequence[Stage]) -> bool:
-    """Whether a filter :mod:`ir.pushdown` moved lands after a stage the writer drops: it
-    would be dropped there too, and a stats after it would no longer count every matched
-    event (so the original stages are written)."""
-    before = {id(stage) for stage in original}
-    stopped = False
-    for stage in stages:
-        if id(stage) not in before and stopped:
-            return True
-        if not isinstance(stage, (Filter, Table)) and _copies(stage) is None:
-            stopped = True
-    return False
-
-
-#: Event fields that are lists in the shared events: ``Data``, a Windows event's unnamed
-#: ``EventData`` items (1,307 events), ``tags``, the security-datasets shipper's tags (14,229),
-#: and ``resources`` (14); no other top-level field is (``translator.inputs.read_events`` over
-#: ``../shared/corpus/events``, counting ``list`` values per field).
-LIST_FIELDS = frozenset({"Data", "resources", "tags"})
-
-
-def _multivalued(profile: FieldProfile | None, name: str) -> bool:
-    """Whether a raw event field may hold several values (:mod:`ir.pushdown` moves no test of
-    such a group key): a field the profile splits into values, a JSON array's items as
-    Splunk names them (``items{}.id``, Search Reference "spath"), or one of
-    :data:`LIST_FIELDS`. Other fields are one value: a Windows event's manifest names each
-    named ``EventData`` item once."""
-    split = profile is not None and any(
-        x.target == name and x.transform == "split" for x in profile.extractions
-    )
-    return split or "{}" in name or name in LIST_FIELDS
 
 
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
@@ -428,7 +370,7 @@ class _Emitter(LogSourceWriter):
         for name in stage.by:
             if name in EVENT_FIELDS or "*" in name:
                 continue
-            original = _renamed_back(name, before)
+            original = renamed_back(name, before)
             if original is not None:
                 required.add(original)
         # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
@@ -523,13 +465,13 @@ class _Emitter(LogSourceWriter):
         dropping: str | None = None
         for index, stage in enumerate(stages):
             name = stage_command(stage)
-            pairs = _copies(stage)
+            pairs = copy_pairs(stage)
             if dropping is not None:
                 self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
                              stage.span, stage=stage)  # fmt: skip
             elif isinstance(stage, Filter):
                 raw.append(stage.expr)
-                exprs.append(_substitute(stage.expr, self.copies))
+                exprs.append(substitute(stage.expr, self.copies))
             elif pairs is not None:
                 for target, source in pairs:
                     self.copies[target] = self.copies.get(source, source)
@@ -542,8 +484,8 @@ class _Emitter(LogSourceWriter):
                     reason="copy-eval",
                 )
             elif isinstance(stage, Table):
-                lost = [f for f in _read_fields(self.rule.stages[index + 1 :]) if
-                        not _kept(stage, f)]  # fmt: skip
+                lost = [f for f in read_fields(self.rule.stages[index + 1 :]) if
+                        not kept(stage, f)]  # fmt: skip
                 self.problem(
                     name,
                     f"'{name}' drops {', '.join(lost)}, which the stages after it read: "
@@ -599,7 +541,7 @@ class _Emitter(LogSourceWriter):
             if part is None:
                 expr = lowered
             elif found.extra:
-                extra = self.lower(_substitute(part, self.copies))
+                extra = self.lower(substitute(part, self.copies))
                 both = [e for e in (lowered, extra) if e is not None]
                 expr = all_of(both) if both else None
             else:
@@ -1008,84 +950,6 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _renamed_back(name: str, stages: Sequence[Stage]) -> str | None:
-    """The field ``name`` was called before ``stages`` (renames undone), or ``None`` when one
-    of them computes it (an ``eval``, ``rex``, ``lookup``... writing it)."""
-    for stage in reversed(stages):
-        if isinstance(stage, Rename):
-            for old, new in reversed(stage.pairs):
-                if new == name:
-                    name = old
-                    break
-                if new.endswith("*") and old.endswith("*") and name.startswith(new[:-1]):
-                    # ``rename P* AS Q*`` moves only the fields it finds: ``QX`` is ``PX``
-                    # when the event has it, else the event's own ``QX`` (ir.stages.fields),
-                    # so no one field is required
-                    return None
-                if old == name:
-                    return None  # renamed away: the stats reads a field no event keeps
-        elif isinstance(stage, Eval):
-            if any(target == name for target, _ in stage.assignments):
-                return None
-        elif isinstance(stage, (Table, Convert, FillNull, Sort, Bin)):
-            if isinstance(stage, Convert) and any((a or f) == name for _, f, a in
-                                                  stage.conversions):  # fmt: skip
-                return None
-            if isinstance(stage, FillNull):
-                return None  # fillnull writes empty fields: not required, not known
-        elif isinstance(stage, Rex):
-            written = written_fields(stage)  # its named groups
-            if written is None or name in written:
-                return None
-        else:
-            return None  # lookup, commands: may write any field
-    return name
-
-
-def _copies(stage: Stage) -> tuple[tuple[str, str], ...] | None:
-    """The (copy, source) pairs of an ``eval`` whose every assignment copies a field."""
-    if not isinstance(stage, Eval):
-        return None
-    pairs = tuple(
-        (name, value.name) for name, value in stage.assignments if isinstance(value, FieldValue)
-    )
-    return pairs if len(pairs) == len(stage.assignments) else None
-
-
-def _read_fields(stages: Sequence[Stage]) -> list[str]:
-    """The fields filters, ``bin`` and ``stats`` among ``stages`` read, in order, once."""
-    seen: dict[str, None] = {}
-    for stage in stages:
-        if isinstance(stage, Filter):
-            for p in predicates(stage.expr):
-                if p.field is not None:
-                    seen.setdefault(p.field, None)
-        elif isinstance(stage, Bin):
-            seen.setdefault(stage.field, None)
-        elif isinstance(stage, Stats):
-            for name in stage.by:
-                seen.setdefault(name, None)
-            for agg in stage.aggregations:
-                if isinstance(agg.argument, str) and "*" not in agg.argument:
-                    seen.setdefault(agg.argument, None)
-    return list(seen)
-
-
-def _kept(table: Table, name: str) -> bool:
-    """Whether ``name`` is still there after ``table`` (``fields`` keeps ``_raw``/``_time``)."""
-    matched = any(fnmatch.fnmatchcase(name, pattern) for pattern in table.fields)
-    if table.remove:
-        return not matched
-    return matched or (table.command == "fields" and name in ("_raw", "_time"))
-
-
-def _substitute(expr: Expr, copies: dict[str, str]) -> Expr:
-    """``expr`` reading each copied field's source (``eval f=g`` before it: ``f`` is ``g``)."""
-    if not copies:
-        return expr
-    return map_fields(expr, lambda name: copies.get(name, name))
 
 
 def _with_field(p: Predicate, name: str) -> Predicate:
