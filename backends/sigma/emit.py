@@ -142,15 +142,11 @@ from backends.sigma.emit_logsource import (
     LogSourceWriter,
 )
 from backends.sigma.emit_stages import (
-    copy_pairs,
+    StageWriter,
     group_filters_moved,
-    kept,
-    read_fields,
-    renamed_back,
     substitute,
 )
 from backends.sigma.lossy_effects import (
-    EVENT_FIELDS,
     REASON_KEY,
     STAGE_KEY,
     Effect,
@@ -168,7 +164,6 @@ from ir.nodes import (
     Condition,
     Expr,
     FieldRef,
-    Filter,
     Kind,
     LogSource,
     Not,
@@ -176,8 +171,6 @@ from ir.nodes import (
     Predicate,
     Rule,
     Stage,
-    Stats,
-    Table,
     Wildcard,
     all_of,
     any_of,
@@ -238,7 +231,7 @@ def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
     return FIELD_PROFILES[name]()
 
 
-class _Emitter(LogSourceWriter):
+class _Emitter(StageWriter, LogSourceWriter):
     def __init__(self, rule: Rule, lossy: bool, profile: FieldProfile | None) -> None:
         self.rule = rule
         self.lossy = lossy
@@ -348,38 +341,6 @@ class _Emitter(LogSourceWriter):
             return self.result([doc, *self.linux_sysmon_docs(doc, lowered)])
         return self.result(self.correlation(correlation, exprs))
 
-    def required_by_fields(self, dropped: Sequence[Stage], exprs: list[Expr]) -> set[str]:
-        """The first ``stats ... by F`` of the dropped stages, when only stages that keep every
-        row come before it: Splunk makes no row of an event without a by-field ("stats": events
-        without a value in a by-field are not counted), so the detection requires each by-field
-        (``f=*``, ANDed to ``exprs``; a by-field a ``rename`` made is required under its old
-        name), which keeps the matched events exactly those a result row counts. A by-field an
-        earlier stage computes is not required (the stats then changes meaning: lossy_effects
-        says so).
-        Returns the fields required, as the first dropped stage sees them."""
-        before: list[Stage] = []
-        for stage in dropped:
-            if isinstance(stage, Stats) and stage.command == "stats":
-                break
-            if stage_effects([stage])[0][0] != "shaping":
-                return set()
-            before.append(stage)
-        else:
-            return set()
-        required: set[str] = set()
-        for name in stage.by:
-            if name in EVENT_FIELDS or "*" in name:
-                continue
-            original = renamed_back(name, before)
-            if original is not None:
-                required.add(original)
-        # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
-        for name in sorted(required):
-            source = self.copies.get(name, name)
-            exprs.append(Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)),
-                                   span=stage.span))  # fmt: skip
-        return required
-
     def run_tstats(self, tstats: TstatsRead) -> EmitResult:
         """A search starting with ``tstats`` (:mod:`backends.sigma.emit_datamodel`): its
         data set's log source and its where clause; the stages after its stats only work on
@@ -456,62 +417,6 @@ class _Emitter(LogSourceWriter):
             doc["falsepositives"] = list(self.rule.falsepositives)
         if self.rule.level in SIGMA_LEVELS:
             doc["level"] = self.rule.level
-
-    def prefix(self, stages: Sequence[Stage]) -> tuple[list[Expr], list[Expr], str | None]:
-        """The filters before a correlation (or of the whole rule): as in the IR, and with the
-        field copies of ``eval`` substituted; and the stage that stopped them (lossy)."""
-        raw: list[Expr] = []
-        exprs: list[Expr] = []
-        dropping: str | None = None
-        for index, stage in enumerate(stages):
-            name = stage_command(stage)
-            pairs = copy_pairs(stage)
-            if dropping is not None:
-                self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
-                             stage.span, stage=stage)  # fmt: skip
-            elif isinstance(stage, Filter):
-                raw.append(stage.expr)
-                exprs.append(substitute(stage.expr, self.copies))
-            elif pairs is not None:
-                for target, source in pairs:
-                    self.copies[target] = self.copies.get(source, source)
-                text = ", ".join(f"{t}={s}" for t, s in pairs)
-                self.problem(
-                    "eval",
-                    f"eval {text} only copies fields: the filters after it read the source "
-                    "fields instead; the copies are not in Sigma's output",
-                    stage.span,
-                    reason="copy-eval",
-                )
-            elif isinstance(stage, Table):
-                lost = [f for f in read_fields(self.rule.stages[index + 1 :]) if
-                        not kept(stage, f)]  # fmt: skip
-                self.problem(
-                    name,
-                    f"'{name}' drops {', '.join(lost)}, which the stages after it read: "
-                    "dropped, and Sigma reads them from the event"
-                    if lost
-                    else f"'{name}' only chooses output columns: dropped (a Sigma rule has none)",
-                    stage.span,
-                    reason="table-read" if lost else "table-columns",
-                )
-            else:
-                dropping = name
-                self.dropped_at = index
-                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span,
-                             stage=stage)  # fmt: skip
-        return raw, exprs, dropping
-
-    def refuse(self, refusal: Refusal) -> None:
-        """A stats-and-where Sigma cannot say: the refusal, then its other stages dropped."""
-        self.problem(refusal.construct, refusal.message, refusal.span)
-        self.dropped.append((self.rule.stages[refusal.start :], set()))
-        for stage in self.rule.stages[refusal.start :]:
-            if stage is refusal.stage:
-                continue
-            name = stage_command(stage)
-            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span,
-                         stage=stage)  # fmt: skip
 
     # --- correlation rules
 

@@ -1,5 +1,12 @@
-"""What the Sigma writer does with a search's pipeline stages, as functions: for
-:mod:`backends.sigma.emit` (its module docstring, "Stages", says what each stage becomes).
+"""What the Sigma writer does with a search's pipeline stages: for :mod:`backends.sigma.emit`,
+whose ``_Emitter`` the :class:`StageWriter` mixin is part of (split from it by job; the module
+docstring of :mod:`backends.sigma.emit`, "Stages", says what each stage becomes).
+
+* :meth:`StageWriter.prefix`: the filters before a correlation (or of the whole rule) join the
+  detection; an ``eval`` copy or a ``table`` is reported and passed, any other stage is
+  dropped with every stage after it (lossy), :meth:`StageWriter.refuse` drops a refused
+  correlation's stages, and :meth:`StageWriter.required_by_fields` keeps a dropped ``stats``'
+  by-fields required.
 
 * Before writing, filters after an aggregation that test only its group keys, and filters
   after column-shaping stages, move before them (:func:`group_filters_moved`, through
@@ -16,8 +23,11 @@ import fnmatch
 from collections.abc import Sequence
 from functools import partial
 
+from backends.sigma.emit_correlation import Refusal
+from backends.sigma.lossy_effects import EVENT_FIELDS, stage_effects
 from backends.spl.buildsearch import where_tree
 from ir.datamodels import cim_windows
+from ir.errors import Span
 from ir.fieldprofiles import FieldProfile
 from ir.hoist import hoist_filters
 from ir.nodes import (
@@ -29,6 +39,9 @@ from ir.nodes import (
     FieldValue,
     FillNull,
     Filter,
+    Kind,
+    Pattern,
+    Predicate,
     Rename,
     Rex,
     Rule,
@@ -36,13 +49,16 @@ from ir.nodes import (
     Stage,
     Stats,
     Table,
+    Wildcard,
     map_fields,
     predicates,
+    stage_command,
 )
 from ir.pushdown import push_group_filters, written_fields
 
 __all__ = [
     "LIST_FIELDS",
+    "StageWriter",
     "copy_pairs",
     "group_filters_moved",
     "kept",
@@ -180,3 +196,114 @@ def substitute(expr: Expr, copies: dict[str, str]) -> Expr:
     if not copies:
         return expr
     return map_fields(expr, lambda name: copies.get(name, name))
+
+
+class StageWriter:
+    """The stage part of the Sigma writer (a mixin of ``backends.sigma.emit._Emitter``, which
+    sets these attributes and reports through ``problem``): which stages before a correlation
+    join the detection, which are dropped, and with which warning."""
+
+    rule: Rule
+    copies: dict[str, str]  # eval f=g before: f reads g
+    #: dropped stage runs, each with the fields every row reaching it has (lossy_effects)
+    dropped: list[tuple[Sequence[Stage], set[str]]]
+    dropped_at: int | None  # index of the first stage prefix() dropped
+
+    def problem(
+        self,
+        construct: str,
+        message: str,
+        span: Span | None,
+        *,
+        stage: Stage | None = None,
+        reason: str | None = None,
+    ) -> None:
+        raise NotImplementedError
+
+    def prefix(self, stages: Sequence[Stage]) -> tuple[list[Expr], list[Expr], str | None]:
+        """The filters before a correlation (or of the whole rule): as in the IR, and with the
+        field copies of ``eval`` substituted; and the stage that stopped them (lossy)."""
+        raw: list[Expr] = []
+        exprs: list[Expr] = []
+        dropping: str | None = None
+        for index, stage in enumerate(stages):
+            name = stage_command(stage)
+            pairs = copy_pairs(stage)
+            if dropping is not None:
+                self.problem(name, f"'{name}' after the dropped '{dropping}' is dropped too",
+                             stage.span, stage=stage)  # fmt: skip
+            elif isinstance(stage, Filter):
+                raw.append(stage.expr)
+                exprs.append(substitute(stage.expr, self.copies))
+            elif pairs is not None:
+                for target, source in pairs:
+                    self.copies[target] = self.copies.get(source, source)
+                text = ", ".join(f"{t}={s}" for t, s in pairs)
+                self.problem(
+                    "eval",
+                    f"eval {text} only copies fields: the filters after it read the source "
+                    "fields instead; the copies are not in Sigma's output",
+                    stage.span,
+                    reason="copy-eval",
+                )
+            elif isinstance(stage, Table):
+                lost = [f for f in read_fields(self.rule.stages[index + 1 :]) if
+                        not kept(stage, f)]  # fmt: skip
+                self.problem(
+                    name,
+                    f"'{name}' drops {', '.join(lost)}, which the stages after it read: "
+                    "dropped, and Sigma reads them from the event"
+                    if lost
+                    else f"'{name}' only chooses output columns: dropped (a Sigma rule has none)",
+                    stage.span,
+                    reason="table-read" if lost else "table-columns",
+                )
+            else:
+                dropping = name
+                self.dropped_at = index
+                self.problem(name, f"SPL command '{name}' has no Sigma equivalent", stage.span,
+                             stage=stage)  # fmt: skip
+        return raw, exprs, dropping
+
+    def refuse(self, refusal: Refusal) -> None:
+        """A stats-and-where Sigma cannot say: the refusal, then its other stages dropped."""
+        self.problem(refusal.construct, refusal.message, refusal.span)
+        self.dropped.append((self.rule.stages[refusal.start :], set()))
+        for stage in self.rule.stages[refusal.start :]:
+            if stage is refusal.stage:
+                continue
+            name = stage_command(stage)
+            self.problem(name, f"'{name}' of the refused correlation is dropped too", stage.span,
+                         stage=stage)  # fmt: skip
+
+    def required_by_fields(self, dropped: Sequence[Stage], exprs: list[Expr]) -> set[str]:
+        """The first ``stats ... by F`` of the dropped stages, when only stages that keep every
+        row come before it: Splunk makes no row of an event without a by-field ("stats": events
+        without a value in a by-field are not counted), so the detection requires each by-field
+        (``f=*``, ANDed to ``exprs``; a by-field a ``rename`` made is required under its old
+        name), which keeps the matched events exactly those a result row counts. A by-field an
+        earlier stage computes is not required (the stats then changes meaning: lossy_effects
+        says so).
+        Returns the fields required, as the first dropped stage sees them."""
+        before: list[Stage] = []
+        for stage in dropped:
+            if isinstance(stage, Stats) and stage.command == "stats":
+                break
+            if stage_effects([stage])[0][0] != "shaping":
+                return set()
+            before.append(stage)
+        else:
+            return set()
+        required: set[str] = set()
+        for name in stage.by:
+            if name in EVENT_FIELDS or "*" in name:
+                continue
+            original = renamed_back(name, before)
+            if original is not None:
+                required.add(original)
+        # ``f=*``: a value, as the pipeline counts one (not null, not an empty multivalue)
+        for name in sorted(required):
+            source = self.copies.get(name, name)
+            exprs.append(Predicate(source, Kind.WILDCARD, Pattern((Wildcard.MANY,)),
+                                   span=stage.span))  # fmt: skip
+        return required
