@@ -5,6 +5,13 @@ The inverse of :mod:`backends.sigma.reader`: reading the YAML written here back 
 And/Or flattening and operand order (``tests/test_sigma_emit.py`` checks it, and that the
 evaluator decides both trees identically).
 
+This module is the entry (:func:`emit_sigma`, :class:`EmitResult`) and the ``_Emitter`` that
+wires the writer's jobs, each a module of ``backends/sigma/``: ``emit_stages.py`` (what happens
+to pipeline stages), ``emit_fields.py`` (how a predicate's field is written),
+``emit_logsource.py`` (the log source), ``emit_correlation.py`` and ``emit_datamodel.py`` (stats
+tails as correlations, tstats searches), ``detection.py`` (the detection layout). What each
+construct becomes is said once, below.
+
 Detection layout
     The filter's top-level conjuncts that are not ``Not(...)`` become ``selection`` identifiers,
     the ``Not(...)`` ones (``Rule.exclusions``) ``filter`` identifiers, and the condition is
@@ -574,6 +581,7 @@ class _Emitter(StageWriter, FieldWriter):
             k: v.split(ALTERNATIVE) if k != "definition" and ALTERNATIVE in v else v
             for k, v in out.items()
         }
+
 
 def _dump(docs: list[dict[str, Any]]) -> str:
     return yaml.safe_dump_all(docs, sort_keys=False, allow_unicode=True, width=100)
