@@ -20,6 +20,7 @@ from typing import Any
 
 from sigma.pipelines.common import windows_logsource_mapping
 
+from backends.sigma.emit_problems import ProblemReporter
 from backends.sigma.splunk_sources import (
     LINUX_SYSMON_CATEGORIES,
     LINUX_SYSMON_EVENTS,
@@ -28,7 +29,6 @@ from backends.sigma.splunk_sources import (
     sigma_source,
     vendor_product,
 )
-from ir.errors import Span
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
     SEARCH_SETTINGS,
@@ -38,7 +38,6 @@ from ir.nodes import (
     Or,
     Predicate,
     Rule,
-    Stage,
     all_of,
     any_of,
     conjuncts,
@@ -50,7 +49,7 @@ __all__ = ["WINDOWS_SOURCE_PREFIXES", "LogSourceWriter", "as_list", "channel_of_
 WINDOWS_SOURCE_PREFIXES = ("XmlWinEventLog:", "WinEventLog:")
 
 
-class LogSourceWriter:
+class LogSourceWriter(ProblemReporter):
     """The log-source part of the Sigma writer (a mixin of ``backends.sigma.emit._Emitter``,
     which sets these attributes and reports through ``problem``)."""
 
@@ -64,17 +63,6 @@ class LogSourceWriter:
     #: ``source=Syslog:Linux-Sysmon/Operational`` disjuncts beside the Windows Sysmon channel,
     #: written as a Linux rule of the collection (:meth:`linux_sysmon_docs`) or reported
     linux_sysmon: list[Predicate]
-
-    def problem(
-        self,
-        construct: str,
-        message: str,
-        span: Span | None,
-        *,
-        stage: Stage | None = None,
-        reason: str | None = None,
-    ) -> None:
-        raise NotImplementedError
 
     # --- log source from Splunk's search settings (ir.nodes.SEARCH_SETTINGS)
 

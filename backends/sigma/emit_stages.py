@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from functools import partial
 
 from backends.sigma.emit_correlation import Refusal
+from backends.sigma.emit_problems import ProblemReporter
 from backends.sigma.lossy_effects import EVENT_FIELDS, stage_effects
 from backends.spl.buildsearch import where_tree
 from ir.datamodels import cim_windows
-from ir.errors import Span
 from ir.fieldprofiles import FieldProfile
 from ir.hoist import hoist_filters
 from ir.nodes import (
@@ -198,7 +198,7 @@ def substitute(expr: Expr, copies: dict[str, str]) -> Expr:
     return map_fields(expr, lambda name: copies.get(name, name))
 
 
-class StageWriter:
+class StageWriter(ProblemReporter):
     """The stage part of the Sigma writer (a mixin of ``backends.sigma.emit._Emitter``, which
     sets these attributes and reports through ``problem``): which stages before a correlation
     join the detection, which are dropped, and with which warning."""
@@ -208,17 +208,6 @@ class StageWriter:
     #: dropped stage runs, each with the fields every row reaching it has (lossy_effects)
     dropped: list[tuple[Sequence[Stage], set[str]]]
     dropped_at: int | None  # index of the first stage prefix() dropped
-
-    def problem(
-        self,
-        construct: str,
-        message: str,
-        span: Span | None,
-        *,
-        stage: Stage | None = None,
-        reason: str | None = None,
-    ) -> None:
-        raise NotImplementedError
 
     def prefix(self, stages: Sequence[Stage]) -> tuple[list[Expr], list[Expr], str | None]:
         """The filters before a correlation (or of the whole rule): as in the IR, and with the
