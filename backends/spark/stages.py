@@ -43,7 +43,7 @@ from backends.spark.values import (
     string_scalar,
     time_column,
 )
-from ir.errors import unsupported
+from ir.errors import Span, unsupported
 from ir.events import MISSING
 from ir.fieldprofiles import FieldProfile
 from ir.nodes import (
@@ -117,8 +117,6 @@ class Plan:
         return fields
 
 
-
-
 class StageLowering:
     """Adds a rule's stages as Spark steps over canonical rows (see :class:`Plan`)."""
 
@@ -176,13 +174,9 @@ class StageLowering:
     def rename(self, stage: Rename) -> None:
         for old, new in stage.pairs:
             if "*" in old or "*" in new:
-                if self.state.open:
-                    raise unsupported(
-                        construct="rename:wildcard",
-                        message="rename with wildcards on events is "
-                        "not compiled to Spark (it needs every field name)",
-                        span=stage.span,
-                    )
+                self.needs_field_names(
+                    "rename:wildcard", "rename with wildcards on events", stage.span
+                )
                 pattern = re.compile("(.*?)".join(re.escape(p) for p in old.split("*")), re.DOTALL)
                 for name in list(self.state.order):
                     found = pattern.fullmatch(name)
@@ -192,6 +186,16 @@ class StageLowering:
                     self._move(name, target)
                 continue
             self._move(old, new)
+
+    def needs_field_names(self, construct: str, what: str, span: Span | None) -> None:
+        """Refuse ``what`` (by ``construct``) while the rows are still open events, whose field
+        names a compiled query cannot list."""
+        if self.state.open:
+            raise unsupported(
+                construct=construct,
+                message=f"{what} is not compiled to Spark (it needs every field name)",
+                span=span,
+            )
 
     def _move(self, old: str, new: str) -> None:
         source = self.state.column(old)
@@ -209,13 +213,7 @@ class StageLowering:
 
     def table(self, stage: Table) -> None:
         if stage.command == "fields" and stage.remove:
-            if self.state.open:
-                raise unsupported(
-                    construct="fields:remove",
-                    message="fields - on events is not compiled to Spark "
-                    "(it needs every field name)",
-                    span=stage.span,
-                )
+            self.needs_field_names("fields:remove", "fields - on events", stage.span)
             dropped = [
                 n for n in self.state.order if any(wildcard_matches(p, n) for p in stage.fields)
             ]
@@ -225,13 +223,7 @@ class StageLowering:
         chosen: list[str] = []
         for pattern in stage.fields:
             if "*" in pattern:
-                if self.state.open:
-                    raise unsupported(
-                        construct="table:wildcard",
-                        message="a table wildcard on events is not "
-                        "compiled to Spark (it needs every field name)",
-                        span=stage.span,
-                    )
+                self.needs_field_names("table:wildcard", "a table wildcard on events", stage.span)
                 chosen.extend(sorted(n for n in self.state.order if wildcard_matches(pattern, n)))
             else:
                 chosen.append(pattern)
@@ -321,13 +313,9 @@ class StageLowering:
     def fillnull(self, stage: FillNull) -> None:
         names = list(stage.fields)
         if not names:
-            if self.state.open:
-                raise unsupported(
-                    construct="fillnull",
-                    message="fillnull without a field list on events is not "
-                    "compiled to Spark (it needs every field name)",
-                    span=stage.span,
-                )
+            self.needs_field_names(
+                "fillnull", "fillnull without a field list on events", stage.span
+            )
             names = [n for n in self.state.order if n not in ("_raw", "_time")]
         filler = sql_literal(stage.value)
         for name in names:
