@@ -190,13 +190,15 @@ def test_registry_set_subset_holds_on_the_shared_events() -> None:
     assert counts[True] > 1000 and counts[False] > 1000
 
 
-def test_sigmahq_registry_set_rules_agree_on_the_shared_events() -> None:
-    folder = shared("sigma", "rules", "windows", "registry", "registry_set")
+def _agreeing_rules(category: str, event_ids: tuple[int, ...], first: int) -> int:
+    """How many of the first ``first`` SigmaHQ rules of ``category`` that lower to tstats
+    were compared on the shared events with those ``event_ids``; each must agree."""
+    folder = shared("sigma", "rules", "windows", *category.split("/"))
     from tests.test_sigma_emit_datamodel import _shared_events
 
-    events = [e for e in _shared_events() if e.get("EventID") in (12, 13, 14)]
+    events = [e for e in _shared_events() if e.get("EventID") in event_ids]
     compared = 0
-    for path in sorted(folder.glob("*.yml"))[:80]:
+    for path in sorted(folder.glob("*.yml"))[:first]:
         for rule in read_sigma(path.read_text(), str(path)):
             try:
                 _lowered(rule, [])
@@ -205,7 +207,11 @@ def test_sigmahq_registry_set_rules_agree_on_the_shared_events() -> None:
             sigma, rows = _both(rule, events)
             assert sigma == rows, path.name
             compared += 1
-    assert compared > 50
+    return compared
+
+
+def test_sigmahq_registry_set_rules_agree_on_the_shared_events() -> None:
+    assert _agreeing_rules("registry/registry_set", (12, 13, 14), 80) > 50
 
 
 def test_the_fields_4688_events_lack_are_not_in_security_contents_list() -> None:
@@ -216,21 +222,7 @@ def test_the_fields_4688_events_lack_are_not_in_security_contents_list() -> None
 
 
 def test_sigmahq_process_creation_rules_agree_on_the_shared_events() -> None:
-    folder = shared("sigma", "rules", "windows", "process_creation")
-    from tests.test_sigma_emit_datamodel import _shared_events
-
-    events = [e for e in _shared_events() if e.get("EventID") in (1, 4688)]
-    compared = 0
-    for path in sorted(folder.glob("*.yml"))[:150]:
-        for rule in read_sigma(path.read_text(), str(path)):
-            try:
-                _lowered(rule, [])
-            except RuleglotError:
-                continue
-            sigma, rows = _both(rule, events)
-            assert sigma == rows, path.name
-            compared += 1
-    assert compared > 50
+    assert _agreeing_rules("process_creation", (1, 4688), 150) > 50
 
 
 # --- end to end: the CLI writes tstats text, and check compares both directions -------------
