@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ir.events import scalars
+
 # --- values -----------------------------------------------------------------------------------
 
 #: SPL's implicit number syntax; the same rule as ``ir.evaluator.number_of``.
@@ -50,15 +52,7 @@ def field_value(raw: Any) -> Any:
     if isinstance(raw, dict):
         return json.dumps(raw, ensure_ascii=False, separators=(",", ":"))
     if isinstance(raw, list):
-        flat: list[Any] = []
-        stack = list(reversed(raw))
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(reversed(item))
-            elif item is not None:
-                flat.append(field_value(item))
-        return mv(flat)
+        return mv([field_value(item) for item in scalars(raw)])
     return str(raw)
 
 
