@@ -28,7 +28,7 @@ from backends.spark import require_pyspark, spark_session
 from backends.spl import MacroTable, read_spl
 from backends.spl import prepare as _prepare_spl
 from backends.spl.emit import Deployment, emit_spl_result, savedsearch
-from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.field_profile import field_profile as profile_by_name
 from backends.spl.keepmacros import split_pipes, write_keeping_macros
 from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
@@ -292,14 +292,7 @@ def datamodel_profile(name: str) -> DataModelProfile:
 
 def field_profile(name: str | None) -> FieldProfile | None:
     """A field profile by name (``splunk_windows``, ``splunk_windows_xml``; ``none``: none)."""
-    if name in (None, "none"):
-        return None
-    if name not in FIELD_PROFILES:
-        raise RuleglotError(
-            f"unknown field profile {name!r} (have: none, {', '.join(FIELD_PROFILES)})",
-            category="invalid",
-        )
-    return FIELD_PROFILES[name]()
+    return profile_by_name(name)
 
 
 def fields_for(rule: Rule, name: str | None = None) -> FieldProfile | None:

@@ -157,7 +157,7 @@ from backends.sigma.lossy_effects import (
     annotate,
     stage_effects,
 )
-from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.field_profile import field_profile
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
@@ -210,14 +210,7 @@ def emit_sigma(rule: Rule, *, fields: str | None = None, lossy: bool = False) ->
 def _profile(rule: Rule, name: str | None) -> FieldProfile | None:
     if name is None:
         name = DEFAULT_FIELDS.get(rule.language or "")
-    if name in (None, "none"):
-        return None
-    if name not in FIELD_PROFILES:
-        raise RuleglotError(
-            f"unknown field profile {name!r} (have: none, {', '.join(FIELD_PROFILES)})",
-            category="invalid",
-        )
-    return FIELD_PROFILES[name]()
+    return field_profile(name)
 
 
 class _Emitter(StageWriter, FieldWriter):

@@ -25,6 +25,7 @@ from functools import cache
 from sigma.pipelines.common import windows_logsource_mapping
 from sigma.pipelines.splunk import splunk as splunk_pipelines
 
+from ir.errors import RuleglotError
 from ir.fieldprofiles import Extraction, FieldProfile
 
 PYSIGMA_SPLUNK = "pySigma-backend-splunk 2.1.0, sigma/pipelines/splunk/splunk.py"
@@ -139,3 +140,18 @@ FIELD_PROFILES = {
     "splunk_windows": splunk_windows_profile,
     "splunk_windows_xml": splunk_windows_xml_profile,
 }
+
+
+def field_profile(name: str | None, *, construct: str | None = None) -> FieldProfile | None:
+    """The field profile ``name`` (``none`` or ``None``: no profile); an unknown name is an
+    ``invalid`` error listing the known ones (``construct`` names the option, if the caller's
+    errors do)."""
+    if name in (None, "none"):
+        return None
+    if name not in FIELD_PROFILES:
+        raise RuleglotError(
+            f"unknown field profile {name!r} (have: none, {', '.join(FIELD_PROFILES)})",
+            category="invalid",
+            construct=construct,
+        )
+    return FIELD_PROFILES[name]()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeAlias
 
-from backends.spl.field_profile import FIELD_PROFILES
+from backends.spl.field_profile import field_profile
 from backends.spl.values import search_network
 from ir.errors import RuleglotError, lossy_warning, unsupported
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
@@ -92,15 +92,9 @@ class Names:
     @classmethod
     @functools.cache  # one per profile name: built for every rule it was a tenth of emitting
     def of(cls, fields: str | None) -> Names:
-        if fields in (None, "none"):
+        profile = field_profile(fields, construct="fields")
+        if profile is None:
             return cls(None, {}, ())
-        if fields not in FIELD_PROFILES:
-            raise RuleglotError(
-                f"unknown field profile {fields!r} (have: none, {', '.join(FIELD_PROFILES)})",
-                category="invalid",
-                construct="fields",
-            )
-        profile = FIELD_PROFILES[fields]()
         prefix = None
         renames: dict[str, str] = {}
         for x in profile.extractions:
