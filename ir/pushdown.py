@@ -380,13 +380,16 @@ def _renamed(keys: dict[str, str], pairs: Sequence[tuple[str, str]]) -> dict[str
 
 
 def written_fields(stage: Stage) -> list[str] | None:
-    """The fields a row-keeping stage writes (patterns), or ``None`` for any other stage."""
+    """The fields a row-keeping stage writes (patterns), or ``None`` for any other stage.
+    ``fillnull`` without a field list is one of those others: it fills every field some row of
+    the results has (Search Reference, "fillnull"), so what it writes in one row depends on
+    which other rows there are, and no filter may move past it."""
     if isinstance(stage, Eval):
         return [name for name, _ in stage.assignments]
     if isinstance(stage, Convert):
         return [alias or name for _, name, alias in stage.conversions]
     if isinstance(stage, FillNull):
-        return list(stage.fields) or ["*"]
+        return list(stage.fields) or None
     if isinstance(stage, Bin):
         return [stage.alias or stage.field]
     if isinstance(stage, Rex):

@@ -251,3 +251,15 @@ def test_corpus_values_an_eval_cannot_give_a_predicate_stay():
     before = hoisted[at - 1]
     assert isinstance(before, Eval) and before.assignments[0][0] == "role_id"
     assert isinstance(hoisted[at + 1], Eval) and hoisted[at + 1].assignments[0][0] == "role_name"  # type: ignore[union-attr]
+
+
+def test_no_filter_moves_past_a_fillnull_without_fields() -> None:
+    """``fillnull`` alone fills the fields some row has: a row lacking ``proc`` gets ``proc=0``
+    only while a row holding ``proc`` is still there, so the filter stays after it (hypothesis
+    found ``search * | fillnull | search ab`` moved, and the kept row lost its ``proc``)."""
+    rule, hoisted = _hoisted("search * | fillnull | search ab")
+    assert hoisted.stages == rule.stages
+    events = [{"user": "a", "other": "ab"}, {"user": "a", "proc": None}]
+    assert _rows(hoisted, events) == _rows(rule, events) == [
+        {"user": "a", "other": "ab", "proc": "0"}
+    ]

@@ -326,8 +326,8 @@ def _made(stage: Stage, row: set[str]) -> list[str]:
     if isinstance(stage, Table):
         return ["*"]  # may remove what the where reads
     written = written_fields(stage)  # eval, convert, fillnull, bin, rex, lookup: ir.pushdown's
-    if written is None and isinstance(stage, (Rex, Lookup)):
-        return ["*"]  # fields named by the text (_KEY_n) or every column of the lookup
+    if written is None and isinstance(stage, (Rex, Lookup, FillNull)):
+        return ["*"]  # fields named by the text (_KEY_n), every lookup column, every field
     return written or []
 
 
