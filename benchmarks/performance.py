@@ -1075,7 +1075,12 @@ def main(argv: list[str] | None = None) -> int:
         "--translate-dir", action="store_true", help="(a): also ruleglot -o DIR, a file per rule"
     )
     args = parser.parse_args(argv)
+    from translator.gc_policy import tune_for_batch
     from translator.parallel import available_cores
+
+    # the collector as the ruleglot command sets it, for every engine run in this process
+    # (ruleglot's in-process figures and the peers' rule conversion alike)
+    tune_for_batch()
 
     jobs = args.jobs or available_cores()
     only = {x.strip() for x in args.only.split(",")}

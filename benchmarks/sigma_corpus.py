@@ -26,6 +26,7 @@ from ir.errors import RuleglotError  # noqa: E402
 from ir.evaluator import RuleSet, SharedPredicates, compile_rule  # noqa: E402
 from ir.events import Event  # noqa: E402
 from translator.api import parse, profile  # noqa: E402
+from translator.gc_policy import tune_for_batch  # noqa: E402
 from translator.inputs import EVENT_SUFFIXES, expand_paths, read_events  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -136,6 +137,7 @@ def main() -> int:
         help="compile each rule's predicates alone (the match phase without the shared cache)",
     )
     args = parser.parse_args()
+    tune_for_batch()  # the collector as the ruleglot command sets it
     if args.what == "coverage":
         return coverage(args.shared)
     return evaluate(args.shared, args.repeat, not args.no_share)

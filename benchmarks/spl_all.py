@@ -38,6 +38,7 @@ from benchmarks.spl_searches import index_entries, read_searches, shared_events 
 from ir.errors import RuleglotError  # noqa: E402
 from ir.lookups import LookupProvider  # noqa: E402
 from translator.api import macros  # noqa: E402
+from translator.gc_policy import tune_for_batch  # noqa: E402
 from translator.onepass import run_searches  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
@@ -79,6 +80,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="only the first N searches")
     parser.add_argument("--rows", type=Path, help="write a digest of each search's rows here")
     args = parser.parse_args()
+    tune_for_batch()  # the collector as the ruleglot command sets it
     spl = args.shared / "spl"
     entries = selected(spl)
     if args.limit:

@@ -233,3 +233,39 @@ def test_translate_to_stdout_on_two_processes(tmp_path: Path) -> None:
     assert outputs[0].exit_code == outputs[1].exit_code == 0
     assert outputs[0].stdout == outputs[1].stdout
     assert outputs[0].stdout.count("\n") == 6
+
+
+def test_the_command_line_makes_full_collections_rarer_and_the_library_does_not(
+    tmp_path: Path,
+) -> None:
+    """``ruleglot`` commands wait :data:`~translator.gc_policy.FULL_COLLECTION_AFTER`
+    middle-generation collections between full ones (the young ones as by default);
+    importing the library leaves the host process's collector as it was."""
+    import ast
+    import gc
+    import subprocess
+    import sys
+
+    from translator.gc_policy import FULL_COLLECTION_AFTER
+
+    probe = "import gc, sys; {}; print(gc.get_threshold())"
+    plain = subprocess.run(
+        [sys.executable, "-c", probe.format("pass")], capture_output=True, text=True, check=True
+    ).stdout
+    imported = subprocess.run(
+        [sys.executable, "-c", probe.format("import translator.api, translator.library")],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert imported == plain
+    default = ast.literal_eval(plain)
+    before = gc.get_threshold()  # other tests in this process may have run the command
+    rule = tmp_path / "r.yml"
+    rule.write_text(RULE, encoding="utf-8")
+    try:
+        gc.set_threshold(*default)
+        result = CliRunner().invoke(main, ["parse", str(rule)])
+        assert result.exit_code == 0, result.output
+        assert gc.get_threshold() == (default[0], default[1], FULL_COLLECTION_AFTER)
+        assert default[2] < FULL_COLLECTION_AFTER
+    finally:
+        gc.set_threshold(*before)

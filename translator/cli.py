@@ -53,6 +53,7 @@ from translator.cli_common import (
     warning_summary,
     write_atomically,
 )
+from translator.gc_policy import tune_for_batch
 from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
 from translator.onepass import iter_searches
 from translator.parallel import available_cores, fork_map, match_files
@@ -144,6 +145,7 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 )
 def main() -> None:
     """Translate detection rules between Sigma and SPL through one IR, and run them on events."""
+    tune_for_batch()
 
 
 @main.command("parse")
