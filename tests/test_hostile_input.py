@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 import resource
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backends import yaml_loaders
 from backends.spl import macros as spl_macros
@@ -64,6 +67,59 @@ def test_alias_and_depth_limits() -> None:
     with pytest.raises(yaml.YAMLError, match="MAX_DEPTH"):
         yaml_loaders.load(deep)
     assert yaml_loaders.load("a: &a [1, 2]\nb: *a\n") == {"a": [1, 2], "b": [1, 2]}
+
+
+@st.composite
+def node_graphs(draw: st.DrawFn) -> yaml.Node:
+    """A composed document as libyaml may leave it: nodes built bottom-up, each child drawn
+    from the nodes made so far (drawn twice: an alias), now and then a collection put inside
+    one of its own children (a recursive alias)."""
+    made: list[yaml.Node] = []
+    for _ in range(draw(st.integers(1, 14))):
+        kind = draw(st.sampled_from(["scalar", "seq", "map"])) if made else "scalar"
+        if kind == "scalar":
+            made.append(yaml.ScalarNode("tag:yaml.org,2002:str", "x"))
+            continue
+        picks = st.lists(st.sampled_from(made), max_size=4)
+        if kind == "seq":
+            made.append(yaml.SequenceNode("tag:yaml.org,2002:seq", draw(picks)))
+        else:
+            pairs = draw(st.lists(st.tuples(st.sampled_from(made), st.sampled_from(made)),
+                                  max_size=4))
+            made.append(yaml.MappingNode("tag:yaml.org,2002:map", pairs))
+    collections = [n for n in made if not isinstance(n, yaml.ScalarNode)]
+    if collections and draw(st.booleans()):
+        inner = draw(st.sampled_from(collections))
+        outer = draw(st.sampled_from(collections))
+        if isinstance(inner, yaml.SequenceNode):
+            inner.value.append(outer)
+        else:
+            inner.value.append((yaml.ScalarNode("tag:yaml.org,2002:str", "k"), outer))
+    return made[-1]
+
+
+def _verdict(check: Callable[[yaml.Node], None], root: yaml.Node) -> str | None:
+    try:
+        check(root)
+    except yaml_loaders.ExpansionError as err:
+        return f"{err.problem} at {id(err.problem_mark)}"
+    return None
+
+
+@settings(max_examples=400, deadline=None)
+@given(node_graphs(), st.integers(1, 10), st.integers(1, 5), st.integers(0, 4))
+def test_quick_expansion_check_answers_as_the_exact_walk(
+    root: yaml.Node, nodes: int, depth: int, aliases: int
+) -> None:
+    """The level-by-level answer for plain trees never lets through what the exact walk
+    refuses, and refuses the same way (limits made small so that they are reached)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yaml_loaders, "MAX_EXPANDED_NODES", nodes)
+        patch.setattr(yaml_loaders, "MAX_DEPTH", depth)
+        patch.setattr(yaml_loaders, "MAX_ALIASES", aliases)
+        assert _verdict(yaml_loaders.check_expansion, root) == _verdict(
+            yaml_loaders.check_expansion_exactly, root
+        )
 
 
 def test_deep_sigma_yaml_is_an_error() -> None:
