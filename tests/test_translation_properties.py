@@ -314,10 +314,14 @@ def test_sigma_through_spl_decides_like_the_sigma_rule() -> None:
 
 
 def test_windows_sigma_through_spl_decides_like_the_sigma_rule() -> None:
-    """(c) with Windows log sources: log-source terms, per-branch field aliases."""
+    """(c) with Windows log sources: log-source terms, per-branch field aliases. About half
+    of the translations match an event, but hypothesis's examples within one run are alike:
+    over 25 runs of 20 examples the hits went from 3 to 16 (once 1 in the whole suite, which
+    failed the 1-in-10 bound), over 25 runs of 30 from 3 to 23; so this property takes 30
+    examples and asks for 1 hit in 20."""
     check_property(
-        lambda c, d: sigma_to_spl_agrees(c, d, windows=True), s.sigma_detections(), 0.15,
-        "Sigma (windows)->SPL",
+        lambda c, d: sigma_to_spl_agrees(c, d, windows=True), s.sigma_detections(), 0.3,
+        "Sigma (windows)->SPL", matching=20,
     )  # fmt: skip
 
 
