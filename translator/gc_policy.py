@@ -14,8 +14,8 @@ The young generations still run as often as by default, so the per-file garbage 
 as soon as it is made; only the walk over the long-lived objects waits longer. Full
 collections still happen (after :data:`FULL_COLLECTION_AFTER` middle ones), so memory stays
 bounded whatever the input. Applied by the command line only: a library never retunes the
-collector of the process that imports it (a migration script may call
-:func:`tune_for_batch` itself).
+collector of the process that imports it (a migration script that reads thousands of rules
+may do the same with ``gc.set_threshold``).
 """
 
 from __future__ import annotations
