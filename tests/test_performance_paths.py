@@ -4,11 +4,16 @@
   positioned errors as PyYAML's pure-Python composer.
 * ``ruleglot translate`` on several processes writes the same files, report, stdout and stderr
   as on one.
+* The command line retunes the cycle collector (rarer full collections); the library does not.
 """
 
 from __future__ import annotations
 
+import ast
+import gc
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +26,7 @@ from backends.sigma.reader import read_sigma
 from ir import serialize
 from ir.errors import RuleglotError
 from translator.cli import main
+from translator.gc_policy import FULL_COLLECTION_AFTER
 from translator.parallel import fork_map
 
 RULE = """\
@@ -241,13 +247,6 @@ def test_the_command_line_makes_full_collections_rarer_and_the_library_does_not(
     """``ruleglot`` commands wait :data:`~translator.gc_policy.FULL_COLLECTION_AFTER`
     middle-generation collections between full ones (the young ones as by default);
     importing the library leaves the host process's collector as it was."""
-    import ast
-    import gc
-    import subprocess
-    import sys
-
-    from translator.gc_policy import FULL_COLLECTION_AFTER
-
     probe = "import gc, sys; {}; print(gc.get_threshold())"
     plain = subprocess.run(
         [sys.executable, "-c", probe.format("pass")], capture_output=True, text=True, check=True
