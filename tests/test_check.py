@@ -254,9 +254,11 @@ def test_check_empty_wildcard_is_not_written_as_exists(tmp_path: Path) -> None:
 
 def test_check_refusals_and_bad_input(tmp_path: Path) -> None:
     cased_fieldref = RULE.replace("User: 'SYSTEM'", "User|fieldref|contains: Image")
-    _write(tmp_path, cased_fieldref, "refused.yml")
-    _write(tmp_path, "title: [unclosed", "bad.yml")
-    result = _check(str(tmp_path), "--format", "json", "--report", str(tmp_path / "r.json"))
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    _write(rules, cased_fieldref, "refused.yml")
+    _write(rules, "title: [unclosed", "bad.yml")
+    result = _check(str(rules), "--format", "json", "--report", str(tmp_path / "r.json"))
     report = json.loads((tmp_path / "r.json").read_text())
     statuses = {Path(e["path"]).name: e["status"] for e in report}
     assert statuses["refused.yml"] == "refused"

@@ -57,6 +57,9 @@ def run(args: list[str]):
         lambda d: ["translate", str(d), "--to", "spl", "-o", str(d / "out")],
         lambda d: ["translate", str(d / "sub" / "rule1.yml"), "--to", "spl", "--report",
                    str(d / "sub" / "rule1.yml")],
+        # a file inside an input folder: it replaced the rule of that name
+        lambda d: ["translate", str(d), "--to", "spl", "--report", str(d / "rule2.yml")],
+        lambda d: ["check", str(d), "--report", str(d / "sub" / "rule1.yml")],
     ],
 )
 def test_output_overlapping_an_input_is_refused(tmp_path: Path, make_args) -> None:
@@ -68,6 +71,50 @@ def test_output_overlapping_an_input_is_refused(tmp_path: Path, make_args) -> No
     assert "refusing to write" in result.output
     assert "Traceback" not in result.output
     assert _digest(rules) == before
+
+
+MACRO = "definition: 'source=\"XmlWinEventLog:Security\"'\nname: mysec\n"
+
+
+@pytest.mark.parametrize(
+    "make_args",
+    [
+        lambda r, m, e: ["translate", str(r), "--from", "spl", "--to", "sigma", "--macros",
+                         str(m), "-o", str(m)],
+        lambda r, m, e: ["translate", str(r), "--from", "spl", "--to", "spl", "--macros",
+                         str(m), "--report", str(m / "mysec.yml")],
+        lambda r, m, e: ["check", str(r), "--from", "spl", "--macros", str(m), "--events",
+                         str(e), "--report", str(e / "e.jsonl")],
+        lambda r, m, e: ["explain", str(r), "--macros", str(m), "-o", str(m / "mysec.yml")],
+    ],
+)
+def test_outputs_inside_macro_and_event_folders_are_refused(tmp_path: Path, make_args) -> None:
+    """The macro and event folders are inputs too: a report or page written there replaced
+    a macro definition or an event file (exit 0)."""
+    macros, events = tmp_path / "macros", tmp_path / "events"
+    macros.mkdir()
+    events.mkdir()
+    (macros / "mysec.yml").write_text(MACRO)
+    (events / "e.jsonl").write_text('{"EventCode": 4625}\n')
+    search = tmp_path / "s.spl"
+    search.write_text("`mysec` EventCode=4625\n")
+    before = (_digest(macros), _digest(events))
+    result = run(make_args(search, macros, events))
+    assert result.exit_code == 2, result.output
+    assert "refusing to write" in result.output
+    assert (_digest(macros), _digest(events)) == before
+
+
+def test_a_report_over_a_translation_is_refused(tmp_path: Path) -> None:
+    """``--report`` naming a file that ``-o`` writes replaced the translation (exit 0)."""
+    rules = _rules(tmp_path / "rules", 2)
+    out = tmp_path / "out"
+    result = run(["translate", str(rules), "--to", "spl", "-o", str(out),
+                  "--report", str(out / "rule1.spl")])  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"refusing to write --report {out / 'rule1.spl'}" in result.output
+    assert f"the translation of {rules / 'rule1.yml'} is written there" in result.output
+    assert not any(out.rglob("*.spl"))
 
 
 def test_equal_names_from_two_inputs_are_refused_by_name(tmp_path: Path) -> None:

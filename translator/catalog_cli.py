@@ -138,7 +138,7 @@ def explain_command(
     exclusions, indicators with corpus counts, SPL search terms."""
     path = Path(rule)
     if output:
-        guard_output(output, (rule, *corpus), folder=False)
+        guard_output(output, (rule, *corpus, *([macros] if macros else [])), folder=False)
     try:
         text = read_text(path)
         language = detect_language(text, path) if read == "auto" else read

@@ -192,7 +192,10 @@ def check_command(
     write = write or ("spl" if read != "spl" else "sigma")
     errors: list[RuleglotError] = []
     if report_path:  # checked now: an unwritable report lost a finished run
-        guard_output(report_path, (*paths, *event_paths), folder=False, option="--report")
+        guard_output(
+            report_path, (*paths, *event_paths, *([macros] if macros else [])), folder=False,
+            option="--report",
+        )  # fmt: skip
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     loaded = load_rules(paths, read, errors, **options)
     events, origins = _load_events(event_paths, errors)

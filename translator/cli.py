@@ -545,9 +545,9 @@ def _time_ranges(
 OUTPUT_SUFFIXES = {"spl": ".spl", "sigma": ".yml", "ir": ".json"}
 
 
-def _refuse_collisions(targets: dict[Path, Path]) -> None:
-    """Two inputs that would be written to one output file: refused, naming both (one of
-    them was silently lost before)."""
+def _refuse_collisions(targets: dict[Path, Path], report_path: str | None = None) -> None:
+    """Two inputs that would be written to one output file, or the ``--report`` written over
+    an input's translation: refused, naming both (one of them was silently lost before)."""
     seen: dict[Path, Path] = {}
     for source, target in targets.items():
         if target in seen:
@@ -557,6 +557,15 @@ def _refuse_collisions(targets: dict[Path, Path]) -> None:
                 "separately or give their common parent folder",
             )
         seen[target] = source
+    if report_path:
+        report = Path(report_path).resolve()
+        for source, target in targets.items():
+            if target.resolve() == report:
+                raise OutputError(
+                    Path(report_path),
+                    f"refusing to write --report {report_path}: the translation of {source} "
+                    "is written there; choose a report path outside the -o folder's outputs",
+                )
 
 
 def _interrupted(
@@ -781,10 +790,11 @@ def translate_command(
     error naming it and its position, and the exit status is 2.
     """
     errors: list[RuleglotError] = []
+    read_inputs = (*paths, *([macros] if macros else []))
     if out_dir is not None:
-        guard_output(out_dir, paths, folder=True)
+        guard_output(out_dir, read_inputs, folder=True)
     if report_path:
-        guard_output(report_path, paths, folder=False, option="--report")
+        guard_output(report_path, read_inputs, folder=False, option="--report")
     options = read_options(read, macros, undefined_macros, search_precedence, pipelines, errors)
     if read == "sigma":
         options["lenient"] = lenient
@@ -814,7 +824,7 @@ def translate_command(
     targets: dict[Path, Path] = {}
     if out_dir is not None:
         targets = {f: _output_path(Path(out_dir), f, roots, write) for f in files}
-        _refuse_collisions(targets)
+        _refuse_collisions(targets, report_path)
         _FOLDERS_MADE.clear()
 
     def translate_one(path: Path) -> _FileTranslation:

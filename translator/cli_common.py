@@ -352,14 +352,17 @@ def guard_output(
     output: str | Path, inputs: Iterable[str | Path], *, folder: bool, option: str = "-o"
 ) -> Path:
     """Refuse an output that is, contains or lies inside one of ``inputs`` (writing it would
-    replace or delete rules: ``catalog rules/ -o rules/`` removed them), and one that cannot be
-    written; a folder is created (and a probe file written in it) now, before the work, so
-    that an unwritable output never loses a finished run. Raises :class:`OutputError`."""
+    replace or delete rules: ``catalog rules/ -o rules/`` removed them; a ``--report`` inside
+    a rule, macro or event folder replaced the file of that name, and a new file there is
+    read as input by the next run), and one that cannot be written; a folder is created (and
+    a probe file written in it) now, before the work, so that an unwritable output never
+    loses a finished run. ``inputs`` are every file and folder the command reads (rules,
+    ``--macros``, ``--events``). Raises :class:`OutputError`."""
     target = Path(output)
     resolved = target.resolve()
     for source in inputs:
         relation = _overlap(resolved, Path(source).resolve())
-        if relation is not None and (folder or relation == "is"):  # a file only replaces itself
+        if relation is not None:
             raise OutputError(
                 target,
                 f"refusing to write {option} {target}: it {relation} the input {source}, "
