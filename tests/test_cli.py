@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
+from sigma.collection import SigmaCollection
 
 from ir import serialize
 from translator.cli import main
@@ -297,3 +298,50 @@ def test_pipeline_terms_are_written_once_as_pysigma_backend_splunk_writes_them(
     reference = SplunkBackend(splunk_windows_pipeline()).convert(SigmaCollection.from_yaml(text))
     assert result.stdout.strip() == reference[0]
     assert result.stdout.count("source=") == 1
+
+
+TWO_RULES = """\
+title: First
+id: b0000000-0000-4000-8000-000000000001
+status: test
+logsource: {product: windows}
+detection: {sel: {CommandLine: a}, condition: sel}
+---
+title: Second
+id: b0000000-0000-4000-8000-000000000002
+status: test
+logsource: {product: windows}
+detection: {sel: {CommandLine: b}, condition: sel}
+"""
+
+
+def test_several_sigma_translations_read_back_as_several_rules(tmp_path: Path) -> None:
+    """Sigma written for several rules (a file of two, two files, on stdout or with -o, and
+    ``parse --to sigma``) is YAML documents separated by ``---``: joined by a blank line they
+    were one document, refused for its duplicate keys."""
+    first = tmp_path / "two.yml"
+    first.write_text(TWO_RULES)
+    second = tmp_path / "more" / "two.yml"
+    second.parent.mkdir()
+    second.write_text(TWO_RULES.replace("b0000000", "c0000000"))
+    runner = CliRunner()
+    outputs = {
+        "stdout": runner.invoke(main, ["translate", str(first), str(second), "--to", "sigma"]),
+        "parse": runner.invoke(main, ["parse", str(first), str(second), "--to", "sigma"]),
+    }
+    texts = {name: result.stdout for name, result in outputs.items()}
+    assert all(r.exit_code == 0 for r in outputs.values()), outputs
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["translate", str(first), "--to", "sigma", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    texts["-o"] = (out / "two.yml").read_text()
+    for name, text in texts.items():
+        expected = 2 if name == "-o" else 4
+        collection = SigmaCollection.from_yaml(text)
+        assert not collection.errors, (name, collection.errors)
+        assert len(collection.rules) == expected, name
+        written = tmp_path / f"{name}.yml"
+        written.write_text(text)
+        read_back = runner.invoke(main, ["parse", str(written)])
+        assert read_back.exit_code == 0, (name, read_back.output)
+        assert read_back.stdout.count('"node": "Rule"') == expected, name

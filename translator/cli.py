@@ -42,6 +42,7 @@ from translator.cli_common import (
     SeveralValuesCommand,
     collect_event_files,
     guard_output,
+    joined_translations,
     lenient_option,
     load_rules,
     parse_rule_file,
@@ -176,8 +177,10 @@ def parse_command(
     if read == "sigma":
         options["lenient"] = lenient
     warnings: Counter[str] = Counter()
-    for _path, rule in load_rules(rules, read, errors, warnings, **options):
-        click.echo(api.emit(rule, write))
+    texts = [api.emit(rule, write) for _path, rule in load_rules(
+        rules, read, errors, warnings, **options)]  # fmt: skip
+    if texts:
+        click.echo(joined_translations(texts, write))
     if summary := warning_summary(warnings):
         click.echo(summary, err=True)
     if errors:
@@ -654,7 +657,9 @@ def _translate_file(
     texts = [t.text for _, t in done.rules if isinstance(t, api.Translation)]
     if out_path is not None and texts:
         folder = out_path.parent
-        write_atomically(out_path, "\n".join(texts), make_parents=folder not in _FOLDERS_MADE)
+        write_atomically(
+            out_path, joined_translations(texts, write), make_parents=folder not in _FOLDERS_MADE
+        )
         _FOLDERS_MADE.add(folder)
         done.written = True
     return done
@@ -881,11 +886,14 @@ def translate_command(
             if output_format == "savedsearches" and write == "spl":
                 text = stanzas.unique(text)
             outputs.setdefault(source, []).append(text)
-    for source, texts in outputs.items():
-        text = "\n".join(texts)
-        if out_dir is None:
-            click.echo(text)
-        else:
+    if out_dir is None:
+        if outputs:
+            click.echo(joined_translations(
+                (joined_translations(texts, write) for texts in outputs.values()), write
+            ))  # fmt: skip
+    else:
+        for source, texts in outputs.items():
+            text = joined_translations(texts, write)
             write_atomically(_output_path(Path(out_dir), source, roots, write), text)
     if report_path:
         write_atomically(

@@ -39,6 +39,7 @@ __all__ = [
     "collect_event_files",
     "guard_output",
     "lenient_option",
+    "joined_translations",
     "load_rules",
     "parse_rule_file",
     "progress",
@@ -243,6 +244,15 @@ def load_rules(
         if warnings is not None:
             report_warnings(path, found, warnings)
     return loaded
+
+
+def joined_translations(texts: Iterable[str], write: str) -> str:
+    """Several translations as one file or stream holds them: Sigma rules as YAML documents
+    separated by ``---`` (joined by a blank line they were one document, which YAML readers
+    refuse for its duplicate keys), anything else one after another on its own lines."""
+    if write != "sigma":
+        return "\n".join(texts)
+    return "---\n".join(text if text.endswith("\n") else text + "\n" for text in texts)
 
 
 def report_warnings(
