@@ -345,3 +345,29 @@ def test_several_sigma_translations_read_back_as_several_rules(tmp_path: Path) -
         read_back = runner.invoke(main, ["parse", str(written)])
         assert read_back.exit_code == 0, (name, read_back.output)
         assert read_back.stdout.count('"node": "Rule"') == expected, name
+
+
+def test_standard_input_events_reach_the_workers(tmp_path: Path) -> None:
+    """``--events -`` beside a file on two processes: the workers' standard input is
+    /dev/null (multiprocessing), so they match what the parent read before forking; its
+    events matched nothing and its bad lines went unreported."""
+    rule = tmp_path / "r.yml"
+    rule.write_text(
+        "title: T\nid: 99999999-9999-4999-8999-999999999999\nstatus: test\n"
+        "logsource: {product: windows}\ndetection: {sel: {a: x}, condition: sel}\n"
+    )
+    events = tmp_path / "f.jsonl"
+    events.write_text('{"a": "x"}\n')
+    runs = [
+        CliRunner().invoke(
+            main,
+            ["eval", "--profile", "none", str(rule), "--events", "-", str(events), "-j", jobs],
+            input='{"a": "x"}\nnot json\n',
+        )
+        for jobs in ("1", "2")
+    ]
+    for result in runs:
+        assert result.exit_code == 2, result.output  # the bad line is an input error
+        matched = [json.loads(line)["events_file"] for line in result.stdout.splitlines()]
+        assert matched == ["-", str(events)]
+        assert "-:2:" in result.stderr

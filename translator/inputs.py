@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import glob
+import multiprocessing
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -70,8 +71,13 @@ def expand_event_paths(
 def stdin_lines() -> list[bytes]:
     """Standard input's lines, read once: several passes over ``-`` (a command's filter rules,
     then its pipelines) see the same events, and forked workers inherit them. Kept per stream,
-    so that a process whose ``sys.stdin`` is replaced (a test runner) reads the new one."""
+    so that a process whose ``sys.stdin`` is replaced (a test runner) reads the new one; but
+    not in a worker process, whose ``sys.stdin`` multiprocessing replaces with ``/dev/null``:
+    it uses what its parent read before forking (``eval -j 2 --events -`` lost the standard
+    input's events)."""
     stream = sys.stdin
+    if _STDIN and multiprocessing.parent_process() is not None:
+        return _STDIN[0][1]
     if not _STDIN or _STDIN[0][0] is not stream:
         _STDIN[:] = [(stream, stream.buffer.readlines())]
     return _STDIN[0][1]
