@@ -226,6 +226,21 @@ def test_extended_condition_unsupported() -> None:
     assert (err.category, err.construct) == ("unsupported", "correlation")
 
 
+def test_aliases_are_refused_at_their_key() -> None:
+    """``aliases`` name a group-by field differently per rule; grouping by the alias name
+    alone found no event carrying it, so the correlation silently never fired (QA)."""
+    aliased = TEMPORAL.replace(
+        "  group-by:\n    - TargetUserName\n",
+        "  aliases:\n    account:\n      failed_logon: TargetUserName\n"
+        "      success_logon: SubjectUserName\n  group-by:\n    - account\n",
+    )
+    assert "aliases" in aliased
+    err = _error(aliased)
+    line = aliased.splitlines().index("  aliases:") + 1
+    assert (err.category, err.construct, err.line, err.col) == (
+        "unsupported", "correlation:aliases", line, 3)
+
+
 def test_bad_timespan_is_positioned() -> None:
     err = _error(EVENT_COUNT.replace("timespan: 5m", "timespan: 5 minutes"))
     assert (err.category, err.construct, err.line) == ("invalid", "correlation", 20)

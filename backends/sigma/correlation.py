@@ -31,7 +31,8 @@ Named approximation: timespan is a window, Bin makes buckets
     and vice versa nothing outside the window is ever counted. ``temporal_ordered`` (order
     within the window) is not expressed by buckets and is ``unsupported``, as are the
     ``value_percentile``/``value_median`` types, extended
-    (boolean) conditions, and correlations of correlations.
+    (boolean) conditions, ``aliases`` (a field named differently in each rule) and
+    correlations of correlations.
 
 Log source
     The referenced rules' log source when they all have the same one, else empty (the rule
@@ -164,6 +165,16 @@ def read_correlation(doc: Doc, source: SigmaSource, known: Sequence[Referenced])
     if errors:
         key = _faulty_key(str(errors[0]), corr)
         raise source.error(str(errors[0]), "invalid", at(key) if key else corr_span, "correlation")
+
+    if corr.get("aliases"):
+        # pySigma-backend-splunk renames each rule's field in its own subsearch; one pipeline
+        # over the OR of the filters has no such place yet, and grouping by the alias name
+        # alone finds no event that carries it (QA: the correlation could never fire)
+        message = (
+            "correlation 'aliases' (a group-by field named differently in each rule) is not "
+            "supported: grouping by the alias would find no event carrying that name"
+        )
+        raise source.error(message, "unsupported", at("aliases"), "correlation:aliases")
 
     timespan = str(corr.get("timespan"))
     group_by = tuple(parsed.group_by or ())
