@@ -167,6 +167,27 @@ def test_broken_macro_file_is_reported_and_the_rest_used(tmp_path: Path) -> None
     assert "EventID: 1" in result.stdout  # the search that uses the good macro is translated
 
 
+def test_a_macro_without_definition_and_a_second_definition_are_errors(tmp_path: Path) -> None:
+    """A misspelt ``definition`` key made the macro expand to nothing (the search silently
+    lost its data-source terms); a second file defining the same macro silently won (QA).
+    Both are reported as broken macro files; the first definition is the one used."""
+    macros = tmp_path / "macros"
+    macros.mkdir()
+    (macros / "mysec.yml").write_text("defintion: 'source=\"XmlWinEventLog:Security\"'\n"
+                                      "name: mysec\n")  # fmt: skip
+    (macros / "a.yml").write_text("definition: 'User=one'\nname: dup\n")
+    (macros / "b.yml").write_text("definition: 'User=two'\nname: dup\n")
+    (macros / "empty.yml").write_text("definition: ''\nname: nothing\n")
+    table = MacroTable.from_folder(macros)
+    messages = {Path(err.path or "").name: err.message for err in table.errors}
+    assert messages.keys() == {"mysec.yml", "b.yml"}
+    assert "needs a 'definition'" in messages["mysec.yml"]
+    assert f"already defined in {macros / 'a.yml'}" in messages["b.yml"]
+    assert "mysec" not in table
+    rule = api.parse("`dup` `nothing` EventCode=1\n", "spl", "d.spl", macros=table)[0]
+    assert "one" in api.emit(rule, "spl") and "two" not in api.emit(rule, "spl")
+
+
 def _ir_rule() -> str:
     rule = api.parse("title: t\nlogsource: {product: windows}\n"
                      "detection: {sel: {CommandLine|re: 'a+'}, condition: sel}\n", "sigma", "t")

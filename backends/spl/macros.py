@@ -98,14 +98,26 @@ class MacroTable:
     def from_folder(cls, folder: str | Path, *, builtins: bool = True) -> MacroTable:
         """Every ``*.yml`` in ``folder`` in security_content's format.
 
-        A file that cannot be read (``io``), is not YAML (``syntax``, at its position) or has
-        no ``name`` (``invalid``) is left out and its error kept in :attr:`errors`: one broken
-        file no longer stops every search that uses the others.
+        A file that cannot be read (``io``), is not YAML (``syntax``, at its position), has
+        no ``name`` or no ``definition`` key (``invalid``: a misspelt key made the macro
+        expand to nothing, silently widening every search that uses it), or defines a macro
+        an earlier file (in name order) already defines with as many arguments (``invalid``:
+        the last one read won without a word) is left out and its error kept in
+        :attr:`errors`: one broken file no longer stops every search that uses the others.
         """
         table = cls(builtins=builtins)
+        read_from: dict[str, str | None] = {}
         for path in sorted(Path(folder).glob("*.yml")):
             try:
-                table.add(_read_macro_file(path))
+                macro = _read_macro_file(path)
+                if macro.key in read_from:
+                    raise RuleglotError(
+                        f"macro `{macro.key}` is already defined in {read_from[macro.key]}; "
+                        "this definition is left out",
+                        "invalid", str(path), 1, 1, None, "macro",
+                    )  # fmt: skip
+                read_from[macro.key] = macro.path
+                table.add(macro)
             except RuleglotError as err:
                 table.errors.append(err)
         return table
@@ -164,6 +176,11 @@ def _read_macro_file(path: Path) -> Macro:
         raise RuleglotError("macro file nests too deep", "syntax", str(path), 1, 1) from None
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         raise RuleglotError("macro file needs a 'name'", "invalid", str(path), 1, 1, None, "macro")
+    if "definition" not in data:
+        raise RuleglotError(
+            "macro file needs a 'definition' (an empty macro is written definition: '')",
+            "invalid", str(path), 1, 1, None, "macro",
+        )  # fmt: skip
     definition = data.get("definition")
     if not isinstance(definition, str):
         definition = "" if definition is None else str(definition)
