@@ -371,3 +371,28 @@ def test_standard_input_events_reach_the_workers(tmp_path: Path) -> None:
         matched = [json.loads(line)["events_file"] for line in result.stdout.splitlines()]
         assert matched == ["-", str(events)]
         assert "-:2:" in result.stderr
+
+
+def test_a_byte_that_is_not_utf8_is_an_error_at_its_line_and_column(tmp_path: Path) -> None:
+    """In a rule file the error had no position (a byte offset in the message); in an event
+    line orjson's "surrogates not allowed" did not say what was wrong."""
+    rule = tmp_path / "bad.yml"
+    rule.write_bytes(b"title: x\nlogsource:\n  product: windows\ndetection:\n  sel:\n"
+                     b'    CommandLine: "\xc3\xa9\xffb"\n  condition: sel\n')  # fmt: skip
+    result = CliRunner().invoke(main, ["translate", str(rule), "--to", "spl"])
+    assert result.exit_code == 2
+    # the column counts characters: 4 spaces, 'CommandLine: "' and the one character 'é'
+    assert f"{rule}:6:20: io: not UTF-8: byte 0xff (invalid start byte)" in result.stderr
+    good = tmp_path / "good.yml"
+    good.write_text(
+        "title: T\nid: 99999999-9999-4999-8999-999999999999\nstatus: test\n"
+        "logsource: {product: windows}\ndetection: {sel: {a: x}, condition: sel}\n"
+    )
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(b'{"a": "x"}\n{"a": "\xff"}\n')
+    result = CliRunner().invoke(
+        main, ["eval", "--profile", "none", str(good), "--events", str(events)]
+    )
+    assert result.exit_code == 2
+    assert f"{events}:2:8: events: not UTF-8: byte 0xff (invalid start byte)" in result.stderr
+    assert len(result.stdout.splitlines()) == 1  # the good line still matched

@@ -116,13 +116,28 @@ def guess_language(text: str, path: Path | None = None) -> str | None:
 
 def read_text(path: Path) -> str:
     """A rule file's text; ``-`` reads standard input (``cat rule.yml | ruleglot translate -``);
-    a UTF-8 byte-order mark (editors on Windows write one) is dropped."""
+    a UTF-8 byte-order mark (editors on Windows write one) is dropped; a byte that is not
+    UTF-8 is an error at its line and column."""
     try:
-        if str(path) == STDIN:
-            return b"".join(stdin_lines()).decode("utf-8-sig")
-        return path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = b"".join(stdin_lines()) if str(path) == STDIN else path.read_bytes()
+    except OSError as exc:
         raise RuleglotError(f"cannot read file: {exc}", category="io", path=str(path)) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        message, line, column = _not_utf8(data, exc)
+        raise RuleglotError(
+            message, category="io", path=str(path), line=line, col=column
+        ) from None
+
+
+def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> tuple[str, int, int]:
+    """The message and 1-based line and column of the first byte of ``data`` that is not
+    UTF-8 (``exc``, from decoding it): rule files and event lines say it the same way."""
+    before = data[: exc.start]
+    line = before.count(b"\n") + 1
+    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8-sig", "replace")) + 1
+    return f"not UTF-8: byte 0x{data[exc.start]:02x} ({exc.reason})", line, column
 
 
 def read_events(path: Path) -> Iterator[tuple[int, Event] | RuleglotError]:
@@ -152,12 +167,17 @@ def parse_lines(
         try:
             data = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
+            message, column = f"not JSON: {exc.msg}", exc.colno
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:  # orjson says "surrogates not allowed"
+                message, _, column = _not_utf8(line, bad)
             yield RuleglotError(
-                f"not JSON: {exc.msg}",
+                message,
                 category="events",
                 path=str(path),
                 line=line_no,
-                col=exc.colno,
+                col=column,
                 source_line=line.decode("utf-8", "replace").rstrip("\r\n"),
             )
             index += 1
