@@ -7,7 +7,7 @@ writing read back to the same IR?
 For each detection of ``spl/detections`` (read with the corpus macros, as ``ruleglot translate
 --from spl --macros ...`` reads it): the read error's construct, or the SPL writer's output
 (``translator.api.emit_translation(rule, "spl")``) or its refusal's construct; the output is
-re-read with ``read_spl_search`` (same macros) and its stages compared with the rule's (IR
+re-read as a rule (same macros) and its stages and time range compared with the rule's (IR
 equality: spans excluded). Prints the counts; exits 1 when a written search does not re-read
 to an equal IR.
 """
@@ -23,7 +23,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backends.spl import read_spl_search  # noqa: E402
 from backends.spl.macros import strip_comments  # noqa: E402
 from ir.errors import RuleglotError  # noqa: E402
 from translator import api  # noqa: E402
@@ -63,8 +62,10 @@ def main() -> int:
             written += 1
             calls += len(_CALL.findall(strip_comments(rule.source_text or "")))
             kept += len(_CALL.findall(done.text))
-            back = tuple(read_spl_search(done.text, macros=macros))
-            if back == rule.stages:
+            # read as a rule (read_spl): the search's own time range is the rule's, not a stage
+            (reread,) = api.parse(done.text, "spl", "written.spl", macros=macros)
+            back = (reread.stages, reread.timerange)
+            if back == (rule.stages, rule.timerange):
                 equal += 1
             else:
                 unequal.append((path, done.text, rule.stages, back))
