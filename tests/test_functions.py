@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ir.errors import RuleglotError
 from ir.evalexpr import compile_eval
 from ir.evaluator import compile_expr
 from ir.events import Event
-from ir.functions import pcre_to_python
+from ir.functions import pcre_to_python, python_to_pcre
 from ir.nodes import And, BinOp, Call, Condition, FieldValue, Literal, Not, UnaryOp
 
 
@@ -407,6 +409,7 @@ PCRE_CASES = [
     (r"[[:digit:]]+", r"[0-9]+"),
     (r"a\z", r"a\Z"),
     (r"\x{41}", r"\x41"),
+    (r"a\vb", r"a[\n\x0b\f\r\x85\u2028\u2029]b"),
     (r"(?'n'x)\k<n>", r"(?P<n>x)(?P=n)"),
 ]
 
@@ -414,6 +417,57 @@ PCRE_CASES = [
 @pytest.mark.parametrize(("pcre", "python"), PCRE_CASES)
 def test_pcre_to_python(pcre, python):
     assert pcre_to_python(pcre) == python
+
+
+PYTHON_TO_PCRE_CASES = [
+    (r"abc\Z", r"abc\z"),  # PCRE's \Z also allows a final line break
+    (r"[[:digit:]]x", r"[\[:digit:]]x"),  # Python: the characters [:digt, not a POSIX class
+    (r"a{,2}", r"a{0,2}"),
+    (r"\v", r"\x0b"),  # PCRE's \v is any vertical space
+    (r"\u0041\N{LATIN SMALL LETTER B}", r"\x{0041}\x{62}"),
+    (r"(?P<n>a)(?P=n)\d+", r"(?P<n>a)(?P=n)\d+"),
+]
+
+
+@pytest.mark.parametrize(("python", "pcre"), PYTHON_TO_PCRE_CASES)
+def test_python_to_pcre(python, pcre):
+    assert python_to_pcre(python) == pcre
+
+
+_ATOMS = st.sampled_from(["a", "b", "1", "\n", ".", "\\d", "\\v", "\\u0061", "\\\\",
+                          "[[:digit:]]", "[[:d]", "[^]a]", "[a-b]", "[\\[]", "[\\]:]"])
+_PIECES = st.one_of(
+    st.tuples(_ATOMS, st.sampled_from(["", "", "*", "?", "{,2}", "{1,}"])).map("".join),
+    st.sampled_from(["\\Z", "$", "^"]),  # anchors take no quantifier
+)
+_BRANCHES = st.lists(_PIECES, min_size=1, max_size=4).map("".join)
+_PATTERNS = st.lists(_BRANCHES, min_size=1, max_size=3).map("|".join).flatmap(
+    lambda p: st.sampled_from([p, f"({p})b", f"x(?:{p})"]))
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PATTERNS, st.lists(
+    st.text("ab1\n\r[]:digt{},\x0b\\", max_size=6).flatmap(
+        lambda t: st.sampled_from([t, t + "\n"])),  # a final line break: where \Z and \z differ
+    min_size=1, max_size=8))
+def test_a_python_regex_written_as_pcre_and_read_back_means_the_same(
+    pattern: str, texts: list[str]
+) -> None:
+    """What the SPL writer emits for an IR regex (``python_to_pcre``) read back as SPL reads a
+    PCRE (``pcre_to_python``) finds the same matches as the IR's own pattern."""
+    import re
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Python's FutureWarning on '[[' and the like
+        try:
+            original = re.compile(pattern)
+        except (re.error, OverflowError):
+            return
+        back = re.compile(pcre_to_python(python_to_pcre(pattern)))
+    for text in texts:
+        found, again = original.search(text), back.search(text)
+        assert (found and found.span()) == (again and again.span()), (pattern, text)
 
 
 def test_mid_pattern_flags_keep_pcre_meaning():

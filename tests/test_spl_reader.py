@@ -266,7 +266,9 @@ WHERE_CASES: list[tuple[str, Expr]] = [
     ("len(f) > 200", Condition(BinOp(">", Call("len", (F("f"),)), L(200)))),
     ('searchmatch("x")', Condition(Call("searchmatch", (L("x"),)))),
     ("a XOR b", Condition(BinOp("XOR", F("a"), F("b")))),
-    (r'match(f, "\x{202E}")', Condition(Call("match", (F("f"), L(r"\x{202E}"))))),
+    # PCRE's own syntax is read as PCRE means it (ir.functions.pcre_to_python), as eval does
+    (r'match(f, "\x{202E}")', P("f", "regex", Regex(r"\u202e"))),
+    (r'match(f, "[[:digit:]]x\z")', P("f", "regex", Regex(r"[0-9]x\Z"))),
     ("count>5 AND (x<.5 OR y<.5)", A(P("count", "gt", 5), O(P("x", "lt", 0.5), P("y", "lt", 0.5)))),
     ("f IN (g)", Condition(Call("in", (F("f"), F("g"))))),
     ("NOT f IN (g)", Not(Condition(Call("in", (F("f"), F("g")))))),

@@ -98,16 +98,16 @@ def like_parts(text: str) -> list[str | Wildcard]:
     return [Wildcard.MANY if c == "%" else Wildcard.ONE if c == "_" else c for c in text]
 
 
-_PCRE_NAMED = re.compile(r"\(\?<(?=[A-Za-z_])")
-
-
 def python_regex(pattern: str) -> str | None:
-    """A PCRE pattern (SPL's regex flavour) in Python ``re`` syntax, or ``None`` when Python
-    cannot compile it. Only named groups differ in what content uses: ``(?<n>`` -> ``(?P<n>``."""
-    converted = _PCRE_NAMED.sub("(?P<", pattern)
+    """A PCRE pattern (SPL's regex flavour) in Python ``re`` syntax with the same meaning, or
+    ``None`` when Python cannot compile it: :func:`ir.functions.pcre_to_python`, the one
+    reading of SPL's regexes (eval's ``match`` reads them by it too; this one renamed named
+    groups only, so ``where match(f, "[[:digit:]]x")`` and ``\\Z`` meant Python's reading in a
+    filter and PCRE's in an ``if``)."""
     try:
+        converted = pcre_to_python(pattern)
         re.compile(converted)
-    except (re.error, OverflowError, RecursionError, ValueError):
+    except (re.error, OverflowError, RecursionError, ValueError, IndexError):
         return None
     return converted
 

@@ -108,6 +108,7 @@ from backends.spl.spltext import (  # noqa: F401 - importable from here
     Names,
     Warnings,
     joined,
+    pcre_text,
     quote,
     rename,
     rename_stage,
@@ -124,7 +125,7 @@ from backends.spl.writer import (  # noqa: F401 - importable from here
     options_text,
 )
 from ir.errors import RuleglotError, Span, lossy_warning, unsupported
-from ir.evaluator import string_regex, with_flags
+from ir.evaluator import string_regex
 from ir.logsources import LogSourceProfile, SourceBranch
 from ir.nodes import (
     FOREACH_FIELD,
@@ -255,7 +256,7 @@ def _keyword_regex(pred: Predicate) -> str:
     """The regex ``match`` needs to decide a keyword on one value, as the evaluator does."""
     if pred.kind is Kind.REGEX:
         assert isinstance(pred.value, Regex)
-        return with_flags(pred.value.flags, pred.value.pattern)
+        return pcre_text(pred.value)
     if pred.kind in STRING_KINDS and isinstance(pred.value, (Pattern, str)):
         return string_regex(pred)
     raise unsupported(

@@ -19,6 +19,7 @@ from backends.spl.values import search_network
 from ir.errors import RuleglotError, lossy_warning, unsupported
 from ir.evaluator import END_OF_TEXT, string_regex, with_flags
 from ir.events import text_of
+from ir.functions import python_to_pcre
 from ir.nodes import (
     And,
     BinOp,
@@ -308,6 +309,13 @@ def _where_leaf(pred: Predicate, warnings: Warnings) -> str:
         raise err.at(pred.span) from None
 
 
+def pcre_text(value: Regex) -> str:
+    """The PCRE text SPL is given for an IR regex (``match``, ``regex``): its flags, and its
+    Python ``re`` syntax rewritten where PCRE reads the same text otherwise
+    (:func:`ir.functions.python_to_pcre`: ``\\Z``, ``[[:digit:]]``, ``\\v``...)."""
+    return with_flags(value.flags, python_to_pcre(value.pattern))
+
+
 def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
     name, kind, value = pred.field, pred.kind, pred.value
     if name is None:
@@ -332,7 +340,7 @@ def _where_leaf_text(pred: Predicate, warnings: Warnings) -> str:
         return _match(name, string_regex(pred))
     if kind is Kind.REGEX:
         assert isinstance(value, Regex)
-        return _match(name, with_flags(value.flags, value.pattern))
+        return _match(name, pcre_text(value))
     if kind is Kind.CIDR:
         return f"cidrmatch({quote(str(value))}, {_field(name)})"
     if kind is Kind.NULL:

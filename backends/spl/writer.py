@@ -14,6 +14,7 @@ from backends.spl.spltext import (
     OPTION_KEY,
     Warnings,
     eval_target,
+    pcre_text,
     quote,
     search_text,
     write_eval,
@@ -21,7 +22,6 @@ from backends.spl.spltext import (
 )
 from backends.spl.timerange import with_time_range
 from ir.errors import RuleglotError, lossy_warning, unsupported
-from ir.evaluator import with_flags
 from ir.nodes import (
     Aggregation,
     Bin,
@@ -227,7 +227,7 @@ class SplWriter:
         leaf = expr.arg if isinstance(expr, Not) else expr
         if isinstance(leaf, Predicate) and leaf.kind is Kind.REGEX and leaf.field is not None:
             assert isinstance(leaf.value, Regex)
-            name, pattern = leaf.field, with_flags(leaf.value.flags, leaf.value.pattern)
+            name, pattern = leaf.field, pcre_text(leaf.value)
         elif (
             isinstance(leaf, Condition)
             and isinstance(leaf.expr, Call)

@@ -57,7 +57,7 @@ from ir.functions import (
     text,  # noqa: F401
 )
 from ir.functions.conditional import cidr_contains, like_regex
-from ir.functions.regex import compile_regex, expand_template, pcre_to_python
+from ir.functions.regex import compile_regex, expand_template, pcre_to_python, python_to_pcre
 from ir.functions.table import (
     FUNCTIONS,
     SPECIAL_ARITY,
@@ -107,6 +107,7 @@ __all__ = [
     "order",
     "parse_timestamp",
     "pcre_to_python",
+    "python_to_pcre",
     "strftime",
     "strptime",
     "supported",

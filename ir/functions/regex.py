@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Callable
 
 from ir.errors import RuleglotError
@@ -30,6 +31,9 @@ _POSIX_CLASSES = {
     "print": r"\x20-\x7e",
     "graph": r"\x21-\x7e",
 }
+#: PCRE's ``\\v``: line feed, vertical tab, form feed, carriage return, NEL, line and paragraph
+#: separators (PCRE2 ``pcre2pattern``, "Generic character types")
+_VERTICAL = r"\n\x0b\f\r\x85\u2028\u2029"
 _FLAG_GROUP = re.compile(r"\(\?([a-zA-Z]*(?:-[a-zA-Z]+)?)\)")
 
 
@@ -38,12 +42,12 @@ def pcre_to_python(pattern: str) -> str:
     ``re`` syntax with the same meaning.
 
     Handled: named groups ``(?<n>...)``/``(?'n'...)`` and back-references ``\\k<n>``;
-    ``\\Q...\\E`` quoting; ``\\z``, ``\\Z``, ``\\h``, ``\\H``, ``\\x{...}``; POSIX classes
-    ``[[:alpha:]]``; inline option settings such as ``(?i)`` in the middle of a pattern, which
-    PCRE applies to the rest of the enclosing group (PCRE2 ``pcre2pattern``, "Internal option
-    setting") and Python only accepts at the start: they become scoped groups ``(?i:...)``,
-    closed and reopened around each ``|`` of that group. Python 3.11 already supports atomic
-    groups and possessive quantifiers.
+    ``\\Q...\\E`` quoting; ``\\z``, ``\\Z``, ``\\h``, ``\\H``, ``\\v``, ``\\V``, ``\\x{...}``;
+    POSIX classes ``[[:alpha:]]``; inline option settings such as ``(?i)`` in the middle of a
+    pattern, which PCRE applies to the rest of the enclosing group (PCRE2 ``pcre2pattern``,
+    "Internal option setting") and Python only accepts at the start: they become scoped groups
+    ``(?i:...)``, closed and reopened around each ``|`` of that group. Python 3.11 already
+    supports atomic groups and possessive quantifiers.
     """
     out: list[str] = []
     frames: list[list[str]] = [[]]  # per open group: option scopes opened inside it
@@ -87,6 +91,10 @@ def pcre_to_python(pattern: str) -> str:
                 out.append(r" \t" if in_class else r"[ \t]")
             elif nxt == "H":
                 out.append(r"[^ \t]" if not in_class else "H")
+            elif nxt == "v":  # any vertical space (Python's \v is the vertical tab alone)
+                out.append(_VERTICAL if in_class else f"[{_VERTICAL}]")
+            elif nxt == "V":
+                out.append(f"[^{_VERTICAL}]" if not in_class else "V")
             else:
                 out.append(char + nxt)
             i += 2
@@ -156,6 +164,77 @@ def pcre_to_python(pattern: str) -> str:
         out.append(char)
         i += 1
     out.append(")" * sum(len(f) for f in frames))
+    return "".join(out)
+
+
+_QUANTIFIER_FROM_ZERO = re.compile(r"\{,(\d+)\}")
+
+
+def python_to_pcre(pattern: str) -> str:
+    """Rewrite a Python ``re`` pattern (the IR's regex, Sigma's ``|re``) as PCRE (SPL's
+    ``match``/``regex``) with the same meaning: the inverse of :func:`pcre_to_python` where
+    the two dialects read one text differently.
+
+    ``\\Z`` (Python: the very end) is PCRE's ``\\z`` (PCRE's ``\\Z`` also allows a final line
+    break); ``\\v`` (Python: the vertical tab) is ``\\x0b`` (PCRE: any vertical space);
+    ``\\uXXXX``, ``\\UXXXXXXXX`` and ``\\N{name}`` (no PCRE escape) are ``\\x{...}``; ``{,n}``
+    (Python: 0 to n times; PCRE2 before 10.43: the literal text) is ``{0,n}``; a ``[`` inside
+    a character class is escaped, so that PCRE does not read ``[:digit:]`` as a POSIX class
+    (Python reads it as the characters ``[:digt``). Python's ``re`` and PCRE2
+    ``pcre2pattern`` documents. What stays apart: Python's ``\\d``/``\\w``/``\\s`` are
+    Unicode classes, PCRE's ASCII ones unless Splunk's build sets UCP (not documented)."""
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    in_class = False
+    while i < n:
+        char = pattern[i]
+        if char == "\\" and i + 1 < n:
+            nxt = pattern[i + 1]
+            if nxt == "Z" and not in_class:
+                out.append("\\z")
+            elif nxt == "v":
+                out.append("\\x0b")
+            elif nxt in "uU":
+                width = 4 if nxt == "u" else 8
+                out.append(f"\\x{{{pattern[i + 2 : i + 2 + width]}}}")
+                i += 2 + width
+                continue
+            elif nxt == "N" and pattern.startswith("{", i + 2):
+                end = pattern.index("}", i + 3)
+                out.append(f"\\x{{{ord(unicodedata.lookup(pattern[i + 3 : end])):x}}}")
+                i = end + 1
+                continue
+            else:
+                out.append(char + nxt)
+            i += 2
+            continue
+        if in_class:
+            if char == "[":
+                out.append("\\[")
+            else:
+                out.append(char)
+                in_class = char != "]"
+            i += 1
+            continue
+        if char == "[":
+            in_class = True
+            out.append(char)
+            i += 1
+            if i < n and pattern[i] == "^":  # a ']' right after '[' or '[^' is literal
+                out.append("^")
+                i += 1
+            if i < n and pattern[i] == "]":
+                out.append("\\]")
+                i += 1
+            continue
+        if char == "{":
+            found = _QUANTIFIER_FROM_ZERO.match(pattern, i)
+            if found is not None and out:
+                out.append(f"{{0,{found.group(1)}}}")
+                i = found.end()
+                continue
+        out.append(char)
+        i += 1
     return "".join(out)
 
 
