@@ -396,3 +396,38 @@ def test_a_byte_that_is_not_utf8_is_an_error_at_its_line_and_column(tmp_path: Pa
     assert result.exit_code == 2
     assert f"{events}:2:8: events: not UTF-8: byte 0xff (invalid start byte)" in result.stderr
     assert len(result.stdout.splitlines()) == 1  # the good line still matched
+
+
+def test_a_classic_source_search_under_the_xml_profile_is_named(tmp_path: Path) -> None:
+    """``translate --to spl`` writes classic ``source="WinEventLog:..."`` terms (after
+    pySigma-backend-splunk); ``eval --from spl`` reads events through splunk_windows_xml by
+    default, whose sources are ``XmlWinEventLog:...``: the search matched nothing, silently."""
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational", '
+                      '"Image": "C:\\\\x\\\\cmd.exe"}\n')  # fmt: skip
+    searches = {
+        "classic": 'source="WinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1',
+        "xml": 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1',
+        "both": '(source="WinEventLog:Security" OR '
+                'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") EventCode=1',
+    }  # fmt: skip
+    outcomes = {}
+    for name, text in searches.items():
+        path = tmp_path / f"{name}.spl"
+        path.write_text(text + "\n")
+        for fields in ([], ["--fields", "splunk_windows"]):
+            result = CliRunner().invoke(
+                main, ["eval", "--from", "spl", str(path), "--events", str(events), *fields]
+            )
+            assert result.exit_code == 0, result.output
+            outcomes[name, bool(fields)] = (
+                len(result.stdout.splitlines()), "search(es) test only classic" in result.stderr
+            )
+    assert outcomes == {
+        ("classic", False): (0, True),  # matches nothing, and says why
+        ("classic", True): (1, False),
+        ("xml", False): (1, False),
+        ("xml", True): (0, False),
+        ("both", False): (1, False),
+        ("both", True): (0, False),
+    }

@@ -25,13 +25,14 @@ import click
 import orjson
 
 from backends.spl.emit import Deployment, StanzaNames
+from backends.spl.field_profile import CLASSIC_PREFIX, XML_PREFIX
 from ir.datamodels import cim_windows
 from ir.errors import RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, SharedPredicates, compile_rule
 from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
-from ir.nodes import DataModel, Rule, Subsearch
+from ir.nodes import DataModel, Pattern, Rule, Subsearch, predicates
 from ir.pipeline import suppressed_writes
 from ir.timerange import parse_now, restrict, window
 from translator import api
@@ -220,6 +221,31 @@ def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) 
             known = seen | {"_raw", "_time"} | _data_set_fields(rule)
             missing.update(profile.unmapped(fields_from_events(rule.stages), known))
     return missing
+
+
+def _classic_source_searches(rules: Iterable[Rule], fields: str | None) -> int:
+    """How many SPL searches read with the default field profile (``splunk_windows_xml``,
+    whose events have ``XmlWinEventLog:<channel>`` sources) test only classic
+    ``WinEventLog:<channel>`` sources, as ``translate --to spl`` writes them (after
+    pySigma-backend-splunk): such a search matches none of those events (QA: a rule
+    translated and then evaluated matched nothing, with no hint)."""
+    if fields is not None:
+        return 0
+    count = 0
+    for rule in rules:
+        if rule.language != "spl":
+            continue
+        prefixes = set()
+        for pred in (p for f in rule.filters for p in predicates(f.expr)):
+            value = pred.value
+            text = value.parts[0] if isinstance(value, Pattern) and value.parts else value
+            if (pred.field or "").lower() == "source" and isinstance(text, str):
+                lowered = text.lower()
+                prefixes |= {
+                    p for p in (CLASSIC_PREFIX, XML_PREFIX) if lowered.startswith(p.lower())
+                }
+        count += prefixes == {CLASSIC_PREFIX}
+    return count
 
 
 def _data_set_fields(rule: Rule) -> set[str]:
@@ -510,6 +536,16 @@ def eval_command(
             "(not guessed; such predicates cannot match): "
             + ", ".join(f"{k} ({v})" for k, v in unmapped_fields.most_common(30))
             + (" ..." if len(unmapped_fields) > 30 else ""),
+            err=True,
+        )
+    classic = _classic_source_searches((r for _, r in loaded), fields)
+    if classic:
+        click.echo(
+            f"warning: {classic} search(es) test only classic source=\"{CLASSIC_PREFIX}...\" "
+            "(what translate --to spl writes), but the default field profile "
+            f"{api.DEFAULT_FIELDS['spl']} gives the events {XML_PREFIX}... sources, so those "
+            "terms match nothing: run with --fields splunk_windows to read the events as "
+            "classic inputs",
             err=True,
         )
     if run.errors:
