@@ -192,6 +192,25 @@ def test_page_tables_from_the_ir() -> None:
     assert [p.excluded for p in stage.predicates] == [False, False, False, True]
 
 
+def test_a_predicate_under_a_not_inside_a_conjunct_is_negated_not_matched() -> None:
+    """``NOT User=a OR User=b`` (SPL: NOT binds tighter than OR) matches where User is not
+    ``a``: the page called ``User eq a`` "matched" (QA); only a top-level NOT conjunct is an
+    exclusion, and two NOTs cancel."""
+    text = "EventCode=1 (NOT User=a OR User=b) NOT Image=x (NOT (NOT Host=h) OR Host=g)\n"
+    (rule,) = api.parse(text, "spl", "p.spl")
+    page = rule_page(rule, text, "p.spl")
+    (stage,) = page.stages
+    assert [(p.field, p.value, p.role) for p in stage.predicates] == [
+        ("EventCode", "1", "matched"),
+        ("User", "a", "negated"),
+        ("User", "b", "matched"),
+        ("Image", "x", "excluded"),
+        ("Host", "h", "matched"),
+        ("Host", "g", "matched"),
+    ]
+    assert "| User | eq | `a` | negated |" in render(page, "md")
+
+
 def test_spl_page_stages_terms_and_no_macro_needed() -> None:
     page = rule_page(spl(), SPL, "search.yml")
     assert [(s.number, s.command) for s in page.stages] == [

@@ -17,17 +17,19 @@ What it must not do
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from backends.spl.emit import SplWriter, aggregation_text, options_text
 from ir.errors import RuleglotError
 from ir.nodes import (
+    And,
     DataModel,
     Expr,
     Filter,
     Kind,
     Not,
+    Or,
     Predicate,
     Rule,
     Stage,
@@ -62,6 +64,15 @@ class PredicateRow:
     key: IndicatorKey
     excluded: bool = False
     corpus: int | None = None  # other catalog rules with the same key (None: no catalog)
+    #: under an odd number of NOTs inside a conjunct that is not itself an exclusion
+    #: (``NOT User=a OR User=b``: the rule matches where User is not ``a``)
+    negated: bool = False
+
+    @property
+    def role(self) -> str:
+        """What the rule does with the predicate: ``excluded`` (a top-level ``NOT``
+        conjunct), ``negated`` (the rule matches where it does not hold) or ``matched``."""
+        return "excluded" if self.excluded else "negated" if self.negated else "matched"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +158,26 @@ class Counts:
 
 
 def _row(
-    p: Predicate, language: str, counts: Counts | None, excluded: bool = False
-) -> PredicateRow:
+    p: Predicate, language: str, counts: Counts | None, excluded: bool = False,
+    negated: bool = False,
+) -> PredicateRow:  # fmt: skip
     key = indicator_key(p, language)
     corpus = None if counts is None else counts.others(key)
-    return PredicateRow(display_field(p), str(p.kind), p.value_text(), key, excluded, corpus)
+    return PredicateRow(
+        display_field(p), str(p.kind), p.value_text(), key, excluded, corpus, negated
+    )
+
+
+def _signed_predicates(expr: Expr, negated: bool = False) -> Iterator[tuple[Predicate, bool]]:
+    """Every predicate of a tree, left to right, with whether an odd number of NOTs is
+    above it."""
+    if isinstance(expr, Predicate):
+        yield expr, negated
+    elif isinstance(expr, Not):
+        yield from _signed_predicates(expr.arg, not negated)
+    elif isinstance(expr, (And, Or)):
+        for arg in expr.args:
+            yield from _signed_predicates(arg, negated)
 
 
 def _exclusions(rule: Rule) -> tuple[ExclusionRow, ...]:
@@ -265,8 +291,13 @@ def _stages(
         tree = _stage_tree(where if where is not None else stage)
         rows: list[PredicateRow] = []
         for conjunct in conjuncts(tree) if tree is not None else ():
-            excluded = isinstance(conjunct, Not)
-            rows.extend(_row(p, language, counts, excluded) for p in predicates(conjunct))
+            if isinstance(conjunct, Not):
+                rows.extend(_row(p, language, counts, True) for p in predicates(conjunct))
+            else:
+                rows.extend(
+                    _row(p, language, counts, negated=sign)
+                    for p, sign in _signed_predicates(conjunct)
+                )
         logic = render_expr(tree) if tree is not None else None
         views.append(
             StageView(number, _command(stage, language), shown, logic, tuple(dict.fromkeys(rows)))
