@@ -246,3 +246,20 @@ def test_a_batch_writes_the_texts_it_is_given(tmp_path: Path) -> None:
         assert (tmp_path / name).read_text(encoding="utf-8") == (
             text if text.endswith("\n") else text + "\n")
     assert _no_temporaries(tmp_path)
+
+
+def test_an_earlier_runs_output_for_a_failed_input_is_named(tmp_path: Path) -> None:
+    """A re-run whose input now fails writes nothing for it: the earlier translation stays
+    (it is not the user's to lose), and the summary says which outputs are such (QA: one
+    deploying the folder got the old rule without a word)."""
+    rules = _rules(tmp_path / "rules", 2)
+    out = tmp_path / "out"
+    assert run(["translate", str(rules), "--to", "spl", "-o", str(out)]).exit_code == 0
+    (rules / "rule1.yml").write_text("title: [unclosed\n")
+    result = run(["translate", str(rules), "--to", "spl", "-o", str(out)])
+    assert result.exit_code == 2
+    assert ("1 output(s) were not written because their input failed, and still hold an "
+            f"earlier run's translation: {out / 'rule1.spl'}") in result.stderr  # fmt: skip
+    fresh = tmp_path / "fresh"
+    assert "earlier run" not in run(["translate", str(rules), "--to", "spl", "-o",
+                                     str(fresh)]).stderr  # fmt: skip

@@ -946,6 +946,17 @@ def translate_command(
     )
     if summary := warning_summary(warning_counts):
         click.echo(summary, err=True)
+    stale = [
+        str(target) for source, target in targets.items()
+        if source not in written and source not in outputs and target.exists()
+    ]  # fmt: skip
+    if stale:
+        click.echo(
+            f"warning: {len(stale)} output(s) were not written because their input failed, and "
+            "still hold an earlier run's translation: " + ", ".join(stale[:10])
+            + (" ..." if len(stale) > 10 else ""),
+            err=True,
+        )
     if errors:
         sys.exit(EXIT_INPUT_ERROR)
 
