@@ -22,6 +22,7 @@ from typing import Any
 
 from ir.nodes import (
     Bin,
+    Command,
     Convert,
     Eval,
     FieldValue,
@@ -33,6 +34,7 @@ from ir.nodes import (
     Rex,
     Stage,
     Stats,
+    Subsearch,
 )
 
 #: A named group in a PCRE or Python pattern: ``(?<name>``, ``(?P<name>``, ``(?'name'``.
@@ -87,12 +89,33 @@ def fields_defined(stage: Stage) -> set[str]:
     return set()
 
 
+def names_read(stage: Stage) -> set[str]:
+    """Field names a stage reads as plain names, outside predicates and eval expressions:
+    the ``by`` fields and aggregated fields of ``stats``, whose absence drops its rows or
+    empties its values (``stats count by object_file_path`` on events without the field
+    returns nothing)."""
+    if not isinstance(stage, Stats):
+        return set()
+    names = set(stage.by)
+    names.update(a.argument for a in stage.aggregations if isinstance(a.argument, str))
+    return {name for name in names if "*" not in name}
+
+
 def fields_from_events(stages: tuple[Stage, ...]) -> set[str]:
     """The fields ``stages`` read that no earlier stage defined: what the events must carry.
-    A field a stage reads and defines itself (``eval n=n+1``) is read from the event."""
+    A field a stage reads and defines itself (``eval n=n+1``) is read from the event. Plain
+    names (:func:`names_read`) count only before a stage whose fields are not known here
+    (a command run as text, a subsearch whose rows join or append, ``inputlookup`` and a
+    ``lookup`` without ``OUTPUT``: the table's columns)."""
     defined: set[str] = set()
     needed: set[str] = set()
+    opaque = False
     for stage in stages:
         needed |= fields_read(stage) - defined
+        if not opaque:
+            needed |= names_read(stage) - defined
+        opaque = opaque or isinstance(stage, (Command, Subsearch)) or (
+            isinstance(stage, Lookup) and (stage.command != "lookup" or not stage.outputs)
+        )
         defined |= fields_defined(stage)
     return needed

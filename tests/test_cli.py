@@ -431,3 +431,29 @@ def test_a_classic_source_search_under_the_xml_profile_is_named(tmp_path: Path) 
         ("both", False): (1, False),
         ("both", True): (0, False),
     }
+
+
+def test_fields_a_stats_groups_or_aggregates_by_are_named_when_no_event_has_them(
+    tmp_path: Path,
+) -> None:
+    """``stats count by object_file_path`` on events without the field returns nothing; the
+    warning listed only fields read by predicates and eval (QA). Names read after a stage
+    whose columns are not known here (``inputlookup``, a command run as text) are not
+    guessed."""
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"EventID": 1, "Channel": "Microsoft-Windows-Sysmon/Operational"}\n')
+    warned = {}
+    for name, text in {
+        "by": "EventCode=1 | stats count by object_file_path",
+        "aggregated": "EventCode=1 | stats dc(object_file_name) as n",
+        "made": "EventCode=1 | eval object_file_path=1 | stats count by object_file_path",
+        "opaque": "EventCode=1 | xmlkv | stats count by object_file_path",
+    }.items():
+        path = tmp_path / f"{name}.spl"
+        path.write_text(text + "\n")
+        result = CliRunner().invoke(main, ["eval", "--from", "spl", str(path), "--events",
+                                           str(events)])  # fmt: skip
+        line = next((x for x in result.stderr.splitlines() if "no event has" in x), "")
+        warned[name] = line.split(": ")[-1] if line else None
+    assert warned == {"by": "object_file_path (1)", "aggregated": "object_file_name (1)",
+                      "made": None, "opaque": None}  # fmt: skip
