@@ -203,6 +203,21 @@ def test_emitted_filters_decide_like_the_original(expr, events):
         assert original(event) == emitted(event), (expr, back, fields)
 
 
+@pytest.mark.parametrize("depth", [199, 200])
+def test_nested_nots_cancel_in_pairs(depth: int) -> None:
+    """``NOT (`` nested 200 times was written as 200 ``not`` that pySigma's condition parser
+    could not read back (translate said ok; QA); pairs cancel (a complement taken twice)."""
+    expr = Predicate("User", Kind.EQ, "a")
+    for _ in range(depth):
+        expr = Not(expr)
+    back = round_trip(rule_of(expr)).stages[0].expr
+    original, emitted = compile_expr(expr), compile_expr(back)
+    for fields in ({"User": "a"}, {"User": "b"}, {}):
+        assert original(Event(fields)) == emitted(Event(fields)), fields
+    user = Predicate("User", Kind.EQ, "a")
+    assert back == (Not(user) if depth % 2 else user)
+
+
 # --- metadata ------------------------------------------------------------------------------------
 
 

@@ -161,6 +161,15 @@ def _keywords(expr: Expr) -> list[str] | None:
     return None
 
 
+def _without_double_not(expr: Expr) -> Expr:
+    """``expr`` without its leading pairs of NOTs: a complement taken twice is the set itself
+    (the evaluator's ``Not``, SPL's and Sigma's ``not``). A search nesting ``NOT (`` 200 times
+    was written as 200 ``not`` that pySigma's condition parser could not read back."""
+    while isinstance(expr, Not) and isinstance(expr.arg, Not):
+        expr = expr.arg.arg
+    return expr
+
+
 class DetectionWriter:
     def __init__(self) -> None:
         self.detection: dict[str, Any] = {}
@@ -174,7 +183,7 @@ class DetectionWriter:
         return placeholder
 
     def write(self, expr: Expr) -> dict[str, Any]:
-        parts = conjuncts(expr)
+        parts = [_without_double_not(p) for p in conjuncts(expr)]
         inclusions = [p for p in parts if not isinstance(p, Not)]
         exclusions = [p.arg for p in parts if isinstance(p, Not)]
         terms: list[str] = []
@@ -203,6 +212,8 @@ class DetectionWriter:
         mapping = _as_map(expr)
         if mapping is not None:
             return self.new(prefix, mapping), True
+        if isinstance(expr, Not) and isinstance(expr.arg, Not):
+            return self.cond(_without_double_not(expr), prefix)
         if isinstance(expr, Not):
             text, atomic = self.cond(expr.arg, prefix)
             return (f"not {text}" if atomic else f"not ({text})"), True
