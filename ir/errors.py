@@ -230,6 +230,11 @@ class SourceText:
         return exc
 
 
+#: What a strict translation adds to a lossy warning it raises as its error: the warning says
+#: what lossy mode writes ("written as a keyword"), and in strict mode nothing was written.
+STRICT_NOTE = "(strict: --lossy writes it with this warning)"
+
+
 def lossy_warning(construct: str, message: str, span: Span | None) -> dict[str, Any]:
     """A lossy translation's warning as reports carry it: the construct that could not be
     carried over with its meaning, why, and where the rule wrote it (every emitter's warnings

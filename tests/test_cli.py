@@ -457,3 +457,15 @@ def test_fields_a_stats_groups_or_aggregates_by_are_named_when_no_event_has_them
         warned[name] = line.split(": ")[-1] if line else None
     assert warned == {"by": "object_file_path (1)", "aggregated": "object_file_name (1)",
                       "made": None, "opaque": None}  # fmt: skip
+
+
+def test_a_strict_error_from_a_lossy_warning_says_nothing_was_written(tmp_path: Path) -> None:
+    """The Sigma writer's strict error was its lossy warning word for word ("...; written
+    as a keyword") while nothing was written (QA)."""
+    search = tmp_path / "t.spl"
+    search.write_text("TERM(mimikatz)\n")
+    result = CliRunner().invoke(main, ["translate", "--from", "spl", "--to", "sigma",
+                                       str(search)])  # fmt: skip
+    assert result.exit_code == 2
+    assert "written as a keyword (strict: --lossy writes it with this warning)" in result.stderr
+    assert result.stdout == ""

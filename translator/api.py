@@ -33,7 +33,7 @@ from backends.spl.keepmacros import split_pipes, write_keeping_macros
 from backends.spl.to_datamodel import to_datamodel
 from ir import serialize
 from ir.datamodels import DATA_MODEL_PROFILES, DataModelProfile
-from ir.errors import RuleglotError
+from ir.errors import STRICT_NOTE, RuleglotError
 from ir.evaluator import CompiledRule, RuleSet, SharedPredicates, compile_expr, compile_rule
 from ir.events import Event
 from ir.fieldprofiles import FieldProfile
@@ -236,7 +236,7 @@ def emit_translation(rule: Rule, write: str = "ir", **options: Any) -> Translati
     if done.warnings and warnings_are_errors and not options.get("lossy"):
         first, *others = done.warnings
         raise RuleglotError(
-            f"{first.get('message')} (strict: --lossy writes it with this warning)",
+            f"{first.get('message')} {STRICT_NOTE}",
             category="unsupported",
             construct=first.get("construct"),
             line=first.get("line"),

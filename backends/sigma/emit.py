@@ -159,7 +159,7 @@ from backends.sigma.lossy_effects import (
 )
 from backends.spl.field_profile import field_profile
 from ir.datamodels import cim_windows
-from ir.errors import RuleglotError, Span, lossy_warning
+from ir.errors import STRICT_NOTE, RuleglotError, Span, lossy_warning
 from ir.fieldprofiles import FieldProfile
 from ir.logsources import ALTERNATIVE
 from ir.nodes import (
@@ -259,7 +259,10 @@ class _Emitter(StageWriter, FieldWriter):
         span = span or self.rule.span
         path = span.path if span else None
         if not self.lossy:
-            error = RuleglotError(message, category="unsupported", construct=construct, path=path)
+            error = RuleglotError(
+                f"{message} {STRICT_NOTE}", category="unsupported", construct=construct,
+                path=path,
+            )  # fmt: skip
             raise error.at(span, self.rule.source_text)
         warning = lossy_warning(construct, message, span)
         if stage is not None:

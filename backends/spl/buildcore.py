@@ -262,8 +262,8 @@ class BuilderBase:
             re.compile(pcre_to_python(pattern))
         except (re.error, OverflowError, RecursionError, ValueError) as exc:
             self.fail(
-                f"regex {pattern!r}: {exc}; a PCRE construct with no equivalent that ruleglot's "
-                "evaluator can run with the same meaning",
+                f"regex {pattern!r}: {exc}; invalid, or a PCRE construct with no equivalent "
+                "that ruleglot's evaluator can run with the same meaning",
                 "unsupported",
                 offset,
                 "regex",
