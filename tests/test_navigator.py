@@ -94,16 +94,20 @@ def test_one_layer_per_language() -> None:
 
 
 def test_cli_writes_a_valid_layer(tmp_path: Path) -> None:
-    (tmp_path / "a.yml").write_text(SIGMA.format(title="a", tags="attack.t1033"), "utf-8")
-    (tmp_path / "b.yml").write_text(SPL.format(title="b", tags="T1033"), "utf-8")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "a.yml").write_text(SIGMA.format(title="a", tags="attack.t1033"), "utf-8")
+    (rules / "b.yml").write_text(SPL.format(title="b", tags="T1033"), "utf-8")
+    inside = CliRunner().invoke(main, ["attack-layer", str(rules), "-o", str(rules / "l.json")])
+    assert inside.exit_code == 2 and "refusing to write" in inside.output  # read as input next
     out = tmp_path / "layer.json"
-    result = CliRunner().invoke(main, ["attack-layer", str(tmp_path), "-o", str(out)])
+    result = CliRunner().invoke(main, ["attack-layer", str(rules), "-o", str(out)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text("utf-8"))
     assert_valid(data)
     assert data["techniques"][0]["techniqueID"] == "T1033"
     assert data["techniques"][0]["score"] == 2
-    result = CliRunner().invoke(main, ["attack-layer", str(tmp_path / "a.yml"), "--by", "language"])
+    result = CliRunner().invoke(main, ["attack-layer", str(rules / "a.yml"), "--by", "language"])
     assert result.exit_code == 0
     listed = json.loads(result.stdout)
     assert [d["name"] for d in listed] == ["ruleglot rules: sigma"]
