@@ -410,6 +410,8 @@ PCRE_CASES = [
     (r"a\z", r"a\Z"),
     (r"\x{41}", r"\x41"),
     (r"a\vb", r"a[\n\x0b\f\r\x85\u2028\u2029]b"),
+    (r"a{,3}b", r"a\{,3\}b"),  # literal text before PCRE2 10.43 (its pcre2pattern)
+    (r"a{,}", r"a\{,\}"),
     (r"(?'n'x)\k<n>", r"(?P<n>x)(?P=n)"),
 ]
 
@@ -423,6 +425,8 @@ PYTHON_TO_PCRE_CASES = [
     (r"abc\Z", r"abc\z"),  # PCRE's \Z also allows a final line break
     (r"[[:digit:]]x", r"[\[:digit:]]x"),  # Python: the characters [:digt, not a POSIX class
     (r"a{,2}", r"a{0,2}"),
+    (r"^a{,}b$", r"^a{0,}b$"),  # PCRE2 10.42 (grep -P) reads 'a{,}b' as the text itself
+    (r"(?#[)a\Z", r"(?#[)a\z"),  # a '[' in a comment opens no class
     (r"\v", r"\x0b"),  # PCRE's \v is any vertical space
     (r"\u0041\N{LATIN SMALL LETTER B}", r"\x{0041}\x{62}"),
     (r"(?P<n>a)(?P=n)\d+", r"(?P<n>a)(?P=n)\d+"),
@@ -437,8 +441,8 @@ def test_python_to_pcre(python, pcre):
 _ATOMS = st.sampled_from(["a", "b", "1", "\n", ".", "\\d", "\\v", "\\u0061", "\\\\",
                           "[[:digit:]]", "[[:d]", "[^]a]", "[a-b]", "[\\[]", "[\\]:]"])
 _PIECES = st.one_of(
-    st.tuples(_ATOMS, st.sampled_from(["", "", "*", "?", "{,2}", "{1,}"])).map("".join),
-    st.sampled_from(["\\Z", "$", "^"]),  # anchors take no quantifier
+    st.tuples(_ATOMS, st.sampled_from(["", "", "*", "?", "{,2}", "{,}", "{1,}"])).map("".join),
+    st.sampled_from(["\\Z", "$", "^", "(?#[)"]),  # anchors take no quantifier; a comment
 )
 _BRANCHES = st.lists(_PIECES, min_size=1, max_size=4).map("".join)
 _PATTERNS = st.lists(_BRANCHES, min_size=1, max_size=3).map("|".join).flatmap(
@@ -475,3 +479,10 @@ def test_mid_pattern_flags_keep_pcre_meaning():
 
     rx = re.compile(pcre_to_python(r"(a(?i)b|c)"))
     assert rx.fullmatch("aB") and rx.fullmatch("C") and not rx.fullmatch("AB")
+
+
+@pytest.mark.parametrize("pattern", [r"\N{NOPE}", r"\N{LATIN", r"\u12", r"\U0001F6"])
+def test_an_escape_python_refuses_is_an_invalid_regex_not_a_crash(pattern: str) -> None:
+    """A regex read from IR JSON is not compiled first: ``\\N{NOPE}`` crashed the SPL writer."""
+    with pytest.raises(RuleglotError, match="invalid regular expression"):
+        python_to_pcre(pattern)

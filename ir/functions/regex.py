@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import unicodedata
 from collections.abc import Callable
 
@@ -43,6 +44,7 @@ def pcre_to_python(pattern: str) -> str:
 
     Handled: named groups ``(?<n>...)``/``(?'n'...)`` and back-references ``\\k<n>``;
     ``\\Q...\\E`` quoting; ``\\z``, ``\\Z``, ``\\h``, ``\\H``, ``\\v``, ``\\V``, ``\\x{...}``;
+    ``{,n}`` and ``{,}`` as the literal text PCRE2 before 10.43 reads (:data:`_FROM_ZERO`);
     POSIX classes ``[[:alpha:]]``; inline option settings such as ``(?i)`` in the middle of a
     pattern, which PCRE applies to the rest of the enclosing group (PCRE2 ``pcre2pattern``,
     "Internal option setting") and Python only accepts at the start: they become scoped groups
@@ -125,6 +127,12 @@ def pcre_to_python(pattern: str) -> str:
                 out.append("\\]")
                 i += 1
             continue
+        if char == "{":
+            literal = _FROM_ZERO.match(pattern, i)
+            if literal is not None:  # PCRE2 before 10.43: text, not a quantifier
+                out.append(re.escape(literal.group(0)))
+                i = literal.end()
+                continue
         if char == "(":
             flag = _FLAG_GROUP.match(pattern, i)
             if flag is not None:
@@ -167,7 +175,11 @@ def pcre_to_python(pattern: str) -> str:
     return "".join(out)
 
 
-_QUANTIFIER_FROM_ZERO = re.compile(r"\{,(\d+)\}")
+#: ``{,n}`` and ``{,}``: Python's "0 to n" and "0 or more"; literal text for PCRE2 before 10.43
+#: (``pcre2pattern``: "{,6} is not a quantifier, but a literal string"; 10.43 changed it;
+#: the PCRE2 on this machine, 10.42, and ``grep -P`` read it literally), which is how
+#: :func:`pcre_to_python` reads an SPL pattern: Splunk's PCRE2 version is not documented
+_FROM_ZERO = re.compile(r"\{,(\d*)\}")
 
 
 def python_to_pcre(pattern: str) -> str:
@@ -178,11 +190,14 @@ def python_to_pcre(pattern: str) -> str:
     ``\\Z`` (Python: the very end) is PCRE's ``\\z`` (PCRE's ``\\Z`` also allows a final line
     break); ``\\v`` (Python: the vertical tab) is ``\\x0b`` (PCRE: any vertical space);
     ``\\uXXXX``, ``\\UXXXXXXXX`` and ``\\N{name}`` (no PCRE escape) are ``\\x{...}``; ``{,n}``
-    (Python: 0 to n times; PCRE2 before 10.43: the literal text) is ``{0,n}``; a ``[`` inside
+    and ``{,}`` (Python: 0 to n times, 0 or more; PCRE2 before 10.43: the literal text) are
+    ``{0,n}`` and ``{0,}``; a ``(?#...)`` comment is copied as it is; a ``[`` inside
     a character class is escaped, so that PCRE does not read ``[:digit:]`` as a POSIX class
     (Python reads it as the characters ``[:digt``). Python's ``re`` and PCRE2
     ``pcre2pattern`` documents. What stays apart: Python's ``\\d``/``\\w``/``\\s`` are
-    Unicode classes, PCRE's ASCII ones unless Splunk's build sets UCP (not documented)."""
+    Unicode classes, PCRE's ASCII ones unless Splunk's build sets UCP (not documented); a
+    ``#`` comment under the verbose flag ``(?x)`` is not told from the pattern. An escape
+    Python would refuse (``\\N{unknown}``, a short ``\\u``) is an ``invalid`` error."""
     out: list[str] = []
     i, n = 0, len(pattern)
     in_class = False
@@ -196,12 +211,21 @@ def python_to_pcre(pattern: str) -> str:
                 out.append("\\x0b")
             elif nxt in "uU":
                 width = 4 if nxt == "u" else 8
-                out.append(f"\\x{{{pattern[i + 2 : i + 2 + width]}}}")
+                digits = pattern[i + 2 : i + 2 + width]
+                if len(digits) != width or not all(c in string.hexdigits for c in digits):
+                    raise _invalid(pattern, f"\\{nxt} needs {width} hexadecimal digits")
+                out.append(f"\\x{{{digits}}}")
                 i += 2 + width
                 continue
             elif nxt == "N" and pattern.startswith("{", i + 2):
-                end = pattern.index("}", i + 3)
-                out.append(f"\\x{{{ord(unicodedata.lookup(pattern[i + 3 : end])):x}}}")
+                end = pattern.find("}", i + 3)
+                try:
+                    named = unicodedata.lookup(pattern[i + 3 : end]) if end != -1 else ""
+                except KeyError:
+                    named = ""
+                if len(named) != 1:
+                    raise _invalid(pattern, "\\N{...} names no character")
+                out.append(f"\\x{{{ord(named):x}}}")
                 i = end + 1
                 continue
             else:
@@ -228,14 +252,24 @@ def python_to_pcre(pattern: str) -> str:
                 i += 1
             continue
         if char == "{":
-            found = _QUANTIFIER_FROM_ZERO.match(pattern, i)
+            found = _FROM_ZERO.match(pattern, i)
             if found is not None and out:
                 out.append(f"{{0,{found.group(1)}}}")
                 i = found.end()
                 continue
+        if pattern.startswith("(?#", i):  # a comment: copied as it is, a '[' in it is no class
+            end = pattern.find(")", i)
+            end = n if end == -1 else end + 1
+            out.append(pattern[i:end])
+            i = end
+            continue
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def _invalid(pattern: str, why: str) -> RuleglotError:
+    return RuleglotError(f"invalid regular expression {pattern!r}: {why}", construct="regex")
 
 
 @functools.lru_cache(maxsize=2048)
