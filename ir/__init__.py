@@ -20,6 +20,7 @@ from ir.nodes import (
     Wildcard,
     conjuncts,
     predicates,
+    signed_predicates,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "Wildcard",
     "conjuncts",
     "predicates",
+    "signed_predicates",
 ]

@@ -106,7 +106,7 @@ def fields_from_events(stages: tuple[Stage, ...]) -> set[str]:
     A field a stage reads and defines itself (``eval n=n+1``) is read from the event. Plain
     names (:func:`names_read`) count only before a stage whose fields are not known here
     (a command run as text, a subsearch whose rows join or append, ``inputlookup`` and a
-    ``lookup`` without ``OUTPUT``: the table's columns)."""
+    ``lookup`` without ``OUTPUT``: the table's columns; ``rename *_ip as *``)."""
     defined: set[str] = set()
     needed: set[str] = set()
     opaque = False
@@ -116,6 +116,6 @@ def fields_from_events(stages: tuple[Stage, ...]) -> set[str]:
             needed |= names_read(stage) - defined
         opaque = opaque or isinstance(stage, (Command, Subsearch)) or (
             isinstance(stage, Lookup) and (stage.command != "lookup" or not stage.outputs)
-        )
+        ) or (isinstance(stage, Rename) and any("*" in new for _, new in stage.pairs))
         defined |= fields_defined(stage)
     return needed

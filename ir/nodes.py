@@ -505,6 +505,18 @@ def string_kind(parts: Sequence[str | Wildcard]) -> tuple[Kind, str | Pattern]:
     return Kind.WILDCARD, Pattern(tuple(parts))
 
 
+def signed_predicates(expr: Expr, negated: bool = False) -> Iterator[tuple[Predicate, bool]]:
+    """Every predicate of a tree, left to right, with whether an odd number of NOTs is above
+    it (the tree holds where such a predicate does not)."""
+    if isinstance(expr, Predicate):
+        yield expr, negated
+    elif isinstance(expr, Not):
+        yield from signed_predicates(expr.arg, not negated)
+    elif isinstance(expr, (And, Or)):
+        for arg in expr.args:
+            yield from signed_predicates(arg, negated)
+
+
 def predicates(expr: Expr) -> Iterator[Predicate]:
     """Every predicate of a tree, left to right."""
     if isinstance(expr, Predicate):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from pathlib import Path
@@ -383,6 +384,9 @@ def test_a_byte_that_is_not_utf8_is_an_error_at_its_line_and_column(tmp_path: Pa
     assert result.exit_code == 2
     # the column counts characters: 4 spaces, 'CommandLine: "' and the one character 'é'
     assert f"{rule}:6:20: io: not UTF-8: byte 0xff (invalid start byte)" in result.stderr
+    rule.write_bytes(codecs.BOM_UTF8 + b"title: x\nfoo: \xe9t\n")  # the mark is no column
+    result = CliRunner().invoke(main, ["parse", str(rule)])
+    assert f"{rule}:2:6: io: not UTF-8: byte 0xe9 (invalid continuation byte)" in result.stderr
     good = tmp_path / "good.yml"
     good.write_text(
         "title: T\nid: 99999999-9999-4999-8999-999999999999\nstatus: test\n"
@@ -410,6 +414,7 @@ def test_a_classic_source_search_under_the_xml_profile_is_named(tmp_path: Path) 
         "xml": 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=1',
         "both": '(source="WinEventLog:Security" OR '
                 'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational") EventCode=1',
+        "negated": 'EventCode=1 NOT source="WinEventLog:Security"',
     }  # fmt: skip
     outcomes = {}
     for name, text in searches.items():
@@ -430,7 +435,17 @@ def test_a_classic_source_search_under_the_xml_profile_is_named(tmp_path: Path) 
         ("xml", True): (0, False),
         ("both", False): (1, False),
         ("both", True): (0, False),
+        ("negated", False): (1, False),  # holds on every XML event: no warning
+        ("negated", True): (1, False),
     }
+    own = tmp_path / "own.jsonl"  # events that carry their own classic source
+    own.write_text('{"source": "WinEventLog:Microsoft-Windows-Sysmon/Operational", '
+                   '"EventCode": 1}\n')  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["eval", "--from", "spl", str(tmp_path / "classic.spl"), "--events", str(own)]
+    )
+    assert len(result.stdout.splitlines()) == 1
+    assert "search(es) test only classic" not in result.stderr
 
 
 def test_fields_a_stats_groups_or_aggregates_by_are_named_when_no_event_has_them(
@@ -448,6 +463,7 @@ def test_fields_a_stats_groups_or_aggregates_by_are_named_when_no_event_has_them
         "aggregated": "EventCode=1 | stats dc(object_file_name) as n",
         "made": "EventCode=1 | eval object_file_path=1 | stats count by object_file_path",
         "opaque": "EventCode=1 | xmlkv | stats count by object_file_path",
+        "renamed": "EventCode=1 | rename *_path as * | stats count by object_file",
     }.items():
         path = tmp_path / f"{name}.spl"
         path.write_text(text + "\n")
@@ -456,7 +472,7 @@ def test_fields_a_stats_groups_or_aggregates_by_are_named_when_no_event_has_them
         line = next((x for x in result.stderr.splitlines() if "no event has" in x), "")
         warned[name] = line.split(": ")[-1] if line else None
     assert warned == {"by": "object_file_path (1)", "aggregated": "object_file_name (1)",
-                      "made": None, "opaque": None}  # fmt: skip
+                      "made": None, "opaque": None, "renamed": None}  # fmt: skip
 
 
 def test_a_strict_error_from_a_lossy_warning_says_nothing_was_written(tmp_path: Path) -> None:
@@ -469,3 +485,17 @@ def test_a_strict_error_from_a_lossy_warning_says_nothing_was_written(tmp_path: 
     assert result.exit_code == 2
     assert "written as a keyword (strict: --lossy writes it with this warning)" in result.stderr
     assert result.stdout == ""
+
+
+def test_translate_reads_standard_input_before_its_workers_fork(tmp_path: Path) -> None:
+    """``translate - file -j 2``: the worker that took ``-`` read /dev/null ("no Sigma rule
+    in input"); the parent reads standard input before forking."""
+    second = tmp_path / "r.yml"
+    second.write_text(TWO_RULES.split("---\n")[1])
+    result = CliRunner().invoke(
+        main, ["translate", "-", str(second), "--to", "spl", "-j", "2"],
+        input=TWO_RULES.split("---\n")[0],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ['source="WinEventLog:*" CommandLine="a"',
+                                          'source="WinEventLog:*" CommandLine="b"']  # fmt: skip

@@ -196,7 +196,8 @@ def test_a_predicate_under_a_not_inside_a_conjunct_is_negated_not_matched() -> N
     """``NOT User=a OR User=b`` (SPL: NOT binds tighter than OR) matches where User is not
     ``a``: the page called ``User eq a`` "matched" (QA); only a top-level NOT conjunct is an
     exclusion, and two NOTs cancel."""
-    text = "EventCode=1 (NOT User=a OR User=b) NOT Image=x (NOT (NOT Host=h) OR Host=g)\n"
+    text = ("EventCode=1 (NOT User=a OR User=b) NOT Image=x (NOT (NOT Host=h) OR Host=g) "
+            "NOT (Dest=d NOT Port=1)\n")
     (rule,) = api.parse(text, "spl", "p.spl")
     page = rule_page(rule, text, "p.spl")
     (stage,) = page.stages
@@ -207,6 +208,8 @@ def test_a_predicate_under_a_not_inside_a_conjunct_is_negated_not_matched() -> N
         ("Image", "x", "excluded"),
         ("Host", "h", "matched"),
         ("Host", "g", "matched"),
+        ("Dest", "d", "excluded"),
+        ("Port", "1", "matched"),  # NOT (Dest=d NOT Port=1) keeps the events with Port=1
     ]
     assert "| User | eq | `a` | negated |" in render(page, "md")
 

@@ -263,3 +263,18 @@ def test_an_earlier_runs_output_for_a_failed_input_is_named(tmp_path: Path) -> N
     fresh = tmp_path / "fresh"
     assert "earlier run" not in run(["translate", str(rules), "--to", "spl", "-o",
                                      str(fresh)]).stderr  # fmt: skip
+
+
+def test_a_new_file_of_a_kind_no_command_reads_may_sit_beside_the_inputs(tmp_path: Path) -> None:
+    """``explain rules/a.yml -o rules/a.md`` replaces nothing and is never read as a rule:
+    allowed (a file ruleglot reads by suffix, or an existing one, is refused)."""
+    rules = _rules(tmp_path / "rules", 1)
+    before = _digest(rules)
+    page = run(["explain", str(rules / "rule1.yml"), "--corpus", str(rules), "-o",
+                str(rules / "rule1.md")])  # fmt: skip
+    assert page.exit_code == 0, page.output
+    report = run(["translate", str(rules), "--to", "spl", "--report", str(rules / "r.json")])
+    assert report.exit_code == 2
+    assert "where it would replace a file or be read as one by the next run" in report.output
+    after = _digest(rules)
+    assert after.pop("rule1.md") and after == before

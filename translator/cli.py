@@ -32,7 +32,7 @@ from ir.evaluator import CompiledRule, RuleSet, SharedPredicates, compile_rule
 from ir.events import Event
 from ir.fielduse import fields_from_events
 from ir.lookups import LookupProvider
-from ir.nodes import DataModel, Pattern, Rule, Subsearch, predicates
+from ir.nodes import DataModel, Pattern, Rule, Subsearch, signed_predicates
 from ir.pipeline import suppressed_writes
 from ir.timerange import parse_now, restrict, window
 from translator import api
@@ -56,7 +56,7 @@ from translator.cli_common import (
     write_atomically,
 )
 from translator.gc_policy import tune_for_batch
-from translator.inputs import RULE_SUFFIXES, expand_paths, read_events
+from translator.inputs import RULE_SUFFIXES, STDIN, expand_paths, read_events, stdin_lines
 from translator.onepass import iter_searches
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
@@ -223,20 +223,24 @@ def _unmapped_fields(rules: Iterable[Rule], fields: str | None, seen: set[str]) 
     return missing
 
 
-def _classic_source_searches(rules: Iterable[Rule], fields: str | None) -> int:
+def _classic_source_searches(
+    rules: Iterable[Rule], fields: str | None, fields_seen: set[str]
+) -> int:
     """How many SPL searches read with the default field profile (``splunk_windows_xml``,
     whose events have ``XmlWinEventLog:<channel>`` sources) test only classic
     ``WinEventLog:<channel>`` sources, as ``translate --to spl`` writes them (after
     pySigma-backend-splunk): such a search matches none of those events (QA: a rule
     translated and then evaluated matched nothing, with no hint)."""
-    if fields is not None:
+    if fields is not None or "source" in fields_seen:  # events that name their own source
         return 0
     count = 0
     for rule in rules:
         if rule.language != "spl":
             continue
         prefixes = set()
-        for pred in (p for f in rule.filters for p in predicates(f.expr)):
+        for pred, negated in (p for f in rule.filters for p in signed_predicates(f.expr)):
+            if negated:  # NOT source="WinEventLog:..." holds on every XML event
+                continue
             value = pred.value
             text = value.parts[0] if isinstance(value, Pattern) and value.parts else value
             if (pred.field or "").lower() == "source" and isinstance(text, str):
@@ -538,7 +542,7 @@ def eval_command(
             + (" ..." if len(unmapped_fields) > 30 else ""),
             err=True,
         )
-    classic = _classic_source_searches((r for _, r in loaded), fields)
+    classic = _classic_source_searches((r for _, r in loaded), fields, run.fields_seen)
     if classic:
         click.echo(
             f"warning: {classic} search(es) test only classic source=\"{CLASSIC_PREFIX}...\" "
@@ -840,6 +844,8 @@ def translate_command(
     if read == "sigma":
         options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
+    if any(str(f) == STDIN for f in files):
+        stdin_lines()  # read here, once: a forked worker's standard input is /dev/null
     if pipelines and write == "spl":
         # pySigma's Splunk pipelines add the log source's own terms (source=...) and rename the
         # fields, as they do before pySigma-backend-splunk converts: the profiles would add the

@@ -19,6 +19,7 @@ from ir.errors import RuleglotError
 from ir.nodes import Rule
 from translator import api
 from translator.inputs import (
+    EVENT_SUFFIXES,
     LANGUAGE_NAMES,
     RULE_SUFFIXES,
     STDIN,
@@ -358,13 +359,21 @@ def _overlap(output: Path, source: Path) -> str | None:
     return None
 
 
+def _read_from_folders(path: Path) -> bool:
+    """Whether a file at ``path`` would replace one or be read as input by a command given
+    its folder: it exists, or it has a suffix ruleglot reads rules, events or macros by."""
+    readable = {*EVENT_SUFFIXES, *(s for suffixes in RULE_SUFFIXES.values() for s in suffixes)}
+    return path.exists() or path.suffix.lower() in readable
+
+
 def guard_output(
     output: str | Path, inputs: Iterable[str | Path], *, folder: bool, option: str = "-o"
 ) -> Path:
     """Refuse an output that is, contains or lies inside one of ``inputs`` (writing it would
     replace or delete rules: ``catalog rules/ -o rules/`` removed them; a ``--report`` inside
-    a rule, macro or event folder replaced the file of that name, and a new file there is
-    read as input by the next run), and one that cannot be written; a folder is created (and
+    a rule, macro or event folder replaced the file of that name, and a new ``.json`` or
+    ``.yml`` there is read as input by the next run; a new page such as ``a.md`` beside the
+    rules is neither), and one that cannot be written; a folder is created (and
     a probe file written in it) now, before the work, so that an unwritable output never
     loses a finished run. ``inputs`` are every file and folder the command reads (rules,
     ``--macros``, ``--events``). Raises :class:`OutputError`."""
@@ -372,11 +381,16 @@ def guard_output(
     resolved = target.resolve()
     for source in inputs:
         relation = _overlap(resolved, Path(source).resolve())
+        if relation == "lies inside" and not folder and not _read_from_folders(resolved):
+            continue  # a new page or note beside the rules replaces nothing and is not read
         if relation is not None:
             raise OutputError(
                 target,
                 f"refusing to write {option} {target}: it {relation} the input {source}, "
-                "which would be overwritten or deleted; choose an output outside the inputs",
+                + ("where it would replace a file or be read as one by the next run"
+                   if relation == "lies inside" and not folder
+                   else "which would be overwritten or deleted")
+                + "; choose an output outside the inputs",
             )
     folder_path = resolved if folder else resolved.parent
     existing = next((p for p in (folder_path, *folder_path.parents) if p.exists()), None)

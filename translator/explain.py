@@ -17,25 +17,24 @@ What it must not do
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from backends.spl.emit import SplWriter, aggregation_text, options_text
 from ir.errors import RuleglotError
 from ir.nodes import (
-    And,
     DataModel,
     Expr,
     Filter,
     Kind,
     Not,
-    Or,
     Predicate,
     Rule,
     Stage,
     Stats,
     conjuncts,
     predicates,
+    signed_predicates,
 )
 from translator.attack import AttackRow, attack_data
 from translator.eventcoverage import EventRow, event_coverage, source_channels
@@ -168,18 +167,6 @@ def _row(
     )
 
 
-def _signed_predicates(expr: Expr, negated: bool = False) -> Iterator[tuple[Predicate, bool]]:
-    """Every predicate of a tree, left to right, with whether an odd number of NOTs is
-    above it."""
-    if isinstance(expr, Predicate):
-        yield expr, negated
-    elif isinstance(expr, Not):
-        yield from _signed_predicates(expr.arg, not negated)
-    elif isinstance(expr, (And, Or)):
-        for arg in expr.args:
-            yield from _signed_predicates(arg, negated)
-
-
 def _exclusions(rule: Rule) -> tuple[ExclusionRow, ...]:
     grouped: dict[tuple[str, str], list[str]] = {}
     for p in rule_exclusions(rule):
@@ -291,13 +278,13 @@ def _stages(
         tree = _stage_tree(where if where is not None else stage)
         rows: list[PredicateRow] = []
         for conjunct in conjuncts(tree) if tree is not None else ():
-            if isinstance(conjunct, Not):
-                rows.extend(_row(p, language, counts, True) for p in predicates(conjunct))
-            else:
-                rows.extend(
-                    _row(p, language, counts, negated=sign)
-                    for p, sign in _signed_predicates(conjunct)
-                )
+            # an exclusion's predicate under one NOT (its own) is excluded; one under two
+            # (NOT (x=1 NOT y=2): y=2 is kept) is matched; elsewhere one NOT is negated
+            exclusion = isinstance(conjunct, Not)
+            rows.extend(
+                _row(p, language, counts, exclusion and sign, not exclusion and sign)
+                for p, sign in signed_predicates(conjunct)
+            )
         logic = render_expr(tree) if tree is not None else None
         views.append(
             StageView(number, _command(stage, language), shown, logic, tuple(dict.fromkeys(rows)))

@@ -122,8 +122,10 @@ def read_text(path: Path) -> str:
         data = b"".join(stdin_lines()) if str(path) == STDIN else path.read_bytes()
     except OSError as exc:
         raise RuleglotError(f"cannot read file: {exc}", category="io", path=str(path)) from exc
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         message, line, column = _not_utf8(data, exc)
         raise RuleglotError(
@@ -136,7 +138,7 @@ def _not_utf8(data: bytes, exc: UnicodeDecodeError) -> tuple[str, int, int]:
     UTF-8 (``exc``, from decoding it): rule files and event lines say it the same way."""
     before = data[: exc.start]
     line = before.count(b"\n") + 1
-    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8-sig", "replace")) + 1
+    column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
     return f"not UTF-8: byte 0x{data[exc.start]:02x} ({exc.reason})", line, column
 
 
