@@ -117,15 +117,7 @@ def pcre_to_python(pattern: str) -> str:
             continue
         if char == "[":
             in_class = True
-            out.append(char)
-            i += 1
-            # A ']' right after '[' or '[^' is literal.
-            if i < n and pattern[i] == "^":
-                out.append("^")
-                i += 1
-            if i < n and pattern[i] == "]":
-                out.append("\\]")
-                i += 1
+            i = _open_class(pattern, i, out)
             continue
         if char == "{":
             literal = _FROM_ZERO.match(pattern, i)
@@ -242,14 +234,7 @@ def python_to_pcre(pattern: str) -> str:
             continue
         if char == "[":
             in_class = True
-            out.append(char)
-            i += 1
-            if i < n and pattern[i] == "^":  # a ']' right after '[' or '[^' is literal
-                out.append("^")
-                i += 1
-            if i < n and pattern[i] == "]":
-                out.append("\\]")
-                i += 1
+            i = _open_class(pattern, i, out)
             continue
         if char == "{":
             found = _FROM_ZERO.match(pattern, i)
@@ -266,6 +251,20 @@ def python_to_pcre(pattern: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
+
+
+def _open_class(pattern: str, i: int, out: list[str]) -> int:
+    """Copy the ``[`` at ``i`` that opens a character class, with its ``^``, and a ``]`` right
+    after them escaped (both dialects read it as a literal ``]``); the index after them."""
+    out.append("[")
+    i += 1
+    if i < len(pattern) and pattern[i] == "^":
+        out.append("^")
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        out.append("\\]")
+        i += 1
+    return i
 
 
 def _invalid(pattern: str, why: str) -> RuleglotError:
