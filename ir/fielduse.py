@@ -38,7 +38,13 @@ from ir.nodes import (
 )
 
 #: A named group in a PCRE or Python pattern: ``(?<name>``, ``(?P<name>``, ``(?'name'``.
-_NAMED_GROUP = re.compile(r"\(\?(?:P?<|')([A-Za-z_][A-Za-z0-9_]*)[>']")
+_NAMED_GROUP = re.compile(r"\(\?(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')")
+
+
+def rex_field_names(pattern: str) -> list[str]:
+    """The fields a ``rex`` extraction names, its named groups in order (the one reading of
+    them: what a rex defines here, what it writes for ``ir.pushdown``)."""
+    return [a or b for a, b in _NAMED_GROUP.findall(pattern)]
 
 
 def fields_read(node: Any) -> set[str]:
@@ -63,7 +69,7 @@ def fields_defined(stage: Stage) -> set[str]:
     if isinstance(stage, Eval):
         return {name for name, _ in stage.assignments}
     if isinstance(stage, Rex):
-        return set() if stage.mode == "sed" else set(_NAMED_GROUP.findall(stage.pattern))
+        return set() if stage.mode == "sed" else set(rex_field_names(stage.pattern))
     if isinstance(stage, Rename):
         return {new for _, new in stage.pairs}
     if isinstance(stage, Lookup):

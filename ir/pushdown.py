@@ -64,13 +64,13 @@ which is the only filter a data-model read has before its aggregation (``ir.stag
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from ir.datamodels import DataModelProfile
 from ir.extractions import Tree, decide, simplify, simplify_and, simplify_or
+from ir.fielduse import rex_field_names
 from ir.nodes import (
     Aggregation,
     And,
@@ -106,11 +106,6 @@ __all__ = ["GroupFilter", "group_filters", "push_group_filters", "written_fields
 
 #: Whether a field may hold several values in the rows reaching an aggregation.
 Multivalued = Callable[[str], bool]
-
-#: ``(?<name>...)``/``(?P<name>...)``/``(?'name'...)``: the fields a ``rex`` extraction
-#: writes (the PCRE forms ``ir.functions.regex.pcre_to_python`` reads).
-_REX_GROUP = re.compile(r"\(\?(?:P?<([A-Za-z_][A-Za-z0-9_]*)>|'([A-Za-z_][A-Za-z0-9_]*)')")
-
 
 @dataclass(frozen=True)
 class GroupFilter:
@@ -395,7 +390,7 @@ def written_fields(stage: Stage) -> list[str] | None:
     if isinstance(stage, Rex):
         if stage.mode == "sed":
             return [stage.field]
-        names = [a or b for a, b in _REX_GROUP.findall(stage.pattern)]
+        names = rex_field_names(stage.pattern)
         # Splunk's _KEY_n/_VAL_n groups name fields from the text: any field may be written
         return None if any(n.startswith("_KEY_") for n in names) else names
     if isinstance(stage, Lookup) and stage.command == "lookup" and stage.outputs:
