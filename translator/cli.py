@@ -56,7 +56,7 @@ from translator.cli_common import (
     write_atomically,
 )
 from translator.gc_policy import tune_for_batch
-from translator.inputs import RULE_SUFFIXES, STDIN, expand_paths, read_events, stdin_lines
+from translator.inputs import RULE_SUFFIXES, expand_paths, read_events, read_stdin_first
 from translator.onepass import iter_searches
 from translator.parallel import available_cores, fork_map, match_files
 from translator.results import TranslationResult
@@ -844,8 +844,7 @@ def translate_command(
     if read == "sigma":
         options["lenient"] = lenient
     files = list(expand_paths(paths, RULE_SUFFIXES[read]))
-    if any(str(f) == STDIN for f in files):
-        stdin_lines()  # read here, once: a forked worker's standard input is /dev/null
+    read_stdin_first(files)
     if pipelines and write == "spl":
         # pySigma's Splunk pipelines add the log source's own terms (source=...) and rename the
         # fields, as they do before pySigma-backend-splunk converts: the profiles would add the

@@ -22,12 +22,11 @@ from translator.inputs import (
     EVENT_SUFFIXES,
     LANGUAGE_NAMES,
     RULE_SUFFIXES,
-    STDIN,
     expand_event_paths,
     expand_paths,
     guess_language,
+    read_stdin_first,
     read_text,
-    stdin_lines,
 )
 
 if TYPE_CHECKING:
@@ -148,8 +147,7 @@ def collect_event_files(paths: Iterable[str], errors: list[RuleglotError]) -> li
             report_error(item)
         else:
             files.append(item)
-    if any(str(f) == STDIN for f in files):
-        stdin_lines()  # read before any worker is forked, and once
+    read_stdin_first(files)
     return files
 
 

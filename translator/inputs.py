@@ -68,6 +68,13 @@ def expand_event_paths(
             yield from expand_paths([text], suffixes)
 
 
+def read_stdin_first(paths: Iterable[str | Path]) -> None:
+    """Read standard input now when one of ``paths`` is ``-``: before workers are forked
+    (multiprocessing gives them ``/dev/null`` as standard input, :func:`stdin_lines`)."""
+    if any(str(path) == STDIN for path in paths):
+        stdin_lines()
+
+
 def stdin_lines() -> list[bytes]:
     """Standard input's lines, read once: several passes over ``-`` (a command's filter rules,
     then its pipelines) see the same events, and forked workers inherit them. Kept per stream,

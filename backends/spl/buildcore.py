@@ -105,10 +105,20 @@ def python_regex(pattern: str) -> str | None:
     groups only, so ``where match(f, "[[:digit:]]x")`` and ``\\Z`` meant Python's reading in a
     filter and PCRE's in an ``if``)."""
     try:
-        converted = pcre_to_python(pattern)
-        re.compile(converted)
-    except (re.error, OverflowError, RecursionError, ValueError, IndexError):
+        return _runnable_regex(pattern)
+    except _NOT_RUNNABLE:
         return None
+
+
+#: What Python's ``re`` (and the rewriting before it) raises for a pattern it cannot run.
+_NOT_RUNNABLE = (re.error, OverflowError, RecursionError, ValueError, IndexError)
+
+
+def _runnable_regex(pattern: str) -> str:
+    """``pattern`` rewritten by :func:`ir.functions.pcre_to_python` and compiled once; raises
+    one of :data:`_NOT_RUNNABLE` (the one check behind ``python_regex`` and ``check_regex``)."""
+    converted = pcre_to_python(pattern)
+    re.compile(converted)
     return converted
 
 
@@ -259,8 +269,8 @@ class BuilderBase:
         still cannot compile (``\\C``, one code unit; ``\\X``; ``(?R)`` recursion; ``\\p{..}``)
         has none (PCRE2 ``pcre2pattern``)."""
         try:
-            re.compile(pcre_to_python(pattern))
-        except (re.error, OverflowError, RecursionError, ValueError) as exc:
+            _runnable_regex(pattern)
+        except _NOT_RUNNABLE as exc:
             self.fail(
                 f"regex {pattern!r}: {exc}; invalid, or a PCRE construct with no equivalent "
                 "that ruleglot's evaluator can run with the same meaning",
